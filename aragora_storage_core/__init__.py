@@ -1,0 +1,54 @@
+"""aragora-storage core: plugin hooks, backend selection, stores, layout and tools.
+
+Importing this package imports no database driver and no plugin; names below load on
+first use so that ``import aragora_storage_core`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from aragora_storage_core.hookspecs import hookimpl, hookspec
+
+if TYPE_CHECKING:
+    from aragora_storage_core.compat import (
+        DatabaseManager,
+        get_encrypted_connection,
+        get_wal_connection,
+        safe_add_column,
+    )
+    from aragora_storage_core.layout import (
+        DatabaseMode,
+        DatabaseType,
+        get_db_mode,
+        get_db_path,
+    )
+    from aragora_storage_core.registry import Registry, get_registry, reset_registry
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "DatabaseMode": "aragora_storage_core.layout",
+    "DatabaseType": "aragora_storage_core.layout",
+    "get_db_mode": "aragora_storage_core.layout",
+    "get_db_path": "aragora_storage_core.layout",
+    "Registry": "aragora_storage_core.registry",
+    "get_registry": "aragora_storage_core.registry",
+    "reset_registry": "aragora_storage_core.registry",
+    "DatabaseManager": "aragora_storage_core.compat",
+    "get_wal_connection": "aragora_storage_core.compat",
+    "get_encrypted_connection": "aragora_storage_core.compat",
+    "safe_add_column": "aragora_storage_core.compat",
+}
+
+__all__ = ["hookimpl", "hookspec", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aragora_storage_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

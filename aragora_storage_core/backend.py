@@ -1,0 +1,111 @@
+"""The object a backend plugin's ``storage_connect`` returns, and its SQL flavour."""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from aragora_storage_core.columns import ColumnCipher, PlainColumns
+from aragora_storage_core.errors import StoreNotServedError
+from aragora_storage_core.layout import DatabaseType
+from aragora_storage_core.settings import Settings
+from aragora_storage_core.sql.database import SQLDatabase
+from aragora_storage_core.stores.protocols import StoreKind
+from aragora_storage_core.url import StorageURL
+
+
+class Backend(ABC):
+    """An open backend: hands out stores and closes its connections.
+
+    ``name`` is the backend's name (``sqlite``, ``postgresql``, ...); ``stores_served``
+    lists the store kinds it implements.
+    """
+
+    name: ClassVar[str]
+    stores_served: ClassVar[frozenset[StoreKind]]
+
+    def __init__(self, url: StorageURL, settings: Settings) -> None:
+        self.url = url
+        self.settings = settings
+        self._stores: dict[StoreKind, Any] = {}
+        self._stores_lock = threading.Lock()
+
+    def serves(self, kind: StoreKind | str) -> bool:
+        """True when this backend implements the store ``kind``."""
+        return StoreKind(kind) in self.stores_served
+
+    def store(self, kind: StoreKind | str) -> Any:
+        """Return the store ``kind`` (built once, then shared)."""
+        kind = StoreKind(kind)
+        store = self._stores.get(kind)
+        if store is not None:
+            return store
+        if kind not in self.stores_served:
+            raise StoreNotServedError(
+                f"backend {self.name} does not serve the {kind.value} store",
+                "see `aragora-storage plugins` for the backends that do",
+            )
+        with self._stores_lock:
+            store = self._stores.get(kind)
+            if store is None:
+                store = self._stores[kind] = self.make_store(kind)
+        return store
+
+    @abstractmethod
+    def make_store(self, kind: StoreKind) -> Any:
+        """Build the store ``kind``; called once per kind."""
+
+    def describe(self) -> dict[str, Any]:
+        """Facts for ``doctor`` and ``explain``; never secrets."""
+        return {"backend": self.name, "url": self.url.render()}
+
+    def close(self) -> None:
+        """Release every connection."""
+
+
+class SQLBackend(Backend):
+    """A backend whose stores are the shared SQL stores over :class:`SQLDatabase` objects.
+
+    Subclasses say which database holds each logical database (``database_for``) and
+    list every distinct database (``databases``).
+    """
+
+    stores_served: ClassVar[frozenset[StoreKind]] = frozenset(StoreKind) - {StoreKind.CACHE}
+
+    def __init__(self, url: StorageURL, settings: Settings,
+                 cipher: ColumnCipher | None = None) -> None:
+        super().__init__(url, settings)
+        self.cipher: ColumnCipher = cipher or PlainColumns()
+        self._migrated: set[DatabaseType] = set()
+
+    @abstractmethod
+    def database_for(self, db_type: DatabaseType) -> SQLDatabase:
+        """The database that holds the tables of ``db_type``."""
+
+    @abstractmethod
+    def databases(self) -> Iterable[tuple[str, SQLDatabase, tuple[DatabaseType, ...]]]:
+        """Every distinct database as ``(label, database, logical databases it holds)``."""
+
+    def make_store(self, kind: StoreKind) -> Any:
+        """Build the shared SQL store ``kind`` on its database (migrated first if allowed)."""
+        from aragora_storage_core.sql.stores import SQL_STORES
+
+        db_type, factory = SQL_STORES[kind]
+        self.ensure_schema(db_type)
+        return factory(self.database_for(db_type), self.settings, self.cipher)
+
+    def ensure_schema(self, db_type: DatabaseType) -> None:
+        """Apply pending migrations of ``db_type`` once, unless ``ARAGORA_AUTO_MIGRATE=0``."""
+        if not self.settings.auto_migrate or db_type in self._migrated:
+            return
+        from aragora_storage_core.migrations.engine import Migrator
+
+        Migrator(self.database_for(db_type), db_type.value, db_type.value).migrate()
+        self._migrated.add(db_type)
+
+    def close(self) -> None:
+        """Close every database."""
+        for _, database, _ in self.databases():
+            database.close()

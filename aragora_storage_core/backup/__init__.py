@@ -1,0 +1,1 @@
+"""Backups: requests, manifests, and the SQLite online-backup path."""

@@ -1,0 +1,41 @@
+"""What ``storage_backup`` and ``storage_restore`` take and return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class BackupRequest:
+    """Back up into ``directory`` (created by the caller, empty)."""
+
+    directory: Path
+
+
+@dataclass(frozen=True)
+class RestoreRequest:
+    """Restore from the backup in ``directory`` after verifying its manifest."""
+
+    directory: Path
+
+
+@dataclass(frozen=True)
+class BackupFile:
+    """One file of a backup: its name relative to the backup directory, size and digest."""
+
+    name: str
+    size: int
+    sha256: str
+
+
+@dataclass
+class BackupManifest:
+    """``manifest.json`` of a backup directory."""
+
+    backend: str
+    created_at: str
+    files: list[BackupFile] = field(default_factory=list)
+    schema_versions: dict[str, int] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)

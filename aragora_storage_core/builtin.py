@@ -1,0 +1,75 @@
+"""The core's own plugin: migrations and basic health for every SQL backend.
+
+Registered like any other plugin, with ``trylast`` so a backend plugin can answer first.
+"""
+
+from __future__ import annotations
+
+from time import perf_counter
+
+from aragora_storage_core.backend import Backend, SQLBackend
+from aragora_storage_core.checks import Check, Level
+from aragora_storage_core.errors import MigrationError
+from aragora_storage_core.hookspecs import hookimpl
+from aragora_storage_core.migrations import files
+from aragora_storage_core.migrations.engine import Migrator, ordered
+from aragora_storage_core.migrations.types import (
+    MigrationAction,
+    MigrationReport,
+    MigrationRequest,
+)
+
+
+def sql_migrators(backend: SQLBackend, only: str | None = None) -> list[Migrator]:
+    """One migrator per logical database of ``backend`` (or just ``only``)."""
+    homes = {db.value: (label, database) for label, database, dbs in backend.databases()
+             for db in dbs}
+    return [Migrator(homes[name][1], name, homes[name][0])
+            for name in ordered(list(homes), only)]
+
+
+@hookimpl(trylast=True)
+def storage_migrate(backend: Backend, request: MigrationRequest) -> MigrationReport | None:
+    """Run the migrations engine on any SQL backend."""
+    if not isinstance(backend, SQLBackend):
+        return None
+    report = MigrationReport(request.action)
+    if request.action is MigrationAction.CREATE:
+        if not request.db or not request.description:
+            raise MigrationError("--create needs --db NAME", 'e.g. --create "Add X" --db users')
+        ordered([db.value for _, _, dbs in backend.databases() for db in dbs], request.db)
+        report.created = files.create(request.db, request.description,
+                                      request.directory or files.ROOT)
+        return report
+    for migrator in sql_migrators(backend, request.db):
+        if request.action is MigrationAction.MIGRATE:
+            report.databases.append(migrator.migrate(request.target))
+        elif request.action is MigrationAction.DOWNGRADE:
+            report.databases.append(migrator.downgrade(request.target or 0))
+        else:
+            status = migrator.status()
+            if request.action is MigrationAction.DRY_RUN:
+                migrator.check_unchanged(status)
+            report.databases.append(status)
+    return report
+
+
+@hookimpl(trylast=True)
+def storage_health(backend: Backend) -> list[Check]:
+    """Round-trip latency of every database of a SQL backend."""
+    if not isinstance(backend, SQLBackend):
+        return []
+    checks: list[Check] = []
+    for label, database, _ in backend.databases():
+        start = perf_counter()
+        try:
+            database.fetch_one("SELECT 1")
+        except Exception as exc:  # reported as a finding; doctor must not crash
+            checks.append(Check("storage.E030", Level.ERROR,
+                                f"{label}: cannot run a query ({type(exc).__name__})",
+                                "check the server or file, then run aragora-storage doctor"))
+            continue
+        ms = (perf_counter() - start) * 1000
+        checks.append(Check("storage.I030", Level.INFO, f"{label}: reachable in {ms:.2f} ms",
+                            data={"database": label, "latency_ms": round(ms, 3)}))
+    return checks

@@ -1,0 +1,1 @@
+"""Encryption at rest: SQLCipher for SQLite files, Fernet for sensitive columns."""

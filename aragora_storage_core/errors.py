@@ -1,0 +1,99 @@
+"""Typed errors: each carries a one-line message and a one-line hint naming the fix.
+
+The CLI turns them into exit codes. Messages never contain secrets: callers build them
+from masked URLs and names, never from raw input.
+"""
+
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+    code = "storage.E000"
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
+
+
+class ConfigurationError(StorageError):
+    """Settings or environment variables that cannot work."""
+
+    code = "storage.E001"
+
+
+class InvalidURLError(ConfigurationError):
+    """A database URL that cannot be parsed. The message never echoes the URL."""
+
+    code = "storage.E002"
+
+
+class UnknownSchemeError(ConfigurationError):
+    """No installed or known backend handles the URL scheme."""
+
+    code = "storage.E003"
+
+
+class BackendNotInstalledError(ConfigurationError):
+    """A known backend was selected but its distribution is not installed."""
+
+    code = "storage.E004"
+
+
+class PluginLoadError(StorageError):
+    """The selected backend's plugin failed to import or register."""
+
+    code = "storage.E005"
+
+
+class BackendUnavailableError(StorageError):
+    """The backend is configured but cannot be reached or opened."""
+
+    code = "storage.E006"
+
+
+class StoreNotServedError(StorageError):
+    """The active backend does not serve the requested store."""
+
+    code = "storage.E007"
+
+
+class CorruptDatabaseError(StorageError):
+    """A database file is not a database, or fails its integrity check."""
+
+    code = "storage.E008"
+
+
+class MigrationError(StorageError):
+    """A migration could not be applied; nothing of it was kept."""
+
+    code = "storage.E009"
+
+
+class ChecksumMismatchError(MigrationError):
+    """An applied migration file changed after it was applied."""
+
+    code = "storage.E010"
+
+
+class TransactionError(StorageError):
+    """A write transaction could not be started or finished; it was rolled back."""
+
+    code = "storage.E011"
+
+
+class NotFoundError(StorageError):
+    """A record the caller asked to change does not exist."""
+
+    code = "storage.E012"
+
+
+class DuplicateError(StorageError):
+    """A record with the same unique key already exists."""
+
+    code = "storage.E013"

@@ -1,0 +1,37 @@
+"""What a Python migration's ``upgrade(ctx)`` / ``downgrade(ctx)`` receives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aragora_storage_core.sql.database import Params, Row, Transaction
+from aragora_storage_core.sql.dialect import Dialect
+
+
+class MigrationContext:
+    """Runs statements inside the migration's transaction, rewritten for the dialect.
+
+    SQL is written in SQLite's spelling with ``?`` placeholders, as in ``.sql`` files.
+    """
+
+    def __init__(self, tx: Transaction, dialect: Dialect, db: str) -> None:
+        self.tx = tx
+        self.dialect = dialect
+        self.db = db
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; return the rows changed."""
+        return self.tx.execute(self.dialect.sql(self.dialect.ddl(sql)), params, label=self.db)
+
+    def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        """Run a query; return its rows."""
+        return self.tx.fetch_all(self.dialect.sql(sql), params, label=self.db)
+
+    def columns(self, table: str) -> set[str]:
+        """Column names of ``table`` (empty when it does not exist)."""
+        return {row[0] for row in self.tx.fetch_all(self.dialect.columns_sql, (table,))}
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(
+            f"MigrationContext has no {name!r}: use ctx.execute(); transactions are managed"
+        )

@@ -1,0 +1,185 @@
+"""Apply, report and roll back migrations on any :class:`SQLDatabase`.
+
+Each migration and its ``schema_version`` row commit in one transaction: a migration
+killed half-way leaves nothing behind. Whether a version is applied is read inside that
+transaction, so two migrators at once apply each version once. An applied file whose
+checksum changed stops ``migrate`` before anything runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from time import perf_counter
+
+from aragora_storage_core.errors import ChecksumMismatchError, MigrationError
+from aragora_storage_core.migrations.context import MigrationContext
+from aragora_storage_core.migrations.files import ROOT, discover, split_statements, up_and_down
+from aragora_storage_core.migrations.types import (
+    AppliedMigration,
+    DatabaseStatus,
+    MigrationFile,
+)
+from aragora_storage_core.models import utcnow_iso
+from aragora_storage_core.sql.database import SQLDatabase, Transaction
+
+SCHEMA_VERSION_DDL = (
+    "CREATE TABLE IF NOT EXISTS schema_version ("
+    " database TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL,"
+    " checksum TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms REAL NOT NULL,"
+    " PRIMARY KEY (database, version))"
+)
+
+
+class Migrator:
+    """Migrations of one logical database ``db`` on one SQL database."""
+
+    def __init__(self, database: SQLDatabase, db: str, location: str,
+                 root: Path = ROOT) -> None:
+        self.database = database
+        self.db = db
+        self.location = location
+        self.files = discover(db, root)
+        dialect = database.dialect
+        self._applied_sql = dialect.sql(
+            "SELECT version, name, checksum, applied_at, duration_ms FROM schema_version"
+            " WHERE database = ? ORDER BY version"
+        )
+        self._one_sql = dialect.sql(
+            "SELECT checksum FROM schema_version WHERE database = ? AND version = ?"
+        )
+        self._record_sql = dialect.sql(
+            "INSERT INTO schema_version (database, version, name, checksum, applied_at,"
+            " duration_ms) VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        self._forget_sql = dialect.sql(
+            "DELETE FROM schema_version WHERE database = ? AND version = ?"
+        )
+
+    def applied(self) -> list[AppliedMigration]:
+        """Rows of ``schema_version`` for this database (none before the first migrate)."""
+        tables = {row[0] for row in self.database.fetch_all(self.database.dialect.tables_sql)}
+        if "schema_version" not in tables:
+            return []
+        rows = self.database.fetch_all(self._applied_sql, (self.db,))
+        return [AppliedMigration(int(r[0]), r[1], r[2], r[3], float(r[4])) for r in rows]
+
+    def status(self) -> DatabaseStatus:
+        """Applied, pending and changed migrations."""
+        applied = {a.version: a for a in self.applied()}
+        status = DatabaseStatus(self.db, self.location, applied=list(applied.values()))
+        for migration in self.files:
+            done = applied.get(migration.version)
+            if done is None:
+                status.pending.append(migration)
+            elif done.checksum != migration.checksum:
+                status.changed.append(migration)
+        return status
+
+    def check_unchanged(self, status: DatabaseStatus) -> None:
+        """Raise :class:`ChecksumMismatchError` if an applied file was edited."""
+        if status.changed:
+            changed = status.changed[0]
+            raise ChecksumMismatchError(
+                f"migration {self.db}/{changed.path.name} changed after it was applied",
+                "restore the original file and add a new migration for the change",
+            )
+
+    def migrate(self, target: int | None = None) -> DatabaseStatus:
+        """Apply pending migrations up to ``target`` (default: all); return the status."""
+        status = self.status()
+        self.check_unchanged(status)
+        with self.database.migration_session() as session:
+            for migration in status.pending:
+                if target is not None and migration.version > target:
+                    break
+                if self._apply(session, migration):
+                    status.ran.append(f"{migration.version:03d}_{migration.name}")
+        return status
+
+    def _apply(self, session: SQLDatabase, migration: MigrationFile) -> bool:
+        with session.transaction() as tx:
+            tx.execute(SCHEMA_VERSION_DDL, label="schema_version")
+            if tx.fetch_one(self._one_sql, (self.db, migration.version)) is not None:
+                return False
+            start = perf_counter()
+            self._run(tx, session, migration, up=True)
+            duration_ms = (perf_counter() - start) * 1000
+            tx.execute(self._record_sql, (self.db, migration.version, migration.name,
+                                          migration.checksum, utcnow_iso(), duration_ms))
+        return True
+
+    def downgrade(self, target: int) -> DatabaseStatus:
+        """Reverse applied migrations above ``target``, newest first."""
+        status = self.status()
+        self.check_unchanged(status)
+        by_version = {m.version: m for m in self.files}
+        to_reverse = [a for a in reversed(status.applied) if a.version > target]
+        for applied in to_reverse:
+            migration = by_version.get(applied.version)
+            if migration is None or not _has_downgrade(migration):
+                raise MigrationError(
+                    f"migration {self.db}/{applied.version:03d}_{applied.name} cannot be reversed",
+                    "it has no downgrade; restore a backup instead",
+                )
+        with self.database.migration_session() as session:
+            for applied in to_reverse:
+                migration = by_version[applied.version]
+                with session.transaction() as tx:
+                    self._run(tx, session, migration, up=False)
+                    tx.execute(self._forget_sql, (self.db, migration.version))
+                status.ran.append(f"-{migration.version:03d}_{migration.name}")
+        return status
+
+    def _run(self, tx: Transaction, session: SQLDatabase, migration: MigrationFile,
+             up: bool) -> None:
+        dialect = session.dialect
+        if migration.path.suffix == ".sql":
+            upgrade, downgrade = up_and_down(migration.path.read_text(encoding="utf-8"))
+            script = upgrade if up else (downgrade or "")
+            for statement in split_statements(script):
+                tx.execute(dialect.ddl(statement), label=f"{self.db}/{migration.name}")
+            return
+        module = _load(migration)
+        function = getattr(module, "upgrade" if up else "downgrade")
+        function(MigrationContext(tx, dialect, self.db))
+
+
+def _has_downgrade(migration: MigrationFile) -> bool:
+    if migration.path.suffix == ".sql":
+        return up_and_down(migration.path.read_text(encoding="utf-8"))[1] is not None
+    return hasattr(_load(migration), "downgrade")
+
+
+def _load(migration: MigrationFile) -> object:
+    name = f"aragora_migration_{migration.path.parent.name}_{migration.version:03d}"
+    spec = importlib.util.spec_from_file_location(name, migration.path)
+    if spec is None or spec.loader is None:
+        raise MigrationError(f"cannot load {migration.path.name}", "check the file is Python")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def migrate_all(targets: Iterable[tuple[SQLDatabase, str, str]], target: int | None = None,
+                dry_run: bool = False) -> list[DatabaseStatus]:
+    """Migrate (or with ``dry_run`` only report) each ``(database, db, location)``."""
+    migrators = [Migrator(database, db, location) for database, db, location in targets]
+    statuses = [m.status() for m in migrators]
+    for migrator, status in zip(migrators, statuses, strict=True):
+        migrator.check_unchanged(status)
+    if dry_run:
+        return statuses
+    return [m.migrate(target) for m in migrators]
+
+
+def ordered(names: Sequence[str], only: str | None) -> list[str]:
+    """``names`` limited to ``only`` when given; unknown ``only`` is an error."""
+    if only is None:
+        return list(names)
+    if only not in names:
+        raise MigrationError(
+            f"unknown database {only!r}", f"use one of: {', '.join(names)}"
+        )
+    return [only]

@@ -1,0 +1,154 @@
+"""Discover, load and isolate plugins.
+
+Entry points are read as metadata without importing anything. Backend plugins
+(``aragora_storage.backends``, one entry per URL scheme) are imported only when their
+scheme is needed; extension plugins (``aragora_storage.plugins``) are always imported.
+Each import happens in its own ``try``: a broken plugin is recorded, never fatal, unless
+it is the selected backend. ``ARAGORA_STORAGE_DISABLE_PLUGINS`` blocks plugins before
+they are imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+import pluggy
+
+from aragora_storage_core import hookspecs
+from aragora_storage_core.checks import Check, Level
+from aragora_storage_core.hookspecs import PROJECT
+
+BACKEND_GROUP = "aragora_storage.backends"
+PLUGIN_GROUP = "aragora_storage.plugins"
+
+
+@dataclass
+class PluginRecord:
+    """One entry point and what became of it: ``not loaded``, ``loaded``, ``failed``, ``disabled``."""
+
+    name: str
+    group: str
+    value: str
+    distribution: str | None
+    version: str | None
+    status: str = "not loaded"
+    error: str | None = None
+    hooks: list[str] = field(default_factory=list)
+    plugin: Any = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "name": self.name,
+            "group": self.group,
+            "module": self.value,
+            "distribution": self.distribution,
+            "version": self.version,
+            "status": self.status,
+            "error": self.error,
+            "hooks": self.hooks,
+        }
+
+
+def _record(ep: EntryPoint, group: str) -> PluginRecord:
+    dist = ep.dist
+    return PluginRecord(
+        name=ep.name,
+        group=group,
+        value=ep.value,
+        distribution=dist.metadata["Name"] if dist is not None else None,
+        version=dist.version if dist is not None else None,
+    )
+
+
+class PluginHost:
+    """The pluggy manager plus a record of every plugin entry point."""
+
+    def __init__(self, disabled: frozenset[str] = frozenset()) -> None:
+        self.pm = pluggy.PluginManager(PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.disabled = disabled
+        self._lock = threading.Lock()
+        from aragora_storage_core import builtin
+
+        self.pm.register(builtin, name="aragora_storage_core.builtin")
+        self.records: list[PluginRecord] = []
+        for group in (BACKEND_GROUP, PLUGIN_GROUP):
+            for ep in entry_points(group=group):
+                self.records.append(_record(ep, group))
+        for record in self.records:
+            if record.group == PLUGIN_GROUP:
+                self._load(record)
+
+    def _is_disabled(self, record: PluginRecord) -> bool:
+        names = {record.name, record.value, record.value.split(":")[0], record.distribution}
+        return bool(self.disabled & {n for n in names if n})
+
+    def _load(self, record: PluginRecord) -> PluginRecord:
+        if record.status != "not loaded":
+            return record
+        if self._is_disabled(record):
+            record.status = "disabled"
+            record.error = "blocked by ARAGORA_STORAGE_DISABLE_PLUGINS"
+            return record
+        module_name, _, attr = record.value.partition(":")
+        try:
+            plugin: Any = importlib.import_module(module_name.strip())
+            if attr:
+                for part in attr.strip().split("."):
+                    plugin = getattr(plugin, part)
+            if not self.pm.is_registered(plugin):
+                self.pm.register(plugin, name=record.value)
+        except Exception as exc:  # an isolated plugin failure is recorded, not raised
+            record.status = "failed"
+            record.error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            return record
+        record.plugin = plugin
+        record.status = "loaded"
+        record.hooks = sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or ())
+        return record
+
+    def backend_records(self, scheme: str | None = None) -> list[PluginRecord]:
+        """Backend entry points, all or those named ``scheme``."""
+        return [
+            r for r in self.records
+            if r.group == BACKEND_GROUP and (scheme is None or r.name == scheme)
+        ]
+
+    def load_backend(self, scheme: str) -> list[PluginRecord]:
+        """Import the plugins registered for ``scheme``; return their records."""
+        with self._lock:
+            return [self._load(r) for r in self.backend_records(scheme)]
+
+    def load_all(self) -> list[PluginRecord]:
+        """Import every plugin (for ``plugins`` and ``doctor``); return every record."""
+        with self._lock:
+            return [self._load(r) for r in self.records]
+
+    def schemes(self) -> list[str]:
+        """Every installed backend scheme."""
+        return sorted({r.name for r in self.backend_records()})
+
+    def collect_health(self, backend: Any) -> list[Check]:
+        """Call ``storage_health`` on every plugin; a plugin that raises becomes a finding."""
+        checks: list[Check] = []
+        for impl in self.pm.hook.storage_health.get_hookimpls():
+            if impl.wrapper or impl.hookwrapper:
+                continue
+            try:
+                checks.extend(impl.function(*[backend for _ in impl.argnames]) or [])
+            except Exception as exc:  # isolate: one broken health check is one finding
+                checks.append(
+                    Check(
+                        "storage.E020",
+                        Level.ERROR,
+                        f"health check of plugin {impl.plugin_name} raised "
+                        f"{type(exc).__name__}",
+                        "upgrade or disable that plugin (ARAGORA_STORAGE_DISABLE_PLUGINS)",
+                    )
+                )
+        return checks

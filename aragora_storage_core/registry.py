@@ -1,0 +1,213 @@
+"""The registry: selection, plugin loading, the active backend and its stores.
+
+``get_registry()`` returns the process-wide registry built from ``os.environ``; build a
+:class:`Registry` yourself to use other settings (tests, tools, several backends).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aragora_storage_core.backend import Backend
+from aragora_storage_core.errors import (
+    BackendNotInstalledError,
+    BackendUnavailableError,
+    PluginLoadError,
+    UnknownSchemeError,
+)
+from aragora_storage_core.plugins import PluginHost, PluginRecord
+from aragora_storage_core.selection import Selection, select
+from aragora_storage_core.settings import Settings
+from aragora_storage_core.stores.protocols import StoreKind
+from aragora_storage_core.url import StorageURL, parse_url
+
+#: Schemes of the first-party backends and the extra that installs each.
+KNOWN_EXTRAS: Mapping[str, str] = {
+    "postgresql": "postgres",
+    "redis": "redis",
+    "rediss": "redis",
+    "supabase": "supabase",
+}
+#: Stores that go to Redis when ``REDIS_URL`` is set beside another primary backend.
+REDIS_ROUTED: frozenset[StoreKind] = frozenset(
+    {StoreKind.TOKEN_BLACKLIST, StoreKind.STREAM_EVENTS, StoreKind.CACHE}
+)
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """One installed backend as ``plugins`` and ``get_registry().backends()`` list it."""
+
+    name: str
+    schemes: tuple[str, ...]
+    distribution: str | None
+    version: str | None
+    status: str
+    error: str | None
+    stores: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "name": self.name,
+            "schemes": list(self.schemes),
+            "distribution": self.distribution,
+            "version": self.version,
+            "status": self.status,
+            "error": self.error,
+            "stores": list(self.stores),
+        }
+
+
+class Registry:
+    """Selects and opens backends through the plugin system."""
+
+    def __init__(self, settings: Settings | None = None,
+                 env: Mapping[str, str] | None = None) -> None:
+        self.settings = settings or Settings.from_env(env)
+        self.host = PluginHost(self.settings.disabled_plugins)
+        self._lock = threading.Lock()
+        self._active: Backend | None = None
+        self._redis: Backend | None = None
+
+    @property
+    def hook(self) -> Any:
+        """The pluggy hook relay: ``registry.hook.storage_migrate(...)``."""
+        return self.host.pm.hook
+
+    def explain(self, url: str | None = None) -> Selection:
+        """The selection for ``url`` or the environment: backend, variable, masked URL."""
+        return select(self.settings, url)
+
+    def plugins(self) -> list[PluginRecord]:
+        """Every plugin entry point, imported, with status, version and hooks."""
+        return self.host.load_all()
+
+    def backends(self, load: bool = False) -> list[BackendInfo]:
+        """Installed backends (name, schemes, distribution, version, status, stores).
+
+        Without ``load`` nothing is imported and ``stores`` is empty until a backend has
+        been used; with ``load`` every backend plugin is imported to fill it in.
+        """
+        if load:
+            self.host.load_all()
+        grouped: dict[str, list[PluginRecord]] = {}
+        for record in self.host.backend_records():
+            grouped.setdefault(record.value, []).append(record)
+        infos = []
+        for records in grouped.values():
+            first = records[0]
+            stores = getattr(first.plugin, "STORES", frozenset())
+            infos.append(BackendInfo(
+                name=getattr(first.plugin, "BACKEND_NAME", first.name),
+                schemes=tuple(sorted(r.name for r in records)),
+                distribution=first.distribution,
+                version=first.version,
+                status=first.status,
+                error=first.error,
+                stores=tuple(sorted(StoreKind(s).value for s in stores)),
+            ))
+        return sorted(infos, key=lambda i: i.name)
+
+    def connect(self, url: StorageURL | str, source: str = "explicit") -> Backend:
+        """Open a new backend for ``url`` (the caller closes it)."""
+        parsed = parse_url(url) if isinstance(url, str) else url
+        records = self.host.load_backend(parsed.scheme)
+        if not records:
+            self._raise_missing(parsed.scheme, source)
+        failed = [r for r in records if r.status != "loaded"]
+        if failed and len(failed) == len(records):
+            record = failed[0]
+            raise PluginLoadError(
+                f"backend plugin {record.distribution or record.value} for {parsed.scheme}:// "
+                f"could not be loaded: {record.error}",
+                "reinstall it, or check `aragora-storage plugins`",
+            )
+        backend: Backend | None = self.hook.storage_connect(url=parsed, settings=self.settings)
+        if backend is None:
+            raise BackendUnavailableError(
+                f"no installed plugin accepted the {parsed.scheme}:// URL from {source}",
+                "check `aragora-storage plugins` for the plugin of that scheme",
+            )
+        return backend
+
+    def _raise_missing(self, scheme: str, source: str) -> None:
+        installed = ", ".join(self.host.schemes()) or "none"
+        extra = KNOWN_EXTRAS.get(scheme)
+        if extra:
+            raise BackendNotInstalledError(
+                f"the {scheme} backend (selected by {source}) is not installed",
+                f"pip install 'aragora-storage[{extra}]'",
+            )
+        known = ", ".join(f"{s} ([{e}])" for s, e in sorted(KNOWN_EXTRAS.items()))
+        raise UnknownSchemeError(
+            f"unknown database URL scheme {scheme!r} (from {source}); installed: {installed}",
+            f"use an installed scheme, or install a plugin; extras provide {known}",
+        )
+
+    def active(self) -> Backend:
+        """The backend the environment selects, opened once and shared."""
+        if self._active is None:
+            with self._lock:
+                if self._active is None:
+                    selection = self.explain()
+                    self._active = self.connect(selection.url, selection.source)
+        return self._active
+
+    def redis(self) -> Backend | None:
+        """The Redis backend beside the primary one, when ``REDIS_URL`` is set."""
+        if self._redis is None:
+            selection = self.explain()
+            if selection.redis_url is None:
+                return None
+            with self._lock:
+                if self._redis is None:
+                    self._redis = self.connect(selection.redis_url, selection.redis_source or "")
+        return self._redis
+
+    def route(self, kind: StoreKind | str) -> Backend:
+        """The backend that serves store ``kind``: Redis for its stores when set, else primary."""
+        kind = StoreKind(kind)
+        if kind in REDIS_ROUTED:
+            redis = self.redis()
+            if redis is not None and redis.serves(kind):
+                return redis
+        return self.active()
+
+    def store(self, kind: StoreKind | str) -> Any:
+        """Return the store ``kind`` from the backend that serves it."""
+        return self.route(kind).store(kind)
+
+    def close(self) -> None:
+        """Close the backends this registry opened."""
+        with self._lock:
+            for backend in (self._active, self._redis):
+                if backend is not None:
+                    backend.close()
+            self._active = self._redis = None
+
+
+_registry: Registry | None = None
+_registry_lock = threading.Lock()
+
+
+def get_registry() -> Registry:
+    """The process-wide registry built from ``os.environ`` on first use."""
+    global _registry
+    if _registry is None:
+        with _registry_lock:
+            if _registry is None:
+                _registry = Registry()
+    return _registry
+
+
+def reset_registry() -> None:
+    """Close and forget the process-wide registry (after changing the environment)."""
+    global _registry
+    with _registry_lock:
+        if _registry is not None:
+            _registry.close()
+        _registry = None

@@ -1,0 +1,141 @@
+"""Settings read from the environment, validated once, with secrets kept out of ``repr``.
+
+Every variable the package reads is declared in :data:`ENV_VARS`; the README table and
+``doctor`` are built from that list.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aragora_storage_core.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """One environment variable: its name, legacy aliases, default and meaning."""
+
+    name: str
+    default: str
+    description: str
+    aliases: tuple[str, ...] = ()
+    secret: bool = False
+
+
+ENV_VARS: tuple[EnvVar, ...] = (
+    EnvVar("DATABASE_URL", "-", "Primary backend URL (sqlite, postgresql, redis, ...)",
+           ("ARAGORA_DATABASE_URL",), secret=True),
+    EnvVar("SUPABASE_URL", "-", "Supabase project URL (needs SUPABASE_KEY)"),
+    EnvVar("SUPABASE_KEY", "-", "Supabase service key", secret=True),
+    EnvVar("REDIS_URL", "-", "Redis for token blacklist, stream events and cache",
+           ("ARAGORA_REDIS_URL",), secret=True),
+    EnvVar("ARAGORA_DB_MODE", "legacy", "SQLite layout: legacy (one file per database) "
+           "or consolidated (4 files)"),
+    EnvVar("ARAGORA_DATA_DIR", ".nomic", "Directory of the SQLite databases",
+           ("ARAGORA_NOMIC_DIR", "NOMIC_DIR")),
+    EnvVar("DB_TIMEOUT", "30", "SQLite busy timeout in seconds"),
+    EnvVar("ARAGORA_SLOW_QUERY_MS", "500", "Log queries slower than this many milliseconds"),
+    EnvVar("ARAGORA_AUDIT_RETENTION_DAYS", "90", "Days of audit log kept by cleanup"),
+    EnvVar("ARAGORA_USAGE_RETENTION_DAYS", "90", "Days of raw usage events kept; older "
+           "ones are folded into monthly totals"),
+    EnvVar("ARAGORA_DB_POOL_SIZE", "10", "PostgreSQL pool size"),
+    EnvVar("ARAGORA_DB_POOL_MAX_OVERFLOW", "5", "PostgreSQL connections beyond the pool"),
+    EnvVar("ARAGORA_DB_POOL_TIMEOUT", "30", "Seconds to wait for a pooled connection"),
+    EnvVar("ARAGORA_SQLITE_ENCRYPTION", "0", "1 to encrypt SQLite files with SQLCipher"),
+    EnvVar("ARAGORA_SQLITE_KEY", "-", "SQLCipher key", secret=True),
+    EnvVar("ARAGORA_ENCRYPTION_KEY", "-", "Fernet key(s) for column encryption, newest "
+           "first, comma separated", secret=True),
+    EnvVar("ARAGORA_AUTO_MIGRATE", "1", "0 to never apply migrations when a store is "
+           "first used (run aragora-storage migrate instead)"),
+    EnvVar("ARAGORA_STORAGE_DISABLE_PLUGINS", "-", "Comma list of plugin names or "
+           "entry-point names never to import"),
+)
+
+
+def _first(env: Mapping[str, str], *names: str) -> tuple[str | None, str | None]:
+    """Return ``(value, name)`` of the first non-empty variable among ``names``."""
+    for name in names:
+        value = env.get(name, "").strip()
+        if value:
+            return value, name
+    return None, None
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"{name} must be a number, got {raw[:20]!r}", f"set {name} to a number, e.g. {default:g}"
+        ) from None
+    if value < minimum:
+        raise ConfigurationError(
+            f"{name} must be at least {minimum:g}", f"set {name} to a number >= {minimum:g}"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings. Build with :meth:`from_env`; secrets never show in ``repr``."""
+
+    data_dir: Path = Path(".nomic")
+    data_dir_source: str = "default"
+    db_mode: str | None = None
+    db_timeout: float = 30.0
+    slow_query_ms: float = 500.0
+    audit_retention_days: int = 90
+    usage_retention_days: int = 90
+    pool_size: int = 10
+    pool_max_overflow: int = 5
+    pool_timeout: float = 30.0
+    sqlite_encryption: bool = False
+    sqlite_key: str | None = field(default=None, repr=False)
+    encryption_keys: tuple[str, ...] = field(default=(), repr=False)
+    disabled_plugins: frozenset[str] = frozenset()
+    auto_migrate: bool = True
+    env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every setting from ``env`` (default: ``os.environ``)."""
+        env = dict(os.environ if env is None else env)
+        data_dir, source = _first(env, "ARAGORA_DATA_DIR", "ARAGORA_NOMIC_DIR", "NOMIC_DIR")
+        mode = env.get("ARAGORA_DB_MODE", "").strip().lower() or None
+        if mode is not None and mode not in ("legacy", "consolidated"):
+            raise ConfigurationError(
+                "ARAGORA_DB_MODE must be 'legacy' or 'consolidated'",
+                "export ARAGORA_DB_MODE=legacy (or consolidated), or unset it",
+            )
+        encryption = env.get("ARAGORA_SQLITE_ENCRYPTION", "").strip().lower()
+        if encryption not in ("", "0", "1", "true", "false", "yes", "no", "on", "off"):
+            raise ConfigurationError(
+                "ARAGORA_SQLITE_ENCRYPTION must be 1 or 0", "export ARAGORA_SQLITE_ENCRYPTION=1"
+            )
+        keys = tuple(k.strip() for k in env.get("ARAGORA_ENCRYPTION_KEY", "").split(",") if k.strip())
+        disabled = env.get("ARAGORA_STORAGE_DISABLE_PLUGINS", "")
+        return cls(
+            data_dir=Path(data_dir or ".nomic"),
+            data_dir_source=source or "default",
+            db_mode=mode,
+            db_timeout=_number(env, "DB_TIMEOUT", 30.0),
+            slow_query_ms=_number(env, "ARAGORA_SLOW_QUERY_MS", 500.0),
+            audit_retention_days=int(_number(env, "ARAGORA_AUDIT_RETENTION_DAYS", 90, minimum=1)),
+            usage_retention_days=int(_number(env, "ARAGORA_USAGE_RETENTION_DAYS", 90, minimum=1)),
+            pool_size=int(_number(env, "ARAGORA_DB_POOL_SIZE", 10, minimum=1)),
+            pool_max_overflow=int(_number(env, "ARAGORA_DB_POOL_MAX_OVERFLOW", 5)),
+            pool_timeout=_number(env, "ARAGORA_DB_POOL_TIMEOUT", 30.0),
+            sqlite_encryption=encryption in ("1", "true", "yes", "on"),
+            sqlite_key=env.get("ARAGORA_SQLITE_KEY") or None,
+            encryption_keys=keys,
+            disabled_plugins=frozenset(p.strip() for p in disabled.split(",") if p.strip()),
+            auto_migrate=env.get("ARAGORA_AUTO_MIGRATE", "1").strip().lower()
+            not in ("0", "false", "no", "off"),
+            env=env,
+        )

@@ -1,0 +1,127 @@
+"""The DB-API database interface the shared SQL stores are written against.
+
+Reads go straight to the driver (``fetch_one``/``fetch_all``): no hook, no context
+manager on the hot path. Writes run inside :meth:`SQLDatabase.transaction`, an explicit
+transaction that commits on success and rolls back on any exception.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from time import perf_counter
+from typing import Any, Protocol
+
+from aragora_storage_core.sql.dialect import Dialect
+from aragora_storage_core.sql.slowlog import report
+
+Row = tuple[Any, ...]
+Params = Sequence[Any]
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor the stores use."""
+
+    rowcount: int
+
+    def execute(self, sql: str, params: Params = ..., /) -> Any:
+        """Run one statement."""
+    def executemany(self, sql: str, rows: Iterable[Params], /) -> Any:
+        """Run one statement for many parameter rows."""
+    def fetchone(self) -> Any:
+        """Next row or ``None``."""
+    def fetchall(self) -> list[Any]:
+        """All remaining rows."""
+
+
+class Transaction:
+    """Statements inside one open transaction, timed for the slow-query log."""
+
+    __slots__ = ("_cursor", "_threshold", "database")
+
+    def __init__(self, cursor: Cursor, database: SQLDatabase) -> None:
+        self._cursor = cursor
+        self._threshold = database.slow_query_seconds
+        self.database = database
+
+    def execute(self, sql: str, params: Params = (), label: str = "execute") -> int:
+        """Run one statement; return the number of rows it changed."""
+        start = perf_counter()
+        self._cursor.execute(sql, params)
+        elapsed = perf_counter() - start
+        if elapsed > self._threshold:
+            report(label, elapsed, self._threshold)
+        return self._cursor.rowcount
+
+    def fetch_one(self, sql: str, params: Params = (), label: str = "fetch") -> Row | None:
+        """Run a statement and return its first row (``RETURNING`` works too)."""
+        self.execute(sql, params, label)
+        row: Row | None = self._cursor.fetchone()
+        return row
+
+    def fetch_all(self, sql: str, params: Params = (), label: str = "fetch") -> list[Row]:
+        """Run a statement and return all rows."""
+        self.execute(sql, params, label)
+        return list(self._cursor.fetchall())
+
+    def execute_many(self, sql: str, rows: Iterable[Params], label: str = "bulk") -> int:
+        """Run one statement for many rows with the driver's fastest bulk method."""
+        start = perf_counter()
+        count = self.database.bulk_execute(self._cursor, sql, rows)
+        elapsed = perf_counter() - start
+        if elapsed > self._threshold:
+            report(label, elapsed, self._threshold)
+        return count
+
+
+class SQLDatabase(ABC):
+    """One SQL database as the stores see it.
+
+    Subclasses provide connections; this class provides the timing and the contract.
+    ``integrity_error`` is the driver's unique/foreign-key violation class.
+    """
+
+    dialect: Dialect
+    integrity_error: type[Exception]
+    slow_query_seconds: float = 0.5
+    label: str = "database"
+
+    @abstractmethod
+    def fetch_one(self, sql: str, params: Params = (), label: str = "fetch") -> Row | None:
+        """Run a read-only statement outside any transaction; return the first row."""
+
+    @abstractmethod
+    def fetch_all(self, sql: str, params: Params = (), label: str = "fetch") -> list[Row]:
+        """Run a read-only statement outside any transaction; return every row."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """Open a write transaction: commit when the block ends, roll back if it raises.
+
+        A transaction opened inside another on the same thread joins the outer one.
+        """
+
+    def bulk_execute(self, cursor: Cursor, sql: str, rows: Iterable[Params]) -> int:
+        """Run ``sql`` for every row; DB-API ``executemany`` unless the driver has better."""
+        rows = list(rows)
+        cursor.executemany(sql, rows)
+        return len(rows)
+
+    def migration_session(self) -> AbstractContextManager[SQLDatabase]:
+        """Exclusive access for a migrator; the default relies on per-transaction locks."""
+        return _same(self)
+
+    def close(self) -> None:
+        """Close every connection this database opened."""
+
+    def timed(self, label: str, start: float) -> None:
+        """Report a statement that started at ``start`` if it ran past the threshold."""
+        elapsed = perf_counter() - start
+        if elapsed > self.slow_query_seconds:
+            report(label, elapsed, self.slow_query_seconds)
+
+
+@contextmanager
+def _same(database: SQLDatabase) -> Iterator[SQLDatabase]:
+    yield database

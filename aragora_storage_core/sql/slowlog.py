@@ -1,0 +1,12 @@
+"""The slow-query log: one WARNING per query over ``ARAGORA_SLOW_QUERY_MS``."""
+
+from __future__ import annotations
+
+import logging
+
+logger = logging.getLogger("aragora_storage.slow_query")
+
+
+def report(label: str, elapsed: float, threshold: float) -> None:
+    """Log one slow query in the seed's format; ``label`` names the operation, not its data."""
+    logger.warning("Slow query (%.3fs): %s (threshold: %.3fs)", elapsed, label, threshold)

@@ -1,0 +1,89 @@
+"""What every shared SQL store has: its database, prepared statements, error mapping."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from aragora_storage_core.errors import DuplicateError, NotFoundError
+from aragora_storage_core.sql.database import SQLDatabase
+from aragora_storage_core.sql.dialect import check_identifier
+
+
+def dumps(value: Any) -> str:
+    """JSON text as stored in the ``TEXT`` JSON columns."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+loads: Callable[[str], Any] = json.loads
+
+
+def loads_or(value: str | None, default: Any) -> Any:
+    """Decode a JSON column that may be NULL."""
+    return default if value is None else json.loads(value)
+
+
+class SQLStore:
+    """Base of the shared SQL stores.
+
+    ``table`` and ``columns`` name what the store writes; statements are prepared once
+    in the database's dialect with :meth:`prepare`.
+    """
+
+    table: str = ""
+    columns: tuple[str, ...] = ()
+    #: column -> encoder applied by ``update(**fields)`` (bools to ints, dicts to JSON).
+    encoders: Mapping[str, Callable[[Any], Any]] = {}
+
+    def __init__(self, db: SQLDatabase) -> None:
+        self._db = db
+        self._update_sql: dict[tuple[str, ...], str] = {}
+
+    def prepare(self, sql: str) -> str:
+        """Rewrite ``sql`` (SQLite spelling, ``?`` placeholders) for this database."""
+        return self._db.dialect.sql(sql)
+
+    def insert_sql(self, columns: Sequence[str] | None = None, suffix: str = "") -> str:
+        """``INSERT INTO table (...) VALUES (?, ...)`` for ``columns`` (default: all)."""
+        cols = tuple(columns or self.columns)
+        marks = ", ".join("?" * len(cols))
+        return self.prepare(f"INSERT INTO {self.table} ({', '.join(cols)}) VALUES ({marks}){suffix}")
+
+    @contextmanager
+    def unique(self, what: str) -> Iterator[None]:
+        """Turn the driver's integrity error into :class:`DuplicateError` naming ``what``."""
+        try:
+            yield
+        except self._db.integrity_error as exc:
+            raise DuplicateError(
+                f"{self.table}: {what} already exists or references a missing record",
+                f"use a new {what}, or create the referenced record first ({type(exc).__name__})",
+            ) from None
+
+    def update_fields(self, key_column: str, key: Any, fields: Mapping[str, Any]) -> None:
+        """``UPDATE table SET <fields> WHERE key_column = key``; ``NotFoundError`` if no row."""
+        names = tuple(sorted(fields))
+        for name in names:
+            if name not in self.columns or name == key_column:
+                raise ValueError(f"{self.table} has no updatable field {name!r}")
+        sql = self._update_sql.get(names)
+        if sql is None:
+            assignments = ", ".join(f"{check_identifier(n)} = ?" for n in names)
+            sql = self.prepare(f"UPDATE {self.table} SET {assignments} WHERE {key_column} = ?")
+            self._update_sql[names] = sql
+        values = [self.encoders.get(n, _same)(fields[n]) for n in names]
+        with self.unique(", ".join(names)), self._db.transaction() as tx:
+            changed = tx.execute(sql, (*values, key), label=f"{self.table}.update")
+        if changed == 0:
+            raise NotFoundError(f"{self.table}: no record {key!r}", "check the id")
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def as_int(value: Any) -> Any:
+    """Encode a bool column for storage (``None`` stays ``None``)."""
+    return None if value is None else int(value)

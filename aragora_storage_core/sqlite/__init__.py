@@ -1,0 +1,1 @@
+"""SQLite machinery shared by the SQLite backend, the seed-compatible API and the tools."""

@@ -1,0 +1,54 @@
+"""The one factory every SQLite connection of the project is made by.
+
+Each connection: autocommit mode (transactions are explicit), WAL, ``synchronous=NORMAL``,
+a busy timeout (``DB_TIMEOUT``), foreign keys on. A file that is not a database, or whose
+header is damaged, fails here with :class:`CorruptDatabaseError` instead of later.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from aragora_storage_core.errors import CorruptDatabaseError
+from aragora_storage_core.sqlite.files import ensure_private_file
+
+MEMORY = ":memory:"
+
+
+def _pragmas(timeout: float) -> tuple[str, ...]:
+    return (
+        f"PRAGMA busy_timeout = {int(timeout * 1000)}",
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = NORMAL",
+        "PRAGMA foreign_keys = ON",
+    )
+
+
+def connect(path: str | Path, timeout: float = 30.0, *, create: bool = True) -> sqlite3.Connection:
+    """Open ``path`` with the project's pragmas; create it ``0600`` when ``create``.
+
+    Raises :class:`CorruptDatabaseError` when the file is not a readable SQLite database.
+    """
+    target = str(path)
+    if target != MEMORY:
+        if create:
+            ensure_private_file(Path(target))
+        elif not Path(target).exists():
+            raise CorruptDatabaseError(
+                f"database file {target} does not exist", "run: aragora-storage migrate --migrate"
+            )
+    conn = sqlite3.connect(
+        target, timeout=timeout, isolation_level=None, check_same_thread=False
+    )
+    try:
+        for pragma in _pragmas(timeout):
+            conn.execute(pragma)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise CorruptDatabaseError(
+            f"{target} is not a usable SQLite database ({exc})",
+            "restore it from a backup: aragora-storage backup restore",
+        ) from None
+    return conn

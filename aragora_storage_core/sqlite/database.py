@@ -1,0 +1,137 @@
+"""A SQLite database for the shared SQL stores: a connection per thread, explicit writes.
+
+Writes open with ``BEGIN IMMEDIATE`` so the write lock is taken up front (no upgrade
+deadlock between two readers turning writers). When SQLite still answers "busy" (its
+busy handler gives up, or a checkpoint holds the lock) the start is retried with jittered
+back-off until ``DB_TIMEOUT``; only then does the caller see a :class:`TransactionError`.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from time import perf_counter
+
+from aragora_storage_core.errors import TransactionError
+from aragora_storage_core.sql.database import Params, Row, SQLDatabase, Transaction
+from aragora_storage_core.sql.dialect import SQLITE
+from aragora_storage_core.sql.slowlog import report
+from aragora_storage_core.sqlite.connection import connect
+
+_BUSY_WORDS = ("locked", "busy")
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in _BUSY_WORDS)
+
+
+class SQLiteDatabase(SQLDatabase):
+    """One SQLite file (or ``:memory:``) shared by the stores of every thread."""
+
+    dialect = SQLITE
+    integrity_error = sqlite3.IntegrityError
+
+    def __init__(self, path: str | Path, *, timeout: float = 30.0,
+                 slow_query_ms: float = 500.0) -> None:
+        self.path = str(path)
+        self.label = Path(self.path).name
+        self.timeout = timeout
+        self.slow_query_seconds = slow_query_ms / 1000.0
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
+        try:
+            conn: sqlite3.Connection = self._local.conn
+            return conn
+        except AttributeError:
+            conn = connect(self.path, self.timeout)
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+            return conn
+
+    def fetch_one(self, sql: str, params: Params = (), label: str = "fetch") -> Row | None:
+        """Run a read on this thread's connection; return the first row."""
+        try:
+            conn = self._local.conn
+        except AttributeError:
+            conn = self.connection()
+        start = perf_counter()
+        row: Row | None = conn.execute(sql, params).fetchone()
+        elapsed = perf_counter() - start
+        if elapsed > self.slow_query_seconds:
+            report(label, elapsed, self.slow_query_seconds)
+        return row
+
+    def fetch_all(self, sql: str, params: Params = (), label: str = "fetch") -> list[Row]:
+        """Run a read on this thread's connection; return every row."""
+        try:
+            conn = self._local.conn
+        except AttributeError:
+            conn = self.connection()
+        start = perf_counter()
+        rows: list[Row] = conn.execute(sql, params).fetchall()
+        elapsed = perf_counter() - start
+        if elapsed > self.slow_query_seconds:
+            report(label, elapsed, self.slow_query_seconds)
+        return rows
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; ``ROLLBACK`` if the block raises."""
+        conn = self.connection()
+        if conn.in_transaction:
+            yield Transaction(conn.cursor(), self)
+            return
+        begin(conn, self.timeout)
+        try:
+            yield Transaction(conn.cursor(), self)
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise TransactionError(
+                f"could not commit to {self.label}: {exc}", "retry the operation"
+            ) from None
+
+    def close(self) -> None:
+        """Close the connections of every thread."""
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+def begin(conn: sqlite3.Connection, timeout: float) -> None:
+    """Start a write transaction, retrying "busy" with jittered back-off up to ``timeout``."""
+    deadline = time.monotonic() + timeout
+    delay = 0.002
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise TransactionError(
+                    f"database stayed locked by another writer for {timeout:g}s",
+                    "raise DB_TIMEOUT or find the process holding a long write transaction",
+                ) from None
+        time.sleep(random.uniform(0, delay))
+        delay = min(delay * 2, 0.1)

@@ -1,0 +1,184 @@
+"""Parse database URLs into an immutable value whose text never shows the password.
+
+Passwords may contain ``@``, ``/``, ``%``, ``?`` or spaces without being percent-encoded:
+the user part ends at the last ``@`` of the URL. Percent escapes (``%40``) are decoded;
+a ``%`` that starts no escape is kept as it is. Parse errors never echo the input.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from urllib.parse import quote, unquote
+
+from aragora_storage_core.errors import InvalidURLError
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+#: URL schemes that are spellings of another one: ``postgres://`` is ``postgresql://``.
+SCHEME_ALIASES: dict[str, str] = {"postgres": "postgresql"}
+_HOSTLESS = {"sqlite", "sqlcipher"}
+MASK = "***"
+
+
+@dataclass(frozen=True)
+class StorageURL:
+    """A parsed database URL. ``str()`` and ``repr()`` mask the password."""
+
+    scheme: str
+    driver: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None
+    query: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def params(self) -> dict[str, str]:
+        """Query parameters as a dict (last one wins)."""
+        return dict(self.query)
+
+    def render(self, *, hide_password: bool = True) -> str:
+        """Return the URL as text, with the password replaced by ``***`` unless asked not to."""
+        scheme = f"{self.scheme}+{self.driver}" if self.driver else self.scheme
+        auth = ""
+        if self.username is not None or self.password is not None:
+            auth = quote(self.username or "", safe="")
+            if self.password is not None:
+                auth += ":" + (MASK if hide_password else quote(self.password, safe=""))
+            auth += "@"
+        host = self.host or ""
+        if self.host and ":" in self.host:
+            host = f"[{self.host}]"
+        if self.port is not None:
+            host += f":{self.port}"
+        path = ""
+        if self.database is not None:
+            path = "/" + (self.database if self.scheme in _HOSTLESS else quote(self.database))
+        query = "&".join(f"{quote(k)}={quote(v)}" for k, v in self.query)
+        return f"{scheme}://{auth}{host}{path}" + (f"?{query}" if query else "")
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def with_params(self, **params: str) -> StorageURL:
+        """Return a copy with query parameters added or replaced."""
+        merged = dict(self.query) | params
+        return replace(self, query=tuple(merged.items()))
+
+    @property
+    def is_local(self) -> bool:
+        """True when the host is this machine (a socket, localhost or loopback)."""
+        host = (self.host or "").lower()
+        return (
+            host in ("", "localhost", "::1") or host.startswith("127.") or host.startswith("/")
+        )
+
+
+def parse_url(text: str) -> StorageURL:
+    """Parse ``text`` into a :class:`StorageURL`.
+
+    Raises :class:`InvalidURLError` with a message that names what is wrong but never
+    repeats the URL, which may hold a password.
+    """
+    text = text.strip()
+    match = _SCHEME.match(text)
+    if not match:
+        raise InvalidURLError(
+            "malformed database URL: it does not start with 'scheme://'",
+            "write it as scheme://user:password@host:port/database, e.g. postgresql://...",
+        )
+    full_scheme = match.group(1).lower()
+    scheme, _, driver = full_scheme.partition("+")
+    scheme = SCHEME_ALIASES.get(scheme, scheme)
+    rest = text[match.end() :]
+    if scheme in _HOSTLESS:
+        return _parse_hostless(scheme, driver or None, rest)
+    if scheme in ("http", "https"):
+        return _parse_http(scheme, rest)
+    return _parse_network(scheme, driver or None, rest)
+
+
+def _parse_hostless(scheme: str, driver: str | None, rest: str) -> StorageURL:
+    path, _, query = rest.partition("?")
+    if path.startswith("/"):
+        path = path[1:]
+    return StorageURL(
+        scheme=scheme,
+        driver=driver,
+        database=unquote(path) or None,
+        query=_parse_query(scheme, query),
+    )
+
+
+def _parse_http(scheme: str, rest: str) -> StorageURL:
+    host, _, path = rest.partition("/")
+    if not host or "@" in host:
+        raise InvalidURLError(
+            f"malformed {scheme} URL: expected {scheme}://<project>.supabase.co",
+            "copy the project URL from the Supabase dashboard (Settings > API)",
+        )
+    hostname, port = _split_port(scheme, host)
+    return StorageURL(scheme=scheme, host=hostname, port=port, database=path or None)
+
+
+def _parse_network(scheme: str, driver: str | None, rest: str) -> StorageURL:
+    username: str | None = None
+    password: str | None = None
+    at = rest.rfind("@")
+    if at >= 0:
+        userinfo, rest = rest[:at], rest[at + 1 :]
+        user, sep, secret = userinfo.partition(":")
+        username = unquote(user) or None
+        password = unquote(secret) if sep else None
+    hostport, slash, tail = rest.partition("/")
+    if not slash:
+        hostport, _, query = hostport.partition("?")
+        database = ""
+    else:
+        database, _, query = tail.partition("?")
+    host, port = _split_port(scheme, hostport)
+    return StorageURL(
+        scheme=scheme,
+        driver=driver,
+        username=username,
+        password=password,
+        host=host,
+        port=port,
+        database=unquote(database) or None,
+        query=_parse_query(scheme, query),
+    )
+
+
+def _split_port(scheme: str, hostport: str) -> tuple[str | None, int | None]:
+    if any(ch.isspace() for ch in hostport):
+        raise InvalidURLError(
+            f"malformed {scheme} URL: the host part contains spaces",
+            "percent-encode special characters in the password (e.g. %40 for @)",
+        )
+    if hostport.startswith("["):
+        host, _, after = hostport[1:].partition("]")
+        port_text = after[1:] if after.startswith(":") else ""
+    else:
+        host, _, port_text = hostport.partition(":")
+    if not port_text:
+        return unquote(host) or None, None
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise InvalidURLError(
+            f"malformed {scheme} URL: the port is not a number from 1 to 65535",
+            "write the port as digits after the host, e.g. host:5432",
+        )
+    return unquote(host) or None, int(port_text)
+
+
+def _parse_query(scheme: str, query: str) -> tuple[tuple[str, str], ...]:
+    pairs: list[tuple[str, str]] = []
+    for part in filter(None, query.split("&")):
+        key, sep, value = part.partition("=")
+        if not sep or not key:
+            raise InvalidURLError(
+                f"malformed {scheme} URL: query parameters must be key=value",
+                "write options as ?key=value&other=value",
+            )
+        pairs.append((unquote(key), unquote(value)))
+    return tuple(pairs)

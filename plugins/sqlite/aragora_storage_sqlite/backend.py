@@ -1,0 +1,84 @@
+"""SQLite files laid out as the data layout says: legacy, consolidated, or one file."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from aragora_storage_core.backend import SQLBackend
+from aragora_storage_core.columns import ColumnCipher
+from aragora_storage_core.errors import ConfigurationError
+from aragora_storage_core.layout import DATABASES, DatabaseMode, DatabaseType, get_db_path
+from aragora_storage_core.settings import Settings
+from aragora_storage_core.sqlite.database import SQLiteDatabase
+from aragora_storage_core.url import StorageURL
+
+SINGLE_FILE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+
+class SQLiteBackend(SQLBackend):
+    """SQLite backend.
+
+    ``sqlite:///DIR`` (or ``sqlite:///DIR?mode=consolidated``) keeps the data layout
+    under ``DIR``; ``sqlite:///file.db`` or ``sqlite:///:memory:`` keeps every table in one
+    file.
+    """
+
+    name = "sqlite"
+
+    def __init__(self, url: StorageURL, settings: Settings,
+                 cipher: ColumnCipher | None = None) -> None:
+        super().__init__(url, settings, cipher)
+        target = url.database or str(settings.data_dir)
+        self.single_file = target == ":memory:" or target.endswith(SINGLE_FILE_SUFFIXES)
+        self.location = Path(target)
+        mode = url.params.get("mode") or settings.db_mode or DatabaseMode.LEGACY.value
+        try:
+            self.mode = DatabaseMode(mode)
+        except ValueError:
+            raise ConfigurationError(
+                "mode in a sqlite URL must be 'legacy' or 'consolidated'",
+                "use sqlite:///DIR?mode=legacy or ?mode=consolidated",
+            ) from None
+        self._databases: dict[str, SQLiteDatabase] = {}
+        self._lock = threading.Lock()
+
+    def path_for(self, db_type: DatabaseType) -> Path:
+        """The file holding ``db_type``."""
+        if self.single_file:
+            return self.location
+        return get_db_path(db_type, self.location, self.mode, self.settings.env)
+
+    def database_for(self, db_type: DatabaseType) -> SQLiteDatabase:
+        """The SQLite database holding ``db_type`` (opened lazily, shared)."""
+        key = str(self.path_for(db_type))
+        database = self._databases.get(key)
+        if database is None:
+            with self._lock:
+                database = self._databases.get(key)
+                if database is None:
+                    database = SQLiteDatabase(key, timeout=self.settings.db_timeout,
+                                              slow_query_ms=self.settings.slow_query_ms)
+                    self._databases[key] = database
+        return database
+
+    def databases(self) -> Iterable[tuple[str, SQLiteDatabase, tuple[DatabaseType, ...]]]:
+        """Every file of the layout with the logical databases it holds."""
+        grouped: dict[str, list[DatabaseType]] = {}
+        for info in DATABASES:
+            grouped.setdefault(str(self.path_for(info.type)), []).append(info.type)
+        return [
+            (Path(path).name, self.database_for(types[0]), tuple(types))
+            for path, types in grouped.items()
+        ]
+
+    def describe(self) -> dict[str, Any]:
+        """Layout facts for ``doctor``."""
+        facts = super().describe()
+        facts.update(
+            layout="single file" if self.single_file else self.mode.value,
+            location=str(self.location),
+        )
+        return facts
