@@ -1,0 +1,66 @@
+"""``aragora-storage``: one subcommand per module of this package.
+
+Each command module defines ``register(subparsers) -> None`` and ``run(args) -> int``.
+Modules import their heavy dependencies inside ``run`` so ``--help`` stays fast.
+:class:`~aragora_storage_core.errors.StorageError` becomes one line on stderr and exit
+code 1 (2 for configuration and usage errors); nothing else is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from aragora_storage_core.errors import ConfigurationError, StorageError
+
+#: Subcommand modules, in the order ``--help`` lists them.
+COMMANDS: tuple[str, ...] = (
+    "doctor",
+    "plugins",
+    "migrate",
+    "cleanup",
+)
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="aragora-storage",
+        description="One storage layer for SQLite, PostgreSQL, Supabase and Redis.",
+    )
+    parser.add_argument("--url", help="database URL (overrides DATABASE_URL and friends)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = importlib.import_module(f"aragora_storage_core.cli.{name}")
+        module.register(sub)
+    return parser
+
+
+def fail(error: StorageError) -> int:
+    """Print ``error`` as one line (plus its hint) on stderr; return its exit code."""
+    print(f"error: {error.message}", file=sys.stderr)
+    if error.hint:
+        print(f"hint: {error.hint}", file=sys.stderr)
+    return EXIT_USAGE if isinstance(error, ConfigurationError) else EXIT_FINDINGS
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``aragora-storage`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except StorageError as error:
+        return fail(error)
+    except KeyboardInterrupt:
+        print("interrupted; nothing partial was kept", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The postgres backend of aragora-storage (work in progress: see the project's issues)."""
