@@ -61,6 +61,8 @@ def storage_health(backend: Backend) -> list[Check]:
         return []
     checks: list[Check] = []
     for label, database, _ in backend.databases():
+        if not database.exists():
+            continue
         start = perf_counter()
         try:
             database.fetch_one("SELECT 1")

@@ -59,6 +59,8 @@ class Migrator:
 
     def applied(self) -> list[AppliedMigration]:
         """Rows of ``schema_version`` for this database (none before the first migrate)."""
+        if not self.database.exists():
+            return []
         tables = {row[0] for row in self.database.fetch_all(self.database.dialect.tables_sql)}
         if "schema_version" not in tables:
             return []

@@ -108,6 +108,10 @@ class SQLDatabase(ABC):
         cursor.executemany(sql, rows)
         return len(rows)
 
+    def exists(self) -> bool:
+        """False when the database has not been created yet (nothing to read)."""
+        return True
+
     def migration_session(self) -> AbstractContextManager[SQLDatabase]:
         """Exclusive access for a migrator; the default relies on per-transaction locks."""
         return _same(self)

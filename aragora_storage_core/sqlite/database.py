@@ -47,6 +47,10 @@ class SQLiteDatabase(SQLDatabase):
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
 
+    def exists(self) -> bool:
+        """True for ``:memory:`` and for a file that is already there."""
+        return self.path == ":memory:" or Path(self.path).exists()
+
     def connection(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use."""
         try:

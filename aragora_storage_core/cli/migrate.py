@@ -1,0 +1,102 @@
+"""``aragora-storage migrate``: status, dry run, apply, create and downgrade migrations."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from aragora_storage_core.cli.common import open_backend, print_json, registry_for
+from aragora_storage_core.errors import MigrationError
+from aragora_storage_core.migrations.types import (
+    MigrationAction,
+    MigrationReport,
+    MigrationRequest,
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The seed's flags, shared with ``python -m aragora_storage_core.migrations.runner``."""
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--status", action="store_true", help="show applied and pending (default)")
+    action.add_argument("--dry-run", action="store_true", help="show what --migrate would run")
+    action.add_argument("--migrate", action="store_true", help="apply pending migrations")
+    action.add_argument("--create", metavar="DESC", help="write a new migration file for --db")
+    action.add_argument("--to", type=int, metavar="VERSION",
+                        help="migrate or downgrade --db to VERSION")
+    parser.add_argument("--db", metavar="NAME", help="only this logical database (e.g. users)")
+    parser.add_argument("--dir", type=Path, help="folder for --create (default: the package's)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def register(sub: Any) -> None:
+    """Add the ``migrate`` subcommand."""
+    parser = sub.add_parser("migrate", help="schema migrations of the active backend")
+    add_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def request_from(args: argparse.Namespace, current: int | None = None) -> MigrationRequest:
+    """The migration request the flags ask for."""
+    if args.create:
+        return MigrationRequest(MigrationAction.CREATE, db=args.db, description=args.create,
+                                directory=args.dir)
+    if args.to is not None:
+        if not args.db:
+            raise MigrationError("--to needs --db NAME", "e.g. --to 1 --db users")
+        action = MigrationAction.MIGRATE if current is None or args.to >= current \
+            else MigrationAction.DOWNGRADE
+        return MigrationRequest(action, db=args.db, target=args.to)
+    if args.migrate:
+        return MigrationRequest(MigrationAction.MIGRATE, db=args.db)
+    if args.dry_run:
+        return MigrationRequest(MigrationAction.DRY_RUN, db=args.db)
+    return MigrationRequest(MigrationAction.STATUS, db=args.db)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the request through the ``storage_migrate`` hook and print the report."""
+    registry = registry_for(args)
+    try:
+        backend = open_backend(args, registry)
+        current = None
+        if args.to is not None and args.db:
+            status = _call(registry, backend, MigrationRequest(MigrationAction.STATUS, args.db))
+            current = status.databases[0].version if status.databases else 0
+        report = _call(registry, backend, request_from(args, current))
+    finally:
+        registry.close()
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print_report(report)
+    changed = any(d.changed for d in report.databases)
+    return 1 if changed else 0
+
+
+def _call(registry: Any, backend: Any, request: MigrationRequest) -> MigrationReport:
+    report: MigrationReport | None = registry.hook.storage_migrate(backend=backend,
+                                                                   request=request)
+    if report is None:
+        raise MigrationError(f"backend {backend.name} has no migrations support",
+                             "upgrade its plugin")
+    return report
+
+
+def print_report(report: MigrationReport) -> None:
+    """Human-readable report, one line per database."""
+    if report.created is not None:
+        print(f"created {report.created}")
+        return
+    verb = {"dry_run": "would apply", "migrate": "applied", "downgrade": "reversed"}
+    for status in report.databases:
+        line = f"{status.db:<18} version {status.version:>3}  ({status.location})"
+        if status.pending and report.action is not MigrationAction.MIGRATE:
+            names = ", ".join(f"{m.version:03d}_{m.name}" for m in status.pending)
+            line += f"  pending: {names}"
+        if status.ran:
+            line += f"  {verb.get(report.action.value, 'ran')}: {', '.join(status.ran)}"
+        if status.changed:
+            names = ", ".join(m.path.name for m in status.changed)
+            line += f"  CHANGED AFTER APPLY: {names}"
+        print(line)

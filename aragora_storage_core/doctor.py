@@ -1,0 +1,149 @@
+"""Everything ``aragora-storage doctor`` checks, as a list of findings.
+
+Each finding has an id (``storage.E001``), a level, one line and a hint naming the
+command that fixes it. Collecting findings never raises for a problem it can report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aragora_storage_core.backend import Backend
+from aragora_storage_core.checks import Check, Level
+from aragora_storage_core.errors import StorageError
+from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
+from aragora_storage_core.registry import REDIS_ROUTED, Registry
+from aragora_storage_core.selection import Selection
+from aragora_storage_core.settings import Settings
+
+
+@dataclass
+class Diagnosis:
+    """The doctor's result: what is configured and what is wrong."""
+
+    selection: Selection | None = None
+    backend: dict[str, Any] | None = None
+    redis: dict[str, Any] | None = None
+    routing: dict[str, str] = field(default_factory=dict)
+    plugins: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Check] = field(default_factory=list)
+
+    def worst(self) -> Level:
+        """The highest level among the findings (``DEBUG`` when there are none)."""
+        return max((f.level for f in self.findings), default=Level.DEBUG)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; URLs are masked, secrets absent."""
+        return {
+            "selection": self.selection.to_dict() if self.selection else None,
+            "backend": self.backend,
+            "redis": self.redis,
+            "routing": self.routing,
+            "plugins": self.plugins,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def _error_finding(error: StorageError) -> Check:
+    return Check(error.code, Level.ERROR, error.message, error.hint)
+
+
+def diagnose(env: dict[str, str] | None = None, url: str | None = None) -> Diagnosis:
+    """Check settings, selection, plugins, connectivity, health and schema."""
+    diagnosis = Diagnosis()
+    try:
+        settings = Settings.from_env(env)
+        registry = Registry(settings)
+        diagnosis.selection = registry.explain(url)
+    except StorageError as error:
+        diagnosis.findings.append(_error_finding(error))
+        return diagnosis
+    try:
+        _diagnose_with(registry, diagnosis, url)
+    finally:
+        registry.close()
+    return diagnosis
+
+
+def _diagnose_with(registry: Registry, diagnosis: Diagnosis, url: str | None) -> None:
+    selection = diagnosis.selection
+    assert selection is not None
+    for warning in selection.warnings:
+        diagnosis.findings.append(Check("storage.W002", Level.WARNING, warning,
+                                        "unset the alias or make both the same"))
+    for record in registry.plugins():
+        diagnosis.plugins.append(record.to_dict())
+        if record.status == "failed":
+            diagnosis.findings.append(Check(
+                "storage.W010", Level.WARNING,
+                f"plugin {record.name} ({record.distribution}) failed to load: {record.error}",
+                f"reinstall it, or ARAGORA_STORAGE_DISABLE_PLUGINS={record.name}"))
+    backend = _open(registry, diagnosis, selection.url, selection.source)
+    if backend is None:
+        return
+    diagnosis.backend = backend.describe()
+    redis = None
+    if selection.redis_url is not None:
+        redis = _open(registry, diagnosis, selection.redis_url, selection.redis_source or "")
+        diagnosis.redis = redis.describe() if redis else None
+    for kind in sorted(backend.stores_served | (redis.stores_served if redis else frozenset())):
+        chosen = redis if redis is not None and kind in REDIS_ROUTED and redis.serves(kind) \
+            else backend
+        diagnosis.routing[kind.value] = chosen.name
+    for opened in filter(None, (backend, redis)):
+        diagnosis.findings.extend(registry.host.collect_health(opened))
+        diagnosis.findings.extend(_schema_findings(registry, opened))
+        opened.close()
+    diagnosis.findings.extend(stray_files(registry.settings))
+
+
+def _open(registry: Registry, diagnosis: Diagnosis, url: Any, source: str) -> Backend | None:
+    try:
+        return registry.connect(url, source)
+    except StorageError as error:
+        diagnosis.findings.append(_error_finding(error))
+        return None
+
+
+def _schema_findings(registry: Registry, backend: Backend) -> list[Check]:
+    try:
+        report = registry.hook.storage_migrate(
+            backend=backend, request=MigrationRequest(MigrationAction.STATUS))
+    except StorageError as error:
+        return [_error_finding(error)]
+    if report is None:
+        return []
+    findings: list[Check] = []
+    for status in report.databases:
+        if status.changed:
+            names = ", ".join(m.path.name for m in status.changed)
+            findings.append(Check(
+                "storage.E051", Level.ERROR,
+                f"{status.db}: applied migration changed since it was applied: {names}",
+                "restore the original file and add a new migration for the change"))
+    pending = report.pending_count
+    if pending:
+        dbs = sorted({s.db for s in report.databases if s.pending})
+        findings.append(Check(
+            "storage.W050", Level.WARNING,
+            f"{pending} migration(s) pending in {len(dbs)} database(s): {', '.join(dbs[:5])}"
+            + (" ..." if len(dbs) > 5 else ""),
+            "aragora-storage migrate --migrate"))
+    return findings
+
+
+def stray_files(settings: Settings, where: Path | None = None) -> list[Check]:
+    """``*.db`` files in the working directory that belong under the data directory."""
+    where = where or Path.cwd()
+    data_dir = settings.data_dir.resolve()
+    if where.resolve() == data_dir:
+        return []
+    stray = sorted(p.name for p in where.glob("*.db") if p.is_file())
+    if not stray:
+        return []
+    return [Check(
+        "storage.W060", Level.WARNING,
+        f"{len(stray)} stray database file(s) in {where}: {', '.join(stray[:5])}",
+        f"aragora-storage cleanup (moves them into {settings.data_dir})")]

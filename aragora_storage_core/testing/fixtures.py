@@ -1,0 +1,24 @@
+"""Fixtures the conformance tests share; the backend's own fixture feeds them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aragora_storage_core.backend import Backend
+from aragora_storage_core.registry import Registry
+from aragora_storage_core.stores.protocols import StoreKind
+
+
+@pytest.fixture
+def conformance_registry(conformance_backend: Backend) -> Registry:
+    """A registry whose plugin host has the backend's plugin loaded (for hook tests)."""
+    registry = Registry(conformance_backend.settings)
+    registry.host.load_backend(conformance_backend.url.scheme)
+    return registry
+
+
+def store_of(backend: Backend, kind: StoreKind) -> Any:
+    """The backend's store ``kind``."""
+    return backend.store(kind)
