@@ -1,0 +1,91 @@
+"""Several processes writing one SQLite database through the stores lose no update.
+
+Python's default ``sqlite3`` transaction handling starts a transaction lazily at the first
+write, so a read-modify-write reads outside any lock: two writers read the same value and
+one increment is lost, or the two readers both try to upgrade to writers and one gets
+"database is locked" at once (SQLite does not wait in that deadlock). The stores open
+every write with ``BEGIN IMMEDIATE`` and retry "busy" with back-off; these tests run real
+processes against one file and count.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from aragora_storage_core.models import User
+from aragora_storage_core.registry import Registry
+from aragora_storage_core.settings import Settings
+
+WORKERS = 3
+INCREMENTS = 150
+USER_ID = "u-counter"
+
+#: argv: data dir, start flag file, increments, how to increment. Prints "ready" first.
+_WORKER = """
+import sys, time
+from pathlib import Path
+from aragora_storage_core.layout import DatabaseType
+from aragora_storage_core.registry import Registry
+from aragora_storage_core.settings import Settings
+
+data_dir, flag, count, how = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+registry = Registry(Settings.from_env({"ARAGORA_DATA_DIR": data_dir}))
+users = registry.store("users")
+database = registry.active().database_for(DatabaseType.USERS)
+users.get_by_id("u-counter")
+print("ready", flush=True)
+while not flag.exists():
+    time.sleep(0.005)
+for _ in range(count):
+    if how == "sql":
+        users.record_failed_login("u-counter")
+    else:
+        with database.transaction():
+            user = users.get_by_id("u-counter")
+            users.update("u-counter", failed_login_count=user.failed_login_count + 1)
+registry.close()
+"""
+
+
+def _registry(data_dir: Path) -> Registry:
+    return Registry(Settings.from_env({"ARAGORA_DATA_DIR": str(data_dir)}))
+
+
+def _race(data_dir: Path, how: str) -> int:
+    """Run ``WORKERS`` processes incrementing one counter at once; return its final value."""
+    registry = _registry(data_dir)
+    registry.store("users").create(User(id=USER_ID, email="c@example.com",
+                                        password_hash="h", password_salt="s"))
+    registry.close()
+    flag = data_dir.parent / f"go-{how}"
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, str(data_dir), str(flag), str(INCREMENTS), how],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for _ in range(WORKERS)
+    ]
+    for worker in workers:  # every worker has connected before any starts writing
+        assert worker.stdout is not None
+        assert worker.stdout.readline().strip() == "ready", worker.communicate()[1]
+    flag.touch()
+    for worker in workers:
+        _, stderr = worker.communicate(timeout=120)
+        assert "locked" not in stderr.lower(), stderr
+        assert worker.returncode == 0, stderr
+    registry = _registry(data_dir)
+    user = registry.store("users").get_by_id(USER_ID)
+    registry.close()
+    assert user is not None
+    return int(user.failed_login_count)
+
+
+def test_processes_incrementing_in_sql_lose_no_update(tmp_path: Path) -> None:
+    assert _race(tmp_path / "data", "sql") == WORKERS * INCREMENTS
+
+
+def test_read_modify_write_in_one_store_transaction_loses_no_update(tmp_path: Path) -> None:
+    """The pattern default ``sqlite3`` handling breaks: read in Python, write back +1."""
+    assert _race(tmp_path / "data", "python") == WORKERS * INCREMENTS
