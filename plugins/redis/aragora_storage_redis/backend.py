@@ -1,0 +1,88 @@
+"""The Redis backend: one connection pool, keys under one prefix, three stores."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from aragora_storage_core.backend import Backend
+from aragora_storage_core.settings import Settings
+from aragora_storage_core.stores.protocols import StoreKind
+from aragora_storage_core.url import MASK, StorageURL
+from aragora_storage_redis.faults import Retrier, translate
+from aragora_storage_redis.keys import Keyspace
+from aragora_storage_redis.options import RedisOptions, build_pool
+
+
+class RedisBackend(Backend):
+    """Token blacklist, stream events and cache in Redis.
+
+    Opening it asks the server for its ``run_id`` (so a restart can be noticed later);
+    an unreachable server fails here within the connect timeout.
+    """
+
+    name: ClassVar[str] = "redis"
+    stores_served: ClassVar[frozenset[StoreKind]] = frozenset(
+        {StoreKind.TOKEN_BLACKLIST, StoreKind.STREAM_EVENTS, StoreKind.CACHE})
+
+    def __init__(self, url: StorageURL, settings: Settings) -> None:
+        super().__init__(url, settings)
+        self.options = RedisOptions.from_url(url)
+        self.keys = Keyspace(self.options.prefix)
+        self.pool = build_pool(url, self.options)
+        self.client = Redis(connection_pool=self.pool)
+        self.retrier = Retrier(self.options.retries)
+        self.location = f"redis at {url.host or 'localhost'}:{url.port or 6379}/{self.options.db}"
+        self.socket_timeout = self.options.socket_timeout
+        self._keyspace_ready = False
+        try:
+            self.run_id = self.server_info("server")["run_id"]
+        except BaseException:
+            self.pool.disconnect()
+            raise
+
+    def __repr__(self) -> str:
+        return f"<RedisBackend {self.url.render()} prefix={self.options.prefix!r}>"
+
+    def scrub(self, text: str) -> str:
+        """``text`` with the URL's password masked (redis-py never prints it; belt and braces)."""
+        password = self.url.password
+        return text.replace(password, MASK) if password else text
+
+    @property
+    def _where(self) -> RedisBackend:
+        return self
+
+    def server_info(self, section: str) -> dict[str, Any]:
+        """``INFO section`` as a dict; connection failures become typed errors."""
+        try:
+            info: dict[str, Any] = self.retrier.idempotent(lambda: self.client.info(section))
+        except RedisError as error:
+            raise translate(error, self, f"INFO {section}") from error
+        return info
+
+    def make_store(self, kind: StoreKind) -> Any:
+        """Build the store ``kind``, bringing the keyspace up to date first if allowed."""
+        from aragora_storage_redis.stores import STORE_CLASSES
+
+        if self.settings.auto_migrate and not self._keyspace_ready:
+            from aragora_storage_redis.migrate import KeyspaceMigrator
+
+            KeyspaceMigrator(self).migrate()
+            self._keyspace_ready = True
+        return STORE_CLASSES[kind](self)
+
+    def describe(self) -> dict[str, Any]:
+        """Facts for ``doctor``: masked URL, prefix, TLS and whether certificates are checked."""
+        return super().describe() | {
+            "prefix": self.options.prefix,
+            "tls": self.options.tls,
+            "verifies_certificates": self.options.verifies_certificates,
+            "stores": sorted(kind.value for kind in self.stores_served),
+        }
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.pool.disconnect()

@@ -1,0 +1,201 @@
+"""The token blacklist, stream events and cache stores on Redis.
+
+Each store method is one command (or one pipeline) on the backend's pool. Reads and
+idempotent writes retry after a dropped connection; ``XADD`` never does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from aragora_storage_core.models import StreamEvent, from_iso, to_iso, utcnow_iso
+from aragora_storage_core.stores.protocols import StoreKind
+from aragora_storage_redis.faults import translated
+
+if TYPE_CHECKING:
+    from aragora_storage_redis.backend import RedisBackend
+
+PIPELINE_BATCH = 1000
+_STREAM_ID = re.compile(r"^\d+(-\d+)?$")
+
+
+class RedisStore:
+    """Shared plumbing: the backend's client, keyspace and retry policy."""
+
+    def __init__(self, backend: RedisBackend) -> None:
+        self._backend = backend
+        self._client: Any = backend.client  # bytes replies: decode_responses is off
+        self._keys = backend.keys
+        self._idempotent = backend.retrier.idempotent
+
+    @property
+    def _where(self) -> RedisBackend:
+        return self._backend
+
+
+def encode_token(user_id: str | None) -> bytes:
+    """The value of a token key: who the token belonged to and when it was revoked."""
+    return json.dumps({"user_id": user_id, "revoked_at": utcnow_iso()}).encode()
+
+
+def _epoch_ms(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+class RedisTokenBlacklistStore(RedisStore):
+    """Revoked JWTs: one key per ``jti`` that Redis deletes when the token expires."""
+
+    @translated("token_blacklist.revoke")
+    def revoke(self, jti: str, expires_at: datetime, user_id: str | None = None) -> None:
+        """Blacklist ``jti`` until ``expires_at`` (``PXAT``); revoking twice keeps the first."""
+        key, value, at = self._keys.token(jti), encode_token(user_id), _epoch_ms(expires_at)
+        self._idempotent(lambda: self._client.set(key, value, pxat=at, nx=True))
+
+    @translated("token_blacklist.is_revoked")
+    def is_revoked(self, jti: str) -> bool:
+        """True while the key exists: Redis removes it when the token expires."""
+        key = self._keys.token(jti)
+        return bool(self._idempotent(lambda: self._client.exists(key)))
+
+    @translated("token_blacklist.revoke_many")
+    def revoke_many(self, tokens: Iterable[tuple[str, datetime]]) -> int:
+        """Blacklist many ``(jti, expires_at)`` pairs, pipelined; return how many were given."""
+        rows = [(self._keys.token(jti), _epoch_ms(expires)) for jti, expires in tokens]
+        value = encode_token(None)
+        for start in range(0, len(rows), PIPELINE_BATCH):
+            batch = rows[start:start + PIPELINE_BATCH]
+
+            def send(batch: list[tuple[str, int]] = batch) -> None:
+                pipe = self._client.pipeline(transaction=False)
+                for key, at in batch:
+                    pipe.set(key, value, pxat=at, nx=True)
+                pipe.execute()
+
+            self._idempotent(send)
+        return len(rows)
+
+    def cleanup_expired(self) -> int:
+        """Return 0: Redis deletes each token key itself when its expiry passes."""
+        return 0
+
+
+
+def _event_fields(event: StreamEvent) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "cycle": event.cycle,
+        "event_type": event.event_type,
+        "event_data": json.dumps(event.event_data),
+        "timestamp": to_iso(event.timestamp),
+    }
+    if event.agent is not None:
+        fields["agent"] = event.agent
+    return fields
+
+
+def _event(loop_id: str, entry_id: bytes, fields: dict[bytes, bytes]) -> StreamEvent:
+    agent = fields.get(b"agent")
+    timestamp = from_iso(fields[b"timestamp"].decode())
+    assert timestamp is not None
+    return StreamEvent(
+        loop_id=loop_id,
+        cycle=int(fields[b"cycle"]),
+        event_type=fields[b"event_type"].decode(),
+        event_data=json.loads(fields[b"event_data"]),
+        agent=agent.decode() if agent is not None else None,
+        timestamp=timestamp,
+        id=entry_id.decode(),
+    )
+
+
+class RedisStreamEventStore(RedisStore):
+    """Events of nomic loops: one Redis stream per loop, trimmed to about ``stream_maxlen``.
+
+    Ids are stream ids (``1700000000000-0``); they order events within a loop.
+    """
+
+    def __init__(self, backend: RedisBackend) -> None:
+        super().__init__(backend)
+        self._maxlen = backend.options.stream_maxlen
+
+    @translated("stream_events.append", idempotent=False)
+    def append(self, event: StreamEvent) -> str:
+        """``XADD`` one event (never retried: a retry could append it twice)."""
+        entry_id: bytes = self._client.xadd(self._keys.stream(event.loop_id),
+                                            _event_fields(event), maxlen=self._maxlen,
+                                            approximate=True)
+        event.id = entry_id.decode()
+        return event.id
+
+    @translated("stream_events.append_many", idempotent=False)
+    def append_many(self, events: Sequence[StreamEvent]) -> list[str]:
+        """Append events in order in one ``MULTI``/``EXEC`` pipeline: all or none."""
+        pipe = self._client.pipeline(transaction=True)
+        for event in events:
+            pipe.xadd(self._keys.stream(event.loop_id), _event_fields(event),
+                      maxlen=self._maxlen, approximate=True)
+        ids = [entry_id.decode() for entry_id in pipe.execute()]
+        for event, entry_id in zip(events, ids, strict=True):
+            event.id = entry_id
+        return ids
+
+    @translated("stream_events.read")
+    def read(self, loop_id: str, *, cycle: int | None = None, after: str | None = None,
+             limit: int = 100) -> list[StreamEvent]:
+        """Events of a loop in id order, optionally of one cycle and after the id ``after``."""
+        if after is not None and not _STREAM_ID.match(after):
+            raise ValueError(f"not a stream event id: {after[:40]!r}")
+        if limit <= 0:
+            return []
+        key = self._keys.stream(loop_id)
+        start = f"({after}" if after is not None else "-"
+        page = limit if cycle is None else max(limit, 100)
+        events: list[StreamEvent] = []
+        while len(events) < limit:
+            entries: list[tuple[bytes, dict[bytes, bytes]]] = self._idempotent(
+                partial(self._client.xrange, key, start, "+", count=page))
+            events.extend(_event(loop_id, entry_id, fields) for entry_id, fields in entries
+                          if cycle is None or int(fields[b"cycle"]) == cycle)
+            if len(entries) < page:
+                break
+            start = "(" + entries[-1][0].decode()
+        return events[:limit]
+
+
+class RedisCacheStore(RedisStore):
+    """Bytes under keys, with an optional time to live."""
+
+    @translated("cache.get")
+    def get(self, key: str) -> bytes | None:
+        """Return the cached value or ``None``."""
+        name = self._keys.cache(key)
+        value: bytes | None = self._idempotent(lambda: self._client.get(name))
+        return value
+
+    @translated("cache.set")
+    def set(self, key: str, value: bytes, ttl_seconds: float | None = None) -> None:
+        """Store ``value``, expiring after ``ttl_seconds`` (milliseconds precision) if given."""
+        if ttl_seconds is not None and ttl_seconds <= 0:
+            raise ValueError("ttl_seconds must be positive (or None for no expiry)")
+        name = self._keys.cache(key)
+        px = None if ttl_seconds is None else max(1, round(ttl_seconds * 1000))
+        self._idempotent(lambda: self._client.set(name, value, px=px))
+
+    @translated("cache.delete")
+    def delete(self, key: str) -> bool:
+        """Remove a key; ``False`` if it was absent."""
+        name = self._keys.cache(key)
+        return bool(self._idempotent(lambda: self._client.unlink(name)))
+
+
+STORE_CLASSES: dict[StoreKind, type[RedisStore]] = {
+    StoreKind.TOKEN_BLACKLIST: RedisTokenBlacklistStore,
+    StoreKind.STREAM_EVENTS: RedisStreamEventStore,
+    StoreKind.CACHE: RedisCacheStore,
+}
