@@ -97,3 +97,27 @@ class DuplicateError(StorageError):
     """A record with the same unique key already exists."""
 
     code = "storage.E013"
+
+
+class BackupError(StorageError):
+    """A backup could not be made, listed, restored or pruned; live data is untouched."""
+
+    code = "storage.E060"
+
+
+class CorruptBackupError(BackupError):
+    """A backup whose manifest is missing or damaged, or whose files do not match it."""
+
+    code = "storage.E061"
+
+
+class ConsolidationError(StorageError):
+    """Legacy files could not be consolidated or verified; the legacy files are untouched."""
+
+    code = "storage.E062"
+
+
+class CopyError(StorageError):
+    """Data could not be copied between two backends; the source is untouched."""
+
+    code = "storage.E063"

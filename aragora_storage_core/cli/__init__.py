@@ -22,6 +22,7 @@ COMMANDS: tuple[str, ...] = (
     "plugins",
     "migrate",
     "cleanup",
+    "backup",
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 from aragora_storage_core.errors import CorruptDatabaseError
 from aragora_storage_core.sqlite.files import ensure_private_file
@@ -39,7 +40,7 @@ def connect(path: str | Path, timeout: float = 30.0, *, create: bool = True) -> 
                 f"database file {target} does not exist", "run: aragora-storage migrate --migrate"
             )
     conn = sqlite3.connect(
-        target, timeout=timeout, isolation_level=None, check_same_thread=False
+        target, timeout=timeout, isolation_level=None, check_same_thread=False, uri=True
     )
     try:
         for pragma in _pragmas(timeout):
@@ -49,6 +50,37 @@ def connect(path: str | Path, timeout: float = 30.0, *, create: bool = True) -> 
         conn.close()
         raise CorruptDatabaseError(
             f"{target} is not a usable SQLite database ({exc})",
+            "restore it from a backup: aragora-storage backup restore",
+        ) from None
+    return conn
+
+
+def readonly_uri(path: str | Path, *, immutable: bool = False) -> str:
+    """A ``file:`` URI opening ``path`` read-only (``immutable``: no -wal/-shm at all)."""
+    uri = f"file:{quote(str(Path(path).absolute()))}?mode=ro"
+    return uri + "&immutable=1" if immutable else uri
+
+
+def connect_readonly(path: str | Path, timeout: float = 30.0, *,
+                     immutable: bool = False) -> sqlite3.Connection:
+    """Open an existing ``path`` read-only: no pragma writes, no checkpoint on close.
+
+    For reading files that must stay byte-for-byte untouched (legacy files being
+    consolidated, backups being verified). ``immutable`` also skips locking and the WAL,
+    for files no process writes. Raises :class:`CorruptDatabaseError` like :func:`connect`.
+    """
+    if not Path(path).is_file():
+        raise CorruptDatabaseError(f"database file {path} does not exist",
+                                   "check the path")
+    conn = sqlite3.connect(readonly_uri(path, immutable=immutable), timeout=timeout,
+                           isolation_level=None, check_same_thread=False, uri=True)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise CorruptDatabaseError(
+            f"{path} is not a usable SQLite database ({exc})",
             "restore it from a backup: aragora-storage backup restore",
         ) from None
     return conn

@@ -1,0 +1,120 @@
+"""``manifest.json``: how a backup describes itself, written last and atomically.
+
+A backup directory is valid only once its manifest exists, and the manifest is written
+to a temporary name, flushed to disk and renamed into place after every data file is
+complete; a backup killed half-way therefore never has one. Backend plugins describe
+their files with :func:`describe_file`; the core writes and reads the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from aragora_storage_core.backup.types import BackupFile, BackupManifest
+from aragora_storage_core.errors import CorruptBackupError
+from aragora_storage_core.sqlite.files import FILE_MODE
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+_CHUNK = 1 << 20
+
+
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of the file at ``path``, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def describe_file(directory: Path, name: str) -> BackupFile:
+    """The manifest entry (size and SHA-256) of ``directory / name``."""
+    path = directory / name
+    return BackupFile(name=name, size=path.stat().st_size, sha256=sha256_of(path))
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file or directory to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def to_dict(manifest: BackupManifest) -> dict[str, Any]:
+    """JSON-ready form of ``manifest``."""
+    return {
+        "format": FORMAT,
+        "backend": manifest.backend,
+        "created_at": manifest.created_at,
+        "schema_versions": dict(manifest.schema_versions),
+        "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in manifest.files],
+        "extra": dict(manifest.extra),
+    }
+
+
+def from_dict(data: Any, where: Path) -> BackupManifest:
+    """Parse a manifest; :class:`CorruptBackupError` naming ``where`` if it is malformed."""
+    try:
+        files = [BackupFile(str(f["name"]), int(f["size"]), str(f["sha256"]))
+                 for f in data["files"]]
+        manifest = BackupManifest(
+            backend=str(data["backend"]),
+            created_at=str(data["created_at"]),
+            files=files,
+            schema_versions={str(k): int(v) for k, v in data.get("schema_versions", {}).items()},
+            extra=dict(data.get("extra", {})),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise _damaged(where, "has missing or malformed fields") from None
+    for entry in manifest.files:
+        if Path(entry.name).is_absolute() or ".." in Path(entry.name).parts:
+            raise _damaged(where, f"names a file outside the backup ({entry.name!r})")
+    return manifest
+
+
+def write_manifest(directory: Path, manifest: BackupManifest) -> Path:
+    """Write ``directory/manifest.json`` atomically (temp file, fsync, rename, fsync dir)."""
+    final = directory / MANIFEST
+    temp = directory / f".{MANIFEST}.tmp"
+    data = json.dumps(to_dict(manifest), indent=2, sort_keys=True).encode("utf-8")
+    fd = os.open(temp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, FILE_MODE)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temp, final)
+    fsync_path(directory)
+    return final
+
+
+def read_manifest(directory: Path) -> BackupManifest:
+    """Read ``directory/manifest.json``; :class:`CorruptBackupError` if absent or damaged."""
+    path = directory / MANIFEST
+    if not directory.is_dir():
+        raise CorruptBackupError(f"backup {directory} does not exist",
+                                 "list backups with: aragora-storage backup list")
+    if not path.is_file():
+        raise CorruptBackupError(
+            f"backup {directory} has no {MANIFEST} (incomplete: the backup was interrupted)",
+            "use another backup (aragora-storage backup list); prune removes incomplete ones",
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise _damaged(directory, "is not valid JSON (truncated?)") from None
+    return from_dict(data, directory)
+
+
+def _damaged(directory: Path, what: str) -> CorruptBackupError:
+    return CorruptBackupError(
+        f"the manifest of backup {directory} {what}",
+        "use another backup (aragora-storage backup list)",
+    )

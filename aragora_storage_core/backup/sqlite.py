@@ -1,0 +1,100 @@
+"""SQLite files in backups: copy with the online backup API, check, and swap into place.
+
+Shared by the SQLite backend's backup hooks and by consolidation, so both copy, check and
+replace SQLite files the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from aragora_storage_core.backup.manifest import fsync_path
+from aragora_storage_core.errors import CorruptBackupError, CorruptDatabaseError
+from aragora_storage_core.sqlite.connection import connect, connect_readonly
+from aragora_storage_core.sqlite.files import FILE_MODE
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def is_sqlite_file(path: Path) -> bool:
+    """True when ``path`` starts with the SQLite header (plain, not encrypted, SQLite)."""
+    with path.open("rb") as handle:
+        return handle.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+
+
+def backup_file(source: Path, destination: Path, timeout: float = 30.0) -> None:
+    """Copy the live database ``source`` to a new ``destination`` in one backup step.
+
+    The source is opened read-only, so it is never modified (no pragma, no checkpoint),
+    and the copy is one consistent snapshot including committed ``-wal`` content, even
+    while other processes write. The copy is a single self-contained file (rollback
+    journal mode), mode ``0600``, flushed to disk.
+    """
+    src = connect_readonly(source, timeout)
+    try:
+        dest = connect(destination, timeout)
+        try:
+            src.backup(dest)
+            dest.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            dest.close()
+    finally:
+        src.close()
+    os.chmod(destination, FILE_MODE)
+    fsync_path(destination)
+
+
+def schema_versions(path: Path) -> dict[str, int]:
+    """``{logical database: highest applied version}`` recorded inside the file at ``path``."""
+    conn = connect_readonly(path, immutable=True)
+    try:
+        found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
+                             " AND name = 'schema_version'").fetchone()
+        if found is None:
+            return {}
+        rows = conn.execute("SELECT database, max(version) FROM schema_version"
+                            " GROUP BY database").fetchall()
+    finally:
+        conn.close()
+    return {str(db): int(version) for db, version in rows}
+
+
+def check_integrity(path: Path) -> None:
+    """Run ``PRAGMA integrity_check`` on a backup file; :class:`CorruptBackupError` if not ok."""
+    try:
+        conn = connect_readonly(path, immutable=True)
+        try:
+            result = conn.execute("PRAGMA integrity_check").fetchone()
+        finally:
+            conn.close()
+    except (sqlite3.DatabaseError, CorruptDatabaseError):
+        result = None
+    if result is None or result[0] != "ok":
+        raise CorruptBackupError(f"backup file {path} fails its integrity check",
+                                 "use another backup (aragora-storage backup list)")
+
+
+def replace_database(staged: Path, target: Path, timeout: float = 30.0) -> None:
+    """Move the complete file ``staged`` over the database ``target`` atomically.
+
+    The live database's WAL is checkpointed into it first, then its ``-wal``/``-shm``
+    files are removed so no stale WAL can be replayed onto the new file; the rename is
+    the single step that switches contents. Stop writers (the server) first.
+    """
+    if target.exists():
+        live = connect(target, timeout, create=False)
+        try:
+            live.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            live.close()
+    for suffix in COMPANIONS:
+        companion = target.with_name(target.name + suffix)
+        if companion.exists():
+            companion.unlink()
+    os.chmod(staged, FILE_MODE)
+    fsync_path(staged)
+    os.replace(staged, target)
+    fsync_path(target.parent)

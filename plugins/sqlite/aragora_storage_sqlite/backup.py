@@ -1,0 +1,83 @@
+"""The SQLite backend's backup and restore hooks: online backup API, atomic swap back."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from aragora_storage_core import hookimpl
+from aragora_storage_core.backend import Backend
+from aragora_storage_core.backup.manifest import describe_file, fsync_path, read_manifest
+from aragora_storage_core.backup.sqlite import backup_file, replace_database, schema_versions
+from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
+from aragora_storage_core.errors import BackupError
+from aragora_storage_core.models import utcnow_iso
+from aragora_storage_core.sqlite.files import FILE_MODE, ensure_private_dir
+from aragora_storage_sqlite.backend import SQLiteBackend
+
+
+def _files(backend: SQLiteBackend) -> dict[str, Path]:
+    """Backup file name -> live path, for every file of the layout."""
+    files: dict[str, Path] = {}
+    for label, database, _ in backend.databases():
+        path = Path(database.path)
+        if label in files and files[label] != path:
+            raise BackupError(f"two database files are both named {label}",
+                              "give the ARAGORA_DB_* overrides distinct file names")
+        files[label] = path
+    return files
+
+
+@hookimpl
+def storage_backup(backend: Backend, request: BackupRequest) -> BackupManifest | None:
+    """Copy every existing file of the layout with SQLite's online backup API."""
+    if not isinstance(backend, SQLiteBackend):
+        return None
+    if str(backend.location) == ":memory:":
+        raise BackupError("an in-memory SQLite database cannot be backed up",
+                          "use a file: sqlite:///path/to/dir or sqlite:///file.db")
+    manifest = BackupManifest(backend=backend.name, created_at=utcnow_iso(),
+                              extra={"layout": backend.describe()["layout"]})
+    for name, source in _files(backend).items():
+        if not source.is_file():
+            continue
+        backup_file(source, request.directory / name, backend.settings.db_timeout)
+        manifest.files.append(describe_file(request.directory, name))
+        manifest.schema_versions.update(schema_versions(request.directory / name))
+    if not manifest.files:
+        raise BackupError(f"there are no database files to back up in {backend.location}",
+                          "check ARAGORA_DATA_DIR / the sqlite URL points at your data")
+    return manifest
+
+
+@hookimpl
+def storage_restore(backend: Backend, request: RestoreRequest) -> BackupManifest | None:
+    """Stage each backup file beside its live file, then rename them into place."""
+    if not isinstance(backend, SQLiteBackend):
+        return None
+    manifest = read_manifest(request.directory)
+    targets = _files(backend)
+    for entry in manifest.files:
+        if entry.name not in targets:
+            raise BackupError(
+                f"backup file {entry.name} has no place in this {backend.mode.value} layout",
+                "restore into a backend with the layout of the backup (sqlite:///DIR?mode=...)")
+    backend.close()
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for entry in manifest.files:
+            target = targets[entry.name]
+            ensure_private_dir(target.parent)
+            temp = target.with_name(f".{target.name}.restoring")
+            shutil.copyfile(request.directory / entry.name, temp)
+            os.chmod(temp, FILE_MODE)
+            fsync_path(temp)
+            staged.append((temp, target))
+    except BaseException:
+        for temp, _ in staged:
+            temp.unlink(missing_ok=True)
+        raise
+    for temp, target in staged:
+        replace_database(temp, target, backend.settings.db_timeout)
+    return manifest

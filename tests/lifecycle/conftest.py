@@ -1,0 +1,74 @@
+"""Fixtures of the lifecycle tests: a populated SQLite data directory and the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from aragora_storage_core.backend import Backend, SQLBackend
+from aragora_storage_core.cli import main
+from aragora_storage_core.layout import DatabaseType
+from aragora_storage_core.models import AuditEntry, Organization, User
+from aragora_storage_core.registry import Registry
+from aragora_storage_core.stores.protocols import StoreKind
+
+
+@dataclass
+class CliResult:
+    """Exit code and output of one in-process ``aragora-storage`` run."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> object:
+    """Run ``aragora-storage ARGS...`` in this process; return code, stdout, stderr."""
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+    return run
+
+
+def add_accounts(backend: Backend, users: int = 3, audits: int = 5) -> None:
+    """Write an organization, ``users`` users and ``audits`` audit entries via the stores."""
+    orgs = backend.store(StoreKind.ORGANIZATIONS)
+    if orgs.get_by_id("org-1") is None:
+        orgs.create(Organization(id="org-1", name="Org", slug="org"))
+    user_store = backend.store(StoreKind.USERS)
+    start = user_store.count()
+    for n in range(start, start + users):
+        user_store.create(User(id=f"u{n}", email=f"u{n}@example.com", password_hash="h",
+                               password_salt="s", org_id="org-1"))
+    backend.store(StoreKind.AUDIT).log_many(AuditEntry(action=f"login {n}") for n in range(audits))
+
+
+def user_ids(backend: Backend) -> list[str]:
+    """Ids of every user, sorted."""
+    assert isinstance(backend, SQLBackend)
+    rows = backend.database_for(DatabaseType.USERS).fetch_all("SELECT id FROM users ORDER BY id")
+    return [r[0] for r in rows]
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``ARAGORA_DATA_DIR`` pointing at an empty directory (legacy layout)."""
+    path = tmp_path / "data"
+    monkeypatch.setenv("ARAGORA_DATA_DIR", str(path))
+    return path
+
+
+@pytest.fixture
+def backend(data_dir: Path) -> Iterator[Backend]:
+    """The SQLite backend over ``data_dir``, populated with a few accounts."""
+    registry = Registry()
+    opened = registry.active()
+    add_accounts(opened)
+    yield opened
+    registry.close()
