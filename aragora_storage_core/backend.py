@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from aragora_storage_core.columns import ColumnCipher, PlainColumns
+from aragora_storage_core.columns import ColumnCipher, column_cipher
 from aragora_storage_core.errors import StoreNotServedError
 from aragora_storage_core.layout import DatabaseType
 from aragora_storage_core.settings import Settings
@@ -77,7 +77,7 @@ class SQLBackend(Backend):
     def __init__(self, url: StorageURL, settings: Settings,
                  cipher: ColumnCipher | None = None) -> None:
         super().__init__(url, settings)
-        self.cipher: ColumnCipher = cipher or PlainColumns()
+        self.cipher: ColumnCipher = cipher or column_cipher(settings)
         self._migrated: set[DatabaseType] = set()
 
     @abstractmethod

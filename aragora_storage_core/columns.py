@@ -1,15 +1,23 @@
 """Sensitive columns and the cipher that guards them at rest.
 
 Stores pass every value of a sensitive column through a :class:`ColumnCipher`. Without
-``ARAGORA_ENCRYPTION_KEY`` the cipher is :class:`PlainColumns` (values stored as given).
+``ARAGORA_ENCRYPTION_KEY`` the cipher is :class:`PlainColumns` (values stored as given);
+with it, :class:`~aragora_storage_core.encryption.fernet.FernetColumns`. A sealed value is
+``fernet:<key id>:<token>``: the key id lets an error name the key a value needs.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-#: ``(table, column)`` pairs that hold secrets.
+from aragora_storage_core.encryption.keys import COLUMNS_KEY, resolve_key, split_keys
+from aragora_storage_core.errors import ColumnKeyError
+from aragora_storage_core.settings import Settings
+
+#: ``(table, column)`` pairs that hold secrets. Each table has an ``id`` primary key.
 SENSITIVE_COLUMNS: frozenset[tuple[str, str]] = frozenset({("webhooks", "secret")})
+
+SEALED_PREFIX = "fernet:"
 
 
 class ColumnCipher(Protocol):
@@ -21,6 +29,14 @@ class ColumnCipher(Protocol):
         """Return the plain value; raise a typed error when no key can read it."""
 
 
+def sealed_key_id(stored: str) -> str | None:
+    """The key id of a sealed value, or ``None`` for a value stored in plain."""
+    if not stored.startswith(SEALED_PREFIX):
+        return None
+    key_id, _, token = stored[len(SEALED_PREFIX):].partition(":")
+    return key_id if key_id and token else None
+
+
 class PlainColumns:
     """The identity cipher used when column encryption is not configured."""
 
@@ -29,5 +45,22 @@ class PlainColumns:
         return value
 
     def decrypt(self, table: str, column: str, stored: str) -> str:
-        """Return ``stored`` unchanged."""
+        """Return ``stored``; a sealed value raises :class:`ColumnKeyError` (no key set)."""
+        key_id = sealed_key_id(stored)
+        if key_id is not None:
+            raise ColumnKeyError(
+                f"{table}.{column} is encrypted with key id {key_id} but "
+                f"{COLUMNS_KEY.variable} is not set",
+                f"export {COLUMNS_KEY.variable} (or {COLUMNS_KEY.file_variable}) with that key",
+            )
         return stored
+
+
+def column_cipher(settings: Settings) -> ColumnCipher:
+    """The cipher ``settings`` ask for: Fernet when column keys are configured, else plain."""
+    value = resolve_key(COLUMNS_KEY.name, settings)
+    if not value:
+        return PlainColumns()
+    from aragora_storage_core.encryption.fernet import FernetColumns
+
+    return FernetColumns(split_keys(value))

@@ -7,7 +7,9 @@ import threading
 from pathlib import Path
 from typing import Any, ClassVar
 
+from aragora_storage_core.encryption.sqlcipher import sqlite_key_for
 from aragora_storage_core.migrations.context import MigrationContext
+from aragora_storage_core.settings import Settings
 from aragora_storage_core.sql.dialect import SQLITE, check_identifier
 from aragora_storage_core.sqlite.connection import connect
 from aragora_storage_core.sqlite.database import SQLiteDatabase
@@ -17,13 +19,18 @@ def get_wal_connection(path: str | Path, timeout: float = 30.0) -> sqlite3.Conne
     """Open ``path`` with the project's pragmas (WAL, ``synchronous=NORMAL``, foreign keys).
 
     The connection is in autocommit mode: wrap writes in ``BEGIN IMMEDIATE`` / ``COMMIT``
-    (or use a store), never rely on the driver's implicit transactions.
+    (or use a store), never rely on the driver's implicit transactions. With
+    ``ARAGORA_SQLITE_ENCRYPTION=1`` it is a SQLCipher connection keyed from the environment.
     """
-    return connect(path, timeout)
+    return connect(path, timeout, key=sqlite_key_for(Settings.from_env()))
 
 
 def get_encrypted_connection(path: str | Path, timeout: float = 30.0) -> Any:
-    """Open ``path`` encrypted with SQLCipher using ``ARAGORA_SQLITE_KEY``."""
+    """Open ``path`` encrypted with SQLCipher using ``ARAGORA_SQLITE_KEY`` (or its file).
+
+    Needs no ``ARAGORA_SQLITE_ENCRYPTION``; raises a typed error (never a plain connection)
+    when the key or ``sqlcipher3`` is missing, the key is wrong, or the file is plain.
+    """
     from aragora_storage_core.encryption.sqlcipher import open_encrypted
 
     return open_encrypted(path, timeout=timeout)
@@ -41,7 +48,8 @@ class DatabaseManager:
 
     def __init__(self, name: str, path: str | Path, timeout: float = 30.0) -> None:
         self.name = name
-        self.database = SQLiteDatabase(path, timeout=timeout)
+        self.database = SQLiteDatabase(path, timeout=timeout,
+                                       key=sqlite_key_for(Settings.from_env()))
 
     @classmethod
     def get_instance(cls, name: str, path: str | Path, timeout: float = 30.0) -> DatabaseManager:

@@ -99,6 +99,42 @@ class DuplicateError(StorageError):
     code = "storage.E013"
 
 
+class EncryptionUnavailableError(ConfigurationError):
+    """Encryption is asked for but its key or its library is missing: nothing is opened."""
+
+    code = "storage.E070"
+
+
+class WrongKeyError(StorageError):
+    """An encrypted database or column value cannot be read with the configured key."""
+
+    code = "storage.E071"
+
+
+class EncryptedDatabaseError(StorageError):
+    """An encrypted database file was opened without a key."""
+
+    code = "storage.E072"
+
+
+class PlainDatabaseError(StorageError):
+    """A plain (unencrypted) database file was opened with an encryption key."""
+
+    code = "storage.E073"
+
+
+class ColumnKeyError(WrongKeyError):
+    """A sensitive column value was sealed with a key that is not (or no longer) configured."""
+
+    code = "storage.E074"
+
+
+class EncryptionError(StorageError):
+    """Encrypting, re-keying or decrypting a database failed; the original is untouched."""
+
+    code = "storage.E075"
+
+
 class BackupError(StorageError):
     """A backup could not be made, listed, restored or pruned; live data is untouched."""
 

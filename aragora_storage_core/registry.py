@@ -72,6 +72,7 @@ class Registry:
         self._lock = threading.Lock()
         self._active: Backend | None = None
         self._redis: Backend | None = None
+        self._keyed: Settings | None = None
 
     @property
     def hook(self) -> Any:
@@ -126,13 +127,22 @@ class Registry:
                 f"could not be loaded: {record.error}",
                 "reinstall it, or check `aragora-storage plugins`",
             )
-        backend: Backend | None = self.hook.storage_connect(url=parsed, settings=self.settings)
+        backend: Backend | None = self.hook.storage_connect(url=parsed,
+                                                            settings=self.keyed_settings())
         if backend is None:
             raise BackendUnavailableError(
                 f"no installed plugin accepted the {parsed.scheme}:// URL from {source}",
                 "check `aragora-storage plugins` for the plugin of that scheme",
             )
         return backend
+
+    def keyed_settings(self) -> Settings:
+        """The settings with keys from key-provider plugins, the env and key files (once)."""
+        if self._keyed is None:
+            from aragora_storage_core.encryption.keys import with_keys
+
+            self._keyed = with_keys(self.settings, self.hook)
+        return self._keyed
 
     def _raise_missing(self, scheme: str, source: str) -> None:
         installed = ", ".join(self.host.schemes()) or "none"

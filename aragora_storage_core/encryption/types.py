@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class EncryptionAction(str, Enum):
+class EncryptionAction(StrEnum):
     """What an encryption request asks for."""
 
     STATUS = "status"

@@ -11,7 +11,8 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
-from aragora_storage_core.errors import CorruptDatabaseError
+from aragora_storage_core.encryption.sqlcipher import DatabaseKey, open_keyed, refuse_encrypted
+from aragora_storage_core.errors import CorruptDatabaseError, WrongKeyError
 from aragora_storage_core.sqlite.files import ensure_private_file
 
 MEMORY = ":memory:"
@@ -26,10 +27,14 @@ def _pragmas(timeout: float) -> tuple[str, ...]:
     )
 
 
-def connect(path: str | Path, timeout: float = 30.0, *, create: bool = True) -> sqlite3.Connection:
+def connect(path: str | Path, timeout: float = 30.0, *, create: bool = True,
+            key: DatabaseKey | None = None) -> sqlite3.Connection:
     """Open ``path`` with the project's pragmas; create it ``0600`` when ``create``.
 
-    Raises :class:`CorruptDatabaseError` when the file is not a readable SQLite database.
+    With ``key`` the file is opened with SQLCipher (see :mod:`.encryption.sqlcipher`).
+    Raises :class:`CorruptDatabaseError` when the file is not a readable SQLite database,
+    :class:`EncryptedDatabaseError` for an encrypted file opened without a key, and
+    :class:`WrongKeyError` when ``key`` does not open it.
     """
     target = str(path)
     if target != MEMORY:
@@ -39,15 +44,22 @@ def connect(path: str | Path, timeout: float = 30.0, *, create: bool = True) -> 
             raise CorruptDatabaseError(
                 f"database file {target} does not exist", "run: aragora-storage migrate --migrate"
             )
-    conn = sqlite3.connect(
-        target, timeout=timeout, isolation_level=None, check_same_thread=False, uri=True
-    )
+    if key is None:
+        refuse_encrypted(target)
+        conn = sqlite3.connect(
+            target, timeout=timeout, isolation_level=None, check_same_thread=False, uri=True
+        )
+    else:
+        conn = open_keyed(target, key, timeout)
     try:
         for pragma in _pragmas(timeout):
             conn.execute(pragma)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.DatabaseError as exc:
+    except conn.DatabaseError as exc:
         conn.close()
+        if key is not None:
+            raise WrongKeyError(f"{target} cannot be opened with the key from {key.source}",
+                                "use the key the file was encrypted with") from None
         raise CorruptDatabaseError(
             f"{target} is not a usable SQLite database ({exc})",
             "restore it from a backup: aragora-storage backup restore",

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from time import perf_counter
 
+from aragora_storage_core.encryption.sqlcipher import DatabaseKey, driver
 from aragora_storage_core.errors import TransactionError
 from aragora_storage_core.sql.database import Params, Row, SQLDatabase, Transaction
 from aragora_storage_core.sql.dialect import SQLITE
@@ -38,8 +39,11 @@ class SQLiteDatabase(SQLDatabase):
     integrity_error = sqlite3.IntegrityError
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0,
-                 slow_query_ms: float = 500.0) -> None:
+                 slow_query_ms: float = 500.0, key: DatabaseKey | None = None) -> None:
         self.path = str(path)
+        self.key = key
+        if key is not None:
+            self.integrity_error = driver().IntegrityError
         self.label = Path(self.path).name
         self.timeout = timeout
         self.slow_query_seconds = slow_query_ms / 1000.0
@@ -57,7 +61,7 @@ class SQLiteDatabase(SQLDatabase):
             conn: sqlite3.Connection = self._local.conn
             return conn
         except AttributeError:
-            conn = connect(self.path, self.timeout)
+            conn = connect(self.path, self.timeout, key=self.key)
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)
@@ -105,7 +109,7 @@ class SQLiteDatabase(SQLDatabase):
             raise
         try:
             conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
+        except conn.OperationalError as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise TransactionError(
@@ -129,7 +133,7 @@ def begin(conn: sqlite3.Connection, timeout: float) -> None:
         try:
             conn.execute("BEGIN IMMEDIATE")
             return
-        except sqlite3.OperationalError as exc:
+        except conn.OperationalError as exc:
             if not _is_busy(exc):
                 raise
             if time.monotonic() >= deadline:

@@ -9,6 +9,7 @@ from typing import Any
 
 from aragora_storage_core.backend import SQLBackend
 from aragora_storage_core.columns import ColumnCipher
+from aragora_storage_core.encryption.sqlcipher import sqlite_key_for
 from aragora_storage_core.errors import ConfigurationError
 from aragora_storage_core.layout import DATABASES, DatabaseMode, DatabaseType, get_db_path
 from aragora_storage_core.settings import Settings
@@ -42,6 +43,7 @@ class SQLiteBackend(SQLBackend):
                 "mode in a sqlite URL must be 'legacy' or 'consolidated'",
                 "use sqlite:///DIR?mode=legacy or ?mode=consolidated",
             ) from None
+        self.key = sqlite_key_for(settings)
         self._databases: dict[str, SQLiteDatabase] = {}
         self._lock = threading.Lock()
 
@@ -60,7 +62,8 @@ class SQLiteBackend(SQLBackend):
                 database = self._databases.get(key)
                 if database is None:
                     database = SQLiteDatabase(key, timeout=self.settings.db_timeout,
-                                              slow_query_ms=self.settings.slow_query_ms)
+                                              slow_query_ms=self.settings.slow_query_ms,
+                                              key=self.key)
                     self._databases[key] = database
         return database
 
