@@ -1,4 +1,5 @@
-"""Fixtures for plugin tests: distributions installed on a temporary ``sys.path`` entry."""
+"""Fixtures for plugin tests: distributions on a temporary ``sys.path`` entry, and the
+session's wheelhouse (shared with the packaging tests, built once)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from pathlib import Path
 
 import pytest
 from fixtures.fake_site import FakeSite
+from fixtures.wheelhouse import wheelhouse
+
+__all__ = ["fake_site", "wheelhouse"]
 
 
 @pytest.fixture
