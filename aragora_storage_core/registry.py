@@ -16,6 +16,7 @@ from aragora_storage_core.errors import (
     BackendNotInstalledError,
     BackendUnavailableError,
     PluginLoadError,
+    StoreNotServedError,
     UnknownSchemeError,
 )
 from aragora_storage_core.plugins import PluginHost, PluginRecord
@@ -188,8 +189,23 @@ class Registry:
         return self.active()
 
     def store(self, kind: StoreKind | str) -> Any:
-        """Return the store ``kind`` from the backend that serves it."""
-        return self.route(kind).store(kind)
+        """Return the store ``kind`` from the backend that serves it.
+
+        A store no selected backend serves raises :class:`StoreNotServedError` naming the
+        installed backends that do serve it.
+        """
+        kind = StoreKind(kind)
+        backend = self.route(kind)
+        if not backend.serves(kind):
+            serving = [info.name for info in self.backends(load=True)
+                       if kind.value in info.stores]
+            raise StoreNotServedError(
+                f"backend {backend.name} does not serve the {kind.value} store; "
+                f"installed backends that do: {', '.join(serving) or 'none'}",
+                "point DATABASE_URL at one of them (see `aragora-storage plugins`)"
+                if serving else "install a backend plugin that serves it",
+            )
+        return backend.store(kind)
 
     def close(self) -> None:
         """Close the backends this registry opened."""

@@ -1,0 +1,66 @@
+"""Fixtures for the Redis backend: the shared server under a unique prefix per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from aragora_storage_core.registry import Registry
+from aragora_storage_redis.backend import RedisBackend
+
+SHARED = "redis://127.0.0.1:6379/0"
+ROOT_CONFTEST = Path(__file__).resolve().parent.parent / "conftest.py"
+
+
+def unavailable(config: pytest.Config, what: str) -> None:
+    """``service_unavailable`` of the root conftest: fail under CI, skip locally."""
+    root: Any = config.pluginmanager.get_plugin(str(ROOT_CONFTEST))
+    root.service_unavailable(what)
+
+
+def unlink_prefix(client: redis.Redis, prefix: str) -> None:
+    """Delete every key under ``prefix`` with SCAN + UNLINK (never FLUSHDB: the server is shared)."""
+    pattern = prefix.replace("*", r"\*").replace("?", r"\?").replace("[", r"\[") + "*"
+    for key in client.scan_iter(match=pattern, count=1000):
+        client.unlink(key)
+
+
+@pytest.fixture(scope="session")
+def shared_client(pytestconfig: pytest.Config) -> Iterator[redis.Redis]:
+    """A raw redis-py client of the shared server, or skip/fail when it is down."""
+    client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1,
+                         socket_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError:
+        unavailable(pytestconfig, "Redis")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def prefix(shared_client: redis.Redis) -> Iterator[str]:
+    """A prefix no other test uses; its keys are deleted afterwards."""
+    value = f"test-{uuid.uuid4().hex[:12]}:"
+    yield value
+    unlink_prefix(shared_client, value)
+
+
+@pytest.fixture
+def redis_url(prefix: str) -> str:
+    """The shared server's URL with this test's prefix."""
+    return f"{SHARED}?prefix={prefix}"
+
+
+@pytest.fixture
+def backend(redis_url: str) -> Iterator[RedisBackend]:
+    """An open Redis backend on the shared server, under this test's prefix."""
+    opened = Registry(env={}).connect(redis_url)
+    assert isinstance(opened, RedisBackend)
+    yield opened
+    opened.close()

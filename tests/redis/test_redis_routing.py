@@ -1,0 +1,78 @@
+"""REDIS_URL beside a primary backend, and Redis as the only backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis
+
+from aragora_storage_core.errors import StoreNotServedError
+from aragora_storage_core.models import User
+from aragora_storage_core.registry import Registry
+from aragora_storage_redis.backend import RedisBackend
+from aragora_storage_redis.stores import (
+    RedisCacheStore,
+    RedisStreamEventStore,
+    RedisTokenBlacklistStore,
+)
+
+
+def test_redis_url_beside_sqlite_serves_the_redis_stores_and_sqlite_the_rest(
+        redis_url: str, tmp_path: Path, shared_client: redis.Redis, prefix: str) -> None:
+    registry = Registry(env={"DATABASE_URL": f"sqlite:///{tmp_path}/data",
+                             "REDIS_URL": redis_url})
+    try:
+        blacklist = registry.store("token_blacklist")
+        assert isinstance(blacklist, RedisTokenBlacklistStore)
+        assert isinstance(registry.store("stream_events"), RedisStreamEventStore)
+        assert isinstance(registry.store("cache"), RedisCacheStore)
+        assert isinstance(registry.route("token_blacklist"), RedisBackend)
+        assert registry.route("users").name == "sqlite"
+        registry.store("users").create(User(id="u1", email="a@example.com", password_hash="h", password_salt="s"))
+        assert registry.store("users").get_by_id("u1") is not None
+        blacklist.revoke("jti", datetime.now(UTC) + timedelta(hours=1))
+        assert shared_client.exists(f"{prefix}token:jti") == 1
+        assert not (tmp_path / "data" / "token_blacklist.db").exists()
+    finally:
+        registry.close()
+
+
+def test_aragora_redis_url_alias_routes_the_same_way(redis_url: str, tmp_path: Path) -> None:
+    registry = Registry(env={"DATABASE_URL": f"sqlite:///{tmp_path}/data",
+                             "ARAGORA_REDIS_URL": redis_url})
+    try:
+        assert isinstance(registry.store("cache"), RedisCacheStore)
+    finally:
+        registry.close()
+
+
+def test_without_redis_url_the_primary_serves_the_token_blacklist(tmp_path: Path) -> None:
+    registry = Registry(env={"DATABASE_URL": f"sqlite:///{tmp_path}/data"})
+    try:
+        assert registry.route("token_blacklist").name == "sqlite"
+    finally:
+        registry.close()
+
+
+def test_redis_as_the_only_backend_serves_its_stores(redis_url: str) -> None:
+    registry = Registry(env={"DATABASE_URL": redis_url})
+    try:
+        assert isinstance(registry.store("token_blacklist"), RedisTokenBlacklistStore)
+        assert registry.route("stream_events") is registry.active()
+    finally:
+        registry.close()
+
+
+def test_redis_as_the_only_backend_refuses_users_naming_the_backends_that_serve_it(
+        redis_url: str) -> None:
+    registry = Registry(env={"DATABASE_URL": redis_url})
+    try:
+        with pytest.raises(StoreNotServedError) as caught:
+            registry.store("users")
+        text = str(caught.value)
+        assert "redis does not serve the users store" in text
+        assert "sqlite" in text
+    finally:
+        registry.close()
