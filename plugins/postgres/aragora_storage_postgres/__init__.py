@@ -1,1 +1,26 @@
-"""The postgres backend of aragora-storage (work in progress: see the project's issues)."""
+"""The PostgreSQL backend of aragora-storage: ``postgresql://`` (or ``postgres://``) URLs.
+
+Registered through the ``aragora_storage.backends`` entry points ``postgresql`` and
+``postgres``; psycopg2 and SQLAlchemy's pool are imported only when a backend opens.
+"""
+
+from aragora_storage_postgres.backend import PostgresBackend
+from aragora_storage_postgres.hooks import (
+    storage_backup,
+    storage_connect,
+    storage_health,
+    storage_restore,
+)
+
+BACKEND_NAME = "postgresql"
+STORES = PostgresBackend.stores_served
+
+__all__ = [
+    "BACKEND_NAME",
+    "STORES",
+    "PostgresBackend",
+    "storage_backup",
+    "storage_connect",
+    "storage_health",
+    "storage_restore",
+]

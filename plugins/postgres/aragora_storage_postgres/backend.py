@@ -1,0 +1,44 @@
+"""Every logical database of the layout in one PostgreSQL database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from aragora_storage_core.backend import SQLBackend
+from aragora_storage_core.columns import ColumnCipher
+from aragora_storage_core.layout import DatabaseType
+from aragora_storage_core.settings import Settings
+from aragora_storage_core.url import StorageURL
+from aragora_storage_postgres.database import PostgresDatabase
+
+
+class PostgresBackend(SQLBackend):
+    """PostgreSQL backend: ``postgresql://user:password@host:port/database?sslmode=...``.
+
+    Opening it checks out one connection, so a wrong URL fails here, not at first use.
+    """
+
+    name = "postgresql"
+
+    def __init__(self, url: StorageURL, settings: Settings,
+                 cipher: ColumnCipher | None = None) -> None:
+        super().__init__(url, settings, cipher)
+        self.database = PostgresDatabase(
+            url, pool_size=settings.pool_size, max_overflow=settings.pool_max_overflow,
+            pool_timeout=settings.pool_timeout, slow_query_ms=settings.slow_query_ms)
+        self.database.pool.release(self.database.pool.acquire())
+
+    def database_for(self, db_type: DatabaseType) -> PostgresDatabase:
+        """The one database: every logical database's tables live in it."""
+        return self.database
+
+    def databases(self) -> Iterable[tuple[str, PostgresDatabase, tuple[DatabaseType, ...]]]:
+        """One entry holding every logical database."""
+        return [(self.database.label, self.database, tuple(DatabaseType))]
+
+    def describe(self) -> dict[str, Any]:
+        """Connection target and pool limits for ``doctor``; never the password."""
+        facts = super().describe()
+        facts["pool"] = self.database.pool.usage()
+        return facts

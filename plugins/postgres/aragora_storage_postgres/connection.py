@@ -1,0 +1,123 @@
+"""Open psycopg2 connections from a :class:`StorageURL`, and explain why one failed.
+
+libpq parameters in the URL's query (``sslmode``, ``sslrootcert``, ``connect_timeout``,
+...) are passed through. psycopg2's own messages may repeat the DSN or the password, so a
+failure becomes one of our typed errors built only from the masked URL: the driver's text
+is never shown and never chained (``from None``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from aragora_storage_core.errors import (
+    BackendUnavailableError,
+    ConfigurationError,
+    StorageError,
+)
+from aragora_storage_core.url import StorageURL
+
+if TYPE_CHECKING:
+    import psycopg2.extensions
+
+DEFAULT_PORT = 5432
+#: libpq parameters we set unless the URL says otherwise.
+DEFAULTS = {"connect_timeout": "10", "application_name": "aragora-storage"}
+_OPTION = re.compile(r'invalid connection option "([A-Za-z_]+)"')
+_PERCENT_HINT = (
+    "percent-encode @ / % : ? # and spaces in the password (%40 %2F %25 %3A %3F %23 %20)"
+)
+
+
+def connect_kwargs(url: StorageURL) -> dict[str, Any]:
+    """Keyword arguments for ``psycopg2.connect`` (psycopg2 quotes every value itself)."""
+    kwargs: dict[str, Any] = dict(DEFAULTS)
+    kwargs.update(url.params)
+    for key, value in (("host", url.host), ("port", url.port), ("user", url.username),
+                       ("password", url.password), ("dbname", url.database)):
+        if value is not None:
+            kwargs[key] = value
+    return kwargs
+
+
+def where(url: StorageURL) -> str:
+    """``host:port/database`` of ``url`` for messages (never the user or password)."""
+    host = url.host or "localhost"
+    return f"{host}:{url.port or DEFAULT_PORT}/{url.database or url.username or ''}"
+
+
+def open_connection(url: StorageURL, kwargs: dict[str, Any]) -> psycopg2.extensions.connection:
+    """A new autocommit connection; a failure raises a clean :class:`StorageError`."""
+    import psycopg2
+
+    try:
+        conn: psycopg2.extensions.connection = psycopg2.connect(**kwargs)
+    except psycopg2.Error as exc:
+        raise connect_error(str(exc), url) from None
+    conn.autocommit = True
+    return conn
+
+
+def connect_error(driver_text: str, url: StorageURL) -> StorageError:
+    """Our error for a failed connection, classified from the driver's text (not shown)."""
+    text = driver_text.lower()
+    target = where(url)
+    user = url.username or "(default user)"
+    if "password authentication failed" in text or "no password supplied" in text:
+        return BackendUnavailableError(
+            f"PostgreSQL at {target} rejected the password of user {user}",
+            f"check the user and password in DATABASE_URL; {_PERCENT_HINT}")
+    if "authentication failed" in text:
+        return BackendUnavailableError(
+            f"PostgreSQL at {target} refused to authenticate user {user}",
+            "check the user, password and pg_hba.conf method for this host")
+    if "role" in text and "does not exist" in text:
+        return BackendUnavailableError(
+            f"PostgreSQL at {target} has no user {user}",
+            f"create it (createuser {user}) or fix the user in DATABASE_URL")
+    if "database" in text and "does not exist" in text:
+        return BackendUnavailableError(
+            f"database {url.database!r} does not exist on PostgreSQL at {target}",
+            f"create it (createdb {url.database}) or fix the database name in DATABASE_URL")
+    if "no pg_hba.conf entry" in text:
+        return BackendUnavailableError(
+            f"PostgreSQL at {target} does not accept this user/database from this host"
+            f"{' without TLS' if 'no encryption' in text else ''}",
+            "add a pg_hba.conf entry, or connect with ?sslmode=require if it allows only TLS")
+    tls = _tls_problem(text)
+    if tls is not None:
+        return BackendUnavailableError(f"TLS connection to PostgreSQL at {target} failed: {tls}",
+                                       "check sslmode, sslrootcert and the server's certificate")
+    option = _OPTION.search(driver_text)
+    if option is not None:
+        return ConfigurationError(
+            f"unknown connection option {option.group(1)!r} in the PostgreSQL URL",
+            "use libpq parameters only (sslmode, sslrootcert, connect_timeout, ...)")
+    if "could not translate host name" in text:
+        return BackendUnavailableError(f"host {url.host!r} of PostgreSQL is unknown",
+                                       "fix the host in DATABASE_URL")
+    if "too many clients" in text or "connection slots are reserved" in text:
+        return BackendUnavailableError(
+            f"PostgreSQL at {target} has no free connection slots",
+            "lower ARAGORA_DB_POOL_SIZE or raise the server's max_connections")
+    if "starting up" in text or "shutting down" in text or "recovery mode" in text:
+        return BackendUnavailableError(f"PostgreSQL at {target} is starting or stopping",
+                                       "retry in a few seconds")
+    return BackendUnavailableError(
+        f"cannot reach PostgreSQL at {target}",
+        "start the server, or fix host and port in DATABASE_URL (aragora-storage doctor)")
+
+
+def _tls_problem(text: str) -> str | None:
+    if "certificate verify failed" in text:
+        return "the server's certificate is not signed by the CA in sslrootcert"
+    if "does not match host name" in text:
+        return "the server's certificate does not match the host name"
+    if "root certificate file" in text:
+        return "the sslrootcert file cannot be read"
+    if "server does not support ssl" in text:
+        return "the server does not support TLS"
+    if "ssl" in text and ("error" in text or "certificate" in text):
+        return "the TLS handshake failed"
+    return None

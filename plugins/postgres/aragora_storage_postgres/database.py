@@ -1,0 +1,267 @@
+"""A PostgreSQL database for the shared SQL stores: pooled autocommit connections.
+
+Reads run in autocommit on a pooled connection (no ``BEGIN``/``ROLLBACK`` round trips)
+and go straight to psycopg2: no hook, no event, no context manager. A read that failed
+because the server had closed the connection (a restart) is retried once on a new one.
+Writes run between ``BEGIN`` and ``COMMIT`` on one connection, which goes back to the
+pool only after the transaction is finished; a write is never retried: a connection lost
+mid-transaction raises :class:`ConnectionLostError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, cast
+
+from aragora_storage_core.errors import BackendUnavailableError
+from aragora_storage_core.sql.database import Cursor, Params, Row, SQLDatabase, Transaction
+from aragora_storage_core.sql.slowlog import report
+from aragora_storage_core.url import StorageURL
+from aragora_storage_postgres.connection import connect_kwargs, open_connection, where
+from aragora_storage_postgres.dialect import POSTGRES
+from aragora_storage_postgres.errors import ConnectionLostError
+from aragora_storage_postgres.pool import ConnectionPool, Lease
+
+if TYPE_CHECKING:
+    import psycopg2.extensions
+
+#: The ``pg_advisory_lock`` key every migrator of this project takes.
+MIGRATION_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"aragora_storage.migrations").digest()[:8], "big", signed=True)
+#: Rows per ``execute_values`` statement.
+BULK_PAGE_SIZE = 1000
+_VALUES = re.compile(r"^(.*?\bVALUES\s*)(\((?:\s*%s\s*,)*\s*%s\s*\))(.*)$", re.S | re.I)
+
+
+class _ThreadState(threading.local):
+    """The connection this thread holds (in a transaction or a migration session)."""
+
+    lease: Lease | None = None
+    in_transaction: bool = False
+
+
+class PostgresDatabase(SQLDatabase):
+    """One PostgreSQL database holding every logical database's tables."""
+
+    dialect = POSTGRES
+
+    def __init__(self, url: StorageURL, *, pool_size: int = 10, max_overflow: int = 5,
+                 pool_timeout: float = 30.0, slow_query_ms: float = 500.0) -> None:
+        import psycopg2
+
+        self.url = url
+        self.label = url.database or "postgresql"
+        self.integrity_error = psycopg2.IntegrityError
+        self.slow_query_seconds = slow_query_ms / 1000.0
+        self._errors = psycopg2.Error
+        self._lost = (psycopg2.OperationalError, psycopg2.InterfaceError)
+        kwargs = connect_kwargs(url)
+        self.pool = ConnectionPool(lambda: open_connection(url, kwargs), size=pool_size,
+                                   max_overflow=max_overflow, timeout=pool_timeout)
+        self._state = _ThreadState()
+
+    def fetch_one(self, sql: str, params: Params = (), label: str = "fetch") -> Row | None:
+        """Run a read on a pooled connection; return the first row."""
+        row: Row | None = self._read(sql, params, label, False)
+        return row
+
+    def fetch_all(self, sql: str, params: Params = (), label: str = "fetch") -> list[Row]:
+        """Run a read on a pooled connection; return every row."""
+        rows: list[Row] = self._read(sql, params, label, True)
+        return rows
+
+    def _read(self, sql: str, params: Params, label: str, every: bool,
+              retry: bool = True) -> Any:
+        held = self._state.lease
+        lease = held or self.pool.acquire()
+        start = perf_counter()
+        try:
+            cursor = lease.raw.cursor()
+            cursor.execute(sql, params)
+            result = cursor.fetchall() if every else cursor.fetchone()
+        except self._lost:
+            if held is not None or not lease.raw.closed:
+                self._put_back(lease, held)
+                raise
+            self.pool.discard(lease)
+            if not retry:
+                raise BackendUnavailableError(
+                    f"the connection to PostgreSQL at {where(self.url)} was lost twice in a row",
+                    "check the server's logs and network; then retry") from None
+            return self._read(sql, params, label, every, retry=False)
+        except self._errors:
+            self._put_back(lease, held)
+            raise
+        except BaseException:
+            if held is None:
+                self.pool.discard(lease)  # interrupted mid-query: state unknown
+            raise
+        if held is None:
+            self.pool.release(lease)
+        elapsed = perf_counter() - start
+        if elapsed > self.slow_query_seconds:
+            report(label, elapsed, self.slow_query_seconds)
+        return result
+
+    def _put_back(self, lease: Lease, held: Lease | None) -> None:
+        if held is None:
+            self.pool.release(lease)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """``BEGIN`` ... ``COMMIT`` on one connection; ``ROLLBACK`` if the block raises.
+
+        Inside another transaction of this thread it joins that one. A connection lost
+        before ``COMMIT`` raises :class:`ConnectionLostError`; nothing is retried.
+        """
+        state = self._state
+        if state.in_transaction and state.lease is not None:
+            yield Transaction(cast(Cursor, state.lease.raw.cursor()), self)
+            return
+        pinned = state.lease
+        lease = pinned or self._begin_lease()
+        if pinned is not None:
+            self._execute_or_lost(lease, "BEGIN", "starting")
+        cursor = lease.raw.cursor()
+        state.lease, state.in_transaction = lease, True
+        try:
+            try:
+                yield Transaction(cast(Cursor, cursor), self)
+            except BaseException as exc:
+                self._rollback(lease)
+                if isinstance(exc, self._lost) and lease.raw.closed:
+                    raise self._lost_error("during") from None
+                raise
+            self._execute_or_lost(lease, "COMMIT", "committing")
+        finally:
+            state.in_transaction = False
+            if pinned is None:
+                state.lease = None
+                if lease.raw.closed:
+                    self.pool.discard(lease)
+                else:
+                    self.pool.release(lease)
+
+    def _begin_lease(self) -> Lease:
+        """A pooled connection with ``BEGIN`` sent; one the server had closed is replaced.
+
+        Nothing has been written yet, so trying a second connection is safe.
+        """
+        for _ in range(2):
+            lease = self.pool.acquire()
+            try:
+                lease.raw.cursor().execute("BEGIN")
+                return lease
+            except self._lost:
+                if not lease.raw.closed:
+                    self.pool.release(lease)
+                    raise
+                self.pool.discard(lease)
+        raise self._lost_error("while starting")
+
+    def _execute_or_lost(self, lease: Lease, statement: str, doing: str) -> None:
+        try:
+            lease.raw.cursor().execute(statement)
+        except self._lost:
+            if not lease.raw.closed:
+                raise
+            raise self._lost_error(
+                "while committing" if statement == "COMMIT" else f"while {doing}") from None
+
+    def _lost_error(self, when: str) -> ConnectionLostError:
+        if when == "while committing":
+            return ConnectionLostError(
+                f"the connection to PostgreSQL at {where(self.url)} was lost while committing;"
+                " the write may or may not have been saved",
+                "check whether the change is there before doing it again")
+        return ConnectionLostError(
+            f"the connection to PostgreSQL at {where(self.url)} was lost {when} a write"
+            " transaction; nothing of it was saved",
+            "retry the operation once the server is back")
+
+    def _rollback(self, lease: Lease) -> None:
+        if lease.raw.closed:
+            return
+        try:
+            lease.raw.cursor().execute("ROLLBACK")
+        except self._errors:
+            lease.raw.close()
+
+    def bulk_execute(self, cursor: Cursor, sql: str, rows: Iterable[Params]) -> int:
+        """``INSERT ... VALUES`` through ``execute_values``; anything else by ``executemany``."""
+        rows = list(rows)
+        match = _VALUES.match(sql)
+        if match is None or not rows:
+            return super().bulk_execute(cursor, sql, rows)
+        from psycopg2.extras import execute_values
+
+        head, template, tail = match.groups()
+        execute_values(cast("psycopg2.extensions.cursor", cursor), f"{head}%s{tail}", rows,
+                       template=template, page_size=BULK_PAGE_SIZE)
+        return len(rows)
+
+    @contextmanager
+    def migration_session(self) -> Iterator[SQLDatabase]:
+        """This database with one connection pinned to the thread, holding the advisory lock.
+
+        A second migrator (thread or process) waits here until the first one is done, then
+        finds every version it wanted already applied.
+        """
+        state = self._state
+        if state.lease is not None:
+            yield self
+            return
+        lease = self.pool.acquire()
+        cursor = lease.raw.cursor()
+        cursor.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+        state.lease = lease
+        try:
+            yield self
+        finally:
+            state.lease = None
+            try:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+                self.pool.release(lease)
+            except self._errors:
+                self.pool.discard(lease)  # the server drops the lock with the connection
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg2.extensions.connection]:
+        """The raw connection this thread holds, else a pooled one, for tools (backup, COPY).
+
+        Autocommit unless a transaction of this thread is open; put back afterwards.
+        """
+        held = self._state.lease
+        if held is not None:
+            yield held.raw
+            return
+        lease = self.pool.acquire()
+        try:
+            yield lease.raw
+        except BaseException:
+            self._rollback(lease)
+            raise
+        finally:
+            if lease.raw.closed:
+                self.pool.discard(lease)
+            else:
+                self.pool.release(lease)
+
+    def server_facts(self) -> dict[str, Any]:
+        """Server version, whether TLS is in use, and pool usage (for ``doctor``)."""
+        lease = self.pool.acquire()
+        try:
+            facts = {"server_version": lease.raw.info.server_version,
+                     "ssl_in_use": bool(lease.raw.info.ssl_in_use)}
+        finally:
+            self.pool.release(lease)
+        return facts | {"pool": self.pool.usage()}
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.pool.close()

@@ -1,0 +1,21 @@
+"""The conformance kit against the PostgreSQL backend on a fresh database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from aragora_storage_core.backend import Backend
+from aragora_storage_core.registry import Registry
+from aragora_storage_core.testing.suite import *  # noqa: F403
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def conformance_backend(pg_url: str) -> Iterator[Backend]:
+    """An empty PostgreSQL backend on its own database."""
+    backend = Registry(env={}).connect(pg_url)
+    yield backend
+    backend.close()
