@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import redis
+from aragora_storage_redis.backend import RedisBackend
 
 from aragora_storage_core.registry import Registry
-from aragora_storage_redis.backend import RedisBackend
 
 SHARED = "redis://127.0.0.1:6379/0"
 ROOT_CONFTEST = Path(__file__).resolve().parent.parent / "conftest.py"
@@ -24,7 +24,7 @@ def unavailable(config: pytest.Config, what: str) -> None:
 
 
 def unlink_prefix(client: redis.Redis, prefix: str) -> None:
-    """Delete every key under ``prefix`` with SCAN + UNLINK (never FLUSHDB: the server is shared)."""
+    """Delete the keys under ``prefix`` with SCAN + UNLINK (never FLUSHDB: others share it)."""
     pattern = prefix.replace("*", r"\*").replace("?", r"\?").replace("[", r"\[") + "*"
     for key in client.scan_iter(match=pattern, count=1000):
         client.unlink(key)

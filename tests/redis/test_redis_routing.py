@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 import redis
-
-from aragora_storage_core.errors import StoreNotServedError
-from aragora_storage_core.models import User
-from aragora_storage_core.registry import Registry
 from aragora_storage_redis.backend import RedisBackend
 from aragora_storage_redis.stores import (
     RedisCacheStore,
     RedisStreamEventStore,
     RedisTokenBlacklistStore,
 )
+
+from aragora_storage_core.errors import StoreNotServedError
+from aragora_storage_core.models import User
+from aragora_storage_core.registry import Registry
 
 
 def test_redis_url_beside_sqlite_serves_the_redis_stores_and_sqlite_the_rest(
@@ -30,7 +30,8 @@ def test_redis_url_beside_sqlite_serves_the_redis_stores_and_sqlite_the_rest(
         assert isinstance(registry.store("cache"), RedisCacheStore)
         assert isinstance(registry.route("token_blacklist"), RedisBackend)
         assert registry.route("users").name == "sqlite"
-        registry.store("users").create(User(id="u1", email="a@example.com", password_hash="h", password_salt="s"))
+        registry.store("users").create(
+            User(id="u1", email="a@example.com", password_hash="h", password_salt="s"))
         assert registry.store("users").get_by_id("u1") is not None
         blacklist.revoke("jti", datetime.now(UTC) + timedelta(hours=1))
         assert shared_client.exists(f"{prefix}token:jti") == 1

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
+from aragora_storage_redis.backend import RedisBackend
 
 from aragora_storage_core.errors import ConfigurationError
 from aragora_storage_core.models import StreamEvent
@@ -17,7 +18,6 @@ from aragora_storage_core.stores.protocols import (
     StreamEventStore,
     TokenBlacklistStore,
 )
-from aragora_storage_redis.backend import RedisBackend
 
 
 def test_every_store_implements_its_protocol(backend: RedisBackend) -> None:
