@@ -1,0 +1,155 @@
+"""Schema files and migrations on PostgreSQL: generated files in sync, migrations apply
+cleanly, ``aragora-storage migrate`` works, and two migrators apply each version once."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+
+from aragora_storage_core.cli import main
+from aragora_storage_core.layout import TABLES, ConsolidatedDatabase
+from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
+from aragora_storage_core.registry import Registry
+from aragora_storage_postgres.backend import PostgresBackend
+from aragora_storage_postgres.schema import SCHEMA_DIR, render
+from tests.postgres.conftest import admin_connection, drop_database
+
+pytestmark = pytest.mark.postgres
+
+COLUMNS = ("SELECT table_name, column_name, data_type, is_nullable, is_identity"
+           " FROM information_schema.columns WHERE table_schema = 'public'"
+           " AND table_name <> 'schema_version' ORDER BY 1, 2")
+
+
+def migrate(registry: Registry, backend: PostgresBackend, action: MigrationAction,
+            **kwargs: Any) -> Any:
+    return registry.hook.storage_migrate(backend=backend,
+                                         request=MigrationRequest(action, **kwargs))
+
+
+@pytest.mark.parametrize("home", list(ConsolidatedDatabase))
+def test_shipped_schema_file_matches_the_migrations(home: ConsolidatedDatabase) -> None:
+    shipped = (SCHEMA_DIR / f"{home.value}.sql").read_text(encoding="utf-8")
+    assert shipped == render(home), "run: python -m aragora_storage_postgres.schema"
+
+
+def test_every_core_migration_applies_and_creates_every_table(
+        pg_backend: PostgresBackend) -> None:
+    registry = Registry(env={})
+    report = migrate(registry, pg_backend, MigrationAction.MIGRATE)
+    assert all(status.ran for status in report.databases)
+    tables = {row[0] for row in pg_backend.database.fetch_all(
+        pg_backend.database.dialect.tables_sql)}
+    assert tables == {*TABLES, "schema_version"}
+    assert migrate(registry, pg_backend, MigrationAction.STATUS).pending_count == 0
+
+
+def test_schema_files_give_the_same_tables_as_migrate(
+        pg_backend: PostgresBackend, pg_admin: Any) -> None:
+    migrate(Registry(env={}), pg_backend, MigrationAction.MIGRATE)
+    migrated = pg_backend.database.fetch_all(COLUMNS)
+    by_hand = f"{pg_backend.database.label}_files"
+    with pg_admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{by_hand}"')
+    try:
+        conn = admin_connection(by_hand)
+        with conn.cursor() as cursor:
+            for home in ConsolidatedDatabase:
+                cursor.execute((SCHEMA_DIR / f"{home.value}.sql").read_text(encoding="utf-8"))
+            cursor.execute(COLUMNS)
+            assert cursor.fetchall() == migrated
+        conn.close()
+    finally:
+        drop_database(pg_admin, by_hand)
+
+
+def test_identity_real_and_blob_columns_get_postgres_types(pg_backend: PostgresBackend) -> None:
+    migrate(Registry(env={}), pg_backend, MigrationAction.MIGRATE)
+    types = dict(((t, c), (d, i)) for t, c, d, _, i in pg_backend.database.fetch_all(COLUMNS))
+    assert types["audit_log", "id"] == ("bigint", "YES")
+    assert types["ratings", "elo"] == ("double precision", "NO")
+    assert types["embeddings", "vector"] == ("bytea", "NO")
+
+
+def test_downgrade_and_upgrade_again_round_trip(pg_backend: PostgresBackend) -> None:
+    registry = Registry(env={})
+    migrate(registry, pg_backend, MigrationAction.MIGRATE)
+    down = migrate(registry, pg_backend, MigrationAction.DOWNGRADE, db="users", target=1)
+    assert down.databases[0].ran == ["-003_links_webhooks_monthly_usage", "-002_add_lockout"]
+    columns = {r[0] for r in pg_backend.database.fetch_all(
+        pg_backend.database.dialect.columns_sql, ("users",))}
+    assert "locked_until" not in columns
+    up = migrate(registry, pg_backend, MigrationAction.MIGRATE, db="users")
+    assert up.databases[0].ran == ["002_add_lockout", "003_links_webhooks_monthly_usage"]
+
+
+def test_cli_migrate_applies_everything_with_a_postgres_database_url(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    assert main(["migrate", "--migrate"]) == 0
+    capsys.readouterr()
+    assert main(["migrate", "--status", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["databases"] and all(not db["pending"] for db in report["databases"])
+
+
+def test_two_migrators_at_once_apply_each_version_once(pg_url: str) -> None:
+    backends = [Registry(env={}).connect(pg_url) for _ in range(2)]
+    start = threading.Barrier(2)
+    reports: list[Any] = []
+    errors: list[BaseException] = []
+
+    def run(backend: Any) -> None:
+        start.wait()
+        try:
+            reports.append(migrate(Registry(env={}), backend, MigrationAction.MIGRATE))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(b,)) for b in backends]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for backend in backends:
+        backend.close()
+    assert errors == []
+    ran = [(s.db, name) for report in reports for s in report.databases for name in s.ran]
+    assert len(ran) == len(set(ran)) == 17
+
+
+def test_a_migrator_waits_for_the_advisory_lock_of_another(
+        pg_url: str, pg_admin: Any) -> None:
+    holder, waiter = (Registry(env={}).connect(pg_url) for _ in range(2))
+    assert isinstance(holder, PostgresBackend)
+    done = threading.Event()
+
+    def run() -> None:
+        migrate(Registry(env={}), waiter, MigrationAction.MIGRATE)
+        done.set()
+
+    with holder.database.migration_session():
+        thread = threading.Thread(target=run)
+        thread.start()
+        waiting = _wait_for_advisory_waiter(pg_admin, holder.database.label)
+        assert waiting and not done.is_set()
+    thread.join()
+    assert done.is_set()
+    holder.close()
+    waiter.close()
+
+
+def _wait_for_advisory_waiter(pg_admin: Any, database: str) -> bool:
+    """True once a session of ``database`` is blocked on an advisory lock (30 s at most)."""
+    with pg_admin.cursor() as cursor:
+        for _ in range(300):
+            cursor.execute("SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid ="
+                           " l.database WHERE d.datname = %s AND l.locktype = 'advisory'"
+                           " AND NOT l.granted", (database,))
+            if cursor.fetchone()[0]:
+                return True
+            threading.Event().wait(0.1)
+    return False
