@@ -8,13 +8,13 @@ import threading
 from typing import Any
 
 import pytest
+from aragora_storage_postgres.backend import PostgresBackend
+from aragora_storage_postgres.schema import SCHEMA_DIR, render
 
 from aragora_storage_core.cli import main
 from aragora_storage_core.layout import TABLES, ConsolidatedDatabase
 from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
 from aragora_storage_core.registry import Registry
-from aragora_storage_postgres.backend import PostgresBackend
-from aragora_storage_postgres.schema import SCHEMA_DIR, render
 from tests.postgres.conftest import admin_connection, drop_database
 
 pytestmark = pytest.mark.postgres
