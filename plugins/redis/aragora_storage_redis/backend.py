@@ -38,7 +38,7 @@ class RedisBackend(Backend):
         self.socket_timeout = self.options.socket_timeout
         self._keyspace_ready = False
         try:
-            self.run_id = self.server_info("server")["run_id"]
+            self.run_id = self.server_info("server", operation="connect")["run_id"]
         except BaseException:
             self.pool.disconnect()
             raise
@@ -55,12 +55,12 @@ class RedisBackend(Backend):
     def _where(self) -> RedisBackend:
         return self
 
-    def server_info(self, section: str) -> dict[str, Any]:
+    def server_info(self, section: str, operation: str | None = None) -> dict[str, Any]:
         """``INFO section`` as a dict; connection failures become typed errors."""
         try:
             info: dict[str, Any] = self.retrier.idempotent(lambda: self.client.info(section))
         except RedisError as error:
-            raise translate(error, self, f"INFO {section}") from error
+            raise translate(error, self, operation or f"INFO {section}") from error
         return info
 
     def make_store(self, kind: StoreKind) -> Any:

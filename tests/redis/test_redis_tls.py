@@ -1,0 +1,154 @@
+"""``rediss://`` against a throwaway TLS redis-server with certificates made here."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aragora_storage_redis.backend import RedisBackend
+from aragora_storage_redis.health import transport_checks
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from redis_servers import RedisServerProcess
+
+from aragora_storage_core.checks import Check
+from aragora_storage_core.errors import BackendUnavailableError
+from aragora_storage_core.registry import Registry
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def make_certificates(directory: Path) -> dict[str, Path]:
+    """A CA, and a server certificate for 127.0.0.1 and localhost signed by it."""
+    now = datetime.now(UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(_name("aragora test CA"))
+          .issuer_name(_name("aragora test CA")).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number())
+          .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                       content_commitment=False, key_encipherment=False,
+                                       data_encipherment=False, key_agreement=False,
+                                       encipher_only=False, decipher_only=False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    server = (x509.CertificateBuilder().subject_name(_name("127.0.0.1"))
+              .issuer_name(ca.subject).public_key(key.public_key())
+              .serial_number(x509.random_serial_number())
+              .not_valid_before(now - timedelta(minutes=5))
+              .not_valid_after(now + timedelta(days=1))
+              .add_extension(x509.SubjectAlternativeName([
+                  x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                  critical=False)
+              .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    return {
+        "ca": _write(directory / "ca.crt", ca.public_bytes(pem)),
+        "cert": _write(directory / "server.crt", server.public_bytes(pem)),
+        "key": _write(directory / "server.key", key.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
+    }
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
+        tuple[RedisServerProcess, Path]]:
+    """A redis-server speaking only TLS on a free port (``--port 0``)."""
+    directory = tmp_path_factory.mktemp("tls")
+    certs = make_certificates(directory)
+    server = RedisServerProcess(
+        directory, "--tls-cert-file", str(certs["cert"]), "--tls-key-file", str(certs["key"]),
+        "--tls-ca-cert-file", str(certs["ca"]), "--tls-auth-clients", "no", tls=True).start()
+    yield server, certs["ca"]
+    server.stop()
+
+
+def test_rediss_with_the_ca_verifies_the_server_and_works(
+        tls_server: tuple[RedisServerProcess, Path]) -> None:
+    server, ca = tls_server
+    backend = Registry(env={}).connect(server.url("rediss", query=f"ssl_ca_certs={ca}"))
+    try:
+        assert backend.options.verifies_certificates  # type: ignore[attr-defined]
+        backend.store("cache").set("k", b"over tls")
+        assert backend.store("cache").get("k") == b"over tls"
+        assert transport_checks(backend) == []  # type: ignore[arg-type]
+    finally:
+        backend.close()
+
+
+def test_rediss_without_the_ca_fails_with_a_clear_error(
+        tls_server: tuple[RedisServerProcess, Path]) -> None:
+    server, _ = tls_server
+    with pytest.raises(BackendUnavailableError) as caught:
+        Registry(env={}).connect(server.url("rediss"))
+    message = caught.value.message
+    assert "TLS connection to redis at 127.0.0.1" in message
+    assert "CERTIFICATE_VERIFY_FAILED" in message
+    assert "ssl_ca_certs" in caught.value.hint
+
+
+def test_plain_redis_to_a_tls_port_fails_without_hanging(
+        tls_server: tuple[RedisServerProcess, Path]) -> None:
+    server, _ = tls_server
+    with pytest.raises(BackendUnavailableError):
+        Registry(env={}).connect(server.url("redis", query="socket_timeout=1&connect_timeout=1"))
+
+
+def test_skipping_verification_needs_an_explicit_setting_and_health_warns(
+        tls_server: tuple[RedisServerProcess, Path]) -> None:
+    server, _ = tls_server
+    registry = Registry(env={"DATABASE_URL": server.url("rediss", query="ssl_cert_reqs=none")})
+    try:
+        backend = registry.active()
+        backend.store("cache").set("k", b"unverified")
+        checks = registry.host.collect_health(backend)
+        warning = [c for c in checks if c.id == "storage.W074"]
+        assert warning and "verification is off" in warning[0].message
+        assert "ssl_ca_certs" in warning[0].hint
+    finally:
+        registry.close()
+
+
+def _non_loopback_address() -> str | None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))  # no packet is sent for UDP connect
+        except OSError:
+            return None
+        address = str(probe.getsockname()[0])
+    return None if address.startswith("127.") else address
+
+
+def test_plain_redis_to_a_remote_host_warns_and_to_localhost_does_not(
+        tmp_path: Path) -> None:
+    address = _non_loopback_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to connect through")
+    server = RedisServerProcess(tmp_path / "plain", "--bind", f"127.0.0.1 {address}",
+                                "--protected-mode", "no").start()
+    try:
+        remote = Registry(env={}).connect(server.url().replace("127.0.0.1", address))
+        local = Registry(env={}).connect(server.url())
+        assert isinstance(remote, RedisBackend) and isinstance(local, RedisBackend)
+        [warning] = transport_checks(remote)
+        assert isinstance(warning, Check) and warning.id == "storage.W075"
+        assert "rediss://" in warning.hint
+        assert transport_checks(local) == []
+        remote.close()
+        local.close()
+    finally:
+        server.stop()
