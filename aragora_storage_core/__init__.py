@@ -42,7 +42,21 @@ _LAZY = {
     "safe_add_column": "aragora_storage_core.compat",
 }
 
-__all__ = ["hookimpl", "hookspec", *sorted(_LAZY)]
+__all__ = [
+    "DatabaseManager",
+    "DatabaseMode",
+    "DatabaseType",
+    "Registry",
+    "get_db_mode",
+    "get_db_path",
+    "get_encrypted_connection",
+    "get_registry",
+    "get_wal_connection",
+    "hookimpl",
+    "hookspec",
+    "reset_registry",
+    "safe_add_column",
+]
 
 
 def __getattr__(name: str) -> Any:

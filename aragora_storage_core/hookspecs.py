@@ -86,7 +86,7 @@ def storage_encrypt(backend: Backend, request: EncryptionRequest) -> EncryptionS
 
 
 @hookspec
-def storage_health(backend: Backend) -> list[Check]:
+def storage_health(backend: Backend) -> list[Check]:  # type: ignore[empty-body]
     """Return health findings about ``backend`` (connectivity, latency, versions, ...).
 
     Every plugin may add findings; the results of all plugins are concatenated. An

@@ -10,20 +10,20 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from aragora_storage_core.errors import ConfigurationError
 
 
-class DatabaseMode(str, Enum):
+class DatabaseMode(StrEnum):
     """SQLite file layout."""
 
     LEGACY = "legacy"
     CONSOLIDATED = "consolidated"
 
 
-class ConsolidatedDatabase(str, Enum):
+class ConsolidatedDatabase(StrEnum):
     """The four databases of consolidated mode (and of the PostgreSQL schema files)."""
 
     CORE = "core"
@@ -37,7 +37,7 @@ class ConsolidatedDatabase(str, Enum):
         return f"{self.value}.db"
 
 
-class DatabaseType(str, Enum):
+class DatabaseType(StrEnum):
     """A logical database: one legacy file, one migrations folder, one consolidated home."""
 
     ELO = "elo"

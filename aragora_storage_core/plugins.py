@@ -14,7 +14,7 @@ import importlib
 import threading
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 
@@ -28,7 +28,7 @@ PLUGIN_GROUP = "aragora_storage.plugins"
 
 @dataclass
 class PluginRecord:
-    """One entry point and what became of it: ``not loaded``, ``loaded``, ``failed``, ``disabled``."""
+    """One entry point and its status: ``not loaded``, ``loaded``, ``failed``, ``disabled``."""
 
     name: str
     group: str
@@ -140,7 +140,8 @@ class PluginHost:
             if impl.wrapper or impl.hookwrapper:
                 continue
             try:
-                checks.extend(impl.function(*[backend for _ in impl.argnames]) or [])
+                found = impl.function(*[backend for _ in impl.argnames]) or []
+                checks.extend(cast(list[Check], found))
             except Exception as exc:  # isolate: one broken health check is one finding
                 checks.append(
                     Check(

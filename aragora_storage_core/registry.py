@@ -102,7 +102,7 @@ class Registry:
         infos = []
         for records in grouped.values():
             first = records[0]
-            stores = getattr(first.plugin, "STORES", frozenset())
+            stores: frozenset[str] = getattr(first.plugin, "STORES", frozenset())
             infos.append(BackendInfo(
                 name=getattr(first.plugin, "BACKEND_NAME", first.name),
                 schemes=tuple(sorted(r.name for r in records)),

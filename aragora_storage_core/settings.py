@@ -72,7 +72,8 @@ def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float
         value = float(raw)
     except ValueError:
         raise ConfigurationError(
-            f"{name} must be a number, got {raw[:20]!r}", f"set {name} to a number, e.g. {default:g}"
+            f"{name} must be a number, got {raw[:20]!r}",
+            f"set {name} to a number, e.g. {default:g}",
         ) from None
     if value < minimum:
         raise ConfigurationError(
@@ -118,7 +119,8 @@ class Settings:
             raise ConfigurationError(
                 "ARAGORA_SQLITE_ENCRYPTION must be 1 or 0", "export ARAGORA_SQLITE_ENCRYPTION=1"
             )
-        keys = tuple(k.strip() for k in env.get("ARAGORA_ENCRYPTION_KEY", "").split(",") if k.strip())
+        raw_keys = env.get("ARAGORA_ENCRYPTION_KEY", "").split(",")
+        keys = tuple(k.strip() for k in raw_keys if k.strip())
         disabled = env.get("ARAGORA_STORAGE_DISABLE_PLUGINS", "")
         return cls(
             data_dir=Path(data_dir or ".nomic"),

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 
-class MigrationAction(str, Enum):
+class MigrationAction(StrEnum):
     """What a migration request asks for."""
 
     STATUS = "status"

@@ -23,7 +23,9 @@ Params = Sequence[Any]
 class Cursor(Protocol):
     """The part of a DB-API cursor the stores use."""
 
-    rowcount: int
+    @property
+    def rowcount(self) -> int:
+        """Rows changed by the last statement."""
 
     def execute(self, sql: str, params: Params = ..., /) -> Any:
         """Run one statement."""

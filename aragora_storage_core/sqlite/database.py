@@ -18,7 +18,7 @@ from pathlib import Path
 from time import perf_counter
 
 from aragora_storage_core.encryption.sqlcipher import DatabaseKey, driver
-from aragora_storage_core.errors import TransactionError
+from aragora_storage_core.errors import CorruptDatabaseError, TransactionError
 from aragora_storage_core.sql.database import Params, Row, SQLDatabase, Transaction
 from aragora_storage_core.sql.dialect import SQLITE
 from aragora_storage_core.sql.slowlog import report
@@ -74,7 +74,10 @@ class SQLiteDatabase(SQLDatabase):
         except AttributeError:
             conn = self.connection()
         start = perf_counter()
-        row: Row | None = conn.execute(sql, params).fetchone()
+        try:
+            row: Row | None = conn.execute(sql, params).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise corrupt_or_same(exc, self.path) from None
         elapsed = perf_counter() - start
         if elapsed > self.slow_query_seconds:
             report(label, elapsed, self.slow_query_seconds)
@@ -87,7 +90,10 @@ class SQLiteDatabase(SQLDatabase):
         except AttributeError:
             conn = self.connection()
         start = perf_counter()
-        rows: list[Row] = conn.execute(sql, params).fetchall()
+        try:
+            rows: list[Row] = conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise corrupt_or_same(exc, self.path) from None
         elapsed = perf_counter() - start
         if elapsed > self.slow_query_seconds:
             report(label, elapsed, self.slow_query_seconds)
@@ -103,9 +109,11 @@ class SQLiteDatabase(SQLDatabase):
         begin(conn, self.timeout)
         try:
             yield Transaction(conn.cursor(), self)
-        except BaseException:
+        except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise corrupt_or_same(exc, self.path) from None
             raise
         try:
             conn.execute("COMMIT")
@@ -123,6 +131,16 @@ class SQLiteDatabase(SQLDatabase):
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
+
+
+def corrupt_or_same(exc: sqlite3.DatabaseError, path: str) -> Exception:
+    """A damaged file becomes :class:`CorruptDatabaseError`; other driver errors stay."""
+    if type(exc) is not sqlite3.DatabaseError:
+        return exc
+    return CorruptDatabaseError(
+        f"{Path(path).name} is damaged ({exc})",
+        f"restore {path} from a backup: aragora-storage backup restore",
+    )
 
 
 def begin(conn: sqlite3.Connection, timeout: float) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from aragora_storage_core.models import (
@@ -26,7 +26,7 @@ from aragora_storage_core.models import (
 )
 
 
-class StoreKind(str, Enum):
+class StoreKind(StrEnum):
     """Names under which stores are asked for: ``registry.store("users")``."""
 
     USERS = "users"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
 
 from aragora_storage_core.models import Organization, User, utcnow_iso
 from aragora_storage_core.sql.stores.base import SQLStore, as_int, dumps, loads
@@ -19,7 +19,14 @@ _USER_SELECT = f"SELECT {', '.join(USER_COLUMNS)} FROM users"
 
 def user_from_row(row: tuple[Any, ...]) -> User:
     """Build a :class:`User` from a row in ``USER_COLUMNS`` order."""
-    return User(*row[:10], bool(row[10]), bool(row[11]), row[12], loads(row[13]), *row[14:])
+    return User(
+        id=row[0], email=row[1], password_hash=row[2], password_salt=row[3], name=row[4],
+        org_id=row[5], role=row[6], created_at=row[7], updated_at=row[8],
+        last_login_at=row[9], is_active=bool(row[10]), email_verified=bool(row[11]),
+        avatar_url=row[12], preferences=loads(row[13]), locked_until=row[14],
+        failed_login_count=row[15], lockout_reason=row[16], last_activity_at=row[17],
+        last_debate_at=row[18],
+    )
 
 
 def user_to_row(user: User) -> tuple[Any, ...]:
@@ -39,7 +46,9 @@ class SQLUserStore(SQLStore):
 
     table = "users"
     columns = USER_COLUMNS
-    encoders = {"is_active": as_int, "email_verified": as_int, "preferences": dumps}
+    encoders: ClassVar[Mapping[str, Callable[[Any], Any]]] = {
+        "is_active": as_int, "email_verified": as_int, "preferences": dumps,
+    }
 
     def __init__(self, db: Any) -> None:
         super().__init__(db)
@@ -133,7 +142,11 @@ _ORG_SELECT = f"SELECT {', '.join(ORG_COLUMNS)} FROM organizations"
 
 def org_from_row(row: tuple[Any, ...]) -> Organization:
     """Build an :class:`Organization` from a row in ``ORG_COLUMNS`` order."""
-    return Organization(*row[:9], loads(row[9]))
+    return Organization(
+        id=row[0], name=row[1], slug=row[2], tier=row[3], owner_id=row[4],
+        stripe_customer_id=row[5], stripe_subscription_id=row[6], created_at=row[7],
+        updated_at=row[8], settings=loads(row[9]),
+    )
 
 
 class SQLOrganizationStore(SQLStore):
@@ -141,7 +154,7 @@ class SQLOrganizationStore(SQLStore):
 
     table = "organizations"
     columns = ORG_COLUMNS
-    encoders = {"settings": dumps}
+    encoders: ClassVar[Mapping[str, Callable[[Any], Any]]] = {"settings": dumps}
 
     def __init__(self, db: Any) -> None:
         super().__init__(db)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from aragora_storage_core.errors import DuplicateError, NotFoundError
 from aragora_storage_core.sql.database import SQLDatabase
@@ -35,7 +35,7 @@ class SQLStore:
     table: str = ""
     columns: tuple[str, ...] = ()
     #: column -> encoder applied by ``update(**fields)`` (bools to ints, dicts to JSON).
-    encoders: Mapping[str, Callable[[Any], Any]] = {}
+    encoders: ClassVar[Mapping[str, Callable[[Any], Any]]] = {}
 
     def __init__(self, db: SQLDatabase) -> None:
         self._db = db
@@ -49,7 +49,8 @@ class SQLStore:
         """``INSERT INTO table (...) VALUES (?, ...)`` for ``columns`` (default: all)."""
         cols = tuple(columns or self.columns)
         marks = ", ".join("?" * len(cols))
-        return self.prepare(f"INSERT INTO {self.table} ({', '.join(cols)}) VALUES ({marks}){suffix}")
+        names = ", ".join(cols)
+        return self.prepare(f"INSERT INTO {self.table} ({names}) VALUES ({marks}){suffix}")
 
     @contextmanager
     def unique(self, what: str) -> Iterator[None]:
@@ -62,6 +63,10 @@ class SQLStore:
                 f"use a new {what}, or create the referenced record first ({type(exc).__name__})",
             ) from None
 
+    def encode(self, column: str, value: Any) -> Any:
+        """The stored form of ``value`` for ``column`` (see ``encoders``)."""
+        return self.encoders.get(column, _same)(value)
+
     def update_fields(self, key_column: str, key: Any, fields: Mapping[str, Any]) -> None:
         """``UPDATE table SET <fields> WHERE key_column = key``; ``NotFoundError`` if no row."""
         names = tuple(sorted(fields))
@@ -73,7 +78,7 @@ class SQLStore:
             assignments = ", ".join(f"{check_identifier(n)} = ?" for n in names)
             sql = self.prepare(f"UPDATE {self.table} SET {assignments} WHERE {key_column} = ?")
             self._update_sql[names] = sql
-        values = [self.encoders.get(n, _same)(fields[n]) for n in names]
+        values = [self.encode(n, fields[n]) for n in names]
         with self.unique(", ".join(names)), self._db.transaction() as tx:
             changed = tx.execute(sql, (*values, key), label=f"{self.table}.update")
         if changed == 0:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 from aragora_storage_core.columns import ColumnCipher, PlainColumns
 from aragora_storage_core.errors import NotFoundError
@@ -17,7 +18,10 @@ _SHARE_SELECT = f"SELECT {', '.join(SHARE_COLUMNS)} FROM share_links"
 
 
 def _share_from_row(row: tuple[Any, ...]) -> ShareLink:
-    return ShareLink(*row[:8], bool(row[8]))
+    return ShareLink(
+        token=row[0], debate_id=row[1], org_id=row[2], created_by=row[3], created_at=row[4],
+        expires_at=row[5], max_views=row[6], view_count=row[7], revoked=bool(row[8]),
+    )
 
 
 class SQLShareLinkStore(SQLStore):
@@ -91,15 +95,11 @@ class SQLWebhookStore(SQLStore):
 
     table = "webhooks"
     columns = WEBHOOK_COLUMNS
+    encoders: ClassVar[Mapping[str, Callable[[Any], Any]]] = {"events": dumps, "active": as_int}
 
     def __init__(self, db: Any, cipher: ColumnCipher | None = None) -> None:
         super().__init__(db)
         self._cipher: ColumnCipher = cipher or PlainColumns()
-        self.encoders = {
-            "events": dumps,
-            "active": as_int,
-            "secret": self._seal,
-        }
         self._insert = self.insert_sql()
         self._get = self.prepare(f"{_WEBHOOK_SELECT} WHERE id = ?")
         self._by_org = self.prepare(f"{_WEBHOOK_SELECT} WHERE org_id = ? ORDER BY created_at, id")
@@ -112,6 +112,10 @@ class SQLWebhookStore(SQLStore):
             "UPDATE webhooks SET failure_count = failure_count + 1, last_triggered_at = ?"
             " WHERE id = ? RETURNING failure_count"
         )
+
+    def encode(self, column: str, value: Any) -> Any:
+        """Seal ``secret`` with the column cipher; other columns as the base encodes them."""
+        return self._seal(value) if column == "secret" else super().encode(column, value)
 
     def _seal(self, secret: str | None) -> str | None:
         return None if secret is None else self._cipher.encrypt("webhooks", "secret", secret)

@@ -137,7 +137,9 @@ class SQLDebateArtifactStore(SQLStore):
         self._insert = self.insert_sql(suffix=" RETURNING id")
         select = f"SELECT {', '.join(ARTIFACT_COLUMNS)}, id FROM debate_artifacts"
         self._get = self.prepare(f"{select} WHERE id = ?")
-        self._by_cycle = self.prepare(f"{select} WHERE loop_id = ? AND cycle_number = ? ORDER BY id")
+        self._by_cycle = self.prepare(
+            f"{select} WHERE loop_id = ? AND cycle_number = ? ORDER BY id"
+        )
 
     def save(self, artifact: DebateArtifact) -> int:
         """Insert an artifact; return its id."""
@@ -205,7 +207,8 @@ class SQLStreamEventStore(SQLStore):
     def read(self, loop_id: str, *, cycle: int | None = None, after: str | None = None,
              limit: int = 100) -> list[StreamEvent]:
         """Events of a loop in order, optionally of one cycle and after an id."""
-        sql, params = self._select, [loop_id]
+        sql = self._select
+        params: list[Any] = [loop_id]
         if cycle is not None:
             sql += " AND cycle = ?"
             params.append(cycle)
@@ -261,7 +264,8 @@ class SQLAgentMetricsStore(SQLStore):
     def for_agent(self, agent: str, metric: str | None = None,
                   limit: int = 100) -> list[AgentMetric]:
         """Measurements of one agent, newest first."""
-        sql, params = self._select, [agent]
+        sql = self._select
+        params: list[Any] = [agent]
         if metric is not None:
             sql += " AND metric = ?"
             params.append(metric)
