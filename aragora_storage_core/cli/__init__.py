@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "migrate",
     "cleanup",
     "backup",
+    "consolidate",
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2

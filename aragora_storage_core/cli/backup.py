@@ -38,8 +38,8 @@ def run(args: argparse.Namespace) -> int:
     from aragora_storage_core.backup.catalog import default_root
 
     registry = registry_for(args)
+    backend = open_backend(args, registry)
     try:
-        backend = open_backend(args, registry)
         root: Path = args.dir or default_root(backend)
         if args.action == "create":
             return _create(registry, backend, root)
@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
             return _restore(registry, backend, _resolve(root, args.backup))
         return _prune(root, args.days, args.keep, args.dry_run)
     finally:
+        backend.close()
         registry.close()
 
 

@@ -1,0 +1,120 @@
+"""Build one consolidated file under a temporary name, then move it into place.
+
+The file is made from nothing each time: schema by the migrations engine, rows by
+``ATTACH`` + ``INSERT INTO ... SELECT`` with explicit column lists, legacy files attached
+read-only in batches no larger than SQLite's attach limit, one transaction per batch.
+Only a complete file whose row counts match its sources is recorded in the ledger and
+renamed over the target, so a run killed at any point leaves the previous state and a
+re-run gives the same result.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from aragora_storage_core.backup.manifest import sha256_of
+from aragora_storage_core.backup.sqlite import COMPANIONS, replace_database
+from aragora_storage_core.consolidate import DEFAULT_ATTACH_LIMIT, ledger
+from aragora_storage_core.consolidate.plan import Plan, SourcePlan, legacy_uri, quote_identifier
+from aragora_storage_core.consolidate.schema import reference_schema
+from aragora_storage_core.errors import ConsolidationError
+from aragora_storage_core.layout import DATABASES, ConsolidatedDatabase
+from aragora_storage_core.migrations.engine import Migrator
+from aragora_storage_core.progress import Progress
+from aragora_storage_core.sqlite.connection import connect
+from aragora_storage_core.sqlite.database import SQLiteDatabase
+
+
+def staging_path(target: Path, home: ConsolidatedDatabase) -> Path:
+    """The temporary name ``home`` is built under, beside its final name."""
+    return target / f".{home.filename}.consolidating"
+
+
+def batches(sources: Sequence[SourcePlan], size: int) -> Iterator[Sequence[SourcePlan]]:
+    """``sources`` in groups of at most ``size``."""
+    for start in range(0, len(sources), size):
+        yield sources[start:start + size]
+
+
+def build_home(plan: Plan, home: ConsolidatedDatabase, target: Path, progress: Progress,
+               attach_limit: int = DEFAULT_ATTACH_LIMIT) -> Path:
+    """Build ``target/<home>.db`` from the legacy files of ``plan``; return its path."""
+    staged = staging_path(target, home)
+    _remove_with_companions(staged)
+    try:
+        _fill(staged, plan, home, progress, attach_limit)
+    except BaseException:
+        _remove_with_companions(staged)
+        raise
+    final = target / home.filename
+    ledger.record(target, home.filename, sha256_of(staged))
+    replace_database(staged, final)
+    return final
+
+
+def _fill(staged: Path, plan: Plan, home: ConsolidatedDatabase, progress: Progress,
+          attach_limit: int) -> None:
+    _create_schema(staged, home)
+    conn = connect(staged)
+    try:
+        conn.execute("PRAGMA journal_mode = OFF")  # a failed build is discarded whole
+        conn.execute("PRAGMA synchronous = OFF")  # flushed once, before the rename
+        conn.execute("PRAGMA foreign_keys = OFF")  # rows arrive as they were, in any order
+        limit = max(1, min(attach_limit, conn.getlimit(sqlite3.SQLITE_LIMIT_ATTACHED)))
+        for batch in batches(plan.for_home(home), limit):
+            _copy_batch(conn, batch, progress)
+        conn.execute("PRAGMA journal_mode = DELETE")
+    except sqlite3.DatabaseError as exc:
+        raise ConsolidationError(f"building {home.filename} failed: {exc}",
+                                 "fix the legacy file named above, then re-run --migrate"
+                                 ) from None
+    finally:
+        conn.close()
+
+
+def _create_schema(staged: Path, home: ConsolidatedDatabase) -> None:
+    database = SQLiteDatabase(staged)
+    try:
+        for info in DATABASES:
+            if info.home is home:
+                Migrator(database, info.type.value, home.filename).migrate()
+    finally:
+        database.close()
+
+
+def _copy_batch(conn: sqlite3.Connection, batch: Sequence[SourcePlan],
+                progress: Progress) -> None:
+    schema = reference_schema()
+    aliases = [f"legacy{n}" for n in range(len(batch))]
+    for alias, source in zip(aliases, batch, strict=True):
+        conn.execute(f"ATTACH DATABASE ? AS {alias}", (legacy_uri(source.path),))
+    try:
+        conn.execute("BEGIN")
+        for alias, source in zip(aliases, batch, strict=True):
+            for table in source.tables:
+                name = quote_identifier(table.table)
+                columns = ", ".join(quote_identifier(c) for c in
+                                    schema[table.table].common_columns(table.columns))
+                conn.execute(f"INSERT INTO main.{name} ({columns})"
+                             f" SELECT {columns} FROM {alias}.{name}")
+                copied, present = conn.execute(
+                    f"SELECT (SELECT count(*) FROM main.{name}),"
+                    f" (SELECT count(*) FROM {alias}.{name})").fetchone()
+                if copied != present:
+                    raise ConsolidationError(
+                        f"{table.table}: copied {copied} rows of {present} from "
+                        f"{source.path.name}", "re-run --migrate; nothing was moved into place")
+                progress.advance(table.rows, note=f"{source.path.name}:{table.table}")
+        conn.execute("COMMIT")
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        for alias in aliases:
+            conn.execute(f"DETACH DATABASE {alias}")
+
+
+def _remove_with_companions(path: Path) -> None:
+    for suffix in ("", *COMPANIONS):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)

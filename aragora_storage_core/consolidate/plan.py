@@ -1,0 +1,160 @@
+"""What consolidation would do: every legacy table, its row count and its destination.
+
+Legacy files are only ever opened read-only, so planning (``--dry-run``) writes nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aragora_storage_core.consolidate.schema import reference_schema
+from aragora_storage_core.errors import ConsolidationError
+from aragora_storage_core.layout import (
+    DATABASES,
+    TABLES,
+    ConsolidatedDatabase,
+    DatabaseInfo,
+    DatabaseMode,
+    get_db_path,
+)
+from aragora_storage_core.sqlite.connection import connect_readonly, readonly_uri
+
+#: Tables every file may have that consolidation never copies (the target makes its own).
+BOOKKEEPING = frozenset({"schema_version"})
+
+
+def is_quiet(path: Path) -> bool:
+    """True when no ``-wal`` file sits beside ``path``: every commit is in the file itself.
+
+    Such a file is read as immutable, which creates no ``-wal``/``-shm`` files beside it;
+    consolidation expects the application to be stopped.
+    """
+    return not path.with_name(path.name + "-wal").exists()
+
+
+def legacy_uri(path: Path) -> str:
+    """The read-only URI consolidation opens and attaches a legacy file with."""
+    return readonly_uri(path, immutable=is_quiet(path))
+
+
+def open_legacy(path: Path) -> sqlite3.Connection:
+    """Open a legacy file read-only, leaving it and its directory unchanged when quiet."""
+    return connect_readonly(path, immutable=is_quiet(path))
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a double-quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass
+class TablePlan:
+    """One mapped table of one legacy file."""
+
+    table: str
+    rows: int
+    columns: tuple[str, ...]
+
+
+@dataclass
+class SourcePlan:
+    """One legacy file: where it is, whether it exists, and its mapped tables found."""
+
+    info: DatabaseInfo
+    path: Path
+    exists: bool
+    tables: list[TablePlan] = field(default_factory=list)
+    missing_tables: list[str] = field(default_factory=list)
+
+    @property
+    def home(self) -> ConsolidatedDatabase:
+        """The consolidated database this file goes into."""
+        return self.info.home
+
+
+@dataclass
+class Plan:
+    """Every legacy file of ``source`` and what did not fit the mapping table."""
+
+    source: Path
+    sources: list[SourcePlan] = field(default_factory=list)
+    #: (legacy file, table, file that owns the table by the mapping)
+    duplicates: list[tuple[str, str, str]] = field(default_factory=list)
+    #: (legacy file, table) found but not in the mapping table
+    unmapped: list[tuple[str, str]] = field(default_factory=list)
+
+    def for_home(self, home: ConsolidatedDatabase) -> list[SourcePlan]:
+        """Existing legacy files that go into ``home``."""
+        return [s for s in self.sources if s.home is home and s.exists]
+
+    @property
+    def total_rows(self) -> int:
+        """Rows to copy over every file."""
+        return sum(t.rows for s in self.sources for t in s.tables)
+
+    def warnings(self) -> list[str]:
+        """One line per thing consolidation will not copy or cannot find."""
+        lines = [f"missing legacy file {s.path.name} ({s.info.purpose}): its tables start empty"
+                 for s in self.sources if not s.exists]
+        lines += [f"{s.path.name} has no table {t}: it starts empty"
+                  for s in self.sources for t in s.missing_tables]
+        lines += [f"{f} also has a table {t}: not copied (the mapping puts {t} in {owner})"
+                  for f, t, owner in self.duplicates]
+        lines += [f"{f} has a table {t} that is not in the mapping table: not copied"
+                  for f, t in self.unmapped]
+        schema = reference_schema()
+        lines += [f"{s.path.name}: column {t.table}.{c} is not in the consolidated schema:"
+                  " not copied" for s in self.sources for t in s.tables
+                  for c in t.columns if c not in schema[t.table].columns]
+        return lines
+
+
+def make_plan(source: Path, env: Mapping[str, str] | None = None) -> Plan:
+    """Read every legacy file under ``source`` (read-only) into a :class:`Plan`."""
+    if not source.is_dir():
+        raise ConsolidationError(f"source directory {source} does not exist",
+                                 "pass --source DIR with your legacy .db files (default .nomic)")
+    owner_file = {info.type: info.legacy_file for info in DATABASES}
+    plan = Plan(source)
+    for info in DATABASES:
+        path = get_db_path(info.type, source, DatabaseMode.LEGACY, env)
+        entry = SourcePlan(info, path, path.is_file())
+        plan.sources.append(entry)
+        if not entry.exists:
+            continue
+        found = _inspect(path)
+        for table in info.tables:
+            if table in found:
+                entry.tables.append(found[table])
+            else:
+                entry.missing_tables.append(table)
+        for table in sorted(set(found) - set(info.tables) - BOOKKEEPING):
+            owner = TABLES.get(table)
+            if owner is None:
+                plan.unmapped.append((path.name, table))
+            else:
+                plan.duplicates.append((path.name, table, owner_file[owner]))
+    if not any(s.exists for s in plan.sources):
+        raise ConsolidationError(f"no legacy database files in {source}",
+                                 "pass --source DIR with your legacy .db files (default .nomic)")
+    return plan
+
+
+def _inspect(path: Path) -> dict[str, TablePlan]:
+    """Every table of the file at ``path`` with its columns and row count."""
+    conn = open_legacy(path)
+    try:
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        found = {}
+        for name in names:
+            quoted = quote_identifier(name)
+            columns = tuple(r[1] for r in conn.execute(f"PRAGMA table_info({quoted})"))
+            rows = int(conn.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0])
+            found[name] = TablePlan(name, rows, columns)
+        return found
+    finally:
+        conn.close()

@@ -1,0 +1,77 @@
+"""``--migrate``: verified backup of the legacy files, then every consolidated file built."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from aragora_storage_core.backup.create import create_backup
+from aragora_storage_core.backup.verify import verify_backup
+from aragora_storage_core.consolidate import DEFAULT_ATTACH_LIMIT, ledger
+from aragora_storage_core.consolidate.build import build_home
+from aragora_storage_core.consolidate.plan import Plan, make_plan
+from aragora_storage_core.errors import ConfigurationError, ConsolidationError
+from aragora_storage_core.layout import ConsolidatedDatabase
+from aragora_storage_core.progress import Progress
+from aragora_storage_core.registry import Registry
+from aragora_storage_core.settings import Settings
+from aragora_storage_core.sqlite.files import ensure_private_dir
+
+#: Where ``--migrate`` backs up the legacy files, under the source directory (the seed's).
+BACKUP_FOLDER = "backup"
+
+
+@dataclass
+class Outcome:
+    """What ``--migrate`` did: the plan it followed, its backup and the files it built."""
+
+    plan: Plan
+    backup: Path | None
+    built: list[Path] = field(default_factory=list)
+
+
+def backup_legacy(source: Path, env: Mapping[str, str] | None = None) -> Path:
+    """Back the legacy files of ``source`` up through the backup API, verify it, return it."""
+    registry = Registry(Settings.from_env(env))
+    backend = registry.connect(f"sqlite:///{source.absolute()}?mode=legacy", "--source")
+    try:
+        directory, _ = create_backup(registry.hook, backend, source / BACKUP_FOLDER)
+        verify_backup(directory)
+    finally:
+        backend.close()
+    return directory
+
+
+def prepare_target(target: Path) -> None:
+    """Create ``target`` (0700) or fail clearly when it cannot be written."""
+    try:
+        ensure_private_dir(target)
+    except ConfigurationError:
+        raise ConsolidationError(f"target directory {target} is not writable",
+                                 "choose a writable --target DIR") from None
+
+
+def consolidate(source: Path, target: Path | None = None, *, backup: bool = True,
+                attach_limit: int = DEFAULT_ATTACH_LIMIT,
+                env: Mapping[str, str] | None = None,
+                stream: TextIO | None = None) -> Outcome:
+    """Consolidate the legacy files of ``source`` into ``target`` (default: ``source``).
+
+    Refuses before writing anything when the source is missing or empty, the target is
+    not writable, or a target file exists that consolidation did not make.
+    """
+    plan = make_plan(source, env)
+    target = target or source
+    prepare_target(target)
+    for home in ConsolidatedDatabase:
+        ledger.check_replaceable(target, home.filename)
+    outcome = Outcome(plan, backup_legacy(source, env) if backup else None)
+    progress = Progress("consolidate", total=plan.total_rows, stream=stream)
+    try:
+        for home in ConsolidatedDatabase:
+            outcome.built.append(build_home(plan, home, target, progress, attach_limit))
+    finally:
+        progress.close()
+    return outcome

@@ -1,0 +1,53 @@
+"""The schema the migrations create, read once from an in-memory SQLite database.
+
+Column lists and primary keys of every mapped table, without touching any real file:
+consolidation copies by these column lists, checksums order rows by these keys, and
+copying between backends pages through tables by them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from aragora_storage_core.layout import DATABASES
+from aragora_storage_core.migrations.engine import Migrator
+from aragora_storage_core.sqlite.database import SQLiteDatabase
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """A table's columns in order and its primary key columns in key order."""
+
+    name: str
+    columns: tuple[str, ...]
+    primary_key: tuple[str, ...]
+
+    def common_columns(self, other: tuple[str, ...]) -> tuple[str, ...]:
+        """This table's columns that ``other`` also has, in this table's order."""
+        present = set(other)
+        return tuple(c for c in self.columns if c in present)
+
+    @property
+    def order_key(self) -> tuple[str, ...]:
+        """Columns that order rows uniquely: the primary key, else every column."""
+        return self.primary_key or self.columns
+
+
+@cache
+def reference_schema() -> dict[str, TableSchema]:
+    """Every mapped table as the latest migrations define it."""
+    database = SQLiteDatabase(":memory:")
+    try:
+        for info in DATABASES:
+            Migrator(database, info.type.value, "reference").migrate()
+        tables: dict[str, TableSchema] = {}
+        for info in DATABASES:
+            for table in info.tables:
+                rows = database.fetch_all(f"PRAGMA table_info({table})")
+                columns = tuple(r[1] for r in rows)
+                key = tuple(r[1] for r in sorted((r for r in rows if r[5]), key=lambda r: r[5]))
+                tables[table] = TableSchema(table, columns, key)
+        return tables
+    finally:
+        database.close()

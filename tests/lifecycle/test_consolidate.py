@@ -1,0 +1,302 @@
+"""Consolidation of legacy SQLite files: dry run, migrate, verify, kills, and bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aragora_storage_core.backup.catalog import list_backups
+from aragora_storage_core.backup.verify import verify_backup
+from aragora_storage_core.consolidate.checksum import compare
+from aragora_storage_core.consolidate.plan import make_plan
+from aragora_storage_core.consolidate.run import consolidate
+from aragora_storage_core.errors import ConsolidationError
+from aragora_storage_core.layout import ConsolidatedDatabase, DatabaseType
+from tests.lifecycle.legacy_data import fill, make_legacy
+
+HOMES = [h.filename for h in ConsolidatedDatabase]
+
+
+def snapshot(directory: Path) -> dict[str, str]:
+    """Name -> SHA-256 of every file directly in ``directory``."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(directory.iterdir()) if p.is_file()}
+
+
+def rows(path: Path, table: str) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def legacy(tmp_path: Path) -> Path:
+    """A ``.nomic`` directory with every legacy file, 3 rows in every table."""
+    source = tmp_path / ".nomic"
+    make_legacy(source, rows_per_table=3)
+    return source
+
+
+def test_dry_run_lists_every_table_with_rows_and_destination_and_writes_nothing(
+        legacy: Path, cli: Any) -> None:
+    before = snapshot(legacy)
+    result = cli("consolidate", "--dry-run", "--source", str(legacy))
+    assert result.code == 0, result.err
+    assert "  users.db                 users                             3 rows -> core.db" \
+        in result.out
+    assert "continuum_memory" in result.out and "-> memory.db" in result.out
+    assert result.out.count(" rows -> ") == 31
+    assert "would copy 93 rows from 15 legacy files; nothing was written" in result.out
+    assert snapshot(legacy) == before
+    assert sorted(p.name for p in legacy.iterdir()) == sorted(before)
+
+
+def test_migrate_backs_up_builds_four_files_and_leaves_legacy_files_untouched(
+        legacy: Path, cli: Any) -> None:
+    before = snapshot(legacy)
+    result = cli("consolidate", "--migrate", "--source", str(legacy))
+    assert result.code == 0, result.err
+    for name, digest in before.items():
+        assert hashlib.sha256((legacy / name).read_bytes()).hexdigest() == digest
+    for home in HOMES:
+        assert (legacy / home).is_file()
+    assert rows(legacy / "core.db", "users") == rows(legacy / "users.db", "users")
+    assert rows(legacy / "agents.db", "relationships") == \
+        rows(legacy / "agent_relationships.db", "relationships")
+    (backup,) = list_backups(legacy / "backup")
+    assert sorted(f.name for f in verify_backup(backup.path).files) == sorted(before)
+    assert not any(p.name.startswith(".") and p.name.endswith(".consolidating")
+                   for p in legacy.iterdir())
+    assert cli("consolidate", "--verify", "--source", str(legacy)).code == 0
+
+
+def test_the_backup_before_migrate_includes_rows_still_in_a_wal(legacy: Path) -> None:
+    writer = sqlite3.connect(legacy / "users.db", isolation_level=None)
+    writer.execute("PRAGMA journal_mode = WAL")
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.execute("INSERT INTO audit_log (timestamp, action) VALUES ('t', 'only-in-wal')")
+    try:
+        outcome = consolidate(legacy)
+    finally:
+        writer.close()
+    assert outcome.backup is not None
+    assert ("only-in-wal",) in [r[-1:] for r in
+                                sqlite3.connect(outcome.backup / "users.db").execute(
+                                    "SELECT action FROM audit_log")]
+    actions = [r[0] for r in sqlite3.connect(legacy / "core.db").execute(
+        "SELECT action FROM audit_log")]
+    assert "only-in-wal" in actions
+
+
+def test_verify_reports_a_table_whose_copy_differs(legacy: Path, cli: Any) -> None:
+    consolidate(legacy, backup=False)
+    conn = sqlite3.connect(legacy / "analytics.db")
+    conn.execute("UPDATE ratings SET elo = 1 WHERE rowid = 1")
+    conn.commit()
+    conn.close()
+    result = cli("consolidate", "--verify", "--source", str(legacy))
+    assert result.code == 1
+    assert [line.split()[1] for line in result.out.splitlines() if "MISMATCH" in line] == \
+        ["ratings"]
+    assert "1 of 31 tables differ" in result.out
+
+
+def test_separate_target_and_attach_batches_smaller_than_the_files_give_the_same_result(
+        legacy: Path, tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    consolidate(legacy, one, backup=False)
+    consolidate(legacy, two, backup=False, attach_limit=2)  # core.db has 5 legacy files
+    plan = make_plan(legacy)
+    assert all(c.ok for c in compare(plan, one))
+    assert [c.target_digest for c in compare(plan, one)] == \
+        [c.target_digest for c in compare(plan, two)]
+
+
+def test_missing_files_tables_duplicates_and_unknown_tables_are_reported(
+        tmp_path: Path, cli: Any) -> None:
+    source = tmp_path / "src"
+    make_legacy(source, skip=[DatabaseType.GENESIS])
+    conn = sqlite3.connect(source / "agent_elo.db")
+    conn.execute("DROP TABLE matches")
+    conn.execute("CREATE TABLE personas (agent_name TEXT)")
+    conn.execute("CREATE TABLE scratch (x)")
+    conn.commit()
+    conn.close()
+    result = cli("consolidate", "--migrate", "--no-backup", "--source", str(source))
+    assert result.code == 0, result.err
+    assert "warning: missing legacy file genesis.db (Genesis ledger / genomes)" in result.out
+    assert "warning: agent_elo.db has no table matches: it starts empty" in result.out
+    assert ("warning: agent_elo.db also has a table personas: not copied "
+            "(the mapping puts personas in agent_personas.db)") in result.out
+    assert "warning: agent_elo.db has a table scratch that is not in the mapping" in result.out
+    assert rows(source / "agents.db", "genomes") == []
+    assert len(rows(source / "agents.db", "personas")) == 3
+
+
+def test_older_legacy_schema_copies_the_columns_it_has(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    conn = sqlite3.connect(source / "users.db")
+    conn.execute("CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT, password_hash TEXT,"
+                 " password_salt TEXT, legacy_flag INTEGER)")
+    conn.execute("INSERT INTO users VALUES ('u1', 'a@b', 'h', 's', 1)")
+    conn.commit()
+    conn.close()
+    plan = make_plan(source)
+    assert any("column users.legacy_flag is not in the consolidated schema" in w
+               for w in plan.warnings())
+    consolidate(source, backup=False)
+    copied = sqlite3.connect(source / "core.db").execute(
+        "SELECT id, email, failed_login_count FROM users").fetchall()
+    assert copied == [("u1", "a@b", 0)]
+
+
+def test_missing_source_directory_is_one_clear_line(tmp_path: Path, cli: Any) -> None:
+    result = cli("consolidate", "--dry-run", "--source", str(tmp_path / "nope"))
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        f"error: source directory {tmp_path / 'nope'} does not exist",
+        "hint: pass --source DIR with your legacy .db files (default .nomic)"]
+    assert not (tmp_path / "nope").exists()
+
+
+def test_source_without_legacy_files_is_refused(tmp_path: Path, cli: Any) -> None:
+    (tmp_path / "empty").mkdir()
+    result = cli("consolidate", "--migrate", "--source", str(tmp_path / "empty"))
+    assert result.code == 1
+    assert result.err.startswith("error: no legacy database files in")
+    assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_unwritable_target_fails_before_anything_is_written(
+        legacy: Path, tmp_path: Path, cli: Any) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    before = snapshot(legacy)
+    result = cli("consolidate", "--migrate", "--source", str(legacy),
+                 "--target", str(blocker / "out"))
+    assert result.code == 1
+    assert result.err.splitlines()[0] == \
+        f"error: target directory {blocker / 'out'} is not writable"
+    assert snapshot(legacy) == before
+    assert not (legacy / "backup").exists()
+
+
+def test_a_target_file_not_made_by_consolidation_is_never_overwritten(
+        legacy: Path, cli: Any) -> None:
+    (legacy / "memory.db").write_bytes(b"someone's data")
+    result = cli("consolidate", "--migrate", "--source", str(legacy))
+    assert result.code == 1
+    assert "memory.db already exists and was not made by consolidation" in result.err
+    assert (legacy / "memory.db").read_bytes() == b"someone's data"
+    assert not (legacy / "core.db").exists()
+
+
+def test_rerun_after_success_gives_the_same_result(legacy: Path) -> None:
+    consolidate(legacy, backup=False)
+    first = {h: rows(legacy / h, "schema_version") for h in HOMES}
+    consolidate(legacy, backup=False)
+    plan = make_plan(legacy)
+    assert all(c.ok for c in compare(plan, legacy))
+    assert {h: [r[:2] for r in rows(legacy / h, "schema_version")] for h in HOMES} == \
+        {h: [r[:2] for r in v] for h, v in first.items()}
+
+
+KILLABLE = """
+import sys, time
+from pathlib import Path
+from aragora_storage_core.consolidate import build, ledger
+from aragora_storage_core.consolidate.run import consolidate
+
+stop_at = sys.argv[2]
+real_record, real_create = ledger.record, build._create_schema
+
+def pause(where):
+    print(where, flush=True)
+    time.sleep(600)
+
+def record_then_pause(target, name, digest):
+    '''Fault injection: stop right after a file is recorded, before it is moved in.'''
+    real_record(target, name, digest)
+    if stop_at == "after-record:" + name:
+        pause(stop_at)
+
+def schema_then_pause(staged, home):
+    '''Fault injection: stop while a file is half-built.'''
+    real_create(staged, home)
+    if stop_at == "building:" + home.filename:
+        pause(stop_at)
+
+ledger.record = record_then_pause
+build._create_schema = schema_then_pause
+consolidate(Path(sys.argv[1]))
+"""
+
+
+@pytest.mark.parametrize("stop_at", ["building:core.db", "after-record:memory.db",
+                                     "building:agents.db"])
+def test_consolidation_killed_at_any_point_reruns_to_the_same_result(
+        legacy: Path, tmp_path: Path, stop_at: str) -> None:
+    reference = tmp_path / "reference"
+    consolidate(legacy, reference, backup=False)
+    before = snapshot(legacy)
+    process = subprocess.Popen([sys.executable, "-c", KILLABLE, str(legacy), stop_at],
+                               stdout=subprocess.PIPE, text=True, cwd=Path.cwd())
+    assert process.stdout is not None
+    assert process.stdout.readline() == stop_at + "\n"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    for name, digest in before.items():
+        assert hashlib.sha256((legacy / name).read_bytes()).hexdigest() == digest
+    consolidate(legacy, backup=False)
+    plan = make_plan(legacy)
+    assert all(c.ok for c in compare(plan, legacy))
+    assert [c.target_digest for c in compare(plan, legacy)] == \
+        [c.target_digest for c in compare(plan, reference)]
+    assert not any(p.name.endswith(".consolidating") for p in legacy.iterdir())
+
+
+def test_seed_module_entry_takes_the_same_flags(legacy: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "aragora_storage_core.migrations.consolidate", "--dry-run",
+         "--source", str(legacy)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "would copy 93 rows from 15 legacy files" in result.stdout
+    missing = subprocess.run(
+        [sys.executable, "-m", "aragora_storage_core.migrations.consolidate", "--verify",
+         "--source", str(legacy / "nope")], capture_output=True, text=True, check=False)
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("error: source directory")
+
+
+def test_consolidation_error_names_the_failing_table(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    conn = sqlite3.connect(source / "users.db")
+    conn.execute("CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT)")  # no password_hash
+    conn.execute("INSERT INTO users VALUES ('u1', 'a@b')")
+    conn.commit()
+    conn.close()
+    with pytest.raises(ConsolidationError, match=r"building core\.db failed: NOT NULL"):
+        consolidate(source, backup=False)
+    assert not (source / "core.db").exists()
+    assert [p.name for p in source.iterdir() if p.name.endswith(".consolidating")] == []
+
+
+def test_more_rows_than_one_batch_verify_with_checksums(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    make_legacy(source, rows_per_table=1)
+    fill(source / "nomic.db", "stream_events", 5000, start=10)
+    consolidate(source, backup=False, attach_limit=1)
+    checks = {c.table: c for c in compare(make_plan(source), source)}
+    assert checks["stream_events"].target_rows == 5001 and checks["stream_events"].ok
