@@ -8,10 +8,12 @@ back-off until ``DB_TIMEOUT``; only then does the caller see a :class:`Transacti
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,6 +52,7 @@ class SQLiteDatabase(SQLDatabase):
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
+        _OPEN.add(self)
 
     def exists(self) -> bool:
         """True for ``:memory:`` and for a file that is already there."""
@@ -131,6 +134,25 @@ class SQLiteDatabase(SQLDatabase):
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
+
+
+#: Every SQLiteDatabase, so a forked child can drop the connections it inherited.
+_OPEN: weakref.WeakSet[SQLiteDatabase] = weakref.WeakSet()
+#: Connections inherited over ``fork``: kept referenced (closing them in the child could
+#: disturb the parent's locks) and never used again.
+_INHERITED: list[sqlite3.Connection] = []
+
+
+def _forget_inherited_connections() -> None:
+    """In a forked child, make every database open fresh connections on next use."""
+    for database in list(_OPEN):
+        _INHERITED.extend(database._connections)
+        database._connections = []
+        database._local = threading.local()
+        database._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
 def corrupt_or_same(exc: sqlite3.DatabaseError, path: str) -> Exception:
