@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "cleanup",
     "backup",
     "consolidate",
+    "maintenance",
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2

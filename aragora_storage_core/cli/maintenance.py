@@ -1,0 +1,47 @@
+"""``aragora-storage maintenance``: audit retention, usage aggregation, expiry cleanup."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from aragora_storage_core.cli.common import print_json, registry_for
+
+
+def register(sub: Any) -> None:
+    """Add the ``maintenance`` subcommand."""
+    parser = sub.add_parser("maintenance",
+                            help="apply audit retention, aggregate usage, drop expired rows")
+    parser.add_argument("--audit-days", type=int, metavar="N",
+                        help="keep N days of audit log (default ARAGORA_AUDIT_RETENTION_DAYS)")
+    parser.add_argument("--usage-days", type=int, metavar="N",
+                        help="keep N days of raw usage events (default "
+                             "ARAGORA_USAGE_RETENTION_DAYS)")
+    parser.add_argument("--json", action="store_true", help="print the counts as JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run every maintenance task on the active backend (or ``--url``) and print counts."""
+    from aragora_storage_core.errors import ConfigurationError
+    from aragora_storage_core.maintenance import run_maintenance
+
+    for flag, value in (("--audit-days", args.audit_days), ("--usage-days", args.usage_days)):
+        if value is not None and value < 1:
+            raise ConfigurationError(f"{flag} must be at least 1", f"e.g. {flag} 90")
+    registry = registry_for(args)
+    backend = registry.connect(args.url) if args.url else None
+    try:
+        results = run_maintenance(backend.store if backend else registry.store,
+                                  args.audit_days, args.usage_days)
+    finally:
+        if backend is not None:
+            backend.close()
+        registry.close()
+    if args.json:
+        print_json({r.task.kind.value: r.count for r in results})
+        return 0
+    for result in results:
+        count = "skipped (store not served)" if result.count is None else str(result.count)
+        print(f"{result.task.kind.value:<16} {count:>8}  {result.task.description}")
+    return 0

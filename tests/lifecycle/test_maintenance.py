@@ -1,0 +1,72 @@
+"""``aragora-storage maintenance`` on the active backend: counts printed, data pruned."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aragora_storage_core.models import AuditEntry, Organization, ShareLink, UsageEvent
+from aragora_storage_core.registry import Registry
+from aragora_storage_core.stores.protocols import StoreKind
+
+
+def days_ago(days: int) -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="microseconds")
+
+
+@pytest.fixture
+def aged_data(data_dir: Path) -> Registry:
+    """Old and fresh rows in every store maintenance touches."""
+    registry = Registry()
+    registry.store(StoreKind.ORGANIZATIONS).create(Organization(id="o", name="O", slug="o"))
+    registry.store(StoreKind.AUDIT).log_many([
+        AuditEntry(action="old", timestamp=days_ago(200)),
+        AuditEntry(action="older", timestamp=days_ago(100)),
+        AuditEntry(action="new", timestamp=days_ago(1)),
+    ])
+    registry.store(StoreKind.USAGE).record_many([
+        UsageEvent(org_id="o", event_type="debate", count=2, timestamp=days_ago(120)),
+        UsageEvent(org_id="o", event_type="debate", count=5, timestamp=days_ago(2)),
+    ])
+    tokens = registry.store(StoreKind.TOKEN_BLACKLIST)
+    tokens.revoke("gone", datetime.now(UTC) - timedelta(hours=1))
+    tokens.revoke("live", datetime.now(UTC) + timedelta(hours=1))
+    registry.store(StoreKind.SHARE_LINKS).create(
+        ShareLink(token="t-old", debate_id="d", expires_at=days_ago(1)))
+    registry.store(StoreKind.SHARE_LINKS).create(ShareLink(token="t-new", debate_id="d"))
+    return registry
+
+
+def test_maintenance_prunes_with_the_retention_settings_and_prints_counts(
+        aged_data: Registry, cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARAGORA_AUDIT_RETENTION_DAYS", "150")
+    result = cli("maintenance")
+    assert result.code == 0, result.err
+    lines = {line.split()[0]: int(line.split()[1]) for line in result.out.splitlines()}
+    assert lines == {"audit": 1, "usage": 1, "token_blacklist": 1, "share_links": 1}
+    audit = aged_data.store(StoreKind.AUDIT).query(limit=10)
+    assert sorted(e.action for e in audit) == ["new", "older"]
+    usage = aged_data.store(StoreKind.USAGE)
+    assert sum(usage.monthly_totals("o").values()) == 7
+    assert aged_data.store(StoreKind.TOKEN_BLACKLIST).is_revoked("live")
+    assert aged_data.store(StoreKind.SHARE_LINKS).get("t-old") is None
+    assert aged_data.store(StoreKind.SHARE_LINKS).get("t-new") is not None
+
+
+def test_maintenance_flags_override_the_settings_and_json_reports_counts(
+        aged_data: Registry, cli: Any) -> None:
+    result = cli("maintenance", "--audit-days", "30", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["audit"] == 2
+
+
+def test_maintenance_rejects_a_retention_below_one_day(data_dir: Path, cli: Any) -> None:
+    result = cli("maintenance", "--audit-days", "0")
+    assert result.code == 2
+    assert result.err.splitlines() == ["error: --audit-days must be at least 1",
+                                       "hint: e.g. --audit-days 90"]
+    assert not data_dir.exists()
