@@ -27,6 +27,8 @@ from aragora_storage_core.sql.slowlog import report
 from aragora_storage_core.sqlite.connection import connect
 
 _BUSY_WORDS = ("locked", "busy")
+#: Seconds SQLite's busy handler may wait on its own before ``begin`` retries.
+BUSY_SLICE = 0.05
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -65,6 +67,9 @@ class SQLiteDatabase(SQLDatabase):
             return conn
         except AttributeError:
             conn = connect(self.path, self.timeout, key=self.key)
+            # SQLite's own busy handler waits in ever longer sleeps and can starve a
+            # writer; it gets a short slice and ``begin`` retries with jitter instead.
+            conn.execute(f"PRAGMA busy_timeout = {int(min(self.timeout, BUSY_SLICE) * 1000)}")
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)
