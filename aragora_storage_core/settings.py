@@ -48,6 +48,12 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("ARAGORA_SQLITE_KEY", "-", "SQLCipher key", secret=True),
     EnvVar("ARAGORA_ENCRYPTION_KEY", "-", "Fernet key(s) for column encryption, newest "
            "first, comma separated", secret=True),
+    EnvVar("ARAGORA_SQLITE_KEY_FILE", "-", "File holding the SQLCipher key (a mounted "
+           "secret; mode 0600), instead of ARAGORA_SQLITE_KEY"),
+    EnvVar("ARAGORA_ENCRYPTION_KEY_FILE", "-", "File holding the Fernet key(s), one per "
+           "line newest first, instead of ARAGORA_ENCRYPTION_KEY"),
+    EnvVar("ARAGORA_SQLITE_NEW_KEY", "-", "New SQLCipher key for `encrypt rekey` "
+           "(or --new-key-file)", secret=True),
     EnvVar("ARAGORA_AUTO_MIGRATE", "1", "0 to never apply migrations when a store is "
            "first used (run aragora-storage migrate instead)"),
     EnvVar("ARAGORA_STORAGE_DISABLE_PLUGINS", "-", "Comma list of plugin names or "

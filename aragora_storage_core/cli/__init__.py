@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "backup",
     "consolidate",
     "maintenance",
+    "encrypt",
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2

@@ -1,0 +1,171 @@
+"""Encrypt, re-key and decrypt SQLite files with SQLCipher, safely.
+
+Each conversion writes a new file beside the original with ``sqlcipher_export``, verifies
+it (integrity check, cipher check, same row count in every table), and only then swaps
+it in with one atomic rename; until that rename the original is untouched, so a crash
+or a failed verification leaves the database as it was. Stop the application first:
+these are offline operations.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from aragora_storage_core.encryption.sqlcipher import (
+    SALT_BYTES,
+    DatabaseKey,
+    driver,
+    header,
+    is_encrypted_file,
+)
+from aragora_storage_core.errors import EncryptionError
+from aragora_storage_core.sqlite.connection import connect
+from aragora_storage_core.sqlite.files import FILE_MODE, ensure_private_dir
+
+COMPANIONS = ("-wal", "-shm", "-journal")
+TABLES_SQL = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+
+
+def _remove_with_companions(path: Path) -> None:
+    for candidate in (path, *(path.with_name(path.name + s) for s in COMPANIONS)):
+        candidate.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def row_counts(conn: Any) -> dict[str, int]:
+    """``{table: rows}`` for every table of ``conn``'s main database."""
+    tables = [row[0] for row in conn.execute(TABLES_SQL).fetchall()]
+    return {t: int(conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]) for t in tables}
+
+
+def _open_plain_source(path: Path, timeout: float) -> Any:
+    """A ``sqlcipher3`` connection to a plain file (needed for ``sqlcipher_export``)."""
+    conn = driver().connect(str(path), timeout=timeout, isolation_level=None,
+                            check_same_thread=False)
+    conn.execute("PRAGMA cipher_log_level = NONE")
+    conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    return conn
+
+
+def _export(source: Any, target: Path, target_key: str) -> None:
+    """Copy ``source``'s main database into a new ``target`` keyed by ``target_key``."""
+    _remove_with_companions(target)
+    source.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    source.execute("ATTACH DATABASE ? AS converted KEY ?", (str(target), target_key))
+    try:
+        source.execute("BEGIN IMMEDIATE")
+        try:
+            source.execute("SELECT sqlcipher_export('converted')")
+        finally:
+            source.execute("COMMIT")
+    finally:
+        source.execute("DETACH DATABASE converted")
+    os.chmod(target, FILE_MODE)
+
+
+def _verify(copy: Any, expected: dict[str, int], path: Path) -> None:
+    try:
+        result = copy.execute("PRAGMA integrity_check").fetchone()
+        counts = row_counts(copy)
+    except Exception as exc:  # any driver error means the copy is unusable
+        raise EncryptionError(f"the converted copy of {path.name} cannot be read "
+                              f"({type(exc).__name__}); the original is untouched",
+                              "check free disk space and retry") from None
+    if result is None or result[0] != "ok" or counts != expected:
+        raise EncryptionError(f"the converted copy of {path.name} does not match the "
+                              "original; the original is untouched",
+                              "run aragora-storage doctor, then retry")
+
+
+def _swap(staged: Path, path: Path) -> None:
+    """Rename ``staged`` over ``path`` atomically and drop ``path``'s stale WAL files."""
+    _fsync(staged)
+    for suffix in COMPANIONS:
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    os.replace(staged, path)
+    _fsync(path.parent)
+    _remove_with_companions(staged)
+
+
+def encrypt_file(path: Path, key: DatabaseKey, timeout: float = 30.0) -> bool:
+    """Encrypt the plain database ``path`` in place; False when there was nothing to do."""
+    if is_encrypted_file(path) is not False:
+        return False
+    staged = path.with_name(path.name + ".encrypting")
+    source = _open_plain_source(path, timeout)
+    try:
+        expected = row_counts(source)
+        _export(source, staged, key.raw_key(os.urandom(SALT_BYTES)))
+    finally:
+        source.close()
+    copy = connect(staged, timeout, create=False, key=key)
+    try:
+        _verify(copy, expected, path)
+    finally:
+        copy.close()
+    _swap(staged, path)
+    return True
+
+
+def rekey_file(path: Path, key: DatabaseKey, new_key: DatabaseKey,
+               timeout: float = 30.0) -> bool:
+    """Change the key of the encrypted database ``path`` with ``PRAGMA rekey``.
+
+    SQLCipher re-encrypts every page in one transaction: an interruption leaves the old
+    key valid. The file keeps its salt, so the new raw key is derived with that salt.
+    Returns False when the file is not encrypted.
+    """
+    if not is_encrypted_file(path):
+        return False
+    conn = connect(path, timeout, create=False, key=key)
+    try:
+        expected = row_counts(conn)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        salt = header(path)
+        conn.execute(f'PRAGMA rekey = "{new_key.raw_key(salt)}"')
+    finally:
+        conn.close()
+    check = connect(path, timeout, create=False, key=new_key)
+    try:
+        _verify(check, expected, path)
+    finally:
+        check.close()
+    return True
+
+
+def decrypt_file(path: Path, key: DatabaseKey, destination: Path,
+                 timeout: float = 30.0) -> bool:
+    """Write a verified plain copy of the encrypted ``path`` to ``destination`` (0600).
+
+    The encrypted original is not changed. Returns False when ``path`` is not encrypted.
+    """
+    if not is_encrypted_file(path):
+        return False
+    if destination.exists():
+        raise EncryptionError(f"{destination} already exists; nothing was written",
+                              "choose an empty export directory")
+    ensure_private_dir(destination.parent)
+    staged = destination.with_name(destination.name + ".decrypting")
+    source = connect(path, timeout, create=False, key=key)
+    try:
+        expected = row_counts(source)
+        _export(source, staged, "")
+    finally:
+        source.close()
+    copy = connect(staged, timeout, create=False)
+    try:
+        _verify(copy, expected, path)
+        copy.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        copy.close()
+    _swap(staged, destination)
+    return True
