@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.errors import StorageError
 from aragora_storage_core.stores.protocols import StoreKind
+from aragora_storage_redis.faults import translate
 
 if TYPE_CHECKING:
     from aragora_storage_redis.backend import RedisBackend
@@ -53,11 +54,9 @@ def server_checks(backend: RedisBackend) -> list[Check]:
         backend.retrier.idempotent(backend.client.ping)
         ms = (perf_counter() - started) * 1000
         info: dict[str, Any] = backend.server_info("server") | backend.server_info("memory")
-    except StorageError as error:
-        return [Check("storage.E070", Level.ERROR, error.message, error.hint)]
-    except RedisError as error:
-        return [Check("storage.E070", Level.ERROR, f"{where}: {type(error).__name__}",
-                      "check the server, then run aragora-storage doctor")]
+    except (RedisError, StorageError) as error:
+        failure = translate(error, backend, "PING") if isinstance(error, RedisError) else error
+        return [Check("storage.E070", Level.ERROR, failure.message, failure.hint)]
     checks = [
         Check("storage.I070", Level.INFO, f"{where}: PING answered in {ms:.2f} ms",
               data={"latency_ms": round(ms, 3)}),
