@@ -67,3 +67,18 @@ def pg_backend(pg_url: str) -> Iterator[PostgresBackend]:
     assert isinstance(backend, PostgresBackend)
     yield backend
     backend.close()
+
+
+@pytest.fixture(scope="session")
+def scratch_cluster() -> Iterator[Any]:
+    """A throwaway server with TLS and password auth (see ``cluster.py``), for the session."""
+    from tests.postgres.cluster import BIN, ScratchCluster
+
+    if not (BIN / "initdb").exists():
+        service_unavailable("PostgreSQL 15 server binaries (initdb)")
+    cluster = ScratchCluster()
+    try:
+        cluster.create()
+        yield cluster
+    finally:
+        cluster.remove()

@@ -9,7 +9,8 @@ soon as a caller is waiting there, so nobody waits while a connection sits idle.
 
 A lease idle for longer than :data:`IDLE_CHECK_SECONDS` is checked with a round trip
 before use (HikariCP's rule): a busy pool pays nothing, and a connection the server
-closed while it sat in the pool is replaced instead of failing the caller.
+closed while it sat in the pool is replaced instead of failing the caller. Once one
+connection turns out closed by the server, every idle one is checked before its next use.
 """
 
 from __future__ import annotations
@@ -79,8 +80,14 @@ class ConnectionPool:
             self._hand_back()
 
     def discard(self, lease: Lease) -> None:
-        """Close a broken connection; ``QueuePool`` opens a new one when needed."""
+        """Close a broken connection; ``QueuePool`` opens a new one when needed.
+
+        The server that closed it (a restart) has likely closed the idle ones too, so each
+        idle connection is checked before its next use.
+        """
         lease.fairy.invalidate()
+        for idle in list(self._idle):
+            idle.released_at = float("-inf")
 
     def usage(self) -> dict[str, int]:
         """Connections open, in use and idle, and the configured limits."""

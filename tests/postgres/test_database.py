@@ -1,0 +1,151 @@
+"""The pooled database: pool limits, transactions, bulk inserts and the slow-query log."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from aragora_storage_postgres.backend import PostgresBackend
+from aragora_storage_postgres.errors import PoolTimeoutError
+
+from aragora_storage_core.errors import DuplicateError
+from aragora_storage_core.models import User
+from aragora_storage_core.registry import Registry
+
+pytestmark = pytest.mark.postgres
+
+
+def user(n: int) -> User:
+    return User(id=f"u{n}", email=f"u{n}@example.com", password_hash="h", password_salt="s")
+
+
+@pytest.fixture
+def tiny_pool(pg_url: str) -> Iterator[PostgresBackend]:
+    """A backend with one connection, no overflow and a short wait."""
+    env = {"ARAGORA_DB_POOL_SIZE": "1", "ARAGORA_DB_POOL_MAX_OVERFLOW": "0",
+           "ARAGORA_DB_POOL_TIMEOUT": "0.2"}
+    backend = Registry(env=env).connect(pg_url)
+    assert isinstance(backend, PostgresBackend)
+    backend.store("users")
+    yield backend
+    backend.close()
+
+
+def test_pool_settings_come_from_the_environment(tiny_pool: PostgresBackend) -> None:
+    usage = tiny_pool.database.pool.usage()
+    assert (usage["size"], usage["max_overflow"]) == (1, 0)
+    assert tiny_pool.database.pool.timeout == 0.2
+
+
+def test_exhausted_pool_waits_then_raises_a_clear_typed_error(
+        tiny_pool: PostgresBackend) -> None:
+    lease = tiny_pool.database.pool.acquire()
+    with pytest.raises(PoolTimeoutError) as info:
+        tiny_pool.store("users").count()
+    assert info.value.message == ("no PostgreSQL connection became free within 0.2s "
+                                  "(pool size 1 + overflow 0, all in use)")
+    assert "ARAGORA_DB_POOL_SIZE" in info.value.hint
+    tiny_pool.database.pool.release(lease)
+    assert tiny_pool.store("users").count() == 0
+
+
+def test_connection_returns_to_the_pool_only_after_its_transaction(
+        tiny_pool: PostgresBackend) -> None:
+    users = tiny_pool.store("users")
+    seen: list[BaseException | int] = []
+
+    def read_elsewhere() -> None:
+        try:
+            seen.append(users.count())
+        except PoolTimeoutError as exc:
+            seen.append(exc)
+
+    with tiny_pool.database.transaction() as tx:
+        tx.execute("INSERT INTO users (id, email, password_hash, password_salt)"
+                   " VALUES ('a', 'a@x', 'h', 's')")
+        thread = threading.Thread(target=read_elsewhere)
+        thread.start()
+        thread.join()
+        assert users.count() == 1  # this thread reads on its own transaction's connection
+    assert isinstance(seen[0], PoolTimeoutError)
+    read_elsewhere()
+    assert seen[1] == 1
+
+
+def test_waiting_caller_gets_the_connection_released_meanwhile(
+        pg_url: str) -> None:
+    env = {"ARAGORA_DB_POOL_SIZE": "1", "ARAGORA_DB_POOL_MAX_OVERFLOW": "0",
+           "ARAGORA_DB_POOL_TIMEOUT": "30"}
+    backend = Registry(env=env).connect(pg_url)
+    assert isinstance(backend, PostgresBackend)
+    pool = backend.database.pool
+    lease = pool.acquire()
+    results: list[Any] = []
+    thread = threading.Thread(target=lambda: results.append(
+        backend.database.fetch_one("SELECT 42")))
+    thread.start()
+    while not pool._waiting:  # the reader is blocked inside QueuePool
+        threading.Event().wait(0.01)
+    pool.release(lease)
+    thread.join()
+    assert results == [(42,)]
+    backend.close()
+
+
+def test_inner_transaction_joins_the_outer_one_and_rolls_back_with_it(
+        pg_backend: PostgresBackend) -> None:
+    users = pg_backend.store("users")
+    with pytest.raises(RuntimeError), pg_backend.database.transaction():
+        users.create(user(1))
+        users.create(user(2))
+        assert users.count() == 2
+        raise RuntimeError("abort the outer transaction")
+    assert users.count() == 0
+
+
+def test_failed_statement_rolls_back_and_the_connection_stays_usable(
+        pg_backend: PostgresBackend) -> None:
+    users = pg_backend.store("users")
+    users.create(user(1))
+    with pytest.raises(DuplicateError):
+        users.create(user(1))
+    users.create(user(2))
+    assert users.count() == 2
+
+
+def test_bulk_insert_over_several_pages_inserts_every_row(
+        pg_backend: PostgresBackend) -> None:
+    users = pg_backend.store("users")
+    assert users.create_many(user(n) for n in range(2500)) == 2500
+    assert users.count() == 2500
+    assert users.get_by_email("u2499@example.com") is not None
+
+
+def test_bulk_insert_with_on_conflict_keeps_its_suffix(pg_backend: PostgresBackend) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    tokens = pg_backend.store("token_blacklist")
+    later = datetime.now(UTC) + timedelta(hours=1)
+    tokens.revoke_many([("a", later), ("b", later)])
+    assert tokens.revoke_many([("a", later), ("c", later)]) == 2
+    assert [tokens.is_revoked(j) for j in "abcd"] == [True, True, True, False]
+
+
+def test_slow_queries_are_logged_with_their_label(
+        pg_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    backend = Registry(env={"ARAGORA_SLOW_QUERY_MS": "5"}).connect(pg_url)
+    assert isinstance(backend, PostgresBackend)
+    with caplog.at_level(logging.WARNING, logger="aragora_storage.slow_query"):
+        backend.database.fetch_one("SELECT 1", (), "fast.read")
+        backend.database.fetch_one("SELECT pg_sleep(0.05)", (), "sleepy.read")
+        with backend.database.transaction() as tx:
+            tx.execute("SELECT pg_sleep(0.05)", label="sleepy.write")
+    sleepy = [r.getMessage() for r in caplog.records if "sleepy" in r.getMessage()]
+    assert len(sleepy) == 2
+    assert sleepy[0].startswith("Slow query (") and sleepy[0].endswith(
+        "s): sleepy.read (threshold: 0.005s)")
+    assert "sleepy.write" in sleepy[1]
+    backend.close()
