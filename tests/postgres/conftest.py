@@ -55,6 +55,23 @@ def pg_database(pg_admin: Any) -> Iterator[str]:
 
 
 @pytest.fixture
+def make_pg_url(pg_admin: Any) -> Iterator[Any]:
+    """A function making more fresh databases (returns each one's URL); all dropped after."""
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"aragora_test_{secrets.token_hex(6)}"
+        with pg_admin.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return f"postgresql://{USER}@{HOST}:{PORT}/{name}"
+
+    yield make
+    for name in made:
+        drop_database(pg_admin, name)
+
+
+@pytest.fixture
 def pg_url(pg_database: str) -> str:
     """The URL of the fresh test database."""
     return f"postgresql://{USER}@{HOST}:{PORT}/{pg_database}"

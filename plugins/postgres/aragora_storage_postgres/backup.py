@@ -1,0 +1,169 @@
+"""Back up and restore a PostgreSQL database: ``pg_dump -Fc``, else a COPY dump.
+
+``pg_dump`` is used when one whose major version is at least the server's is on PATH
+(an older one refuses a newer server). Otherwise every project table is copied out as
+CSV inside one ``REPEATABLE READ`` snapshot. Restoring needs an empty database: the COPY
+path recreates the schema with the migrations at the versions the backup recorded, loads
+every table and moves each identity sequence past its highest id, all in one transaction.
+The password reaches ``pg_dump``/``pg_restore`` through ``PGPASSWORD``, never argv.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from aragora_storage_core.backup.manifest import describe_file
+from aragora_storage_core.backup.types import BackupManifest
+from aragora_storage_core.errors import BackupError
+from aragora_storage_core.layout import TABLES
+from aragora_storage_core.migrations.engine import Migrator
+from aragora_storage_core.models import utcnow_iso
+from aragora_storage_core.sqlite.files import FILE_MODE
+from aragora_storage_postgres.backend import PostgresBackend
+from aragora_storage_postgres.connection import connect_kwargs
+from aragora_storage_postgres.database import PostgresDatabase
+
+DUMP_FILE = "database.dump"
+_VERSION = re.compile(r"\)\s+(\d+)")
+_IDENTITY_COLUMNS = (
+    "SELECT table_name, column_name FROM information_schema.columns"
+    " WHERE table_schema = current_schema() AND is_identity = 'YES'"
+)
+
+
+def dump(backend: PostgresBackend, directory: Path) -> BackupManifest:
+    """Write the backup files into ``directory``; return their manifest (not written here)."""
+    database = backend.database
+    server = int(database.server_facts()["server_version"])
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is not None and _major(pg_dump) >= server // 10000:
+        _run_tool([pg_dump, "-Fc", "--no-owner", "--no-privileges", "-f",
+                   str(directory / DUMP_FILE)], backend, "pg_dump")
+        os.chmod(directory / DUMP_FILE, FILE_MODE)
+        names, method = [DUMP_FILE], "pg_dump"
+    else:
+        names, method = _copy_out(database, directory), "copy"
+    return BackupManifest(
+        backend=backend.name, created_at=utcnow_iso(),
+        files=[describe_file(directory, name) for name in names],
+        schema_versions=schema_versions(database),
+        extra={"method": method, "server_version": server})
+
+
+def restore(backend: PostgresBackend, directory: Path) -> BackupManifest:
+    """Restore the backup in ``directory`` into the backend's (empty) database."""
+    database = backend.database
+    existing = database.fetch_all(database.dialect.tables_sql)
+    if existing:
+        raise BackupError(
+            f"restore needs an empty database, and {database.label} has {len(existing)} tables",
+            "create a new database (createdb NAME), point DATABASE_URL at it, restore again")
+    if (directory / DUMP_FILE).is_file():
+        pg_restore = shutil.which("pg_restore")
+        if pg_restore is None:
+            raise BackupError("this backup was made with pg_dump and needs pg_restore",
+                              "install the PostgreSQL client tools (postgresql-client)")
+        _run_tool([pg_restore, "--no-owner", "--no-privileges", "--exit-on-error",
+                   "--single-transaction", str(directory / DUMP_FILE)], backend, "pg_restore")
+        names, method = [DUMP_FILE], "pg_dump"
+    else:
+        names, method = _copy_in(database, directory), "copy"
+    return BackupManifest(
+        backend=backend.name, created_at=utcnow_iso(),
+        files=[describe_file(directory, name) for name in names],
+        schema_versions=schema_versions(database), extra={"method": method})
+
+
+def schema_versions(database: PostgresDatabase) -> dict[str, int]:
+    """Highest applied migration of each logical database (empty before any migration)."""
+    tables = {row[0] for row in database.fetch_all(database.dialect.tables_sql)}
+    if "schema_version" not in tables:
+        return {}
+    rows = database.fetch_all(
+        "SELECT database, max(version) FROM schema_version GROUP BY database")
+    return {name: int(version) for name, version in rows}
+
+
+def _project_tables(database: PostgresDatabase) -> list[str]:
+    """Tables of the project that exist, in load order (referenced tables first)."""
+    present = {row[0] for row in database.fetch_all(database.dialect.tables_sql)}
+    return [t for t in ("schema_version", *TABLES) if t in present]
+
+
+def _copy_out(database: PostgresDatabase, directory: Path) -> list[str]:
+    names: list[str] = []
+    with database.connection() as conn:
+        cursor = conn.cursor()
+        cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        for table in _project_tables(database):
+            name = f"{table}.csv"
+            fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+            with os.fdopen(fd, "wb") as handle:
+                cursor.copy_expert(f"COPY {table} TO STDOUT WITH (FORMAT csv, HEADER true)",
+                                   handle)
+            names.append(name)
+        cursor.execute("COMMIT")
+    return names
+
+
+def _copy_in(database: PostgresDatabase, directory: Path) -> list[str]:
+    order = ["schema_version", *TABLES]
+    names = sorted((p.name for p in directory.glob("*.csv")),
+                   key=lambda n: order.index(n[:-4]) if n[:-4] in order else len(order))
+    unknown = [n for n in names if n[:-4] not in order]
+    if "schema_version.csv" not in names or unknown:
+        raise BackupError(f"{directory} does not hold a PostgreSQL COPY backup",
+                          "restore a directory made by aragora-storage backup")
+    with (directory / "schema_version.csv").open(newline="", encoding="utf-8") as handle:
+        versions: dict[str, int] = {}
+        for row in csv.DictReader(handle):
+            versions[row["database"]] = max(versions.get(row["database"], 0), int(row["version"]))
+    with database.transaction(), database.connection() as conn:
+        for db, version in versions.items():
+            Migrator(database, db, database.label).migrate(version)
+        cursor = conn.cursor()
+        cursor.execute("TRUNCATE schema_version")
+        for name in names:
+            with (directory / name).open("rb") as handle:
+                header = handle.readline().decode("utf-8").strip()
+                handle.seek(0)
+                cursor.copy_expert(
+                    f"COPY {name[:-4]} ({header}) FROM STDIN WITH (FORMAT csv, HEADER true)",
+                    handle)
+        cursor.execute(_IDENTITY_COLUMNS)
+        for table, column in cursor.fetchall():
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence(%s, %s), COALESCE(max({column}), 0) + 1,"
+                f" false) FROM {table}", (table, column))
+    return names
+
+
+def _major(tool: str) -> int:
+    result = subprocess.run([tool, "--version"], capture_output=True, text=True, check=False)
+    match = _VERSION.search(result.stdout)
+    return int(match.group(1)) if match else 0
+
+
+def _run_tool(argv: list[str], backend: PostgresBackend, tool: str) -> None:
+    """Run ``pg_dump``/``pg_restore`` against the backend; password only in the environment."""
+    from psycopg2.extensions import make_dsn
+
+    kwargs = connect_kwargs(backend.url)
+    env = dict(os.environ)
+    password = kwargs.pop("password", None)
+    if password is not None:
+        env["PGPASSWORD"] = str(password)
+    result = subprocess.run([*argv[:1], f"--dbname={make_dsn(**kwargs)}", *argv[1:]],
+                            capture_output=True, text=True, env=env, check=False)
+    if result.returncode != 0:
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        detail = lines[-1][:200] if lines else f"exit code {result.returncode}"
+        if password:
+            detail = detail.replace(password, "***")
+        raise BackupError(f"{tool} failed: {detail}",
+                          "check the server and disk space, then run the backup again")

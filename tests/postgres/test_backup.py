@@ -1,0 +1,93 @@
+"""Backup and restore through the hooks: pg_dump when it fits the server, else COPY."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aragora_storage_postgres.backend import PostgresBackend
+
+from aragora_storage_core.backup.create import create_backup
+from aragora_storage_core.backup.manifest import sha256_of
+from aragora_storage_core.backup.restore import restore_backup
+from aragora_storage_core.errors import BackupError
+from aragora_storage_core.layout import TABLES
+from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
+from aragora_storage_core.models import AgentMetric, AuditEntry, Organization, UsageEvent, User
+from aragora_storage_core.registry import Registry
+
+pytestmark = pytest.mark.postgres
+
+
+def registry() -> Registry:
+    made = Registry(env={})
+    made.host.load_backend("postgresql")
+    return made
+
+
+def populate(backend: PostgresBackend) -> None:
+    """Rows in many tables, NULLs, quotes, newlines, floats, bytes and identity ids."""
+    registry().hook.storage_migrate(backend=backend,
+                                    request=MigrationRequest(MigrationAction.MIGRATE))
+    users = backend.store("users")
+    users.create_many(User(id=f"u{n}", email=f"u{n}@x", password_hash="h", password_salt="s",
+                           name='O\'Brien, "Bob"\nline two' if n == 0 else "")
+                      for n in range(20))
+    backend.store("organizations").create(Organization(id="o1", name="Org", slug="org",
+                                                       owner_id="u1", settings={"a": [1]}))
+    backend.store("audit").log_many(AuditEntry(f"act{n}", user_id="u1") for n in range(30))
+    backend.store("usage").record(UsageEvent("o1", "debate", 3))
+    backend.store("token_blacklist").revoke("jti", datetime.now(UTC) + timedelta(hours=1))
+    backend.store("agent_metrics").record(AgentMetric("loop", 1, "claude", "score", 0.1 + 0.2))
+    with backend.database.transaction() as tx:
+        tx.execute("INSERT INTO embeddings (id, source_type, source_id, model, vector,"
+                   " created_at) VALUES ('e', 't', 's', 'm', %s, 'now')", (b"\x00\xff\\\n",))
+
+
+def snapshot(backend: PostgresBackend) -> dict[str, list[Any]]:
+    """Every row of every project table, in a stable order."""
+    rows = {}
+    for table in ("schema_version", *TABLES):
+        fetched = backend.database.fetch_all(f"SELECT * FROM {table}")
+        rows[table] = sorted((tuple(bytes(v) if isinstance(v, memoryview) else v for v in r)
+                              for r in fetched), key=repr)
+    return rows
+
+
+@pytest.mark.parametrize("method", ["pg_dump", "copy"])
+def test_restore_into_an_empty_database_gives_identical_rows(
+        method: str, make_pg_url: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if method == "copy":
+        monkeypatch.setenv("PATH", str(tmp_path))  # no pg_dump on PATH: the COPY fallback
+    source = Registry(env={}).connect(make_pg_url())
+    target = Registry(env={}).connect(make_pg_url())
+    assert isinstance(source, PostgresBackend) and isinstance(target, PostgresBackend)
+    populate(source)
+    directory, manifest = create_backup(registry().hook, source, tmp_path / "backups")
+    assert manifest.extra["method"] == method
+    assert manifest.schema_versions["users"] == 3
+    for entry in manifest.files:
+        path = directory / entry.name
+        assert (entry.size, entry.sha256) == (path.stat().st_size, sha256_of(path))
+        assert os.stat(path).st_mode & 0o077 == 0
+    restored = restore_backup(registry().hook, target, directory)
+    assert restored.extra["method"] == method
+    assert snapshot(target) == snapshot(source)
+    new_id = target.store("audit").log(AuditEntry("after restore"))
+    assert new_id > 30
+    source.close()
+    target.close()
+
+
+def test_restore_refuses_a_database_that_is_not_empty(
+        pg_backend: PostgresBackend, make_pg_url: Any, tmp_path: Path) -> None:
+    populate(pg_backend)
+    directory, _ = create_backup(registry().hook, pg_backend, tmp_path / "backups")
+    before = snapshot(pg_backend)
+    with pytest.raises(BackupError) as info:
+        restore_backup(registry().hook, pg_backend, directory)
+    assert "restore needs an empty database" in info.value.message
+    assert snapshot(pg_backend) == before
