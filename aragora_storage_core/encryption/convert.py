@@ -67,8 +67,11 @@ def _export(source: Any, target: Path, target_key: str) -> None:
             source.execute("SELECT sqlcipher_export('converted')")
         finally:
             source.execute("COMMIT")
-    finally:
+    except BaseException:
         source.execute("DETACH DATABASE converted")
+        _remove_with_companions(target)
+        raise
+    source.execute("DETACH DATABASE converted")
     os.chmod(target, FILE_MODE)
 
 
@@ -84,6 +87,20 @@ def _verify(copy: Any, expected: dict[str, int], path: Path) -> None:
         raise EncryptionError(f"the converted copy of {path.name} does not match the "
                               "original; the original is untouched",
                               "run aragora-storage doctor, then retry")
+
+
+def _verified(staged: Path, expected: dict[str, int], original: Path, timeout: float,
+              key: DatabaseKey | None) -> None:
+    """Verify the converted ``staged`` copy as a self-contained file; delete it if bad."""
+    try:
+        copy = connect(staged, timeout, create=False, key=key)
+        try:
+            _verify(copy, expected, original)
+        finally:
+            copy.close()
+    except BaseException:
+        _remove_with_companions(staged)
+        raise
 
 
 def _swap(staged: Path, path: Path) -> None:
@@ -107,11 +124,7 @@ def encrypt_file(path: Path, key: DatabaseKey, timeout: float = 30.0) -> bool:
         _export(source, staged, key.raw_key(os.urandom(SALT_BYTES)))
     finally:
         source.close()
-    copy = connect(staged, timeout, create=False, key=key)
-    try:
-        _verify(copy, expected, path)
-    finally:
-        copy.close()
+    _verified(staged, expected, path, timeout, key)
     _swap(staged, path)
     return True
 
@@ -161,11 +174,6 @@ def decrypt_file(path: Path, key: DatabaseKey, destination: Path,
         _export(source, staged, "")
     finally:
         source.close()
-    copy = connect(staged, timeout, create=False)
-    try:
-        _verify(copy, expected, path)
-        copy.execute("PRAGMA journal_mode = DELETE")
-    finally:
-        copy.close()
+    _verified(staged, expected, path, timeout, None)
     _swap(staged, destination)
     return True

@@ -1,0 +1,81 @@
+"""Doctor findings about encryption: files really encrypted, keys strong, secrets private."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from aragora_storage_core.checks import Check
+from aragora_storage_core.encryption.checks import key_checks, sqlite_file_checks
+from aragora_storage_core.encryption.sqlcipher import DatabaseKey
+from aragora_storage_core.registry import Registry
+from aragora_storage_core.settings import Settings
+from aragora_storage_core.sqlite.connection import connect
+
+
+def ids(checks: list[Check]) -> set[str]:
+    return {check.id for check in checks}
+
+
+def plain_and_encrypted(tmp_path: Path, passphrase: str) -> tuple[Path, Path]:
+    plain, encrypted = tmp_path / "plain.db", tmp_path / "secret.db"
+    connect(plain).close()
+    connect(encrypted, key=DatabaseKey(passphrase)).close()
+    return plain, encrypted
+
+
+def test_a_plain_file_while_encryption_is_on_is_an_error(tmp_path: Path, passphrase: str) -> None:
+    plain, encrypted = plain_and_encrypted(tmp_path, passphrase)
+    settings = Settings.from_env({"ARAGORA_SQLITE_ENCRYPTION": "1",
+                                  "ARAGORA_SQLITE_KEY": passphrase})
+    checks = sqlite_file_checks(settings, [plain, encrypted], DatabaseKey(passphrase))
+    assert "storage.E076" in ids(checks)
+    assert "plain.db" in next(c.message for c in checks if c.id == "storage.E076")
+
+
+def test_all_files_encrypted_is_reported_as_info(tmp_path: Path, passphrase: str) -> None:
+    _, encrypted = plain_and_encrypted(tmp_path, passphrase)
+    settings = Settings.from_env({"ARAGORA_SQLITE_ENCRYPTION": "1"})
+    assert ids(sqlite_file_checks(settings, [encrypted], DatabaseKey(passphrase))) == {
+        "storage.I076"}
+
+
+def test_encrypted_files_with_encryption_off_and_a_forgotten_switch_are_flagged(
+    tmp_path: Path, passphrase: str
+) -> None:
+    _, encrypted = plain_and_encrypted(tmp_path, passphrase)
+    settings = Settings.from_env({"ARAGORA_SQLITE_KEY": passphrase})
+    assert ids(sqlite_file_checks(settings, [encrypted], None)) == {
+        "storage.E078", "storage.W077"}
+
+
+def test_a_short_key_is_warned_about_without_showing_it(tmp_path: Path) -> None:
+    settings = Settings.from_env({"ARAGORA_SQLITE_ENCRYPTION": "1"})
+    checks = sqlite_file_checks(settings, [], DatabaseKey("short"))
+    assert ids(checks) == {"storage.W079"}
+    assert "short" not in checks[0].message.replace("shorter", "")
+
+
+def test_a_key_file_readable_by_others_is_flagged(tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text(Fernet.generate_key().decode())
+    os.chmod(key_file, 0o640)
+    checks = key_checks(Settings.from_env({"ARAGORA_ENCRYPTION_KEY_FILE": str(key_file)}))
+    assert "storage.W080" in ids(checks) and "storage.I081" in ids(checks)
+
+
+def test_an_invalid_column_key_is_an_error_that_does_not_show_it() -> None:
+    bad = "definitely-not-a-fernet-key"
+    checks = key_checks(Settings.from_env({"ARAGORA_ENCRYPTION_KEY": bad}))
+    assert ids(checks) == {"storage.E081"}
+    assert bad not in checks[0].message + checks[0].hint
+
+
+def test_the_sqlite_plugin_reports_encryption_through_storage_health(
+    encrypted_registry: Registry,
+) -> None:
+    encrypted_registry.store("users")
+    backend = encrypted_registry.active()
+    assert "storage.I076" in ids(encrypted_registry.host.collect_health(backend))
