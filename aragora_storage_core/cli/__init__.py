@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "backup",
     "consolidate",
     "maintenance",
+    "copy",
     "encrypt",
 )
 

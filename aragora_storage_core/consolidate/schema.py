@@ -22,6 +22,8 @@ class TableSchema:
     name: str
     columns: tuple[str, ...]
     primary_key: tuple[str, ...]
+    #: True when the key is one ``INTEGER PRIMARY KEY`` column (an identity elsewhere).
+    integer_key: bool = False
 
     def common_columns(self, other: tuple[str, ...]) -> tuple[str, ...]:
         """This table's columns that ``other`` also has, in this table's order."""
@@ -46,8 +48,10 @@ def reference_schema() -> dict[str, TableSchema]:
             for table in info.tables:
                 rows = database.fetch_all(f"PRAGMA table_info({table})")
                 columns = tuple(r[1] for r in rows)
-                key = tuple(r[1] for r in sorted((r for r in rows if r[5]), key=lambda r: r[5]))
-                tables[table] = TableSchema(table, columns, key)
+                keys = sorted((r for r in rows if r[5]), key=lambda r: r[5])
+                integer_key = len(keys) == 1 and str(keys[0][2]).upper() == "INTEGER"
+                tables[table] = TableSchema(table, columns, tuple(r[1] for r in keys),
+                                            integer_key)
         return tables
     finally:
         database.close()

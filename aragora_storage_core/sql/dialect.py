@@ -33,6 +33,10 @@ class Dialect:
     columns_sql: str
     tables_sql: str
     ddl_rewrites: tuple[tuple[str, str], ...] = ()
+    #: Moves ``{table}``'s identity sequence on ``{column}`` past the highest id after rows
+    #: were inserted with explicit ids (copy, restore); empty when the database does it
+    #: itself, as SQLite does.
+    identity_reset_sql: str = ""
 
     def sql(self, text: str) -> str:
         """Rewrite ``?`` placeholders to this dialect's."""

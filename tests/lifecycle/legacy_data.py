@@ -42,7 +42,11 @@ def _value(kind: str, column: str, n: int) -> Any:
 
 def rows_for(table: str, start: int, count: int,
              types: Sequence[tuple[str, str]]) -> Iterator[tuple[Any, ...]]:
-    """``count`` distinct rows for ``table``, numbered from ``start``."""
+    """``count`` distinct rows for ``table``, numbered from ``start``.
+
+    ``types`` is ``(column, declared type)``; a foreign key column is named after the
+    column it references, so row ``n`` points at row ``n`` of the other table.
+    """
     for n in range(start, start + count):
         yield tuple(_value(kind, column, n) for column, kind in types)
 
@@ -51,7 +55,9 @@ def fill(path: Path, table: str, count: int, start: int = 0) -> None:
     """Append ``count`` rows to ``table`` of the file at ``path`` (raw, fast)."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
-        types = [(r[1], r[2]) for r in conn.execute(f"PRAGMA table_info({table})")]
+        references = {r[3]: r[4] for r in conn.execute(f"PRAGMA foreign_key_list({table})")}
+        types = [(references.get(r[1], r[1]), r[2])
+                 for r in conn.execute(f"PRAGMA table_info({table})")]
         marks = ", ".join("?" * len(types))
         conn.execute("BEGIN")
         conn.executemany(f"INSERT INTO {table} VALUES ({marks})",

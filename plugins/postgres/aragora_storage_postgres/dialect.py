@@ -34,4 +34,6 @@ POSTGRES = Dialect(
         " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
     ),
     ddl_rewrites=(*TYPE_REWRITES, (r"%", "%%")),
+    identity_reset_sql=("SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"
+                        " COALESCE(max({column}), 0) + 1, false) FROM {table}"),
 )

@@ -1,0 +1,205 @@
+"""Copy every store table from one SQL backend to another, streaming, resumable, verified.
+
+Works over the generic :class:`~aragora_storage_core.sql.database.SQLDatabase` interface,
+so any SQL backend can be a source or a target. The target is migrated first (through the
+``storage_migrate`` hook); each table is read in primary-key order one batch at a time
+(keyset pagination: memory stays flat however large the table) and written with an upsert
+on the primary key, so a copy that stopped half-way is simply run again. At the end the
+row counts of source and target are compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from aragora_storage_core.backend import Backend, SQLBackend
+from aragora_storage_core.consolidate.plan import quote_identifier
+from aragora_storage_core.consolidate.schema import TableSchema, reference_schema
+from aragora_storage_core.errors import CopyError, StorageError
+from aragora_storage_core.layout import DATABASES, DatabaseType
+from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
+from aragora_storage_core.progress import Progress
+from aragora_storage_core.sql.database import Row, SQLDatabase
+
+DEFAULT_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class TableCopy:
+    """One table copied: rows in the source, rows written, rows in the target after."""
+
+    table: str
+    source_rows: int
+    written: int
+    target_rows: int
+
+    @property
+    def ok(self) -> bool:
+        """The target holds exactly as many rows as the source."""
+        return self.source_rows == self.target_rows
+
+
+@dataclass
+class CopyReport:
+    """Every table copied, and every table skipped with the reason."""
+
+    tables: list[TableCopy] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Every copied table's counts match."""
+        return all(t.ok for t in self.tables)
+
+
+@dataclass(frozen=True)
+class TableSource:
+    """A table to copy: its schema and the columns the source actually has."""
+
+    schema: TableSchema
+    columns: tuple[str, ...]
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The columns rows are paged and matched by."""
+        return tuple(c for c in self.schema.order_key if c in self.columns) or self.columns
+
+
+def _sql_backend(backend: Backend, role: str) -> SQLBackend:
+    if not isinstance(backend, SQLBackend):
+        raise CopyError(f"the {role} backend {backend.name} is not a SQL backend",
+                        "copy works between SQL backends (sqlite, postgresql, ...)")
+    return backend
+
+
+def migrate_target(hook: Any, target: SQLBackend) -> None:
+    """Apply the target's pending migrations through the ``storage_migrate`` hook."""
+    report = hook.storage_migrate(backend=target,
+                                  request=MigrationRequest(MigrationAction.MIGRATE))
+    if report is None:
+        raise CopyError(f"the {target.name} backend cannot be migrated",
+                        "upgrade its plugin (see aragora-storage plugins)")
+
+
+def read_batches(database: SQLDatabase, table: TableSource,
+                 batch_size: int) -> Iterator[list[Row]]:
+    """Every row of ``table`` in key order, ``batch_size`` rows at a time (keyset paging)."""
+    name = quote_identifier(table.schema.name)
+    columns = ", ".join(quote_identifier(c) for c in table.columns)
+    key = table.key
+    order = ", ".join(quote_identifier(c) for c in key)
+    positions = [table.columns.index(c) for c in key]
+    after = (f"({order}) > ({', '.join('?' * len(key))})" if len(key) > 1
+             else f"{order} > ?")
+    first = database.dialect.sql(f"SELECT {columns} FROM {name} ORDER BY {order} LIMIT ?")
+    rest = database.dialect.sql(
+        f"SELECT {columns} FROM {name} WHERE {after} ORDER BY {order} LIMIT ?")
+    rows = database.fetch_all(first, (batch_size,), f"copy.{table.schema.name}")
+    while rows:
+        yield rows
+        if len(rows) < batch_size:
+            return
+        last = rows[-1]
+        rows = database.fetch_all(rest, (*(last[p] for p in positions), batch_size),
+                                  f"copy.{table.schema.name}")
+
+
+def upsert_sql(database: SQLDatabase, table: TableSource) -> str:
+    """``INSERT ... ON CONFLICT (key) DO UPDATE`` for ``table`` in ``database``'s dialect."""
+    name = quote_identifier(table.schema.name)
+    columns = [quote_identifier(c) for c in table.columns]
+    key = [quote_identifier(c) for c in table.key]
+    updates = [f"{c} = excluded.{c}" for c in columns if c not in key]
+    action = f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"
+    return database.dialect.sql(
+        f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        f" ON CONFLICT ({', '.join(key)}) {action}")
+
+
+def count(database: SQLDatabase, table: str) -> int:
+    """Rows in ``table``."""
+    row = database.fetch_one(f"SELECT count(*) FROM {quote_identifier(table)}")
+    return int(row[0]) if row else 0
+
+
+def copy_table(source: SQLDatabase, target: SQLDatabase, table: TableSource,
+               batch_size: int, progress: Progress) -> int:
+    """Stream ``table`` from ``source`` into ``target``, one transaction per batch."""
+    sql = upsert_sql(target, table)
+    written = 0
+    for rows in read_batches(source, table, batch_size):
+        with target.transaction() as tx:
+            tx.execute_many(sql, rows, label=f"copy.{table.schema.name}")
+        written += len(rows)
+        progress.advance(len(rows), note=table.schema.name)
+    if table.schema.integer_key and target.dialect.identity_reset_sql:
+        with target.transaction() as tx:
+            tx.execute(target.dialect.identity_reset_sql.format(
+                table=table.schema.name, column=table.schema.primary_key[0]))
+    return written
+
+
+Planned = tuple[SQLDatabase, DatabaseType, TableSource, int]
+
+
+def plan_tables(source: SQLBackend, report: CopyReport) -> list[Planned]:
+    """``(source database, logical database, table, rows)`` of every table the source has."""
+    schema = reference_schema()
+    planned = []
+    for info in DATABASES:
+        database = source.database_for(info.type)
+        if not database.exists():
+            report.skipped.extend((t, "not in the source") for t in info.tables)
+            continue
+        present = {r[0] for r in database.fetch_all(database.dialect.tables_sql)}
+        for table in info.tables:
+            if table not in present:
+                report.skipped.append((table, "not in the source"))
+                continue
+            found = tuple(r[0] for r in database.fetch_all(database.dialect.columns_sql,
+                                                           (table,)))
+            entry = TableSource(schema[table], schema[table].common_columns(found))
+            planned.append((database, info.type, entry, count(database, table)))
+    return planned
+
+
+def copy_backend(hook: Any, source: Backend, target: Backend, *,
+                 batch_size: int = DEFAULT_BATCH, stream: TextIO | None = None) -> CopyReport:
+    """Copy every store table from ``source`` to ``target``; return what was copied.
+
+    The source is only read. Re-running after an interruption writes each row again by
+    primary key: nothing is duplicated and the result is the same.
+    """
+    src, dst = _sql_backend(source, "source"), _sql_backend(target, "target")
+    if src.url.render() == dst.url.render():
+        raise CopyError("the source and target are the same database",
+                        "pass two different URLs to --from and --to")
+    report = CopyReport()
+    planned = plan_tables(src, report)
+    if not planned:
+        raise CopyError(f"the source {src.url} holds none of the store tables",
+                        "check the --from URL (an absolute sqlite path has four slashes:"
+                        " sqlite:////abs/dir)")
+    migrate_target(hook, dst)
+    progress = Progress("copy", total=sum(rows for *_, rows in planned), stream=stream)
+    try:
+        for database, db, table, rows in planned:
+            destination = dst.database_for(db)
+            try:
+                written = copy_table(database, destination, table, batch_size, progress)
+            except StorageError:
+                raise
+            except Exception as exc:  # the driver's error, named by table
+                raise CopyError(
+                    f"copying {table.schema.name} failed: {type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0] if str(exc) else ''}",
+                    "the source breaks a rule of the target's schema in that table; fix it"
+                    " there and run the copy again (copied rows are kept, none duplicated)",
+                ) from None
+            report.tables.append(TableCopy(table.schema.name, rows, written,
+                                           count(destination, table.schema.name)))
+    finally:
+        progress.close()
+    return report

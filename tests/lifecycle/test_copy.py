@@ -1,0 +1,188 @@
+"""``aragora-storage copy``: SQLite to SQLite, SQLite to PostgreSQL and back, resumable."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aragora_storage_core.backend import Backend, SQLBackend
+from aragora_storage_core.copy import copy_backend
+from aragora_storage_core.errors import CopyError
+from aragora_storage_core.layout import DATABASES
+from aragora_storage_core.models import AuditEntry
+from aragora_storage_core.registry import Registry
+from aragora_storage_core.stores.protocols import StoreKind
+from tests.lifecycle.legacy_data import fill, make_legacy
+
+
+def table_rows(backend: Backend) -> dict[str, list[tuple[Any, ...]]]:
+    """Every mapped table's rows, sorted, values normalised across drivers."""
+    assert isinstance(backend, SQLBackend)
+    found = {}
+    for info in DATABASES:
+        database = backend.database_for(info.type)
+        for table in info.tables:
+            rows = database.fetch_all(f"SELECT * FROM {table}")
+            found[table] = sorted(
+                (tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+                 for row in rows), key=repr)
+    return found
+
+
+@pytest.fixture
+def legacy_url(tmp_path: Path) -> str:
+    """A legacy SQLite data directory with 3 rows in every table (and 2500 events)."""
+    source = tmp_path / "legacy"
+    make_legacy(source, rows_per_table=3)
+    fill(source / "nomic.db", "stream_events", 2500, start=100)
+    return f"sqlite:///{source}?mode=legacy"
+
+
+def open_pair(source_url: str, target_url: str) -> tuple[Registry, Backend, Backend]:
+    registry = Registry(env={})
+    return registry, registry.connect(source_url), registry.connect(target_url)
+
+
+def test_copy_sqlite_legacy_to_consolidated_streams_every_table_and_verifies_counts(
+        legacy_url: str, tmp_path: Path, cli: Any) -> None:
+    target_url = f"sqlite:///{tmp_path / 'consolidated'}?mode=consolidated"
+    result = cli("copy", "--from", legacy_url, "--to", target_url, "--batch-size", "100")
+    assert result.code == 0, result.err
+    assert "  stream_events                  2503 ->       2503  ok" in result.out
+    assert "copied 2593 rows in 31 tables; counts match" in result.out
+    _, source, target = open_pair(legacy_url, target_url)
+    assert table_rows(target) == table_rows(source)
+    assert sorted(p.name for p in (tmp_path / "consolidated").glob("*.db")) == \
+        ["agents.db", "analytics.db", "core.db", "memory.db"]
+
+
+def test_running_the_copy_twice_duplicates_nothing(legacy_url: str, tmp_path: Path) -> None:
+    target_url = f"sqlite:///{tmp_path / 'again.db'}"
+    registry, source, target = open_pair(legacy_url, target_url)
+    first = copy_backend(registry.hook, source, target, batch_size=500)
+    second = copy_backend(registry.hook, source, target, batch_size=500)
+    assert first.ok and second.ok
+    assert [t.target_rows for t in first.tables] == [t.target_rows for t in second.tables]
+
+
+KILLABLE = """
+import sys, time
+from aragora_storage_core import progress
+from aragora_storage_core.copy import copy_backend
+from aragora_storage_core.registry import Registry
+
+real_advance = progress.Progress.advance
+
+def advance_then_pause(self, amount=1, note=""):
+    '''Fault injection: stop once some stream_events batches are committed.'''
+    real_advance(self, amount, note)
+    if note == "stream_events" and self.done > 1000:
+        print("paused", flush=True)
+        time.sleep(600)
+
+progress.Progress.advance = advance_then_pause
+registry = Registry(env={})
+copy_backend(registry.hook, registry.connect(sys.argv[1]), registry.connect(sys.argv[2]),
+             batch_size=100)
+"""
+
+
+def test_a_copy_killed_half_way_resumes_to_the_same_result(
+        legacy_url: str, tmp_path: Path) -> None:
+    target_url = f"sqlite:///{tmp_path / 'resumed'}?mode=consolidated"
+    process = subprocess.Popen([sys.executable, "-c", KILLABLE, legacy_url, target_url],
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    assert process.stdout.readline() == "paused\n"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    registry, source, target = open_pair(legacy_url, target_url)
+    partial = target.database_for(DATABASES[4].type).fetch_one(  # nomic -> core.db
+        "SELECT count(*) FROM stream_events")
+    assert partial is not None and 0 < partial[0] < 2503
+    report = copy_backend(registry.hook, source, target, batch_size=100)
+    assert report.ok
+    assert table_rows(target) == table_rows(source)
+
+
+def test_copy_from_a_source_without_store_tables_is_refused_and_writes_nothing(
+        tmp_path: Path, cli: Any) -> None:
+    (tmp_path / "empty").mkdir()
+    result = cli("copy", "--from", f"sqlite:///{tmp_path / 'empty'}",
+                 "--to", f"sqlite:///{tmp_path / 'out'}")
+    assert result.code == 1
+    assert result.err.startswith(f"error: the source sqlite:///{tmp_path / 'empty'} holds")
+    assert not (tmp_path / "out").exists()
+    assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_copy_onto_itself_is_refused(legacy_url: str, cli: Any) -> None:
+    result = cli("copy", "--from", legacy_url, "--to", legacy_url)
+    assert result.code == 1
+    assert result.err.splitlines()[0] == "error: the source and target are the same database"
+
+
+def test_a_row_the_target_schema_rejects_names_the_table(tmp_path: Path) -> None:
+    source_dir = tmp_path / "bad"
+    make_legacy(source_dir, rows_per_table=1)
+    import sqlite3
+    conn = sqlite3.connect(source_dir / "users.db")
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute("INSERT INTO usage_events (org_id, event_type) VALUES ('no-such-org', 'x')")
+    conn.commit()
+    conn.close()
+    registry, source, target = open_pair(f"sqlite:///{source_dir}",
+                                         f"sqlite:///{tmp_path / 'out.db'}")
+    with pytest.raises(CopyError, match="copying usage_events failed: IntegrityError"):
+        copy_backend(registry.hook, source, target)
+
+
+# --- against the real PostgreSQL server -------------------------------------------------
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A new, uniquely named PostgreSQL database, dropped afterwards."""
+    pytest.importorskip("aragora_storage_postgres")
+    from tests.postgres.conftest import HOST, PORT, USER, admin_connection, drop_database
+
+    admin = admin_connection()
+    name = f"aragora_lifecycle_{secrets.token_hex(6)}"
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://{USER}@{HOST}:{PORT}/{name}"
+    finally:
+        drop_database(admin, name)
+        admin.close()
+
+
+@pytest.mark.postgres
+def test_copy_sqlite_to_postgresql_and_back_round_trips_every_row(
+        legacy_url: str, pg_url: str, tmp_path: Path, cli: Any) -> None:
+    to_pg = cli("copy", "--from", legacy_url, "--to", pg_url, "--batch-size", "700")
+    assert to_pg.code == 0, to_pg.err
+    back_url = f"sqlite:///{tmp_path / 'back'}?mode=consolidated"
+    back = cli("copy", "--from", pg_url, "--to", back_url)
+    assert back.code == 0, back.err
+    _, source, returned = open_pair(legacy_url, back_url)
+    assert table_rows(returned) == table_rows(source)
+
+
+@pytest.mark.postgres
+def test_after_a_copy_to_postgresql_new_rows_get_fresh_ids(
+        legacy_url: str, pg_url: str) -> None:
+    registry, source, target = open_pair(legacy_url, pg_url)
+    copy_backend(registry.hook, source, target)
+    new_id = target.store(StoreKind.AUDIT).log(AuditEntry(action="after-copy"))
+    assert new_id == 3  # the copied ids were 0, 1, 2
+    again = copy_backend(registry.hook, source, target)
+    assert [t.table for t in again.tables if not t.ok] == ["audit_log"]
+    target.close()
