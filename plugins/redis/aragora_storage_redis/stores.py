@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from aragora_storage_core.models import StreamEvent, from_iso, to_iso, utcnow_iso
+from aragora_storage_core.models import StreamEvent, to_iso, utcnow_iso
 from aragora_storage_core.stores.protocols import StoreKind
 from aragora_storage_redis.faults import translated
 
@@ -101,16 +101,14 @@ def _event_fields(event: StreamEvent) -> dict[str, Any]:
 
 def _event(loop_id: str, entry_id: bytes, fields: dict[bytes, bytes]) -> StreamEvent:
     agent = fields.get(b"agent")
-    timestamp = from_iso(fields[b"timestamp"].decode())
-    assert timestamp is not None
     return StreamEvent(
-        loop_id=loop_id,
-        cycle=int(fields[b"cycle"]),
-        event_type=fields[b"event_type"].decode(),
-        event_data=json.loads(fields[b"event_data"]),
-        agent=agent.decode() if agent is not None else None,
-        timestamp=timestamp,
-        id=entry_id.decode(),
+        loop_id,
+        int(fields[b"cycle"]),
+        fields[b"event_type"].decode(),
+        json.loads(fields[b"event_data"]),
+        None if agent is None else agent.decode(),
+        datetime.fromisoformat(fields[b"timestamp"].decode()),
+        entry_id.decode(),
     )
 
 
@@ -160,8 +158,12 @@ class RedisStreamEventStore(RedisStore):
         while len(events) < limit:
             entries: list[tuple[bytes, dict[bytes, bytes]]] = self._idempotent(
                 partial(self._client.xrange, key, start, "+", count=page))
-            events.extend(_event(loop_id, entry_id, fields) for entry_id, fields in entries
-                          if cycle is None or int(fields[b"cycle"]) == cycle)
+            if cycle is None:
+                events.extend([_event(loop_id, entry_id, fields) for entry_id, fields in entries])
+            else:
+                wanted = str(cycle).encode()
+                events.extend([_event(loop_id, entry_id, fields) for entry_id, fields in entries
+                               if fields[b"cycle"] == wanted])
             if len(entries) < page:
                 break
             start = "(" + entries[-1][0].decode()
