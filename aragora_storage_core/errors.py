@@ -111,7 +111,7 @@ class WrongKeyError(StorageError):
     code = "storage.E071"
 
 
-class EncryptedDatabaseError(StorageError):
+class EncryptedDatabaseError(CorruptDatabaseError):
     """An encrypted database file was opened without a key."""
 
     code = "storage.E072"

@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 
 from aragora_storage_core.backup.manifest import fsync_path
+from aragora_storage_core.encryption.sqlcipher import DatabaseKey
 from aragora_storage_core.errors import CorruptBackupError, CorruptDatabaseError
 from aragora_storage_core.sqlite.connection import connect, connect_readonly
 from aragora_storage_core.sqlite.files import FILE_MODE
@@ -25,18 +26,24 @@ def is_sqlite_file(path: Path) -> bool:
         return handle.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
 
 
-def backup_file(source: Path, destination: Path, timeout: float = 30.0) -> None:
+def backup_file(source: Path, destination: Path, timeout: float = 30.0,
+                key: DatabaseKey | None = None) -> None:
     """Copy the live database ``source`` to a new ``destination`` in one backup step.
 
     The source is opened read-only, so it is never modified (no pragma, no checkpoint),
     and the copy is one consistent snapshot including committed ``-wal`` content, even
     while other processes write. The copy is a single self-contained file (rollback
-    journal mode), mode ``0600``, flushed to disk.
+    journal mode), mode ``0600``, flushed to disk. With ``key`` (SQLCipher) the copy is
+    encrypted with the same passphrase, under a salt of its own.
     """
-    src = connect_readonly(source, timeout)
+    src = connect_readonly(source, timeout, key=key)
     try:
-        dest = connect(destination, timeout)
+        dest = connect(destination, timeout, key=key)
         try:
+            # A new private file: no journal while it is written (a killed backup has no
+            # manifest, so a torn copy never counts); flushed once below.
+            dest.execute("PRAGMA journal_mode = OFF")
+            dest.execute("PRAGMA synchronous = OFF")
             src.backup(dest)
             dest.execute("PRAGMA journal_mode = DELETE")
         finally:
@@ -47,9 +54,9 @@ def backup_file(source: Path, destination: Path, timeout: float = 30.0) -> None:
     fsync_path(destination)
 
 
-def schema_versions(path: Path) -> dict[str, int]:
+def schema_versions(path: Path, key: DatabaseKey | None = None) -> dict[str, int]:
     """``{logical database: highest applied version}`` recorded inside the file at ``path``."""
-    conn = connect_readonly(path, immutable=True)
+    conn = connect_readonly(path, immutable=True, key=key)
     try:
         found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
                              " AND name = 'schema_version'").fetchone()
@@ -77,7 +84,8 @@ def check_integrity(path: Path) -> None:
                                  "use another backup (aragora-storage backup list)")
 
 
-def replace_database(staged: Path, target: Path, timeout: float = 30.0) -> None:
+def replace_database(staged: Path, target: Path, timeout: float = 30.0,
+                     key: DatabaseKey | None = None) -> None:
     """Move the complete file ``staged`` over the database ``target`` atomically.
 
     The live database's WAL is checkpointed into it first, then its ``-wal``/``-shm``
@@ -85,7 +93,7 @@ def replace_database(staged: Path, target: Path, timeout: float = 30.0) -> None:
     the single step that switches contents. Stop writers (the server) first.
     """
     if target.exists():
-        live = connect(target, timeout, create=False)
+        live = connect(target, timeout, create=False, key=key)
         try:
             live.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:

@@ -121,8 +121,10 @@ def refuse_encrypted(path: str) -> None:
         )
 
 
-def _keyed(dbapi2: ModuleType, path: str, key: DatabaseKey, salt: bytes, timeout: float) -> Any:
-    conn = dbapi2.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+def _keyed(dbapi2: ModuleType, target: str, key: DatabaseKey, salt: bytes,
+           timeout: float) -> Any:
+    conn = dbapi2.connect(target, timeout=timeout, isolation_level=None,
+                          check_same_thread=False, uri=True)
     conn.execute("PRAGMA cipher_log_level = NONE")
     conn.execute(f'PRAGMA key = "{key.raw_key(salt)}"')
     return conn
@@ -136,8 +138,10 @@ def _refuse_plain(path: str, start: bytes) -> None:
         )
 
 
-def open_keyed(path: str, key: DatabaseKey, timeout: float) -> Any:
+def open_keyed(path: str, key: DatabaseKey, timeout: float, target: str | None = None) -> Any:
     """A ``sqlcipher3`` connection to ``path`` keyed with ``key`` (not yet read).
+
+    ``target`` is what to open when it differs from ``path`` (a read-only ``file:`` URI).
 
     A new file gets a fresh random salt and its header is written at once, one thread at
     a time, so every later opener reads that salt; a process that lost a race to create
@@ -147,7 +151,7 @@ def open_keyed(path: str, key: DatabaseKey, timeout: float) -> Any:
     start = header(path)
     _refuse_plain(path, start)
     if len(start) == SALT_BYTES:
-        return _keyed(dbapi2, path, key, start, timeout)
+        return _keyed(dbapi2, target or path, key, start, timeout)
     with _new_file_lock:
         for _ in range(3):
             start = header(path)

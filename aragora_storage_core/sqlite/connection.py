@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from aragora_storage_core.encryption.sqlcipher import DatabaseKey, open_keyed, refuse_encrypted
-from aragora_storage_core.errors import CorruptDatabaseError, WrongKeyError
+from aragora_storage_core.errors import CorruptDatabaseError, StorageError, WrongKeyError
 from aragora_storage_core.sqlite.files import ensure_private_file
 
 MEMORY = ":memory:"
@@ -25,6 +25,15 @@ def _pragmas(timeout: float) -> tuple[str, ...]:
         "PRAGMA synchronous = NORMAL",
         "PRAGMA foreign_keys = ON",
     )
+
+
+def unusable(target: str, key: DatabaseKey | None, exc: Exception) -> StorageError:
+    """The error for a file that failed its first read: wrong key, or not a database."""
+    if key is not None:
+        return WrongKeyError(f"{target} cannot be opened with the key from {key.source}",
+                             "use the key the file was encrypted with")
+    return CorruptDatabaseError(f"{target} is not a usable SQLite database ({exc})",
+                                "restore it from a backup: aragora-storage backup restore")
 
 
 def connect(path: str | Path, timeout: float = 30.0, *, create: bool = True,
@@ -57,13 +66,7 @@ def connect(path: str | Path, timeout: float = 30.0, *, create: bool = True,
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except conn.DatabaseError as exc:
         conn.close()
-        if key is not None:
-            raise WrongKeyError(f"{target} cannot be opened with the key from {key.source}",
-                                "use the key the file was encrypted with") from None
-        raise CorruptDatabaseError(
-            f"{target} is not a usable SQLite database ({exc})",
-            "restore it from a backup: aragora-storage backup restore",
-        ) from None
+        raise unusable(target, key, exc) from None
     return conn
 
 
@@ -74,25 +77,27 @@ def readonly_uri(path: str | Path, *, immutable: bool = False) -> str:
 
 
 def connect_readonly(path: str | Path, timeout: float = 30.0, *,
-                     immutable: bool = False) -> sqlite3.Connection:
+                     immutable: bool = False, key: DatabaseKey | None = None) -> sqlite3.Connection:
     """Open an existing ``path`` read-only: no pragma writes, no checkpoint on close.
 
     For reading files that must stay byte-for-byte untouched (legacy files being
     consolidated, backups being verified). ``immutable`` also skips locking and the WAL,
-    for files no process writes. Raises :class:`CorruptDatabaseError` like :func:`connect`.
+    for files no process writes. ``key`` opens an encrypted file. Raises like :func:`connect`.
     """
     if not Path(path).is_file():
         raise CorruptDatabaseError(f"database file {path} does not exist",
                                    "check the path")
-    conn = sqlite3.connect(readonly_uri(path, immutable=immutable), timeout=timeout,
-                           isolation_level=None, check_same_thread=False, uri=True)
+    uri = readonly_uri(path, immutable=immutable)
+    if key is None:
+        refuse_encrypted(str(path))
+        conn = sqlite3.connect(uri, timeout=timeout, isolation_level=None,
+                               check_same_thread=False, uri=True)
+    else:
+        conn = open_keyed(str(path), key, timeout, target=uri)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.DatabaseError as exc:
+    except conn.DatabaseError as exc:
         conn.close()
-        raise CorruptDatabaseError(
-            f"{path} is not a usable SQLite database ({exc})",
-            "restore it from a backup: aragora-storage backup restore",
-        ) from None
+        raise unusable(str(path), key, exc) from None
     return conn

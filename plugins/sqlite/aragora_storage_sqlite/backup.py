@@ -42,9 +42,11 @@ def storage_backup(backend: Backend, request: BackupRequest) -> BackupManifest |
     for name, source in _files(backend).items():
         if not source.is_file():
             continue
-        backup_file(source, request.directory / name, backend.settings.db_timeout)
+        backup_file(source, request.directory / name, backend.settings.db_timeout,
+                    key=backend.key)
         manifest.files.append(describe_file(request.directory, name))
-        manifest.schema_versions.update(schema_versions(request.directory / name))
+        manifest.schema_versions.update(schema_versions(request.directory / name,
+                                                        key=backend.key))
     if not manifest.files:
         raise BackupError(f"there are no database files to back up in {backend.location}",
                           "check ARAGORA_DATA_DIR / the sqlite URL points at your data")
@@ -79,5 +81,5 @@ def storage_restore(backend: Backend, request: RestoreRequest) -> BackupManifest
             temp.unlink(missing_ok=True)
         raise
     for temp, target in staged:
-        replace_database(temp, target, backend.settings.db_timeout)
+        replace_database(temp, target, backend.settings.db_timeout, key=backend.key)
     return manifest

@@ -1,0 +1,51 @@
+"""Backups of encrypted SQLite databases stay encrypted and restore with the same key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlcipher3 import dbapi2
+
+from aragora_storage_core.backup.create import create_backup
+from aragora_storage_core.backup.restore import restore_backup
+from aragora_storage_core.backup.verify import verify_backup
+from aragora_storage_core.encryption.sqlcipher import is_encrypted_file
+from aragora_storage_core.models import User
+from aragora_storage_core.registry import Registry
+
+SENTINEL = "sentinel-backup-5e11-plain"
+
+
+def test_backup_of_an_encrypted_database_is_encrypted_and_restores(
+    encrypted_env: dict[str, str], tmp_path: Path, file_bytes: Callable[[Path], bytes]
+) -> None:
+    registry = Registry(env=encrypted_env)
+    users = registry.store("users")
+    users.create(User(id="u1", email=f"{SENTINEL}@example.com", password_hash="h",
+                      password_salt="s"))
+    backend = registry.active()
+    directory, manifest = create_backup(registry.hook, backend, tmp_path / "backups")
+    copies = [directory / entry.name for entry in manifest.files]
+    assert copies and all(is_encrypted_file(path) for path in copies)
+    assert SENTINEL.encode() not in file_bytes(directory)
+    verify_backup(directory)
+
+    users.delete("u1")
+    restore_backup(registry.hook, backend, directory)
+    assert registry.store("users").get_by_id("u1") is not None
+    registry.close()
+
+
+def test_a_backup_file_opens_with_the_passphrase_in_any_sqlcipher_tool(
+    encrypted_env: dict[str, str], tmp_path: Path
+) -> None:
+    registry = Registry(env={**encrypted_env, "ARAGORA_SQLITE_KEY": "simple-passphrase-123456"})
+    registry.store("users").create(User(id="u1", email="a@example.com", password_hash="h",
+                                        password_salt="s"))
+    directory, _ = create_backup(registry.hook, registry.active(), tmp_path / "backups")
+    registry.close()
+    tool = dbapi2.connect(str(directory / "users.db"))
+    tool.execute("PRAGMA key = 'simple-passphrase-123456'")
+    assert tool.execute("SELECT email FROM users").fetchall() == [("a@example.com",)]
+    tool.close()
