@@ -38,11 +38,10 @@ def backup_file(source: Path, destination: Path, timeout: float = 30.0,
     """
     src = connect_readonly(source, timeout, key=key)
     try:
-        dest = connect(destination, timeout, key=key)
+        # A new private file: no journal while it is written (a killed backup has no
+        # manifest, so a torn copy never counts); flushed once below.
+        dest = connect(destination, timeout, key=key, journal_mode="OFF")
         try:
-            # A new private file: no journal while it is written (a killed backup has no
-            # manifest, so a torn copy never counts); flushed once below.
-            dest.execute("PRAGMA journal_mode = OFF")
             dest.execute("PRAGMA synchronous = OFF")
             src.backup(dest)
             dest.execute("PRAGMA journal_mode = DELETE")

@@ -57,9 +57,8 @@ def build_home(plan: Plan, home: ConsolidatedDatabase, target: Path, progress: P
 def _fill(staged: Path, plan: Plan, home: ConsolidatedDatabase, progress: Progress,
           attach_limit: int) -> None:
     _create_schema(staged, home)
-    conn = connect(staged)
+    conn = connect(staged, journal_mode="OFF")  # a failed build is discarded whole
     try:
-        conn.execute("PRAGMA journal_mode = OFF")  # a failed build is discarded whole
         conn.execute("PRAGMA synchronous = OFF")  # flushed once, before the rename
         conn.execute("PRAGMA foreign_keys = OFF")  # rows arrive as they were, in any order
         limit = max(1, min(attach_limit, conn.getlimit(sqlite3.SQLITE_LIMIT_ATTACHED)))

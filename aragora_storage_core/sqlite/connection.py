@@ -18,10 +18,10 @@ from aragora_storage_core.sqlite.files import ensure_private_file
 MEMORY = ":memory:"
 
 
-def _pragmas(timeout: float) -> tuple[str, ...]:
+def _pragmas(timeout: float, journal_mode: str = "WAL") -> tuple[str, ...]:
     return (
         f"PRAGMA busy_timeout = {int(timeout * 1000)}",
-        "PRAGMA journal_mode = WAL",
+        f"PRAGMA journal_mode = {journal_mode}",
         "PRAGMA synchronous = NORMAL",
         "PRAGMA foreign_keys = ON",
     )
@@ -37,9 +37,11 @@ def unusable(target: str, key: DatabaseKey | None, exc: Exception) -> StorageErr
 
 
 def connect(path: str | Path, timeout: float = 30.0, *, create: bool = True,
-            key: DatabaseKey | None = None) -> sqlite3.Connection:
+            key: DatabaseKey | None = None, journal_mode: str = "WAL") -> sqlite3.Connection:
     """Open ``path`` with the project's pragmas; create it ``0600`` when ``create``.
 
+    ``journal_mode`` stays WAL except for a private file written once and never shared
+    (a backup copy): ``OFF`` there skips the WAL set-up.
     With ``key`` the file is opened with SQLCipher (see :mod:`.encryption.sqlcipher`).
     Raises :class:`CorruptDatabaseError` when the file is not a readable SQLite database,
     :class:`EncryptedDatabaseError` for an encrypted file opened without a key, and
@@ -61,7 +63,7 @@ def connect(path: str | Path, timeout: float = 30.0, *, create: bool = True,
     else:
         conn = open_keyed(target, key, timeout)
     try:
-        for pragma in _pragmas(timeout):
+        for pragma in _pragmas(timeout, journal_mode):
             conn.execute(pragma)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except conn.DatabaseError as exc:
