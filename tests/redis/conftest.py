@@ -4,30 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
 from aragora_storage_redis.backend import RedisBackend
+from redis_support import unavailable, unlink_prefix
 
 from aragora_storage_core.registry import Registry
 
 SHARED = "redis://127.0.0.1:6379/0"
-ROOT_CONFTEST = Path(__file__).resolve().parent.parent / "conftest.py"
-
-
-def unavailable(config: pytest.Config, what: str) -> None:
-    """``service_unavailable`` of the root conftest: fail under CI, skip locally."""
-    root: Any = config.pluginmanager.get_plugin(str(ROOT_CONFTEST))
-    root.service_unavailable(what)
-
-
-def unlink_prefix(client: redis.Redis, prefix: str) -> None:
-    """Delete the keys under ``prefix`` with SCAN + UNLINK (never FLUSHDB: others share it)."""
-    pattern = prefix.replace("*", r"\*").replace("?", r"\?").replace("[", r"\[") + "*"
-    for key in client.scan_iter(match=pattern, count=1000):
-        client.unlink(key)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from aragora_storage_redis.stores import (
     RedisStreamEventStore,
     RedisTokenBlacklistStore,
 )
+from redis_support import unavailable
 
 from aragora_storage_core.errors import StoreNotServedError
 from aragora_storage_core.models import User
@@ -75,5 +78,38 @@ def test_redis_as_the_only_backend_refuses_users_naming_the_backends_that_serve_
         text = str(caught.value)
         assert "redis does not serve the users store" in text
         assert "sqlite" in text
+    finally:
+        registry.close()
+
+
+@pytest.fixture
+def postgres_url(pytestconfig: pytest.Config) -> Iterator[str]:
+    """A PostgreSQL database of this test's own, dropped afterwards."""
+    psycopg2 = pytest.importorskip("psycopg2")
+    name = f"redis_routing_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres",
+                                 connect_timeout=2)
+    except psycopg2.OperationalError:
+        unavailable(pytestconfig, "PostgreSQL")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def test_redis_url_beside_postgresql_serves_the_redis_stores_and_postgresql_the_rest(
+        redis_url: str, postgres_url: str) -> None:
+    registry = Registry(env={"DATABASE_URL": postgres_url, "REDIS_URL": redis_url})
+    try:
+        assert isinstance(registry.store("token_blacklist"), RedisTokenBlacklistStore)
+        assert isinstance(registry.store("stream_events"), RedisStreamEventStore)
+        users = registry.store("users")
+        assert registry.route("users").name == "postgresql"
+        users.create(User(id="u1", email="a@example.com", password_hash="h", password_salt="s"))
+        assert users.get_by_id("u1") is not None
     finally:
         registry.close()

@@ -106,7 +106,7 @@ def translate(error: RedisError, where: Located, operation: str,
             "check the server's load (SLOWLOG, LATENCY DOCTOR) or raise ?socket_timeout=")
     if isinstance(error, ConnectionError):
         return BackendUnavailableError(
-            f"cannot reach {where.location} for {operation}: {reason}",
+            f"cannot reach {where.location} ({operation}): {reason}",
             "check that the server is running and that the URL's host and port are right")
     return StorageError(f"{where.location} refused {operation}: {reason}",
                         "see the Redis server log")
