@@ -51,10 +51,6 @@ class RedisBackend(Backend):
         password = self.url.password
         return text.replace(password, MASK) if password else text
 
-    @property
-    def _where(self) -> RedisBackend:
-        return self
-
     def server_info(self, section: str, operation: str | None = None) -> dict[str, Any]:
         """``INFO section`` as a dict; connection failures become typed errors."""
         try:
@@ -80,7 +76,6 @@ class RedisBackend(Backend):
             "prefix": self.options.prefix,
             "tls": self.options.tls,
             "verifies_certificates": self.options.verifies_certificates,
-            "stores": sorted(kind.value for kind in self.stores_served),
         }
 
     def close(self) -> None:

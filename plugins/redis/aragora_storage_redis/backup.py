@@ -4,7 +4,9 @@ The backup is one file of JSON lines, one key each: its name relative to the pre
 ``DUMP`` payload and its absolute expiry (server time plus ``PTTL``), all base64. Restore
 replaces the keys under the prefix with the file's, so the result has exactly the backed
 up keys; a key whose expiry passed since the backup is not restored. ``DUMP`` payloads
-restore on the same or a newer Redis version.
+restore on the same or a newer Redis version. Neither side is a point-in-time snapshot:
+keys written while SCAN runs may or may not be included, and a restore that fails half way
+leaves part of the keys restored (run it again).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,8 +61,8 @@ def backup(backend: RedisBackend, request: BackupRequest) -> BackupManifest:
         now_ms = _server_ms(client)
         version = client.get(keys.version)
         server = backend.server_info("server")["redis_version"]
-        with path.open("x", encoding="ascii") as out:
-            path.chmod(0o600)
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w",
+                  encoding="ascii") as out:
             for batch in scan_batches(client, keys.pattern()):
                 fresh = [key for key in batch if key not in seen]
                 seen.update(fresh)
