@@ -93,6 +93,10 @@ def test_restart_mid_use_is_survived_and_reported(throwaway: RedisServerProcess)
         down = raises_without_hanging(lambda: cache.get("k"))
         assert isinstance(down, BackendUnavailableError)
         assert "cannot reach redis" in down.message
+        lost = raises_without_hanging(
+            lambda: backend.store("stream_events").append(StreamEvent("loop", 1, "tick", {})))
+        assert isinstance(lost, BackendUnavailableError)
+        assert "was not retried, so it is never applied twice" in lost.message
         throwaway.start()
         assert cache.get("k") is None  # no persistence: the restart lost it
         cache.set("k", b"after")

@@ -97,16 +97,16 @@ def translate(error: RedisError, where: Located, operation: str,
             f"TLS connection to {where.location} failed: {reason}",
             "give the CA certificate with ?ssl_ca_certs=/path/ca.pem; switching checks off "
             "(?ssl_cert_reqs=none) is for testing only")
+    outcome = "" if idempotent else (
+        "; the write may or may not have been applied and was not retried, so it is "
+        "never applied twice")
     if isinstance(error, TimeoutError):
-        outcome = "" if idempotent else (
-            "; the write may or may not have been applied and was not retried, so it is "
-            "never applied twice")
         return BackendUnavailableError(
             f"{operation} timed out after {where.socket_timeout:g}s on {where.location}{outcome}",
             "check the server's load (SLOWLOG, LATENCY DOCTOR) or raise ?socket_timeout=")
     if isinstance(error, ConnectionError):
         return BackendUnavailableError(
-            f"cannot reach {where.location} ({operation}): {reason}",
+            f"cannot reach {where.location} ({operation}): {reason}{outcome}",
             "check that the server is running and that the URL's host and port are right")
     return StorageError(f"{where.location} refused {operation}: {reason}",
                         "see the Redis server log")
