@@ -93,18 +93,18 @@ class KeyspaceMigrator:
         self.check_unchanged(status)
         if not any(target is None or m.version <= target for m in status.pending):
             return status
-        token = self._acquire()
         try:
-            fresh = self.status()
-            for migration in fresh.pending:
-                if target is not None and migration.version > target:
-                    break
-                self._apply(migration)
-                status.ran.append(f"{migration.version:03d}_{migration.name}")
+            token = self._acquire()
+            try:
+                for migration in self.status().pending:
+                    if target is not None and migration.version > target:
+                        break
+                    self._apply(migration)
+                    status.ran.append(f"{migration.version:03d}_{migration.name}")
+            finally:
+                self.client.eval(_RELEASE, 1, self.keys.migration_lock, token)
         except RedisError as error:
             raise translate(error, self.backend, "migrate", idempotent=False) from error
-        finally:
-            self.client.eval(_RELEASE, 1, self.keys.migration_lock, token)
         done = self.status()
         done.ran = status.ran
         return done
