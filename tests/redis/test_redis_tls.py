@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -138,11 +139,13 @@ def test_plain_redis_to_a_remote_host_warns_and_to_localhost_does_not(
     address = _non_loopback_address()
     if address is None:
         pytest.skip("this machine has no non-loopback IPv4 address to connect through")
+    secret = uuid.uuid4().hex  # the server is reachable from the network for a moment
     server = RedisServerProcess(tmp_path / "plain", "--bind", f"127.0.0.1 {address}",
-                                "--protected-mode", "no").start()
+                                "--requirepass", secret).start()
     try:
-        remote = Registry(env={}).connect(server.url().replace("127.0.0.1", address))
-        local = Registry(env={}).connect(server.url())
+        url = server.url(auth=f":{secret}@")
+        remote = Registry(env={}).connect(url.replace("127.0.0.1", address))
+        local = Registry(env={}).connect(url)
         assert isinstance(remote, RedisBackend) and isinstance(local, RedisBackend)
         [warning] = transport_checks(remote)
         assert isinstance(warning, Check) and warning.id == "storage.W075"
