@@ -20,10 +20,12 @@ from aragora_storage_core.stores.protocols import (
 )
 
 
-def test_every_store_implements_its_protocol(backend: RedisBackend) -> None:
+def test_every_store_implements_its_protocol_on_the_one_pool(backend: RedisBackend) -> None:
     assert isinstance(backend.store("token_blacklist"), TokenBlacklistStore)
     assert isinstance(backend.store("stream_events"), StreamEventStore)
     assert isinstance(backend.store("cache"), CacheStore)
+    pools = {id(backend.store(kind)._client.connection_pool) for kind in backend.stores_served}
+    assert pools == {id(backend.pool)}
 
 
 def test_revoked_token_is_one_key_expiring_when_the_token_does(
