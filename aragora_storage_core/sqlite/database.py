@@ -83,8 +83,8 @@ class SQLiteDatabase(SQLDatabase):
         start = perf_counter()
         try:
             row: Row | None = conn.execute(sql, params).fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise corrupt_or_same(exc, self.path) from None
+        except conn.DatabaseError as exc:
+            raise corrupt_or_same(exc, self.path, conn.DatabaseError) from None
         elapsed = perf_counter() - start
         if elapsed > self.slow_query_seconds:
             report(label, elapsed, self.slow_query_seconds)
@@ -99,8 +99,8 @@ class SQLiteDatabase(SQLDatabase):
         start = perf_counter()
         try:
             rows: list[Row] = conn.execute(sql, params).fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise corrupt_or_same(exc, self.path) from None
+        except conn.DatabaseError as exc:
+            raise corrupt_or_same(exc, self.path, conn.DatabaseError) from None
         elapsed = perf_counter() - start
         if elapsed > self.slow_query_seconds:
             report(label, elapsed, self.slow_query_seconds)
@@ -148,8 +148,8 @@ class WriteTransaction:
         if exc is not None:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.DatabaseError):
-                raise corrupt_or_same(exc, self._database.path) from None
+            if isinstance(exc, conn.DatabaseError):
+                raise corrupt_or_same(exc, self._database.path, conn.DatabaseError) from None
             return
         try:
             conn.execute("COMMIT")
@@ -180,9 +180,13 @@ def _forget_inherited_connections() -> None:
 os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
-def corrupt_or_same(exc: sqlite3.DatabaseError, path: str) -> Exception:
-    """A damaged file becomes :class:`CorruptDatabaseError`; other driver errors stay."""
-    if type(exc) is not sqlite3.DatabaseError:
+def corrupt_or_same(exc: Exception, path: str,
+                    base: type[Exception] = sqlite3.DatabaseError) -> Exception:
+    """A damaged file becomes :class:`CorruptDatabaseError`; other driver errors stay.
+
+    ``base`` is the driver's ``DatabaseError`` (``sqlite3`` or ``sqlcipher3``).
+    """
+    if type(exc) is not base:
         return exc
     return CorruptDatabaseError(
         f"{Path(path).name} is damaged ({exc})",

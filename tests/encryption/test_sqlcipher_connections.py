@@ -15,6 +15,7 @@ from aragora_storage_core.compat import get_encrypted_connection, get_wal_connec
 from aragora_storage_core.encryption import sqlcipher
 from aragora_storage_core.encryption.sqlcipher import DatabaseKey, derivation_count
 from aragora_storage_core.errors import (
+    CorruptDatabaseError,
     DuplicateError,
     EncryptedDatabaseError,
     EncryptionUnavailableError,
@@ -194,3 +195,23 @@ def test_secrets_never_show_in_repr_of_key_settings_or_backend(
         {"ARAGORA_SQLITE_KEY": passphrase, "ARAGORA_SQLITE_ENCRYPTION": "1"})
     for thing in (DatabaseKey(passphrase), settings, backend.key, backend.settings):
         assert passphrase not in repr(thing) and passphrase not in str(thing)
+
+
+def test_a_damaged_page_in_an_encrypted_file_is_a_corrupt_database_error(
+    encrypted_env: dict[str, str], data_dir: Path
+) -> None:
+    registry = Registry(env=encrypted_env)
+    users = registry.store("users")
+    for n in range(300):
+        users.create(User(id=f"u{n}", email=f"{n}@example.com", password_hash="h" * 100,
+                          password_salt="s"))
+    registry.close()
+    path = data_dir / "users.db"
+    with path.open("r+b") as handle:
+        handle.seek(path.stat().st_size - 3 * 4096 + 200)
+        handle.write(b"\0" * 500)
+    reopened = Registry(env=encrypted_env)
+    with pytest.raises(CorruptDatabaseError, match=r"users\.db is damaged"):
+        for n in range(300):
+            reopened.store("users").get_by_id(f"u{n}")
+    reopened.close()
