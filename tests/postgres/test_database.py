@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -149,3 +150,35 @@ def test_slow_queries_are_logged_with_their_label(
         "s): sleepy.read (threshold: 0.005s)")
     assert "sleepy.write" in sleepy[1]
     backend.close()
+
+
+TRICKY = ["tab\there", "new\nline\r\n", "back\\slash \\N", "", "quote ' \" é ✓", "\\x00"]
+
+
+@pytest.mark.parametrize("odd", [None, datetime(2026, 1, 1, tzinfo=UTC)])
+def test_bulk_insert_round_trips_every_kind_of_value(
+        pg_backend: PostgresBackend, odd: Any) -> None:
+    """Plain values go by COPY; a value COPY text cannot carry falls back to execute_values."""
+    pg_backend.store("users")
+    with pg_backend.database.transaction() as tx:
+        tx.execute("CREATE TABLE odd (t TEXT, i BIGINT, f DOUBLE PRECISION, b BOOLEAN,"
+                   " y BYTEA, z TEXT)")
+    rows = [(text, n, n / 3, n % 2 == 0, bytes([n, 0, 92, 10]), odd)
+            for n, text in enumerate(TRICKY)]
+    rows.append((None, None, float("inf"), None, None, None))
+    with pg_backend.database.transaction() as tx:
+        assert tx.execute_many("INSERT INTO odd (t, i, f, b, y, z) VALUES (%s, %s, %s, %s, %s,"
+                               " %s)", rows) == len(rows)
+    back = pg_backend.database.fetch_all("SELECT t, i, f, b, y, z FROM odd ORDER BY i")
+    expected_z = None if odd is None else "2026-01-01 00:00:00+00"
+    assert [(t, i, f, b, None if y is None else bytes(y), z) for t, i, f, b, y, z in back] == [
+        (*row[:5], expected_z if row[1] is not None else None) for row in rows]
+
+
+def test_bulk_insert_of_a_duplicate_is_a_duplicate_error_and_inserts_nothing(
+        pg_backend: PostgresBackend) -> None:
+    users = pg_backend.store("users")
+    users.create(user(7))
+    with pytest.raises(DuplicateError):
+        users.create_many([user(1), user(7), user(8)])
+    assert users.count() == 1

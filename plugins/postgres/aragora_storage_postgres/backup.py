@@ -137,9 +137,7 @@ def _copy_in(database: PostgresDatabase, directory: Path) -> list[str]:
                     handle)
         cursor.execute(_IDENTITY_COLUMNS)
         for table, column in cursor.fetchall():
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence(%s, %s), COALESCE(max({column}), 0) + 1,"
-                f" false) FROM {table}", (table, column))
+            cursor.execute(database.dialect.identity_reset_sql.format(table=table, column=column))
     return names
 
 

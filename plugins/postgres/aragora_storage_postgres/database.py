@@ -3,14 +3,16 @@
 Reads run in autocommit on a pooled connection (no ``BEGIN``/``ROLLBACK`` round trips)
 and go straight to psycopg2: no hook, no event, no context manager. A read that failed
 because the server had closed the connection (a restart) is retried once on a new one.
-Writes run between ``BEGIN`` and ``COMMIT`` on one connection, which goes back to the
-pool only after the transaction is finished; a write is never retried: a connection lost
-mid-transaction raises :class:`ConnectionLostError`.
+Writes run between ``BEGIN`` (sent with the first statement) and ``COMMIT`` on one
+connection, which goes back to the pool only after the transaction is finished; a write
+is never retried once it may have reached the server: a connection lost mid-transaction
+raises :class:`ConnectionLostError`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -23,9 +25,11 @@ from aragora_storage_core.sql.database import Cursor, Params, Row, SQLDatabase, 
 from aragora_storage_core.sql.slowlog import report
 from aragora_storage_core.url import StorageURL
 from aragora_storage_postgres.connection import connect_kwargs, open_connection, where
+from aragora_storage_postgres.copy_rows import copy_csv
 from aragora_storage_postgres.dialect import POSTGRES
 from aragora_storage_postgres.errors import ConnectionLostError
 from aragora_storage_postgres.pool import ConnectionPool, Lease
+from aragora_storage_postgres.write_cursor import WriteCursor
 
 if TYPE_CHECKING:
     import psycopg2.extensions
@@ -35,6 +39,7 @@ MIGRATION_LOCK_KEY = int.from_bytes(
     hashlib.sha256(b"aragora_storage.migrations").digest()[:8], "big", signed=True)
 #: Rows per ``execute_values`` statement.
 BULK_PAGE_SIZE = 1000
+_COPY_TARGET = re.compile(r"^\s*INSERT\s+INTO\s+(\w+\s*\([\w\s,]+\))\s*VALUES\s*$", re.I)
 _VALUES = re.compile(r"^(.*?\bVALUES\s*)(\((?:\s*%s\s*,)*\s*%s\s*\))(.*)$", re.S | re.I)
 
 
@@ -42,7 +47,7 @@ class _ThreadState(threading.local):
     """The connection this thread holds (in a transaction or a migration session)."""
 
     lease: Lease | None = None
-    in_transaction: bool = False
+    cursor: WriteCursor | None = None
 
 
 class PostgresDatabase(SQLDatabase):
@@ -116,62 +121,50 @@ class PostgresDatabase(SQLDatabase):
     def transaction(self) -> Iterator[Transaction]:
         """``BEGIN`` ... ``COMMIT`` on one connection; ``ROLLBACK`` if the block raises.
 
-        Inside another transaction of this thread it joins that one. A connection lost
-        before ``COMMIT`` raises :class:`ConnectionLostError`; nothing is retried.
+        Inside another transaction of this thread it joins that one. ``BEGIN`` is sent with
+        the first statement (see :mod:`write_cursor`). A connection lost after that raises
+        :class:`ConnectionLostError`; nothing is retried.
         """
         state = self._state
-        if state.in_transaction and state.lease is not None:
-            yield Transaction(cast(Cursor, state.lease.raw.cursor()), self)
+        if state.cursor is not None:
+            yield Transaction(cast(Cursor, state.cursor), self)
             return
         pinned = state.lease
-        lease = pinned or self._begin_lease()
-        if pinned is not None:
-            self._execute_or_lost(lease, "BEGIN", "starting")
-        cursor = lease.raw.cursor()
-        state.lease, state.in_transaction = lease, True
+        cursor = WriteCursor(pinned or self.pool.acquire(),
+                             None if pinned else self._replace_lease, self._lost)
+        state.lease, state.cursor = cursor.lease, cursor
         try:
             try:
                 yield Transaction(cast(Cursor, cursor), self)
             except BaseException as exc:
-                self._rollback(lease)
-                if isinstance(exc, self._lost) and lease.raw.closed:
+                self._rollback(cursor.lease)
+                if isinstance(exc, self._lost) and cursor.lease.raw.closed:
                     raise self._lost_error("during") from None
                 raise
-            self._execute_or_lost(lease, "COMMIT", "committing")
+            if cursor.begun:
+                self._commit(cursor.lease)
         finally:
-            state.in_transaction = False
+            state.cursor = None
             if pinned is None:
                 state.lease = None
-                if lease.raw.closed:
-                    self.pool.discard(lease)
+                if cursor.lease.raw.closed:
+                    self.pool.discard(cursor.lease)
                 else:
-                    self.pool.release(lease)
+                    self.pool.release(cursor.lease)
 
-    def _begin_lease(self) -> Lease:
-        """A pooled connection with ``BEGIN`` sent; one the server had closed is replaced.
+    def _replace_lease(self, closed: Lease) -> Lease:
+        """A fresh connection for this thread's transaction in place of a closed one."""
+        self.pool.discard(closed)
+        self._state.lease = fresh = self.pool.acquire()
+        return fresh
 
-        Nothing has been written yet, so trying a second connection is safe.
-        """
-        for _ in range(2):
-            lease = self.pool.acquire()
-            try:
-                lease.raw.cursor().execute("BEGIN")
-                return lease
-            except self._lost:
-                if not lease.raw.closed:
-                    self.pool.release(lease)
-                    raise
-                self.pool.discard(lease)
-        raise self._lost_error("while starting")
-
-    def _execute_or_lost(self, lease: Lease, statement: str, doing: str) -> None:
+    def _commit(self, lease: Lease) -> None:
         try:
-            lease.raw.cursor().execute(statement)
+            lease.raw.cursor().execute("COMMIT")
         except self._lost:
             if not lease.raw.closed:
                 raise
-            raise self._lost_error(
-                "while committing" if statement == "COMMIT" else f"while {doing}") from None
+            raise self._lost_error("while committing") from None
 
     def _lost_error(self, when: str) -> ConnectionLostError:
         if when == "while committing":
@@ -193,16 +186,30 @@ class PostgresDatabase(SQLDatabase):
             lease.raw.close()
 
     def bulk_execute(self, cursor: Cursor, sql: str, rows: Iterable[Params]) -> int:
-        """``INSERT ... VALUES`` through ``execute_values``; anything else by ``executemany``."""
+        """A plain ``INSERT ... VALUES`` by ``COPY``; one with a suffix (``ON CONFLICT``,
+        ``RETURNING``) or odd values by ``execute_values``; anything else by ``executemany``.
+        """
         rows = list(rows)
         match = _VALUES.match(sql)
         if match is None or not rows:
             return super().bulk_execute(cursor, sql, rows)
+        raw = cursor.started() if isinstance(cursor, WriteCursor) else cast(
+            "psycopg2.extensions.cursor", cursor)
+        head, template, tail = match.groups()
+        target = _COPY_TARGET.match(head)
+        if target is not None and not tail.strip():
+            try:
+                data = copy_csv(rows)
+            except TypeError:
+                pass
+            else:
+                raw.copy_expert(f"COPY {target.group(1)} FROM STDIN WITH (FORMAT csv)",
+                                io.StringIO(data))
+                return len(rows)
         from psycopg2.extras import execute_values
 
-        head, template, tail = match.groups()
-        execute_values(cast("psycopg2.extensions.cursor", cursor), f"{head}%s{tail}", rows,
-                       template=template, page_size=BULK_PAGE_SIZE)
+        execute_values(raw, f"{head}%s{tail}", rows, template=template,
+                       page_size=BULK_PAGE_SIZE)
         return len(rows)
 
     @contextmanager
@@ -236,9 +243,11 @@ class PostgresDatabase(SQLDatabase):
 
         Autocommit unless a transaction of this thread is open; put back afterwards.
         """
-        held = self._state.lease
-        if held is not None:
-            yield held.raw
+        state = self._state
+        if state.lease is not None:
+            if state.cursor is not None:
+                state.cursor.started()
+            yield state.lease.raw
             return
         lease = self.pool.acquire()
         try:
