@@ -79,3 +79,17 @@ def test_the_sqlite_plugin_reports_encryption_through_storage_health(
     encrypted_registry.store("users")
     backend = encrypted_registry.active()
     assert "storage.I076" in ids(encrypted_registry.host.collect_health(backend))
+
+
+def test_doctor_with_a_wrong_key_says_so_instead_of_suggesting_a_restore(
+    encrypted_env: dict[str, str],
+) -> None:
+    registry = Registry(env=encrypted_env)
+    registry.store("users")
+    registry.close()
+    wrong = Registry(env={**encrypted_env, "ARAGORA_SQLITE_KEY": "not the key it was made with"})
+    checks = wrong.host.collect_health(wrong.active())
+    unreadable = [c for c in checks if c.id == "storage.E041"]
+    assert unreadable and "cannot be opened with the key" in unreadable[0].message
+    assert "restore" not in unreadable[0].hint
+    assert "not the key it was made with" not in " ".join(c.message + c.hint for c in checks)

@@ -9,6 +9,7 @@ from pathlib import Path
 from aragora_storage_core import hookimpl
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.checks import Check, Level
+from aragora_storage_core.errors import WrongKeyError
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.url import StorageURL
 from aragora_storage_sqlite.backend import SQLiteBackend
@@ -40,6 +41,10 @@ def storage_health(backend: Backend) -> list[Check]:
         try:
             journal = database.fetch_one("PRAGMA journal_mode")
             result = database.fetch_one("PRAGMA quick_check")
+        except WrongKeyError as error:  # the file is fine; the key is not
+            checks.append(Check("storage.E041", Level.ERROR, f"{label}: {error.message}",
+                                error.hint))
+            continue
         except Exception as exc:  # a corrupt file is a finding, not a crash
             checks.append(Check(
                 "storage.E041", Level.ERROR, f"{label} cannot be read ({type(exc).__name__})",
