@@ -6,11 +6,12 @@ working directory of its own. Commands take turns; the table shows the median. F
 scale: ``python -c pass`` (interpreter start-up) and ``aragora-storage --help``.
 Target: doctor well under one second.
 
-``doctor`` and ``plugins`` import every installed plugin, so a second table shows what
-importing each plugin module costs in a fresh interpreter (after the core): a plugin
-that imports its driver at module level shows up there.
+``doctor`` and ``plugins`` import every installed plugin: one row runs doctor with every
+plugin from another distribution disabled (what a bare install has), and a second table
+shows what importing each plugin module costs in a fresh interpreter (after the core):
+a plugin that imports its driver at module level shows up there.
 
-    .venv/bin/python benchmarks/bench_doctor.py [--runs 15]
+    .venv/bin/python benchmarks/bench_doctor.py [--runs 10]
 """
 
 from __future__ import annotations
@@ -34,8 +35,13 @@ TARGET_SECONDS = 1.0
 
 
 def clean_env() -> dict[str, str]:
-    """``os.environ`` without any variable the package reads."""
+    """``os.environ`` without any variable the package reads, writing bytecode caches.
+
+    ``PYTHONDONTWRITEBYTECODE`` is dropped so that, as after ``pip install``, modules are
+    not compiled again on every run.
+    """
     names = {n for var in ENV_VARS for n in (var.name, *var.aliases)}
+    names.add("PYTHONDONTWRITEBYTECODE")
     return {k: v for k, v in os.environ.items()
             if k not in names and not k.startswith("ARAGORA_")}
 
@@ -63,6 +69,13 @@ def plugin_modules() -> list[str]:
                    for ep in entry_points(group=group)})
 
 
+def other_distributions() -> list[str]:
+    """Distributions other than the core that register plugins (what a bare install lacks)."""
+    return sorted({ep.dist.metadata["Name"] for group in (BACKEND_GROUP, PLUGIN_GROUP)
+                   for ep in entry_points(group=group)
+                   if ep.dist is not None and ep.dist.metadata["Name"] != "aragora-storage"})
+
+
 def import_seconds(module: str, cwd: Path, env: dict[str, str]) -> float:
     """Seconds a fresh interpreter that already has the core spends importing ``module``."""
     result = subprocess.run([sys.executable, "-c", _PLUGIN_IMPORT.format(module=module)],
@@ -73,7 +86,7 @@ def import_seconds(module: str, cwd: Path, env: dict[str, str]) -> float:
 def main(argv: Sequence[str] | None = None) -> None:
     """Time each command in turn and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args(argv)
     cli = str(BIN / "aragora-storage")
     env = clean_env()
@@ -83,20 +96,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         used.mkdir()
         subprocess.run([cli, "migrate", "--migrate"], cwd=used, env=env, check=True,
                        capture_output=True)
-        commands = {
-            "python -c pass": ([sys.executable, "-c", "pass"], empty),
-            "aragora-storage --help": ([cli, "--help"], empty),
-            "aragora-storage plugins": ([cli, "plugins"], empty),
-            "doctor, nothing created yet": ([cli, "doctor"], empty),
-            "doctor, every database migrated": ([cli, "doctor"], used),
-            "doctor --json, every database migrated": ([cli, "doctor", "--json"], used),
+        bare = {**env, "ARAGORA_STORAGE_DISABLE_PLUGINS": ",".join(other_distributions())}
+        commands: dict[str, tuple[list[str], Path, dict[str, str]]] = {
+            "python -c pass": ([sys.executable, "-c", "pass"], empty, env),
+            "aragora-storage --help": ([cli, "--help"], empty, env),
+            "aragora-storage plugins": ([cli, "plugins"], empty, env),
+            "doctor, nothing created yet": ([cli, "doctor"], empty, env),
+            "doctor, every database migrated": ([cli, "doctor"], used, env),
+            "doctor --json, every database migrated": ([cli, "doctor", "--json"], used, env),
+            "doctor, only the core's plugins loaded": ([cli, "doctor"], used, bare),
         }
         samples: dict[str, list[float]] = {label: [] for label in commands}
-        for command, cwd in commands.values():  # warm the bytecode caches
-            wall(command, cwd, env)
+        for command in commands.values():  # warm the bytecode caches
+            wall(*command)
         for _ in range(args.runs):
-            for label, (command, cwd) in commands.items():
-                samples[label].append(wall(command, cwd, env))
+            for label, command in commands.items():
+                samples[label].append(wall(*command))
         plugins = {m: sorted(import_seconds(m, empty, env) for _ in range(5))[2]
                    for m in plugin_modules()}
     print(f"wall time of the real command, median of {args.runs} runs, embedded SQLite default")
