@@ -111,7 +111,7 @@ def stall(server: RedisServerProcess, seconds: float) -> Callable[[], None]:
     """Make the server sleep ``seconds`` (DEBUG SLEEP); return a wait-until-awake function."""
     sleeper = socket.create_connection(("127.0.0.1", server.port))
     sleeper.sendall(f"DEBUG SLEEP {seconds}\r\n".encode())
-    time.sleep(0.1)  # let the server start sleeping before the command under test
+    time.sleep(0.3)  # let the server start sleeping before the command under test
 
     def awake() -> None:
         sleeper.settimeout(HANG_GUARD_SECONDS)
@@ -126,7 +126,7 @@ def test_xadd_past_the_socket_timeout_is_never_applied_twice(
     backend = Registry(env={}).connect(throwaway.url(query="socket_timeout=0.4&retries=5"))
     assert isinstance(backend, RedisBackend)
     events = backend.store("stream_events")
-    awake = stall(throwaway, 1.5)
+    awake = stall(throwaway, 1.6)
     error = raises_without_hanging(lambda: events.append(StreamEvent("loop", 1, "tick", {})))
     awake()
     assert isinstance(error, BackendUnavailableError)
@@ -144,7 +144,7 @@ def test_a_retrying_redis_py_client_applies_the_same_xadd_twice(
     raw = redis.Redis(port=throwaway.port, socket_timeout=0.4,
                       retry=Retry(ExponentialBackoff(cap=0.5, base=0.2), 5))
     raw.ping()
-    awake = stall(throwaway, 1.5)
+    awake = stall(throwaway, 1.6)
     raw.xadd("retried-stream", {"n": 1})
     awake()
     assert raw.xlen("retried-stream") >= 2
