@@ -143,3 +143,24 @@ def test_restore_from_a_directory_without_a_redis_backup_says_so(
         backend: RedisBackend, backup_dir: Path) -> None:
     with pytest.raises(StorageError, match="holds no Redis backup"):
         hooks(backend).hook.storage_restore(backend=backend, request=RestoreRequest(backup_dir))
+
+
+def test_glob_characters_in_the_prefix_match_only_that_prefix(
+        prefix: str, shared_client: redis.Redis, backup_dir: Path) -> None:
+    odd = prefix.rstrip(":") + "[ab]*:"
+    lookalike = prefix.rstrip(":") + "a-lookalike:cache:k"
+    backend = Registry(env={}).connect(f"redis://127.0.0.1:6379/0?prefix={odd}")
+    shared_client.set(lookalike, b"not mine")
+    try:
+        backend.store("cache").set("k", b"mine")
+        registry = hooks(backend)
+        manifest = registry.hook.storage_backup(backend=backend,
+                                                request=BackupRequest(backup_dir))
+        assert manifest.extra["keys"] == 3  # cache:k, meta:version, meta:migrations
+        registry.hook.storage_restore(backend=backend, request=RestoreRequest(backup_dir))
+        assert shared_client.get(lookalike) == b"not mine"
+        assert backend.store("cache").get("k") == b"mine"
+    finally:
+        backend.close()
+        shared_client.unlink(lookalike, f"{odd}cache:k", f"{odd}meta:version",
+                             f"{odd}meta:migrations")
