@@ -49,13 +49,17 @@ def make_source(directory: Path, rows: int) -> None:
         fill(directory / name, table, int(rows * share))
 
 
-def timed(action: Callable[[], object], repeat: int = 1) -> float:
-    """Best wall time of ``repeat`` runs of ``action``."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        best = min(best, time.perf_counter() - start)
+def interleaved(actions: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Best wall time of each action over ``rounds`` rounds, the actions taking turns.
+
+    Taking turns spreads the noise of a shared machine evenly over the contenders.
+    """
+    best = dict.fromkeys(actions, float("inf"))
+    for _ in range(rounds):
+        for name, action in actions.items():
+            start = time.perf_counter()
+            action()
+            best[name] = min(best[name], time.perf_counter() - start)
     return best
 
 
@@ -85,19 +89,27 @@ def hand_written(source: Path, target: Path, *pragmas: str) -> None:
         conn.close()
 
 
-def bench_consolidation(work: Path, source: Path, rows: int) -> dict[str, float]:
+def bench_consolidation(work: Path, source: Path, rows: int, rounds: int) -> dict[str, float]:
     """Seconds for consolidate (no backup), the hand-written baseline, and the backup."""
-    ours = timed(lambda: consolidate(source, work / "ours", backup=False))
-    base = timed(lambda: hand_written(source, work / "baseline"))
-    fast = timed(lambda: hand_written(source, work / "baseline-fast", "PRAGMA journal_mode = OFF",
-                                      "PRAGMA synchronous = OFF"))
-    with_backup = timed(lambda: consolidate(source, work / "ours-backup", backup=True))
+    counter = iter(range(1000))
+
+    def fresh() -> Path:
+        return work / f"consolidated-{next(counter)}"
+
+    best = interleaved({
+        "ours": lambda: consolidate(source, fresh(), backup=False),
+        "base": lambda: hand_written(source, fresh()),
+        "fast": lambda: hand_written(source, fresh(), "PRAGMA journal_mode = OFF",
+                                     "PRAGMA synchronous = OFF"),
+    }, rounds)
+    with_backup = interleaved({"backup": lambda: consolidate(source, fresh())}, 1)["backup"]
+    ours, base, fast = best["ours"], best["base"], best["fast"]
     return {"rows": rows, "consolidate_s": ours, "hand_written_s": base,
             "ratio": ours / base, "hand_written_unjournaled_s": fast,
             "ratio_unjournaled": ours / fast, "consolidate_with_backup_s": with_backup}
 
 
-def bench_backup(work: Path, source: Path) -> dict[str, float]:
+def bench_backup(work: Path, source: Path, rounds: int) -> dict[str, float]:
     """Seconds for the SQLite backup versus ``cp`` of the same files, like for like.
 
     ``api_copy``: the online backup API copy of every file, flushed (what ``cp`` + ``sync``
@@ -131,15 +143,14 @@ def bench_backup(work: Path, source: Path) -> dict[str, float]:
         for file in files:
             backup_file(file, destination / file.name)
 
-    results = {
-        "bytes": size,
-        "cp_s": timed(cp, repeat=3),
-        "cp_sync_s": timed(lambda: cp("sync"), repeat=3),
-        "cp_sha256_sync_s": timed(lambda: cp("sha256sum", "sync"), repeat=3),
-        "api_copy_s": timed(api_copy, repeat=3),
-        "backup_create_s": timed(lambda: create_backup(registry.hook, backend,
-                                                       work / "backups"), repeat=3),
-    }
+    results: dict[str, float] = {"bytes": size}
+    results.update(interleaved({
+        "cp_s": cp,
+        "cp_sync_s": lambda: cp("sync"),
+        "cp_sha256_sync_s": lambda: cp("sha256sum", "sync"),
+        "api_copy_s": api_copy,
+        "backup_create_s": lambda: create_backup(registry.hook, backend, work / "backups"),
+    }, rounds))
     backend.close()
     results["ratio_api_copy_vs_cp_sync"] = results["api_copy_s"] / results["cp_sync_s"]
     results["ratio_create_vs_cp_sha256_sync"] = (results["backup_create_s"]
@@ -198,6 +209,8 @@ def main() -> None:
                         help="rows to consolidate and back up (default 1,000,000)")
     parser.add_argument("--memory-rows", type=int, nargs=2, default=[100_000, 400_000],
                         metavar=("SMALL", "LARGE"), help="the two sizes of the memory runs")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="rounds of the timed contenders, taking turns (default 2)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-lifecycle-") as tmp:
@@ -205,8 +218,8 @@ def main() -> None:
         source = work / "legacy"
         make_source(source, args.rows)
         results = {
-            "consolidation": bench_consolidation(work, source, args.rows),
-            "backup": bench_backup(work, source),
+            "consolidation": bench_consolidation(work, source, args.rows, args.rounds),
+            "backup": bench_backup(work, source, 2 * args.rounds + 1),
             "memory": bench_memory(work, args.memory_rows),
             "self_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }

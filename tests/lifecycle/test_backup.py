@@ -142,6 +142,10 @@ def test_verify_reports_a_truncated_manifest(backend: Backend, cli: Any) -> None
     result = cli("backup", "verify")
     assert result.code == 1
     assert "is not valid JSON (truncated?)" in result.out
+    refused = cli("backup", "restore", directory.name)
+    assert refused.code == 1
+    assert refused.err.splitlines()[0] == (
+        f"error: the manifest of backup {directory} is not valid JSON (truncated?)")
     with pytest.raises(CorruptBackupError):
         verify_backup(directory)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import signal
 import sqlite3
@@ -300,3 +301,18 @@ def test_more_rows_than_one_batch_verify_with_checksums(tmp_path: Path) -> None:
     consolidate(source, backup=False, attach_limit=1)
     checks = {c.table: c for c in compare(make_plan(source), source)}
     assert checks["stream_events"].target_rows == 5001 and checks["stream_events"].ok
+
+
+class TerminalStream(io.StringIO):
+    """A stream that says it is a terminal, to see the progress line."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shows_on_a_terminal_and_nothing_when_piped(legacy: Path, cli: Any) -> None:
+    terminal = TerminalStream()
+    consolidate(legacy, backup=False, stream=terminal)
+    assert "consolidate: 93/93 (100%)" in terminal.getvalue()
+    piped = cli("consolidate", "--migrate", "--no-backup", "--source", str(legacy))
+    assert piped.code == 0 and piped.err == ""
