@@ -15,6 +15,7 @@ from typing import Any
 
 from aragora_storage_core.encryption.sqlcipher import (
     SALT_BYTES,
+    SQLCIPHER_MAJOR,
     DatabaseKey,
     driver,
     header,
@@ -60,6 +61,7 @@ def _export(source: Any, target: Path, target_key: str) -> None:
     """Copy ``source``'s main database into a new ``target`` keyed by ``target_key``."""
     _remove_with_companions(target)
     source.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    source.execute(f"PRAGMA cipher_default_compatibility = {SQLCIPHER_MAJOR}")
     source.execute("ATTACH DATABASE ? AS converted KEY ?", (str(target), target_key))
     try:
         source.execute("BEGIN IMMEDIATE")

@@ -26,6 +26,8 @@ from aragora_storage_core.errors import (
 from aragora_storage_core.settings import Settings
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+#: Page format pinned, so a later SQLCipher with other defaults still reads our files.
+SQLCIPHER_MAJOR = 4
 SALT_BYTES = 16
 KDF_ROUNDS = 256_000
 KEY_BYTES = 32
@@ -127,6 +129,7 @@ def _keyed(dbapi2: ModuleType, target: str, key: DatabaseKey, salt: bytes,
                           check_same_thread=False, uri=True)
     conn.execute("PRAGMA cipher_log_level = NONE")
     conn.execute(f'PRAGMA key = "{key.raw_key(salt)}"')
+    conn.execute(f"PRAGMA cipher_compatibility = {SQLCIPHER_MAJOR}")
     return conn
 
 
