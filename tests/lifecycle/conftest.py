@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import secrets
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,3 +73,34 @@ def backend(data_dir: Path) -> Iterator[Backend]:
     add_accounts(opened)
     yield opened
     registry.close()
+
+
+@pytest.fixture
+def pg_databases() -> Iterator[Callable[[str], str]]:
+    """Make uniquely named PostgreSQL databases (URL with ``password``); drop them after."""
+    pytest.importorskip("aragora_storage_postgres")
+    from tests.postgres.conftest import HOST, PORT, USER, admin_connection, drop_database
+
+    admin = admin_connection()
+    made: list[str] = []
+
+    def make(password: str = "") -> str:
+        name = f"aragora_lifecycle_{secrets.token_hex(6)}"
+        with admin.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        auth = f"{USER}:{password}" if password else USER
+        return f"postgresql://{auth}@{HOST}:{PORT}/{name}"
+
+    try:
+        yield make
+    finally:
+        for name in made:
+            drop_database(admin, name)
+        admin.close()
+
+
+@pytest.fixture
+def pg_url(pg_databases: Callable[[str], str]) -> str:
+    """One new, uniquely named PostgreSQL database."""
+    return pg_databases("")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -146,23 +144,6 @@ def test_a_row_the_target_schema_rejects_names_the_table(tmp_path: Path) -> None
 
 
 # --- against the real PostgreSQL server -------------------------------------------------
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A new, uniquely named PostgreSQL database, dropped afterwards."""
-    pytest.importorskip("aragora_storage_postgres")
-    from tests.postgres.conftest import HOST, PORT, USER, admin_connection, drop_database
-
-    admin = admin_connection()
-    name = f"aragora_lifecycle_{secrets.token_hex(6)}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://{USER}@{HOST}:{PORT}/{name}"
-    finally:
-        drop_database(admin, name)
-        admin.close()
-
 
 @pytest.mark.postgres
 def test_copy_sqlite_to_postgresql_and_back_round_trips_every_row(

@@ -1,0 +1,82 @@
+"""Backups, copy and maintenance through the CLI against the real PostgreSQL server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aragora_storage_core.backend import SQLBackend
+from aragora_storage_core.backup.catalog import list_backups
+from aragora_storage_core.layout import DatabaseType
+from aragora_storage_core.models import AuditEntry
+from aragora_storage_core.registry import Registry
+from aragora_storage_core.stores.protocols import StoreKind
+from tests.lifecycle.legacy_data import make_legacy
+
+pytestmark = pytest.mark.postgres
+PASSWORD = "s3cret-Pw-never-printed"
+
+
+@pytest.fixture
+def filled_pg(pg_databases: Callable[[str], str], tmp_path: Path, cli: Any) -> str:
+    """A PostgreSQL database (URL with a password) holding the synthetic legacy rows."""
+    make_legacy(tmp_path / "legacy", rows_per_table=3)
+    url = pg_databases(PASSWORD)
+    result = cli("copy", "--from", f"sqlite:///{tmp_path / 'legacy'}", "--to", url)
+    assert result.code == 0, result.err
+    assert PASSWORD not in result.out + result.err
+    assert "postgresql://postgres:***@" in result.out
+    return url
+
+
+def test_backup_verify_and_restore_of_postgresql_through_the_cli(
+        filled_pg: str, pg_databases: Callable[[str], str], tmp_path: Path, cli: Any) -> None:
+    root = tmp_path / "pg-backups"
+    created = cli("--url", filled_pg, "backup", "create", "--dir", str(root))
+    assert created.code == 0, created.err
+    (entry,) = list_backups(root)
+    assert cli("--url", filled_pg, "backup", "verify", "--dir", str(root)).code == 0
+    fresh = pg_databases("")
+    restored = cli("--url", fresh, "backup", "restore", str(entry.path))
+    assert restored.code == 0, restored.err
+    registry = Registry(env={})
+    backend = registry.connect(fresh)
+    try:
+        assert backend.store(StoreKind.AUDIT).log(AuditEntry(action="after")) == 3
+        assert isinstance(backend, SQLBackend)
+        count = backend.database_for(DatabaseType.USERS).fetch_one(
+            "SELECT count(*) FROM audit_log")
+        assert count is not None and count[0] == 4
+    finally:
+        backend.close()
+    for output in (created, restored):
+        assert PASSWORD not in output.out + output.err
+
+
+def test_a_sqlite_backup_is_refused_by_postgresql(
+        filled_pg: str, tmp_path: Path, data_dir: Path, cli: Any) -> None:
+    make_legacy(data_dir, rows_per_table=1)
+    assert cli("backup", "create").code == 0
+    (entry,) = list_backups(data_dir / "backups")
+    refused = cli("--url", filled_pg, "backup", "restore", str(entry.path))
+    assert refused.code == 1
+    assert refused.err.splitlines()[0] == (
+        f"error: backup {entry.name} is of a sqlite backend, not postgresql")
+
+
+def test_maintenance_runs_on_postgresql(filled_pg: str, cli: Any) -> None:
+    registry = Registry(env={})
+    backend = registry.connect(filled_pg)
+    try:
+        backend.store(StoreKind.AUDIT).log(
+            AuditEntry(action="ancient", timestamp="2001-01-01T00:00:00+00:00"))
+    finally:
+        backend.close()
+    result = cli("--url", filled_pg, "maintenance", "--audit-days", "1")
+    assert result.code == 0, result.err
+    counts = {line.split()[0]: int(line.split()[1]) for line in result.out.splitlines()}
+    assert counts["audit"] == 1
+    assert PASSWORD not in result.out
