@@ -187,7 +187,15 @@ def require_sqlite_key(settings: Settings) -> DatabaseKey:
             f"export {SQLITE_KEY.variable} (or {SQLITE_KEY.file_variable}=/path/to/secret)",
         )
     driver()
-    return DatabaseKey(passphrase)
+    return DatabaseKey(passphrase, _source(settings))
+
+
+def _source(settings: Settings) -> str:
+    """Where the SQLCipher key came from, for messages (never the key itself)."""
+    for variable in (SQLITE_KEY.variable, SQLITE_KEY.file_variable):
+        if settings.env.get(variable, "").strip():
+            return variable
+    return "the settings (or a key-provider plugin)"
 
 
 def sqlite_key_for(settings: Settings) -> DatabaseKey | None:

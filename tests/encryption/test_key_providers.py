@@ -129,3 +129,15 @@ def test_a_failing_key_provider_is_reported_without_its_message(
     with pytest.raises(ConfigurationError) as caught:
         registry.store("users")
     assert "RuntimeError" in str(caught.value) and passphrase not in str(caught.value)
+
+
+def test_a_wrong_key_from_a_file_names_the_file_variable(
+    data_dir: Path, tmp_path: Path, passphrase: str
+) -> None:
+    connect(data_dir / "users.db", key=DatabaseKey(passphrase)).close()
+    key_file = secret_file(tmp_path / "sqlite-key", "a different key in the mounted secret")
+    registry = Registry(env={"ARAGORA_DATA_DIR": str(data_dir), "ARAGORA_SQLITE_ENCRYPTION": "1",
+                             "ARAGORA_SQLITE_KEY_FILE": str(key_file)})
+    with pytest.raises(WrongKeyError, match="key from ARAGORA_SQLITE_KEY_FILE"):
+        registry.store("users")
+    registry.close()
