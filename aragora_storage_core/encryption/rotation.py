@@ -115,6 +115,9 @@ def rotate_columns(backend: SQLBackend, batch_size: int = DEFAULT_BATCH,
         if table not in tables:
             continue
         name = f"{table}.{column}"
+        if progress is not None:
+            row = database.fetch_one(f"SELECT count(*) FROM {table} WHERE {column} IS NOT NULL")
+            progress.total = (progress.total or 0) + int(row[0] if row else 0)
         report.resealed[name] = _rotate_column(database, cipher, table, column, batch_size,
                                                progress)
         report.remaining[name] = _not_on_new_key(database, cipher, table, column, batch_size)

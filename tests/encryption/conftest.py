@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -52,3 +53,16 @@ def file_bytes() -> Callable[[Path], bytes]:
     def read(directory: Path) -> bytes:
         return b"".join(p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file())
     return read
+
+
+class TerminalStream(io.StringIO):
+    """A text stream that says it is a terminal, to see what a user's terminal shows."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def terminal() -> TerminalStream:
+    """A stream that passes for a terminal (progress lines are drawn on it)."""
+    return TerminalStream()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from pathlib import Path
 
@@ -117,3 +118,13 @@ def test_rotate_columns_command_prints_counts_and_never_keys(
     out = capsys.readouterr()
     assert f"re-encrypted {HOOKS + 1} value(s)" in out.out
     assert NEW_KEY not in out.out + out.err and OLD_KEY not in out.out + out.err
+
+
+def test_rotation_progress_counts_rows_toward_the_total_on_a_terminal(
+    old_data: Path, terminal: io.StringIO
+) -> None:
+    registry = registry_with(old_data, f"{NEW_KEY},{OLD_KEY}")
+    rotate_columns(registry.active(), batch_size=10, progress=Progress("rotate",
+                                                                        stream=terminal))
+    registry.close()
+    assert f"rotate: {HOOKS + 1}/{HOOKS + 1} (100%)" in terminal.getvalue()

@@ -49,13 +49,6 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-class TerminalStream(io.StringIO):
-    """A text stream that says it is a terminal, to see what a user's terminal shows."""
-
-    def isatty(self) -> bool:
-        return True
-
-
 def test_encrypt_converts_plain_files_in_place_and_keeps_every_row(
     plain_data: Path, cli_env: dict[str, str], file_bytes: Callable[[Path], bytes],
     capsys: pytest.CaptureFixture[str],
@@ -163,10 +156,10 @@ def test_encrypt_without_a_key_is_a_usage_error_and_changes_nothing(
 
 
 def test_progress_shows_on_a_terminal_and_stays_quiet_when_piped(
-    plain_data: Path, encrypted_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+    plain_data: Path, encrypted_env: dict[str, str], capsys: pytest.CaptureFixture[str],
+    terminal: io.StringIO,
 ) -> None:
     registry = Registry(env=encrypted_env)
-    terminal = TerminalStream()
     registry.hook.storage_encrypt(
         backend=registry.active(),
         request=EncryptionRequest(EncryptionAction.ENCRYPT, progress=Progress("encrypt",
