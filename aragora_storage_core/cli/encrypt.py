@@ -93,6 +93,8 @@ def _files(registry: Any, backend: Any, args: argparse.Namespace) -> int:
     if getattr(args, "json", False):
         print_json(status.to_dict())
         return 0
+    if not status.encrypted:
+        print("no database files yet")
     for label, encrypted in sorted(status.encrypted.items()):
         print(f"{label}: {'encrypted' if encrypted else 'plain'}")
     if action is not EncryptionAction.STATUS:
