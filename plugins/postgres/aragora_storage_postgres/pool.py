@@ -11,11 +11,14 @@ A lease idle for longer than :data:`IDLE_CHECK_SECONDS` is checked with a round 
 before use (HikariCP's rule): a busy pool pays nothing, and a connection the server
 closed while it sat in the pool is replaced instead of failing the caller. Once one
 connection turns out closed by the server, every idle one is checked before its next use.
+A forked child starts with empty pools and never uses (or ends) its parent's sessions.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable
 from time import monotonic
@@ -46,15 +49,27 @@ class ConnectionPool:
 
     def __init__(self, creator: Callable[[], Any], *, size: int, max_overflow: int,
                  timeout: float, idle_check: float = IDLE_CHECK_SECONDS) -> None:
-        from sqlalchemy.pool import QueuePool
-
         self.size, self.max_overflow, self.timeout = size, max_overflow, timeout
         self.idle_check = idle_check
-        self._pool = QueuePool(creator, pool_size=size, max_overflow=max_overflow,
-                               timeout=timeout, use_lifo=True, reset_on_return=None)
+        self._creator = creator
+        self._start()
+        _POOLS.add(self)
+
+    def _start(self) -> None:
+        from sqlalchemy.pool import QueuePool
+
+        self._opened: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._pool = QueuePool(self._create, pool_size=self.size,
+                               max_overflow=self.max_overflow, timeout=self.timeout,
+                               use_lifo=True, reset_on_return=None)
         self._idle: deque[Lease] = deque()
         self._waiting = 0
         self._lock = threading.Lock()
+
+    def _create(self) -> Any:
+        conn = self._creator()
+        self._opened.add(conn)
+        return conn
 
     def acquire(self) -> Lease:
         """A live connection: the most recently released one, else one from ``QueuePool``.
@@ -144,3 +159,33 @@ class ConnectionPool:
         except psycopg2.Error:
             return False
         return True
+
+    def _forget_after_fork(self) -> None:
+        """In a forked child: never touch the parent's sessions, start with no connection.
+
+        Each inherited socket is pointed at ``/dev/null`` so that closing the connection
+        (at exit) cannot end the parent's session; the objects are kept, never used.
+        """
+        devnull = os.open(os.devnull, os.O_RDWR)
+        try:
+            for conn in list(self._opened):
+                if not conn.closed:
+                    os.dup2(devnull, conn.fileno())
+        finally:
+            os.close(devnull)
+        _INHERITED.append((self._pool, list(self._idle), list(self._opened)))
+        self._start()
+
+
+#: Every pool, so that a forked child can drop the connections it inherited.
+_POOLS: weakref.WeakSet[ConnectionPool] = weakref.WeakSet()
+#: What a forked child inherited: kept referenced, never used again.
+_INHERITED: list[Any] = []
+
+
+def _forget_inherited_connections() -> None:
+    for pool in list(_POOLS):
+        pool._forget_after_fork()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
