@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aragora_storage_core.backup.manifest import fsync_path
 from aragora_storage_core.encryption.sqlcipher import DatabaseKey
-from aragora_storage_core.errors import CorruptBackupError, CorruptDatabaseError
+from aragora_storage_core.errors import BackupError, CorruptBackupError, CorruptDatabaseError
 from aragora_storage_core.sqlite.connection import connect, connect_readonly
 from aragora_storage_core.sqlite.files import FILE_MODE
 
@@ -83,20 +83,43 @@ def check_integrity(path: Path) -> None:
                                  "use another backup (aragora-storage backup list)")
 
 
+#: Seconds a restore waits for a transaction of another process to end before refusing.
+IN_USE_WAIT = 2.0
+
+
+def quiesce(target: Path, key: DatabaseKey | None = None, wait: float = IN_USE_WAIT) -> None:
+    """Fold ``target``'s WAL into it, refusing when another process has it open.
+
+    An exclusive lock in SQLite's exclusive locking mode cannot be taken while any other
+    connection (even an idle one) has a WAL database open, so a running server is found
+    here, before anything is replaced. Raises :class:`BackupError` naming the file.
+    """
+    if not target.exists():
+        return
+    live = connect(target, wait, create=False, key=key)
+    try:
+        live.execute("PRAGMA locking_mode = EXCLUSIVE")
+        try:
+            live.execute("BEGIN EXCLUSIVE")
+        except live.OperationalError:
+            raise BackupError(f"{target} is open in another process",
+                              "stop every process using the data (the server), then restore"
+                              ) from None
+        live.execute("COMMIT")
+        live.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        live.close()
+
+
 def replace_database(staged: Path, target: Path, timeout: float = 30.0,
                      key: DatabaseKey | None = None) -> None:
     """Move the complete file ``staged`` over the database ``target`` atomically.
 
-    The live database's WAL is checkpointed into it first, then its ``-wal``/``-shm``
-    files are removed so no stale WAL can be replayed onto the new file; the rename is
-    the single step that switches contents. Stop writers (the server) first.
+    The live database is checked unused and its WAL checkpointed into it (:func:`quiesce`),
+    then its ``-wal``/``-shm`` files are removed so no stale WAL can be replayed onto the
+    new file; the rename is the single step that switches contents.
     """
-    if target.exists():
-        live = connect(target, timeout, create=False, key=key)
-        try:
-            live.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            live.close()
+    quiesce(target, key, min(timeout, IN_USE_WAIT))
     for suffix in COMPANIONS:
         companion = target.with_name(target.name + suffix)
         if companion.exists():

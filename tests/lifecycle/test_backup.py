@@ -281,3 +281,32 @@ def test_create_backup_without_a_plugin_for_the_backend_is_an_error(backend: Bac
     registry = Registry()  # sqlite plugin not loaded into this host
     with pytest.raises(BackupError, match="no installed plugin can back up"):
         create_backup(registry.hook, backend)
+
+
+def test_restore_refuses_while_another_process_has_the_database_open(
+        backend: Backend, data_dir: Path, cli: Any) -> None:
+    directory = make_backup(backend)
+    add_accounts(backend, users=1)
+    expected = user_ids(backend)
+    backend.close()
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sqlite3, time
+        conn = sqlite3.connect({str(data_dir / 'users.db')!r})
+        conn.execute("SELECT count(*) FROM users").fetchone()
+        print("open", flush=True)
+        time.sleep(600)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        refused = cli("backup", "restore", directory.name)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert refused.code == 1
+    assert refused.err.splitlines() == [
+        f"error: {data_dir / 'users.db'} is open in another process",
+        "hint: stop every process using the data (the server), then restore"]
+    assert user_ids(backend) == expected
+    assert not list(data_dir.glob(".*.restoring"))
+    backend.close()  # user_ids() opened it again
+    assert cli("backup", "restore", directory.name).code == 0

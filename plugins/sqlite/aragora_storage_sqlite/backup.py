@@ -9,7 +9,12 @@ from pathlib import Path
 from aragora_storage_core import hookimpl
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.backup.manifest import describe_file, fsync_path, read_manifest
-from aragora_storage_core.backup.sqlite import backup_file, replace_database, schema_versions
+from aragora_storage_core.backup.sqlite import (
+    backup_file,
+    quiesce,
+    replace_database,
+    schema_versions,
+)
 from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
 from aragora_storage_core.errors import BackupError
 from aragora_storage_core.models import utcnow_iso
@@ -66,6 +71,8 @@ def storage_restore(backend: Backend, request: RestoreRequest) -> BackupManifest
                 f"backup file {entry.name} has no place in this {backend.mode.value} layout",
                 "restore into a backend with the layout of the backup (sqlite:///DIR?mode=...)")
     backend.close()
+    for entry in manifest.files:  # refuse before anything is staged or replaced
+        quiesce(targets[entry.name], backend.key)
     staged: list[tuple[Path, Path]] = []
     try:
         for entry in manifest.files:
