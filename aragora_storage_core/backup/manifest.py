@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from aragora_storage_core.backup.types import BackupFile, BackupManifest
-from aragora_storage_core.errors import CorruptBackupError
+from aragora_storage_core.errors import BackupError, CorruptBackupError
 from aragora_storage_core.sqlite.files import FILE_MODE
 
 MANIFEST = "manifest.json"
@@ -61,6 +61,11 @@ def to_dict(manifest: BackupManifest) -> dict[str, Any]:
 
 def from_dict(data: Any, where: Path) -> BackupManifest:
     """Parse a manifest; :class:`CorruptBackupError` naming ``where`` if it is malformed."""
+    version = data.get("format", FORMAT) if isinstance(data, dict) else FORMAT
+    if isinstance(version, int) and version > FORMAT:
+        raise BackupError(f"backup {where} has manifest format {version}, newer than this"
+                          f" version of aragora-storage reads ({FORMAT})",
+                          "upgrade aragora-storage to use this backup")
     try:
         files = [BackupFile(str(f["name"]), int(f["size"]), str(f["sha256"]))
                  for f in data["files"]]

@@ -83,7 +83,7 @@ def _list(root: Path, as_json: bool) -> int:
 def _verify(root: Path, name: str | None) -> int:
     from aragora_storage_core.backup.catalog import list_backups
     from aragora_storage_core.backup.verify import verify_backup
-    from aragora_storage_core.errors import CorruptBackupError
+    from aragora_storage_core.errors import BackupError
 
     paths = [_resolve(root, name)] if name else [e.path for e in list_backups(root)]
     if not paths:
@@ -93,7 +93,7 @@ def _verify(root: Path, name: str | None) -> int:
     for path in paths:
         try:
             manifest = verify_backup(path)
-        except CorruptBackupError as error:
+        except BackupError as error:
             failed += 1
             print(f"{path.name}: BAD: {error.message}")
             continue

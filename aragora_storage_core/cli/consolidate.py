@@ -52,6 +52,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_plan(plan: Any, target: Path) -> None:
+    from aragora_storage_core.consolidate.ledger import check_replaceable
+    from aragora_storage_core.errors import ConsolidationError
+    from aragora_storage_core.layout import ConsolidatedDatabase
+
     print(f"source {plan.source} -> target {target}")
     for source in plan.sources:
         for table in source.tables:
@@ -59,6 +63,11 @@ def _print_plan(plan: Any, target: Path) -> None:
                   f" -> {source.home.filename}")
     for line in plan.warnings():
         print(f"warning: {line}")
+    for home in ConsolidatedDatabase:
+        try:
+            check_replaceable(target, home.filename)
+        except ConsolidationError as error:
+            print(f"warning: --migrate would stop: {error.message}")
     files = sum(1 for s in plan.sources if s.exists)
     print(f"would copy {plan.total_rows} rows from {files} legacy files; nothing was written")
 

@@ -310,3 +310,15 @@ def test_restore_refuses_while_another_process_has_the_database_open(
     assert not list(data_dir.glob(".*.restoring"))
     backend.close()  # user_ids() opened it again
     assert cli("backup", "restore", directory.name).code == 0
+
+
+def test_a_manifest_from_a_newer_format_is_refused_with_an_upgrade_hint(
+        backend: Backend, cli: Any) -> None:
+    directory = make_backup(backend)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    manifest["format"] = 99
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+    result = cli("backup", "restore", directory.name)
+    assert result.code == 1
+    assert "has manifest format 99" in result.err
+    assert result.err.splitlines()[1] == "hint: upgrade aragora-storage to use this backup"

@@ -316,3 +316,19 @@ def test_progress_shows_on_a_terminal_and_nothing_when_piped(legacy: Path, cli: 
     assert "consolidate: 93/93 (100%)" in terminal.getvalue()
     piped = cli("consolidate", "--migrate", "--no-backup", "--source", str(legacy))
     assert piped.code == 0 and piped.err == ""
+
+
+def test_dry_run_warns_when_migrate_would_stop_on_a_foreign_target_file(
+        legacy: Path, cli: Any) -> None:
+    (legacy / "agents.db").write_bytes(b"not ours")
+    result = cli("consolidate", "--dry-run", "--source", str(legacy))
+    assert result.code == 0
+    assert (f"warning: --migrate would stop: {legacy / 'agents.db'} already exists and was"
+            " not made by consolidation") in result.out
+
+
+def test_verify_before_migrate_says_to_migrate_first(legacy: Path, cli: Any) -> None:
+    result = cli("consolidate", "--verify", "--source", str(legacy))
+    assert result.code == 1
+    assert result.err.splitlines() == [f"error: {legacy / 'core.db'} does not exist",
+                                       "hint: run consolidation first: --migrate"]
