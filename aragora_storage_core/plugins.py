@@ -134,22 +134,47 @@ class PluginHost:
         return sorted({r.name for r in self.backend_records()})
 
     def collect_health(self, backend: Any) -> list[Check]:
-        """Call ``storage_health`` on every plugin; a plugin that raises becomes a finding."""
-        checks: list[Check] = []
-        for impl in self.pm.hook.storage_health.get_hookimpls():
-            if impl.wrapper or impl.hookwrapper:
-                continue
-            try:
-                found = impl.function(*[backend for _ in impl.argnames]) or []
-                checks.extend(cast(list[Check], found))
-            except Exception as exc:  # isolate: one broken health check is one finding
-                checks.append(
-                    Check(
-                        "storage.E020",
-                        Level.ERROR,
-                        f"health check of plugin {impl.plugin_name} raised "
-                        f"{type(exc).__name__}",
-                        "upgrade or disable that plugin (ARAGORA_STORAGE_DISABLE_PLUGINS)",
-                    )
-                )
-        return checks
+        """Call ``storage_health`` on every plugin; a plugin that raises becomes a finding.
+
+        Each implementation runs in its own ``try``; wrappers (``hookimpl(wrapper=True)``)
+        run around all of them together and see every finding, and a wrapper that raises
+        is one finding too (the findings of the others are kept).
+        """
+        impls = self.pm.hook.storage_health.get_hookimpls()
+        plain = [i for i in impls if not (i.wrapper or i.hookwrapper)]
+        if len(plain) == len(impls):
+            return _isolated_health(plain, backend)
+        collected: list[Check] = []
+
+        def every_plain_impl(backend: Any) -> list[Check]:
+            collected.extend(_isolated_health(plain, backend))
+            return collected
+
+        wrappers = self.pm.subset_hook_caller(
+            "storage_health", remove_plugins=[i.plugin for i in plain])
+        try:
+            results = wrappers.call_extra([every_plain_impl], {"backend": backend})
+        except Exception as exc:  # isolate: a broken wrapper is one finding
+            return [*collected, _raised("a storage_health wrapper of a plugin", exc)]
+        return [check for found in results for check in (found or [])]
+
+
+def _raised(what: str, exc: Exception) -> Check:
+    return Check(
+        "storage.E020",
+        Level.ERROR,
+        f"{what} raised {type(exc).__name__}",
+        "upgrade or disable that plugin (ARAGORA_STORAGE_DISABLE_PLUGINS)",
+    )
+
+
+def _isolated_health(impls: list[Any], backend: Any) -> list[Check]:
+    """Findings of every ``storage_health`` implementation, each in its own ``try``."""
+    checks: list[Check] = []
+    for impl in impls:
+        try:
+            found = impl.function(*[backend for _ in impl.argnames]) or []
+            checks.extend(cast(list[Check], found))
+        except Exception as exc:  # isolate: one broken health check is one finding
+            checks.append(_raised(f"health check of plugin {impl.plugin_name}", exc))
+    return checks

@@ -21,6 +21,15 @@ from aragora_storage_core.registry import Registry
 from aragora_storage_core.settings import Settings
 
 FAILS_AT_IMPORT = "raise RuntimeError('boom while importing')\n"
+HEALTH_WRAPPER = (
+    "from aragora_storage_core import hookimpl\n"
+    "from aragora_storage_core.checks import Check, Level\n"
+    "@hookimpl(wrapper=True)\n"
+    "def storage_health(backend):\n"
+    "    results = yield\n"
+    "    seen = sum(len(found or []) for found in results)\n"
+    "    return [*results, [Check('wrap.I001', Level.INFO, f'wrapped {seen} findings')]]\n"
+)
 HEALTH_RAISES = (
     "from aragora_storage_core import hookimpl\n"
     "@hookimpl\n"
@@ -96,6 +105,40 @@ def test_health_hook_that_raises_becomes_a_finding_and_doctor_goes_on(
     assert "ValueError" in raised[0].message
     assert "ARAGORA_STORAGE_DISABLE_PLUGINS" in raised[0].hint
     assert any(f.id == "storage.I030" for f in diagnosis.findings), "built-in checks still ran"
+
+
+def test_health_wrapper_of_an_extension_plugin_sees_and_extends_the_findings(
+    fake_site: FakeSite, tmp_path: Path,
+) -> None:
+    fake_site.install(
+        "aragora-storage-wrap", "1.0.0", {PLUGIN_GROUP: {"wrap": "wrap_health"}},
+        {"wrap_health": HEALTH_WRAPPER},
+    )
+    registry = Registry(Settings.from_env(_env(tmp_path)))
+    _sqlite_round_trip(registry)
+    checks = registry.host.collect_health(registry.active())
+    registry.close()
+    wrapped = [c for c in checks if c.id == "wrap.I001"]
+    assert [c.message for c in wrapped] == [f"wrapped {len(checks) - 1} findings"]
+    assert any(c.id == "storage.I030" for c in checks)
+
+
+def test_health_wrapper_that_raises_becomes_a_finding_and_keeps_the_other_checks(
+    fake_site: FakeSite, tmp_path: Path,
+) -> None:
+    fake_site.install(
+        "aragora-storage-wrap", "1.0.0", {PLUGIN_GROUP: {"wrap": "wrap_broken"}},
+        {"wrap_broken": HEALTH_WRAPPER.replace("    results = yield\n",
+                                               "    results = yield\n    1 / 0\n")},
+    )
+    registry = Registry(Settings.from_env(_env(tmp_path)))
+    _sqlite_round_trip(registry)
+    checks = registry.host.collect_health(registry.active())
+    registry.close()
+    raised = [c for c in checks if c.id == "storage.E020"]
+    assert len(raised) == 1
+    assert "ZeroDivisionError" in raised[0].message
+    assert any(c.id == "storage.I030" for c in checks)
 
 
 def test_broken_backend_plugin_that_is_selected_raises_plugin_load_error(
