@@ -67,14 +67,20 @@ def _race(data_dir: Path, how: str) -> int:
         )
         for _ in range(WORKERS)
     ]
-    for worker in workers:  # every worker has connected before any starts writing
-        assert worker.stdout is not None
-        assert worker.stdout.readline().strip() == "ready", worker.communicate()[1]
-    flag.touch()
-    for worker in workers:
-        _, stderr = worker.communicate(timeout=120)
-        assert "locked" not in stderr.lower(), stderr
-        assert worker.returncode == 0, stderr
+    try:
+        for worker in workers:  # every worker has connected before any starts writing
+            assert worker.stdout is not None
+            assert worker.stdout.readline().strip() == "ready", worker.communicate()[1]
+        flag.touch()
+        for worker in workers:
+            _, stderr = worker.communicate(timeout=120)
+            assert "locked" not in stderr.lower(), stderr
+            assert worker.returncode == 0, stderr
+    finally:
+        for worker in workers:  # never leave a worker waiting for the flag
+            if worker.poll() is None:
+                worker.kill()
+                worker.communicate()
     registry = _registry(data_dir)
     user = registry.store("users").get_by_id(USER_ID)
     registry.close()
