@@ -30,6 +30,9 @@ ENV_VARS: tuple[EnvVar, ...] = (
            ("ARAGORA_DATABASE_URL",), secret=True),
     EnvVar("SUPABASE_URL", "-", "Supabase project URL (needs SUPABASE_KEY)"),
     EnvVar("SUPABASE_KEY", "-", "Supabase service key", secret=True),
+    EnvVar("SUPABASE_DB_URL", "-", "Supabase direct PostgreSQL connection string, used "
+           "only to apply migrations and move id sequences after a restore", secret=True),
+    EnvVar("SUPABASE_TIMEOUT", "10", "Seconds before a Supabase API request gives up"),
     EnvVar("REDIS_URL", "-", "Redis for token blacklist, stream events and cache",
            ("ARAGORA_REDIS_URL",), secret=True),
     EnvVar("ARAGORA_DB_MODE", "legacy", "SQLite layout: legacy (one file per database) "

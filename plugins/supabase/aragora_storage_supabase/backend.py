@@ -1,0 +1,81 @@
+"""The Supabase backend: the seed's Supabase tables through the project's REST API."""
+
+from __future__ import annotations
+
+from time import perf_counter
+from typing import Any, ClassVar
+
+from aragora_storage_core.backend import Backend
+from aragora_storage_core.layout import DATABASE_INFO, DatabaseType
+from aragora_storage_core.settings import Settings
+from aragora_storage_core.stores.protocols import StoreKind
+from aragora_storage_core.url import MASK, StorageURL
+from aragora_storage_supabase.errors import TablesMissingError
+from aragora_storage_supabase.project import SupabaseProject, timeout_from
+
+#: The logical database whose tables are the seed's "Supabase Tables".
+NOMIC = DatabaseType.NOMIC
+TABLES: tuple[str, ...] = DATABASE_INFO[NOMIC].tables
+
+
+class SupabaseBackend(Backend):
+    """Nomic cycles, debate artifacts, stream events and agent metrics in a Supabase project.
+
+    Opening it sends one cheap request, so a wrong key or an unreachable project fails
+    here (within ``SUPABASE_TIMEOUT``), not at first use. ``SUPABASE_DB_URL``, when set,
+    is the project's direct PostgreSQL connection string, used only to apply migrations.
+    """
+
+    name: ClassVar[str] = "supabase"
+    stores_served: ClassVar[frozenset[StoreKind]] = frozenset({
+        StoreKind.NOMIC_CYCLES, StoreKind.DEBATE_ARTIFACTS, StoreKind.STREAM_EVENTS,
+        StoreKind.AGENT_METRICS})
+
+    def __init__(self, url: StorageURL, settings: Settings) -> None:
+        super().__init__(url, settings)
+        self.project = SupabaseProject(url, timeout_from(settings.env), settings.slow_query_ms)
+        self.direct_url: str | None = settings.env.get("SUPABASE_DB_URL", "").strip() or None
+        self._schema_ready = False
+        try:
+            self.probe()
+        except BaseException:
+            self.project.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"<SupabaseBackend {self.project.base_url} key={MASK}>"
+
+    def probe(self) -> float:
+        """One cheap request; return its latency in ms (a missing table still answers)."""
+        started = perf_counter()
+        self.table_exists(TABLES[0])
+        return (perf_counter() - started) * 1000
+
+    def table_exists(self, table: str) -> bool:
+        """True when the project's API knows ``table``."""
+        try:
+            self.project.run(self.project.table(table).select("*").limit(0), f"probe {table}")
+        except TablesMissingError:
+            return False
+        return True
+
+    def make_store(self, kind: StoreKind) -> Any:
+        """Build the store ``kind``; with ``SUPABASE_DB_URL``, migrate first if allowed."""
+        from aragora_storage_supabase.stores import STORE_CLASSES
+
+        if self.settings.auto_migrate and self.direct_url and not self._schema_ready:
+            from aragora_storage_supabase.migrate import apply_direct
+
+            apply_direct(self)
+            self._schema_ready = True
+        return STORE_CLASSES[kind](self.project)
+
+    def describe(self) -> dict[str, Any]:
+        """Facts for ``doctor``: the API address, HTTPS, whether a direct connection is set."""
+        return super().describe() | {"api": self.project.base_url,
+                                     "https": self.project.encrypted,
+                                     "direct_connection": self.direct_url is not None}
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self.project.close()

@@ -1,0 +1,58 @@
+"""Health findings about a Supabase project: transport, reachability, tables, migrations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aragora_storage_core.checks import Check, Level
+from aragora_storage_core.errors import StorageError
+from aragora_storage_supabase.backend import TABLES
+from aragora_storage_supabase.migrate import status
+from aragora_storage_supabase.schema import sql_path
+
+if TYPE_CHECKING:
+    from aragora_storage_supabase.backend import SupabaseBackend
+
+
+def transport_check(backend: SupabaseBackend) -> Check:
+    """Whether the API is reached over HTTPS (plain http is accepted only for localhost)."""
+    project = backend.project
+    if project.encrypted:
+        return Check("storage.I093", Level.INFO, f"{project.location}: HTTPS in use")
+    return Check("storage.W093", Level.WARNING,
+                 f"{project.location}: plain http:// (unencrypted; a local server only)",
+                 "use the https:// project URL for any real project")
+
+
+def health(backend: SupabaseBackend) -> list[Check]:
+    """Every finding about ``backend``."""
+    project = backend.project
+    checks = [transport_check(backend)]
+    try:
+        latency_ms = backend.probe()
+        missing = [t for t in TABLES if not backend.table_exists(t)]
+        current = status(backend)
+    except StorageError as error:
+        return [*checks, Check("storage.E090", Level.ERROR, error.message, error.hint)]
+    checks.append(Check("storage.I090", Level.INFO,
+                        f"{project.location}: API answered in {latency_ms:.2f} ms",
+                        data={"latency_ms": round(latency_ms, 3)}))
+    if missing:
+        checks.append(Check("storage.W091", Level.WARNING,
+                            f"{project.location} lacks the tables {', '.join(missing)}",
+                            "aragora-storage migrate --migrate (see docs/supabase.md)"))
+    else:
+        checks.append(Check("storage.I091", Level.INFO,
+                            f"{project.location}: all {len(TABLES)} tables exist"))
+    if current.pending:
+        files = ", ".join(sql_path(m).name for m in current.pending)
+        checks.append(Check("storage.W092", Level.WARNING,
+                            f"{len(current.pending)} migration(s) pending on "
+                            f"{project.location} ({files})",
+                            "aragora-storage migrate --migrate"))
+    if current.changed:
+        checks.append(Check("storage.E094", Level.ERROR,
+                            f"migration {current.changed[0].path.name} changed after it was "
+                            f"applied to {project.location}",
+                            "restore the original migration file"))
+    return checks

@@ -1,0 +1,163 @@
+"""The Supabase project a backend talks to: its API address, the client, typed errors.
+
+The unmodified ``supabase`` client is created with an ``httpx`` client of our own, so
+every request has a bounded timeout (``SUPABASE_TIMEOUT``, default 10 s). The key travels
+only in request headers; it is never part of a URL, a message or a ``repr``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+from aragora_storage_core.errors import (
+    BackendUnavailableError,
+    ConfigurationError,
+    DuplicateError,
+    StorageError,
+)
+from aragora_storage_core.sql import slowlog
+from aragora_storage_core.url import MASK, StorageURL
+from aragora_storage_supabase.errors import KeyRejectedError, TablesMissingError
+
+if TYPE_CHECKING:
+    from postgrest import SyncRequestBuilder
+
+logger = logging.getLogger("aragora_storage.supabase")
+
+DEFAULT_TIMEOUT = 10.0
+#: PostgREST's answer for a table it does not know (``PGRST205``; ``42P01`` before v12).
+_MISSING_TABLE = frozenset({"PGRST205", "42P01"})
+_KEY_HINT = "use the project's service_role key (Dashboard > Settings > API) as SUPABASE_KEY"
+
+
+def timeout_from(env: Mapping[str, str]) -> float:
+    """``SUPABASE_TIMEOUT`` in seconds (default 10)."""
+    raw = env.get("SUPABASE_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise ConfigurationError("SUPABASE_TIMEOUT must be a positive number of seconds",
+                                 "export SUPABASE_TIMEOUT=10")
+    return value
+
+
+def api_base(url: StorageURL) -> str:
+    """``https://<host>[:port]`` of a ``supabase://`` URL; plain http only for this machine."""
+    protocol = url.params.get("protocol", "https")
+    if protocol not in ("https", "http"):
+        raise ConfigurationError("the supabase URL option protocol must be https or http",
+                                 "export SUPABASE_URL=https://<project>.supabase.co")
+    if not url.host:
+        raise ConfigurationError("the supabase URL names no host",
+                                 "export SUPABASE_URL=https://<project>.supabase.co")
+    if protocol == "http" and not url.is_local:
+        raise ConfigurationError(
+            f"SUPABASE_URL uses plain http:// for the remote host {url.host}: the key and "
+            "every row would travel unencrypted",
+            "use the https:// project URL; http:// is accepted only for localhost")
+    if not url.password:
+        raise ConfigurationError("no Supabase key was given",
+                                 "export SUPABASE_KEY=<service-role key>")
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{protocol}://{host}" + (f":{url.port}" if url.port else "")
+
+
+class SupabaseProject:
+    """One project: the ``supabase`` client over a bounded ``httpx`` client.
+
+    :meth:`run` executes a built PostgREST query and turns every failure into a typed
+    error; :meth:`scrub` masks the key in any text.
+    """
+
+    def __init__(self, url: StorageURL, timeout: float, slow_query_ms: float) -> None:
+        import httpx
+        from supabase import ClientOptions, create_client
+
+        self.base_url = api_base(url)
+        self.location = f"Supabase project at {self.base_url}"
+        self.encrypted = self.base_url.startswith("https://")
+        self.timeout = timeout
+        self._key = url.password or ""
+        self._slow_s = slow_query_ms / 1000
+        self.http = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+                                 follow_redirects=True)
+        options = ClientOptions(httpx_client=self.http, auto_refresh_token=False,
+                                    persist_session=False)
+        try:
+            self.client = create_client(self.base_url, self._key, options)
+        except Exception as error:  # the client validates URL and key shapes
+            self.http.close()
+            raise ConfigurationError(
+                f"the supabase client refused the project settings ({type(error).__name__}: "
+                f"{self.scrub(str(error))})",
+                "export SUPABASE_URL=https://<project>.supabase.co and SUPABASE_KEY") from None
+
+    def __repr__(self) -> str:
+        return f"<SupabaseProject {self.base_url} key={MASK}>"
+
+    def scrub(self, text: str) -> str:
+        """``text`` with the key masked."""
+        return text.replace(self._key, MASK) if self._key else text
+
+    def table(self, name: str) -> SyncRequestBuilder:
+        """A PostgREST request builder for table ``name``."""
+        return self.client.table(name)
+
+    def run(self, query: Any, operation: str, idempotent: bool = True) -> list[dict[str, Any]]:
+        """Execute ``query`` (a built request); return its rows; failures become typed errors."""
+        from httpx import HTTPError
+        from postgrest import APIError
+
+        started = perf_counter()
+        try:
+            rows: list[dict[str, Any]] = query.execute().data
+        except (APIError, HTTPError) as error:
+            raise self.translate(error, operation, idempotent) from None
+        elapsed = perf_counter() - started
+        if elapsed > self._slow_s:
+            slowlog.report(f"supabase {operation}", elapsed, self._slow_s)
+        return rows
+
+    def translate(self, error: Exception, operation: str,
+                  idempotent: bool = True) -> StorageError:
+        """The typed error for a PostgREST ``APIError`` or an ``httpx`` failure."""
+        import httpx
+        from postgrest import APIError
+
+        if isinstance(error, APIError):
+            return self._api_error(error, operation)
+        outcome = "" if idempotent else (
+            "; the write may or may not have been applied and was not retried")
+        if isinstance(error, httpx.TimeoutException):
+            return BackendUnavailableError(
+                f"{operation} timed out after {self.timeout:g}s on {self.location}{outcome}",
+                "check the project's status page, or raise SUPABASE_TIMEOUT")
+        reason = self.scrub(str(error).strip() or type(error).__name__)
+        return BackendUnavailableError(
+            f"cannot reach the {self.location} ({operation}): {reason}{outcome}",
+            "check SUPABASE_URL and the network (is the project paused?)")
+
+    def _api_error(self, error: Any, operation: str) -> StorageError:
+        code = str(error.code or "")
+        message = self.scrub(str(error.message or "no message"))
+        if message == "Invalid API key" or code.startswith("PGRST30") or code == "401":
+            return KeyRejectedError(f"the {self.location} rejected the key", _KEY_HINT)
+        if code == "23505":
+            return DuplicateError(f"{operation}: {message}", "the row exists already")
+        if code in _MISSING_TABLE:
+            return TablesMissingError(
+                f"{operation}: the {self.location} has no such table ({message})",
+                "aragora-storage migrate --migrate (see docs/supabase.md)")
+        return StorageError(f"the {self.location} refused {operation}: {message} ({code})",
+                            "see the project's API logs (Dashboard > Logs > API)")
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self.http.close()

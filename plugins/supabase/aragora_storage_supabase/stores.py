@@ -1,0 +1,271 @@
+"""The seed's Supabase stores over PostgREST: nomic cycles, artifacts, events, metrics.
+
+Rows have the columns and encodings of the shared SQL stores (JSON as text, timestamps
+as ISO text, booleans as 0/1), so the same tables serve both and rows decode with the
+core's row readers. Each method is one HTTP request, which PostgREST runs as one
+transaction; only ``AgentMetricsStore.summary`` reads several pages.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from postgrest.types import ReturnMethod
+
+from aragora_storage_core.models import (
+    AgentMetric,
+    DebateArtifact,
+    NomicCycle,
+    StreamEvent,
+    from_iso,
+    to_iso,
+    utcnow_iso,
+)
+from aragora_storage_core.sql.stores.base import dumps, loads
+from aragora_storage_core.sql.stores.nomic import (
+    ARTIFACT_COLUMNS,
+    CYCLE_COLUMNS,
+    EVENT_COLUMNS,
+    METRIC_COLUMNS,
+    _artifact_from_row,
+    _cycle_from_row,
+    _event_row,
+    _metric_row,
+)
+from aragora_storage_core.stores.protocols import StoreKind
+
+if TYPE_CHECKING:
+    from aragora_storage_supabase.project import SupabaseProject
+
+#: Rows per request when reading a whole table or loop (Supabase's default ``max-rows``).
+PAGE_SIZE = 1000
+_CYCLES = ",".join(CYCLE_COLUMNS)
+_ARTIFACTS = ",".join((*ARTIFACT_COLUMNS, "id"))
+_EVENTS = ",".join((*EVENT_COLUMNS, "id"))
+_METRICS = ",".join((*METRIC_COLUMNS, "id"))
+_FILE_CHANGE_KEYS = ("file_path", "change_type", "lines_added", "lines_removed", "created_at")
+
+
+def _values(row: dict[str, Any], columns: Sequence[str]) -> tuple[Any, ...]:
+    return tuple(row[c] for c in columns)
+
+
+def pages(project: SupabaseProject, table: str, columns: str, operation: str,
+          **equals: Any) -> Iterator[list[dict[str, Any]]]:
+    """Every row of ``table`` (matching ``equals``) in pages of :data:`PAGE_SIZE`, by ``id``."""
+    last: int | None = None
+    while True:
+        query = project.table(table).select(columns)
+        for column, value in equals.items():
+            query = query.eq(column, value)
+        if last is not None:
+            query = query.gt("id", last)
+        rows = project.run(query.order("id").limit(PAGE_SIZE), operation)
+        if rows:
+            yield rows
+        if len(rows) < PAGE_SIZE:
+            return
+        last = rows[-1]["id"]
+
+
+class SupabaseStore:
+    """Shared plumbing: the project whose API the store calls."""
+
+    def __init__(self, project: SupabaseProject) -> None:
+        self._project = project
+        self._run = project.run
+        self._table = project.table
+
+
+class SupabaseNomicCycleStore(SupabaseStore):
+    """:class:`~aragora_storage_core.stores.NomicCycleStore` on ``nomic_cycles``."""
+
+    def save_cycle(self, cycle: NomicCycle) -> None:
+        """Upsert the cycle on ``(loop_id, cycle_number)``."""
+        row = dict(zip(CYCLE_COLUMNS, (
+            cycle.loop_id, cycle.cycle_number, cycle.phase, cycle.stage,
+            to_iso(cycle.started_at), to_iso(cycle.completed_at),
+            None if cycle.success is None else int(cycle.success), cycle.git_commit,
+            cycle.task_description, cycle.total_tasks, cycle.completed_tasks,
+            cycle.error_message), strict=True))
+        query = self._table("nomic_cycles").upsert(row, returning=ReturnMethod.minimal,
+                                                   on_conflict="loop_id,cycle_number")
+        self._run(query, "save_cycle")
+
+    def _select(self, loop_id: str) -> Any:
+        return self._table("nomic_cycles").select(_CYCLES).eq("loop_id", loop_id)
+
+    def get_cycle(self, loop_id: str, cycle_number: int) -> NomicCycle | None:
+        """Return one cycle or ``None``."""
+        rows = self._run(self._select(loop_id).eq("cycle_number", cycle_number).limit(1),
+                         "get_cycle")
+        return _cycle_from_row(_values(rows[0], CYCLE_COLUMNS)) if rows else None
+
+    def list_cycles(self, loop_id: str) -> list[NomicCycle]:
+        """Cycles of one loop in order."""
+        rows = self._run(self._select(loop_id).order("cycle_number"), "list_cycles")
+        return [_cycle_from_row(_values(r, CYCLE_COLUMNS)) for r in rows]
+
+    def latest_cycle(self, loop_id: str) -> NomicCycle | None:
+        """The highest-numbered cycle of a loop, or ``None``."""
+        query = self._select(loop_id).order("cycle_number", desc=True).limit(1)
+        rows = self._run(query, "latest_cycle")
+        return _cycle_from_row(_values(rows[0], CYCLE_COLUMNS)) if rows else None
+
+    def _insert_id(self, table: str, row: dict[str, Any], operation: str) -> int:
+        rows = self._run(self._table(table).insert(row), operation, idempotent=False)
+        return int(rows[0]["id"])
+
+    def record_rollback(self, loop_id: str, cycle_number: int, reason: str,
+                        from_commit: str | None = None, to_commit: str | None = None) -> int:
+        """Record a rollback (``nomic_rollbacks``); return its id."""
+        return self._insert_id("nomic_rollbacks", {
+            "loop_id": loop_id, "cycle_number": cycle_number, "reason": reason,
+            "from_commit": from_commit, "to_commit": to_commit, "created_at": utcnow_iso(),
+        }, "record_rollback")
+
+    def record_file_change(self, loop_id: str, cycle_number: int, file_path: str,
+                           change_type: str, lines_added: int = 0,
+                           lines_removed: int = 0) -> int:
+        """Record one changed file (``cycle_file_changes``); return its id."""
+        return self._insert_id("cycle_file_changes", {
+            "loop_id": loop_id, "cycle_number": cycle_number, "file_path": file_path,
+            "change_type": change_type, "lines_added": lines_added,
+            "lines_removed": lines_removed, "created_at": utcnow_iso(),
+        }, "record_file_change")
+
+    def list_file_changes(self, loop_id: str, cycle_number: int) -> list[dict[str, Any]]:
+        """Changed files of one cycle, in the order recorded."""
+        query = (self._table("cycle_file_changes").select(",".join(_FILE_CHANGE_KEYS))
+                 .eq("loop_id", loop_id).eq("cycle_number", cycle_number).order("id"))
+        return [{k: row[k] for k in _FILE_CHANGE_KEYS}
+                for row in self._run(query, "list_file_changes")]
+
+
+def _artifact(row: dict[str, Any]) -> DebateArtifact:
+    return _artifact_from_row((*_values(row, ARTIFACT_COLUMNS), row["id"]))
+
+
+class SupabaseDebateArtifactStore(SupabaseStore):
+    """:class:`~aragora_storage_core.stores.DebateArtifactStore` on ``debate_artifacts``."""
+
+    def save(self, artifact: DebateArtifact) -> int:
+        """Insert an artifact; return its id."""
+        row = dict(zip(ARTIFACT_COLUMNS, (
+            artifact.loop_id, artifact.cycle_number, artifact.phase, artifact.task,
+            dumps(artifact.agents), dumps(artifact.transcript), int(artifact.consensus_reached),
+            artifact.confidence, artifact.winning_proposal,
+            None if artifact.vote_tally is None else dumps(artifact.vote_tally),
+            to_iso(artifact.created_at) or utcnow_iso()), strict=True))
+        rows = self._run(self._table("debate_artifacts").insert(row), "save_debate_artifact",
+                         idempotent=False)
+        return int(rows[0]["id"])
+
+    def get(self, artifact_id: int) -> DebateArtifact | None:
+        """Return one artifact or ``None``."""
+        query = self._table("debate_artifacts").select(_ARTIFACTS).eq("id", int(artifact_id))
+        rows = self._run(query, "get_debate_artifact")
+        return _artifact(rows[0]) if rows else None
+
+    def list_for_cycle(self, loop_id: str, cycle_number: int) -> list[DebateArtifact]:
+        """Artifacts of one cycle, oldest first."""
+        query = (self._table("debate_artifacts").select(_ARTIFACTS).eq("loop_id", loop_id)
+                 .eq("cycle_number", cycle_number).order("id"))
+        return [_artifact(r) for r in self._run(query, "list_debate_artifacts")]
+
+
+def _event(row: dict[str, Any]) -> StreamEvent:
+    return StreamEvent(row["loop_id"], row["cycle"], row["event_type"], loads(row["event_data"]),
+                       row["agent"], from_iso(row["timestamp"]),  # type: ignore[arg-type]
+                       str(row["id"]))
+
+
+class SupabaseStreamEventStore(SupabaseStore):
+    """:class:`~aragora_storage_core.stores.StreamEventStore`; ids are ``stream_events`` row ids."""
+
+    def append(self, event: StreamEvent) -> str:
+        """Append one event; return its id."""
+        row = dict(zip(EVENT_COLUMNS, _event_row(event), strict=True))
+        rows = self._run(self._table("stream_events").insert(row), "append_event",
+                         idempotent=False)
+        event.id = str(rows[0]["id"])
+        return event.id
+
+    def append_many(self, events: Sequence[StreamEvent]) -> list[str]:
+        """Append events in order in one request (one transaction); return their ids."""
+        if not events:
+            return []
+        body = [dict(zip(EVENT_COLUMNS, _event_row(e), strict=True)) for e in events]
+        query = self._table("stream_events").insert(body)
+        rows = self._run(query, "append_events", idempotent=False)
+        ids = [str(i) for i in sorted(int(r["id"]) for r in rows)]
+        for event, event_id in zip(events, ids, strict=True):
+            event.id = event_id
+        return ids
+
+    def read(self, loop_id: str, *, cycle: int | None = None, after: str | None = None,
+             limit: int = 100) -> list[StreamEvent]:
+        """Events of a loop in order, optionally of one cycle and after an id."""
+        query = self._table("stream_events").select(_EVENTS).eq("loop_id", loop_id)
+        if cycle is not None:
+            query = query.eq("cycle", int(cycle))
+        if after is not None:
+            query = query.gt("id", int(after))
+        rows = self._run(query.order("id").limit(limit), "read_events")
+        return [_event(r) for r in rows]
+
+
+def _metric(row: dict[str, Any]) -> AgentMetric:
+    return AgentMetric(row["loop_id"], row["cycle"], row["agent"], row["metric"],
+                       float(row["value"]), loads(row["metadata"]),
+                       from_iso(row["recorded_at"]), row["id"])  # type: ignore[arg-type]
+
+
+class SupabaseAgentMetricsStore(SupabaseStore):
+    """:class:`~aragora_storage_core.stores.AgentMetricsStore` on ``agent_metrics``."""
+
+    def record(self, metric: AgentMetric) -> int:
+        """Record one measurement; return its id."""
+        row = dict(zip(METRIC_COLUMNS, _metric_row(metric), strict=True))
+        rows = self._run(self._table("agent_metrics").insert(row), "record_metric",
+                         idempotent=False)
+        return int(rows[0]["id"])
+
+    def record_many(self, metrics: Iterable[AgentMetric]) -> int:
+        """Record many measurements in one request (one transaction); return how many."""
+        body = [dict(zip(METRIC_COLUMNS, _metric_row(m), strict=True)) for m in metrics]
+        if body:
+            query = self._table("agent_metrics").insert(body, returning=ReturnMethod.minimal)
+            self._run(query, "record_metrics", idempotent=False)
+        return len(body)
+
+    def for_agent(self, agent: str, metric: str | None = None,
+                  limit: int = 100) -> list[AgentMetric]:
+        """Measurements of one agent, newest first."""
+        query = self._table("agent_metrics").select(_METRICS).eq("agent", agent)
+        if metric is not None:
+            query = query.eq("metric", metric)
+        query = query.order("recorded_at", desc=True).order("id", desc=True).limit(limit)
+        return [_metric(r) for r in self._run(query, "metrics_for_agent")]
+
+    def summary(self, loop_id: str) -> dict[str, dict[str, float]]:
+        """``{agent: {metric: mean}}`` over one loop (read in pages; PostgREST has no AVG)."""
+        values: dict[tuple[str, str], list[float]] = {}
+        for page in pages(self._project, "agent_metrics", "id,agent,metric,value",
+                          "metrics_summary", loop_id=loop_id):
+            for row in page:
+                values.setdefault((row["agent"], row["metric"]), []).append(float(row["value"]))
+        result: dict[str, dict[str, float]] = {}
+        for (agent, metric), numbers in values.items():
+            result.setdefault(agent, {})[metric] = math.fsum(numbers) / len(numbers)
+        return result
+
+
+STORE_CLASSES: dict[StoreKind, type[SupabaseStore]] = {
+    StoreKind.NOMIC_CYCLES: SupabaseNomicCycleStore,
+    StoreKind.DEBATE_ARTIFACTS: SupabaseDebateArtifactStore,
+    StoreKind.STREAM_EVENTS: SupabaseStreamEventStore,
+    StoreKind.AGENT_METRICS: SupabaseAgentMetricsStore,
+}
