@@ -7,40 +7,16 @@ for it in output finds it only if it really leaked.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aragora_storage_supabase.backend import TABLES, SupabaseBackend
+from aragora_storage_supabase.backend import SupabaseBackend
 
 from aragora_storage_core.registry import Registry
-from tests.postgres.conftest import HOST, PORT, USER, admin_connection, drop_database
+from tests.postgres.conftest import admin_connection
 from tests.supabase.postgrest_test_server import PostgrestTestServer
-
-KEY = f"sb-test-service-role-{secrets.token_hex(12)}"
-
-
-def make_database() -> str:
-    """A new empty database ``aragora_supabase_<random>``; returns its name."""
-    admin = admin_connection()
-    name = f"aragora_supabase_{secrets.token_hex(6)}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    return name
-
-
-def remove_database(name: str) -> None:
-    """Drop a database made by :func:`make_database`."""
-    admin = admin_connection()
-    drop_database(admin, name)
-    admin.close()
-
-
-def dsn(name: str) -> str:
-    """libpq connection string of database ``name``."""
-    return f"postgresql://{USER}@{HOST}:{PORT}/{name}"
+from tests.supabase.supabase_support import KEY, dsn, empty_tables, make_database, remove_database
 
 
 @pytest.fixture(scope="session")
@@ -65,17 +41,6 @@ def supabase_env(postgrest: PostgrestTestServer, project_database: str) -> dict[
             "SUPABASE_DB_URL": dsn(project_database)}
 
 
-def empty_tables(database: str) -> None:
-    """Remove every row of the seed's tables (when they exist) and restart their ids."""
-    admin = admin_connection(database)
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        present = [t for (t,) in cursor.fetchall() if t in TABLES]
-        if present:
-            cursor.execute(f"TRUNCATE {', '.join(present)} RESTART IDENTITY")
-    admin.close()
-
-
 @pytest.fixture
 def supabase_backend(supabase_env: dict[str, str],
                      project_database: str) -> Iterator[SupabaseBackend]:
@@ -94,3 +59,13 @@ def admin_of(project_database: str) -> Iterator[Any]:
     conn = admin_connection(project_database)
     yield conn
     conn.close()
+
+
+@pytest.fixture
+def fresh_project() -> Iterator[tuple[PostgrestTestServer, str]]:
+    """Another project: a new empty database (no tables) behind its own test server."""
+    name = make_database()
+    server = PostgrestTestServer(dsn(name), KEY).start()
+    yield server, name
+    server.stop()
+    remove_database(name)

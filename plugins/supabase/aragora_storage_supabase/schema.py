@@ -50,7 +50,7 @@ def render(migration: MigrationFile) -> str:
     dialect = replace(POSTGRES, ddl_rewrites=TYPE_REWRITES)
     upgrade, _ = up_and_down(migration.path.read_text(encoding="utf-8"))
     statements = [
-        dialect.ddl(SCHEMA_VERSION_DDL),
+        SCHEMA_VERSION_DDL,  # as the migrations engine runs it, unrewritten
         *(dialect.ddl(s).rstrip(";") for s in split_statements(upgrade)),
         *security_statements(("schema_version", *TABLES)),
         "INSERT INTO schema_version (database, version, name, checksum, applied_at,"

@@ -2,7 +2,7 @@
 -- python -m aragora_storage_supabase.schema; do not edit. Run it once, whole;
 -- it records itself in schema_version as aragora-storage migrate would.
 BEGIN;
-CREATE TABLE IF NOT EXISTS schema_version ( database TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms DOUBLE PRECISION NOT NULL, PRIMARY KEY (database, version));
+CREATE TABLE IF NOT EXISTS schema_version ( database TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms REAL NOT NULL, PRIMARY KEY (database, version));
 -- Nomic loop state: the Supabase tables of the seed.
 CREATE TABLE nomic_cycles (
     loop_id TEXT NOT NULL,

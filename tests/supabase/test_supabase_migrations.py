@@ -1,0 +1,101 @@
+"""Migrations on a Supabase project: status through the API, applying over
+SUPABASE_DB_URL, and the generated SQL editor file (which must give the same schema)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aragora_storage_supabase.backend import TABLES, SupabaseBackend
+from aragora_storage_supabase.schema import render, sql_path
+
+from aragora_storage_core.errors import MigrationError
+from aragora_storage_core.migrations.files import discover
+from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
+from aragora_storage_core.registry import Registry
+from aragora_storage_core.stores.protocols import StoreKind
+from tests.postgres.conftest import admin_connection
+from tests.supabase.postgrest_test_server import PostgrestTestServer
+from tests.supabase.supabase_support import KEY, dsn, env_of, make_database, remove_database
+
+pytestmark = pytest.mark.postgres
+
+
+def _migrate(registry: Registry, backend: SupabaseBackend,
+             action: MigrationAction = MigrationAction.MIGRATE) -> Any:
+    return registry.hook.storage_migrate(backend=backend, request=MigrationRequest(action))
+
+
+def _schema(database: str) -> list[tuple[Any, ...]]:
+    conn = admin_connection(database)
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.table_name, c.column_name, c.data_type, c.is_nullable, c.column_default,"
+            " c.is_identity, t.rowsecurity FROM information_schema.columns c JOIN pg_tables t"
+            " ON t.tablename = c.table_name AND t.schemaname = c.table_schema"
+            " WHERE c.table_schema = 'public' ORDER BY 1, c.ordinal_position")
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    conn.close()
+    return rows
+
+
+def test_generated_sql_editor_files_are_up_to_date() -> None:
+    for migration in discover("nomic"):
+        assert sql_path(migration).read_text(encoding="utf-8") == render(migration), \
+            "run python -m aragora_storage_supabase.schema"
+
+
+def test_fresh_project_reports_every_migration_pending_and_missing_tables(
+        fresh_project: Any) -> None:
+    server, _ = fresh_project
+    registry = Registry(env=env_of(server))
+    backend = registry.active()
+    status = _migrate(registry, backend, MigrationAction.STATUS)
+    assert [m.name for m in status.databases[0].pending] == ["initial"]
+    checks = registry.host.collect_health(backend)
+    assert any(c.id == "storage.W091" and "nomic_cycles" in c.message for c in checks)
+    with pytest.raises(Exception) as missing:
+        backend.store(StoreKind.NOMIC_CYCLES).list_cycles("loop")
+    assert type(missing.value).__name__ == "TablesMissingError"
+    assert "migrate" in missing.value.hint
+    registry.close()
+
+
+def test_migrate_without_a_direct_connection_names_the_sql_file_and_changes_nothing(
+        fresh_project: Any) -> None:
+    server, database = fresh_project
+    registry = Registry(env=env_of(server))
+    backend = registry.active()
+    with pytest.raises(MigrationError) as error:
+        _migrate(registry, backend)
+    assert str(sql_path(discover("nomic")[0])) in error.value.message
+    assert "SUPABASE_DB_URL" in error.value.hint
+    assert _schema(database) == []
+    registry.close()
+
+
+def test_sql_editor_file_and_direct_migrate_give_the_same_schema_and_status(
+        fresh_project: Any) -> None:
+    server, by_file = fresh_project
+    conn = admin_connection(by_file)
+    with conn.cursor() as cursor:
+        cursor.execute(sql_path(discover("nomic")[0]).read_text(encoding="utf-8"))
+    conn.close()
+    registry = Registry(env=env_of(server))
+    status = _migrate(registry, registry.active(), MigrationAction.STATUS)
+    assert status.pending_count == 0 and not status.databases[0].changed
+    assert _migrate(registry, registry.active()).databases[0].ran == []
+    registry.close()
+
+    by_migrate = make_database()
+    try:
+        with PostgrestTestServer(dsn(by_migrate), KEY) as other:
+            registry = Registry(env=env_of(other, by_migrate))
+            report = _migrate(registry, registry.active())
+            assert report.databases[0].ran == ["001_initial"]
+            registry.close()
+        assert _schema(by_file) == _schema(by_migrate)
+    finally:
+        remove_database(by_migrate)
+    assert {row[0] for row in _schema(by_file)} == {"schema_version", *TABLES}
+    assert all(row[6] for row in _schema(by_file)), "row level security is on everywhere"
