@@ -113,3 +113,14 @@ def test_redis_url_beside_postgresql_serves_the_redis_stores_and_postgresql_the_
         assert users.get_by_id("u1") is not None
     finally:
         registry.close()
+
+
+def test_importing_the_plugin_imports_no_redis_driver() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, aragora_storage_redis as p;"
+            "assert 'redis' not in sys.modules, 'redis imported';"
+            "assert p.STORES == p.RedisBackend.stores_served")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
