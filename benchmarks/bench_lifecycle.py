@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import sqlite3
 import subprocess
@@ -217,17 +216,13 @@ def main() -> None:
         work = Path(tmp)
         source = work / "legacy"
         make_source(source, args.rows)
-        results = {
-            "consolidation": bench_consolidation(work, source, args.rows, args.rounds),
-            "backup": bench_backup(work, source, 2 * args.rounds + 1),
-            "memory": bench_memory(work, args.memory_rows),
-            "self_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        }
+        c = bench_consolidation(work, source, args.rows, args.rounds)
+        b = bench_backup(work, source, 2 * args.rounds + 1)
+        memory = bench_memory(work, args.memory_rows)
         shutil.rmtree(work / "legacy")
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps({"consolidation": c, "backup": b, "memory": memory}, indent=2))
         return
-    c, b = results["consolidation"], results["backup"]
     print(f"consolidate {c['rows']:,} rows: {c['consolidate_s']:.2f}s  hand-written ATTACH+INSERT:"
           f" {c['hand_written_s']:.2f}s  ratio {c['ratio']:.2f}x"
           f"; same pragmas as ours (journal off): {c['hand_written_unjournaled_s']:.2f}s"
@@ -238,7 +233,7 @@ def main() -> None:
           f" backup create {b['backup_create_s']:.3f}s vs cp+sha256sum+sync"
           f" {b['cp_sha256_sync_s']:.3f}s: {b['ratio_create_vs_cp_sha256_sync']:.2f}x;"
           f" vs bare cp {b['cp_s']:.3f}s: {b['ratio_create_vs_cp']:.2f}x")
-    for m in results["memory"]:
+    for m in memory:
         print(f"memory {m['op']:<12} {m['rows']:>9,} rows: peak RSS {m['peak_mb']:.1f} MB"
               f" (+{m['growth_mb']:.1f} MB during the operation; Python heap peak"
               f" {m['python_heap_peak_mb']:.2f} MB)")
