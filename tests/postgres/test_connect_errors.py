@@ -80,6 +80,16 @@ def test_unknown_connection_option_is_a_configuration_error(pg_admin: Any) -> No
     assert_clean(error, PASSWORD)
 
 
+@pytest.mark.parametrize(("query", "option"), [
+    ("sslmode=bogus", "sslmode"), ("connect_timeout=soon", "connect_timeout")])
+def test_invalid_option_value_is_a_configuration_error_naming_the_option(
+        pg_admin: Any, query: str, option: str) -> None:
+    error = connect_error(f"postgresql://{USER}:{quote(PASSWORD)}@{HOST}:{PORT}/postgres?{query}")
+    assert isinstance(error, ConfigurationError)
+    assert error.message == f"invalid value of connection option {option!r} in the PostgreSQL URL"
+    assert_clean(error, PASSWORD)
+
+
 @pytest.mark.parametrize("url", [
     f"postgresql://{ROLE}:{PASSWORD}@127.0.0.1:notaport/aragora",
     f"postgresql://{ROLE}:{PASSWORD}@host with space:5432/aragora",

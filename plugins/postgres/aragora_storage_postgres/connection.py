@@ -25,6 +25,7 @@ DEFAULT_PORT = 5432
 #: libpq parameters we set unless the URL says otherwise.
 DEFAULTS = {"connect_timeout": "10", "application_name": "aragora-storage"}
 _OPTION = re.compile(r'invalid connection option "([A-Za-z_]+)"')
+_BAD_VALUES = (re.compile(r'for connection option "(\w+)"'), re.compile(r"invalid (\w+) value"))
 _PERCENT_HINT = (
     "percent-encode @ / % : ? # and spaces in the password (%40 %2F %25 %3A %3F %23 %20)"
 )
@@ -94,6 +95,12 @@ def connect_error(driver_text: str, url: StorageURL) -> StorageError:
         return ConfigurationError(
             f"unknown connection option {option.group(1)!r} in the PostgreSQL URL",
             "use libpq parameters only (sslmode, sslrootcert, connect_timeout, ...)")
+    bad_value = next(filter(None, (p.search(driver_text) for p in _BAD_VALUES)), None)
+    if bad_value is not None:
+        name = bad_value.group(1)
+        return ConfigurationError(
+            f"invalid value of connection option {name!r} in the PostgreSQL URL",
+            "see the libpq connection parameters, e.g. sslmode=verify-full")
     if "could not translate host name" in text:
         return BackendUnavailableError(f"host {url.host!r} of PostgreSQL is unknown",
                                        "fix the host in DATABASE_URL")
