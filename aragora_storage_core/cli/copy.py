@@ -34,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         target = registry.connect(args.target, "--to")
         try:
-            print(f"copy {source.url} -> {target.url}")
             report = copy_backend(registry.hook, source, target, batch_size=args.batch_size)
+            print(f"copied {source.url} -> {target.url}")
         finally:
             target.close()
     finally:

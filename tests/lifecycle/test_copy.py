@@ -167,3 +167,14 @@ def test_after_a_copy_to_postgresql_new_rows_get_fresh_ids(
     again = copy_backend(registry.hook, source, target)
     assert [t.table for t in again.tables if not t.ok] == ["audit_log"]
     target.close()
+
+
+def test_copy_to_a_backend_that_is_not_sql_is_one_clear_line(
+        legacy_url: str, cli: Any) -> None:
+    pytest.importorskip("aragora_storage_redis")
+    result = cli("copy", "--from", legacy_url, "--to", "redis://127.0.0.1:6379/15")
+    assert result.code == 1
+    assert result.out == ""
+    assert result.err.splitlines() == [
+        "error: the target backend redis is not a SQL backend",
+        "hint: copy works between SQL backends (sqlite, postgresql, ...)"]
