@@ -322,3 +322,19 @@ def test_a_manifest_from_a_newer_format_is_refused_with_an_upgrade_hint(
     assert result.code == 1
     assert "has manifest format 99" in result.err
     assert result.err.splitlines()[1] == "hint: upgrade aragora-storage to use this backup"
+
+
+def test_restore_into_an_empty_directory_recreates_the_files_privately(
+        backend: Backend, tmp_path: Path, cli: Any) -> None:
+    directory = make_backup(backend)
+    fresh = tmp_path / "recovered"
+    result = cli("--url", f"sqlite:///{fresh}", "backup", "restore", str(directory))
+    assert result.code == 0, result.err
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
+    assert stat.S_IMODE((fresh / "users.db").stat().st_mode) == 0o600
+    registry = Registry(env={})
+    recovered = registry.connect(f"sqlite:///{fresh}")
+    try:
+        assert user_ids(recovered) == user_ids(backend)
+    finally:
+        recovered.close()
