@@ -40,6 +40,7 @@ MIGRATION_LOCK_KEY = int.from_bytes(
 #: Rows per ``execute_values`` statement.
 BULK_PAGE_SIZE = 1000
 _COPY_TARGET = re.compile(r"^\s*INSERT\s+INTO\s+(\w+\s*\([\w\s,]+\))\s*VALUES\s*$", re.I)
+_IDLE = 0  # psycopg2.extensions.TRANSACTION_STATUS_IDLE, without importing the driver
 _VALUES = re.compile(r"^(.*?\bVALUES\s*)(\((?:\s*%s\s*,)*\s*%s\s*\))(.*)$", re.S | re.I)
 
 
@@ -139,7 +140,7 @@ class PostgresDatabase(SQLDatabase):
             except BaseException as exc:
                 self._rollback(cursor.lease)
                 if isinstance(exc, self._lost) and cursor.lease.raw.closed:
-                    raise self._lost_error("during") from None
+                    raise self._lost_error(committing=False) from None
                 raise
             if cursor.begun:
                 self._commit(cursor.lease)
@@ -164,21 +165,22 @@ class PostgresDatabase(SQLDatabase):
         except self._lost:
             if not lease.raw.closed:
                 raise
-            raise self._lost_error("while committing") from None
+            raise self._lost_error(committing=True) from None
 
-    def _lost_error(self, when: str) -> ConnectionLostError:
-        if when == "while committing":
+    def _lost_error(self, committing: bool) -> ConnectionLostError:
+        if committing:
             return ConnectionLostError(
                 f"the connection to PostgreSQL at {where(self.url)} was lost while committing;"
                 " the write may or may not have been saved",
                 "check whether the change is there before doing it again")
         return ConnectionLostError(
-            f"the connection to PostgreSQL at {where(self.url)} was lost {when} a write"
+            f"the connection to PostgreSQL at {where(self.url)} was lost during a write"
             " transaction; nothing of it was saved",
             "retry the operation once the server is back")
 
     def _rollback(self, lease: Lease) -> None:
-        if lease.raw.closed:
+        """``ROLLBACK`` if the server has a transaction open (known without a round trip)."""
+        if lease.raw.closed or lease.raw.info.transaction_status == _IDLE:
             return
         try:
             lease.raw.cursor().execute("ROLLBACK")
@@ -225,7 +227,11 @@ class PostgresDatabase(SQLDatabase):
             return
         lease = self.pool.acquire()
         cursor = lease.raw.cursor()
-        cursor.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+        try:
+            cursor.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+        except BaseException:
+            self.pool.discard(lease)
+            raise
         state.lease = lease
         try:
             yield self
