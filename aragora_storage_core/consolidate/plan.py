@@ -27,12 +27,13 @@ BOOKKEEPING = frozenset({"schema_version"})
 
 
 def is_quiet(path: Path) -> bool:
-    """True when no ``-wal`` file sits beside ``path``: every commit is in the file itself.
+    """True when no ``-wal`` or ``-journal`` sits beside ``path``: all of it is in the file.
 
     Such a file is read as immutable, which creates no ``-wal``/``-shm`` files beside it;
     consolidation expects the application to be stopped.
     """
-    return not path.with_name(path.name + "-wal").exists()
+    return not any(path.with_name(path.name + suffix).exists()
+                   for suffix in ("-wal", "-journal"))
 
 
 def legacy_uri(path: Path) -> str:
