@@ -14,7 +14,7 @@ import pytest
 from aragora_storage_core.backend import Backend, SQLBackend
 from aragora_storage_core.copy import copy_backend
 from aragora_storage_core.errors import CopyError
-from aragora_storage_core.layout import DATABASES
+from aragora_storage_core.layout import DATABASES, DatabaseType
 from aragora_storage_core.models import AuditEntry
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores.protocols import StoreKind
@@ -103,7 +103,8 @@ def test_a_copy_killed_half_way_resumes_to_the_same_result(
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     registry, source, target = open_pair(legacy_url, target_url)
-    partial = target.database_for(DATABASES[4].type).fetch_one(  # nomic -> core.db
+    assert isinstance(target, SQLBackend)
+    partial = target.database_for(DatabaseType.NOMIC).fetch_one(
         "SELECT count(*) FROM stream_events")
     assert partial is not None and 0 < partial[0] < 2503
     report = copy_backend(registry.hook, source, target, batch_size=100)
