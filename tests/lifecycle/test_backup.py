@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -338,3 +339,19 @@ def test_restore_into_an_empty_directory_recreates_the_files_privately(
         assert user_ids(recovered) == user_ids(backend)
     finally:
         recovered.close()
+
+
+def test_backup_findings_report_missing_fresh_and_old_backups(
+        backend: Backend, data_dir: Path) -> None:
+    from aragora_storage_core.backup.health import backup_findings
+
+    (missing,) = backup_findings(backend)
+    assert (missing.id, missing.message) == (
+        "storage.W065", f"no backups in {data_dir / 'backups'}")
+    directory = make_backup(backend)
+    (fresh,) = backup_findings(backend)
+    assert fresh.id == "storage.I066" and directory.name in fresh.message
+    later = datetime.now(UTC) + timedelta(days=3)
+    (old,) = backup_findings(backend, now=later)
+    assert old.id == "storage.W066"
+    assert old.hint == "aragora-storage backup create (and schedule it)"
