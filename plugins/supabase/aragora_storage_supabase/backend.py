@@ -21,8 +21,10 @@ TABLES: tuple[str, ...] = DATABASE_INFO[NOMIC].tables
 class SupabaseBackend(Backend):
     """Nomic cycles, debate artifacts, stream events and agent metrics in a Supabase project.
 
-    Opening it sends one cheap request, so a wrong key or an unreachable project fails
-    here (within ``SUPABASE_TIMEOUT``), not at first use. ``SUPABASE_DB_URL``, when set,
+    Opening it sends one cheap request, not retried, so a wrong key or an unreachable
+    project fails here (within ``SUPABASE_TIMEOUT``), not at first use. Later reads use
+    the client's own retries of GET requests (after 1, 2 and 4 s); writes are never
+    retried. ``SUPABASE_DB_URL``, when set,
     is the project's direct PostgreSQL connection string, used only to apply migrations.
     """
 
@@ -48,13 +50,14 @@ class SupabaseBackend(Backend):
     def probe(self) -> float:
         """One cheap request; return its latency in ms (a missing table still answers)."""
         started = perf_counter()
-        self.table_exists(TABLES[0])
+        self.table_exists(TABLES[0], retry=False)
         return (perf_counter() - started) * 1000
 
-    def table_exists(self, table: str) -> bool:
-        """True when the project's API knows ``table``."""
+    def table_exists(self, table: str, retry: bool = True) -> bool:
+        """True when the project's API knows ``table`` (``retry``: the client's GET retries)."""
+        query = self.project.table(table).select("*").limit(0).retry(retry)
         try:
-            self.project.run(self.project.table(table).select("*").limit(0), f"probe {table}")
+            self.project.run(query, f"probe {table}")
         except TablesMissingError:
             return False
         return True

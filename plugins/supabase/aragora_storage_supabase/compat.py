@@ -12,8 +12,8 @@ from aragora_storage_core.url import MASK
 class SupabaseClient:
     """Reads ``SUPABASE_URL`` and ``SUPABASE_KEY``; says whether both are set.
 
-    ``client`` opens the ``supabase`` client on first use. Neither ``repr`` nor any
-    message shows the key.
+    ``client`` opens the ``supabase`` client on first use (requests time out after
+    ``SUPABASE_TIMEOUT`` seconds). Neither ``repr`` nor any message shows the key.
     """
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
@@ -21,6 +21,7 @@ class SupabaseClient:
         self.url: str | None = source.get("SUPABASE_URL", "").strip() or None
         self._key: str | None = source.get("SUPABASE_KEY", "").strip() or None
         self._client: Any = None
+        self._env = source
 
     @property
     def is_configured(self) -> bool:
@@ -37,14 +38,9 @@ class SupabaseClient:
                 raise ConfigurationError("SUPABASE_URL and SUPABASE_KEY must both be set",
                                          "export SUPABASE_URL=https://<project>.supabase.co "
                                          "SUPABASE_KEY=<service-role key>")
-            from supabase import create_client
+            from aragora_storage_supabase.project import open_client, timeout_from
 
-            try:
-                self._client = create_client(self.url, self._key)
-            except Exception as error:
-                raise ConfigurationError(
-                    f"the supabase client refused SUPABASE_URL ({type(error).__name__})",
-                    "export SUPABASE_URL=https://<project>.supabase.co") from None
+            self._client, _ = open_client(self.url, self._key, timeout_from(self._env))
         return self._client
 
     def __repr__(self) -> str:

@@ -69,6 +69,28 @@ def api_base(url: StorageURL) -> str:
     return f"{protocol}://{host}" + (f":{url.port}" if url.port else "")
 
 
+def open_client(base_url: str, key: str, timeout: float) -> tuple[Any, Any]:
+    """The unmodified ``supabase`` client over an ``httpx`` client with ``timeout``.
+
+    Returns ``(supabase client, httpx client)``; close the second when done. A URL or key
+    the client refuses is a :class:`ConfigurationError` that shows neither.
+    """
+    import httpx
+    from supabase import ClientOptions, create_client
+
+    http = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+                        follow_redirects=True)
+    options = ClientOptions(httpx_client=http, auto_refresh_token=False,
+                            persist_session=False)
+    try:
+        return create_client(base_url, key, options), http
+    except Exception as error:  # the client validates the URL's and the key's shape
+        http.close()
+        raise ConfigurationError(
+            f"the supabase client refused the project settings ({type(error).__name__})",
+            "export SUPABASE_URL=https://<project>.supabase.co and SUPABASE_KEY") from None
+
+
 class SupabaseProject:
     """One project: the ``supabase`` client over a bounded ``httpx`` client.
 
@@ -77,27 +99,13 @@ class SupabaseProject:
     """
 
     def __init__(self, url: StorageURL, timeout: float, slow_query_ms: float) -> None:
-        import httpx
-        from supabase import ClientOptions, create_client
-
         self.base_url = api_base(url)
         self.location = f"Supabase project at {self.base_url}"
         self.encrypted = self.base_url.startswith("https://")
         self.timeout = timeout
         self._key = url.password or ""
         self._slow_s = slow_query_ms / 1000
-        self.http = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-                                 follow_redirects=True)
-        options = ClientOptions(httpx_client=self.http, auto_refresh_token=False,
-                                    persist_session=False)
-        try:
-            self.client = create_client(self.base_url, self._key, options)
-        except Exception as error:  # the client validates URL and key shapes
-            self.http.close()
-            raise ConfigurationError(
-                f"the supabase client refused the project settings ({type(error).__name__}: "
-                f"{self.scrub(str(error))})",
-                "export SUPABASE_URL=https://<project>.supabase.co and SUPABASE_KEY") from None
+        self.client, self.http = open_client(self.base_url, self._key, timeout)
 
     def __repr__(self) -> str:
         return f"<SupabaseProject {self.base_url} key={MASK}>"
@@ -108,7 +116,8 @@ class SupabaseProject:
 
     def table(self, name: str) -> SyncRequestBuilder:
         """A PostgREST request builder for table ``name``."""
-        return self.client.table(name)
+        builder: SyncRequestBuilder = self.client.table(name)
+        return builder
 
     def run(self, query: Any, operation: str, idempotent: bool = True) -> list[dict[str, Any]]:
         """Execute ``query`` (a built request); return its rows; failures become typed errors."""
