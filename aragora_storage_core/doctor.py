@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from aragora_storage_core.backend import Backend
+from aragora_storage_core.backup.health import backup_findings
 from aragora_storage_core.checks import Check, Level
+from aragora_storage_core.encryption.checks import key_checks
 from aragora_storage_core.errors import StorageError
 from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
 from aragora_storage_core.registry import REDIS_ROUTED, Registry
@@ -71,13 +73,13 @@ def _diagnose_with(registry: Registry, diagnosis: Diagnosis, url: str | None) ->
     selection = diagnosis.selection
     assert selection is not None
     for warning in selection.warnings:
-        diagnosis.findings.append(Check("storage.W002", Level.WARNING, warning,
+        diagnosis.findings.append(Check("storage.W014", Level.WARNING, warning,
                                         "unset the alias or make both the same"))
     for record in registry.plugins():
         diagnosis.plugins.append(record.to_dict())
         if record.status == "failed":
             diagnosis.findings.append(Check(
-                "storage.W010", Level.WARNING,
+                "storage.W015", Level.WARNING,
                 f"plugin {record.name} ({record.distribution}) failed to load: {record.error}",
                 f"reinstall it, or ARAGORA_STORAGE_DISABLE_PLUGINS={record.name}"))
     backend = _open(registry, diagnosis, selection.url, selection.source)
@@ -95,7 +97,8 @@ def _diagnose_with(registry: Registry, diagnosis: Diagnosis, url: str | None) ->
     for opened in filter(None, (backend, redis)):
         diagnosis.findings.extend(registry.host.collect_health(opened))
         diagnosis.findings.extend(_schema_findings(registry, opened))
-        opened.close()
+    diagnosis.findings.extend(backup_findings(backend))
+    diagnosis.findings.extend(key_checks(registry.keyed_settings()))
     diagnosis.findings.extend(stray_files(registry.settings))
 
 
@@ -144,6 +147,6 @@ def stray_files(settings: Settings, where: Path | None = None) -> list[Check]:
     if not stray:
         return []
     return [Check(
-        "storage.W060", Level.WARNING,
+        "storage.W016", Level.WARNING,
         f"{len(stray)} stray database file(s) in {where}: {', '.join(stray[:5])}",
         f"aragora-storage cleanup (moves them into {settings.data_dir})")]

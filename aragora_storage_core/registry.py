@@ -70,9 +70,10 @@ class Registry:
                  env: Mapping[str, str] | None = None) -> None:
         self.settings = settings or Settings.from_env(env)
         self.host = PluginHost(self.settings.disabled_plugins)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._active: Backend | None = None
         self._redis: Backend | None = None
+        self._opened: list[Backend] = []
         self._keyed: Settings | None = None
 
     @property
@@ -115,7 +116,7 @@ class Registry:
         return sorted(infos, key=lambda i: i.name)
 
     def connect(self, url: StorageURL | str, source: str = "explicit") -> Backend:
-        """Open a new backend for ``url`` (the caller closes it)."""
+        """Open a new backend for ``url``; :meth:`close` closes it with the others."""
         parsed = parse_url(url) if isinstance(url, str) else url
         records = self.host.load_backend(parsed.scheme)
         if not records:
@@ -135,6 +136,8 @@ class Registry:
                 f"no installed plugin accepted the {parsed.scheme}:// URL from {source}",
                 "check `aragora-storage plugins` for the plugin of that scheme",
             )
+        with self._lock:
+            self._opened.append(backend)
         return backend
 
     def keyed_settings(self) -> Settings:
@@ -210,9 +213,9 @@ class Registry:
     def close(self) -> None:
         """Close the backends this registry opened."""
         with self._lock:
-            for backend in (self._active, self._redis):
-                if backend is not None:
-                    backend.close()
+            for backend in self._opened:
+                backend.close()
+            self._opened.clear()
             self._active = self._redis = None
 
 

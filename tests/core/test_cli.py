@@ -55,7 +55,7 @@ def test_stray_database_files_are_found_and_cleaned_up(capsys: pytest.CaptureFix
     (clean_environment / "elo.db").write_bytes(b"")
     (clean_environment / "elo.db-wal").write_bytes(b"")
     code, out, _ = run(capsys, "doctor", "--fail-level", "warning")
-    assert code == 1 and "storage.W060" in out and "aragora-storage cleanup" in out
+    assert code == 1 and "storage.W016" in out and "aragora-storage cleanup" in out
     assert run(capsys, "cleanup")[0] == 0
     assert sorted(p.name for p in (clean_environment / ".nomic").iterdir()) == \
         ["elo.db", "elo.db-wal"]
@@ -204,3 +204,13 @@ def test_seed_runner_module_takes_the_seed_flags(clean_environment: Path) -> Non
     assert result.returncode == 0, result.stderr
     assert "users" in result.stdout and "003_links_webhooks_monthly_usage" in result.stdout
     assert (clean_environment / ".nomic" / "users.db").exists()
+
+
+def test_doctor_reports_backup_age_and_key_findings(capsys: pytest.CaptureFixture[str],
+                                                    clean_environment: Path) -> None:
+    run(capsys, "migrate", "--migrate")
+    code, out, _ = run(capsys, "doctor", "-v")
+    assert code == 0 and "storage.I065" in out
+    assert run(capsys, "backup", "create")[0] == 0
+    code, out, _ = run(capsys, "doctor", "-v")
+    assert code == 0 and "storage.I066" in out

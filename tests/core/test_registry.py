@@ -53,3 +53,17 @@ def test_backends_list_without_importing_then_with_stores() -> None:
     loaded = {b.name: b for b in registry.backends(load=True)}
     assert loaded["sqlite"].status == "loaded" and "users" in loaded["sqlite"].stores
     assert loaded["sqlite"].distribution == "aragora-storage"
+
+
+def test_close_closes_backends_opened_with_connect(tmp_path: Path) -> None:
+    import sqlite3
+
+    from aragora_storage_core.layout import DatabaseType
+
+    registry = Registry(env={})
+    backend = registry.connect(f"sqlite:///{tmp_path}/one.db")
+    backend.store("users").count()
+    connection = backend.database_for(DatabaseType.USERS).connection()  # type: ignore[attr-defined]
+    registry.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        connection.execute("SELECT 1")

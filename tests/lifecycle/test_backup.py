@@ -347,7 +347,7 @@ def test_backup_findings_report_missing_fresh_and_old_backups(
 
     (missing,) = backup_findings(backend)
     assert (missing.id, missing.message) == (
-        "storage.W065", f"no backups in {data_dir / 'backups'}")
+        "storage.I065", f"no backups yet in {data_dir / 'backups'}")
     directory = make_backup(backend)
     (fresh,) = backup_findings(backend)
     assert fresh.id == "storage.I066" and directory.name in fresh.message

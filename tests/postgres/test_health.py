@@ -24,16 +24,16 @@ def by_id(backend: PostgresBackend) -> dict[str, Any]:
 def test_health_reports_version_latency_pool_tls_and_pending_migrations(
         pg_backend: PostgresBackend) -> None:
     checks = by_id(pg_backend)
-    assert checks["storage.I050"].message.startswith("PostgreSQL 15.")
-    assert checks["storage.I050"].data["latency_ms"] > 0
-    assert checks["storage.I051"].data["size"] == 10
-    assert checks["storage.I053"].data == {"ssl_in_use": False}
-    assert checks["storage.W052"].message.startswith("17 migration(s) pending")
-    assert checks["storage.W052"].hint == "aragora-storage migrate --migrate"
-    assert "storage.W054" not in checks  # a local server needs no TLS warning
+    assert checks["storage.I100"].message.startswith("PostgreSQL 15.")
+    assert checks["storage.I100"].data["latency_ms"] > 0
+    assert checks["storage.I101"].data["size"] == 10
+    assert checks["storage.I103"].data == {"ssl_in_use": False}
+    assert checks["storage.W102"].message.startswith("17 migration(s) pending")
+    assert checks["storage.W102"].hint == "aragora-storage migrate --migrate"
+    assert "storage.W104" not in checks  # a local server needs no TLS warning
     Registry(env={}).hook.storage_migrate(backend=pg_backend,
                                           request=MigrationRequest(MigrationAction.MIGRATE))
-    assert "storage.W052" not in by_id(pg_backend)
+    assert "storage.W102" not in by_id(pg_backend)
 
 
 @pytest.mark.slow
@@ -46,7 +46,7 @@ def test_health_of_a_stopped_server_is_one_error_finding(scratch_cluster: Any) -
         (check,) = storage_health(backend)
     finally:
         scratch_cluster.start()
-    assert (check.id, check.level) == ("storage.E050", Level.ERROR)
+    assert (check.id, check.level) == ("storage.E100", Level.ERROR)
     assert check.message.startswith("cannot reach PostgreSQL at 127.0.0.1:")
     backend.close()
 
@@ -65,4 +65,4 @@ def test_doctor_with_a_postgres_database_url_shows_the_findings(
     main(["doctor", "--json"])
     report = json.loads(capsys.readouterr().out)
     ids = {finding["id"] for finding in report["findings"]}
-    assert {"storage.I050", "storage.I051", "storage.I053"} <= ids
+    assert {"storage.I100", "storage.I101", "storage.I103"} <= ids

@@ -50,7 +50,7 @@ def test_remote_host_without_required_tls_is_a_warning(pg_backend: PostgresBacke
                          ("verify-full", False)):
         url = parse_url("postgresql://u@db.example.com/app" + (f"?sslmode={mode}" if mode else ""))
         pg_backend.url = url
-        warnings = [c for c in storage_health(pg_backend) if c.id == "storage.W054"]
+        warnings = [c for c in storage_health(pg_backend) if c.id == "storage.W104"]
         assert bool(warnings) is warned, mode
         if warned:
             assert warnings[0].level is Level.WARNING

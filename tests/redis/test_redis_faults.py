@@ -102,7 +102,7 @@ def test_restart_mid_use_is_survived_and_reported(throwaway: RedisServerProcess)
         cache.set("k", b"after")
         assert cache.get("k") == b"after"
         ids = [c.id for c in registry.host.collect_health(backend)]
-        assert "storage.W073" in ids
+        assert "storage.W113" in ids
     finally:
         registry.close()
 

@@ -40,18 +40,18 @@ def volatile(tmp_path: Path) -> Iterator[RedisServerProcess]:
 def test_healthy_server_reports_latency_version_and_memory(
         volatile: RedisServerProcess) -> None:
     checks = by_id(health(volatile.url()))
-    assert checks["storage.I070"].data is not None
-    assert checks["storage.I070"].data["latency_ms"] >= 0
+    assert checks["storage.I110"].data is not None
+    assert checks["storage.I110"].data["latency_ms"] >= 0
     info = redis.Redis(port=volatile.port).info("server")
-    assert checks["storage.I071"].data is not None
-    assert checks["storage.I071"].data["version"] == info["redis_version"]
-    assert checks["storage.I071"].data["used_memory"] > 0
+    assert checks["storage.I111"].data is not None
+    assert checks["storage.I111"].data["version"] == info["redis_version"]
+    assert checks["storage.I111"].data["used_memory"] > 0
     assert max(c.level for c in checks.values()) < Level.ERROR
 
 
 def test_server_keeping_nothing_on_disk_warns_because_of_the_token_blacklist(
         volatile: RedisServerProcess) -> None:
-    warning = by_id(health(volatile.url()))["storage.W072"]
+    warning = by_id(health(volatile.url()))["storage.W112"]
     assert warning.level is Level.WARNING
     assert "keeps nothing on disk" in warning.message and "token_blacklist" in warning.message
     assert "appendonly yes" in warning.hint
@@ -65,8 +65,8 @@ def test_persistent_server_does_not_warn_but_token_evicting_policy_does(
         checks = by_id(health(server.url()))
     finally:
         server.stop()
-    assert "storage.W072" not in checks
-    assert "allkeys-lru may evict revoked tokens" in checks["storage.W076"].message
+    assert "storage.W112" not in checks
+    assert "allkeys-lru may evict revoked tokens" in checks["storage.W116"].message
 
 
 def test_server_gone_since_connect_is_an_error_finding_not_a_crash(
@@ -78,8 +78,8 @@ def test_server_gone_since_connect_is_an_error_finding_not_a_crash(
         checks = by_id(registry.host.collect_health(backend))
     finally:
         registry.close()
-    assert checks["storage.E070"].level is Level.ERROR
-    assert "cannot reach redis" in checks["storage.E070"].message
+    assert checks["storage.E110"].level is Level.ERROR
+    assert "cannot reach redis" in checks["storage.E110"].message
 
 
 def test_every_operation_works_on_a_server_without_keys_or_flush_commands(

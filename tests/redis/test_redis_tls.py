@@ -117,7 +117,7 @@ def test_skipping_verification_needs_an_explicit_setting_and_health_warns(
         backend = registry.active()
         backend.store("cache").set("k", b"unverified")
         checks = registry.host.collect_health(backend)
-        warning = [c for c in checks if c.id == "storage.W074"]
+        warning = [c for c in checks if c.id == "storage.W114"]
         assert warning and "verification is off" in warning[0].message
         assert "ssl_ca_certs" in warning[0].hint
     finally:
@@ -148,7 +148,7 @@ def test_plain_redis_to_a_remote_host_warns_and_to_localhost_does_not(
         local = Registry(env={}).connect(url)
         assert isinstance(remote, RedisBackend) and isinstance(local, RedisBackend)
         [warning] = transport_checks(remote)
-        assert isinstance(warning, Check) and warning.id == "storage.W075"
+        assert isinstance(warning, Check) and warning.id == "storage.W115"
         assert "rediss://" in warning.hint
         assert transport_checks(local) == []
         remote.close()

@@ -8,10 +8,10 @@ from aragora_storage_core.errors import BackendUnavailableError, TransactionErro
 class PoolTimeoutError(BackendUnavailableError):
     """Every pooled connection stayed busy for ``ARAGORA_DB_POOL_TIMEOUT`` seconds."""
 
-    code = "storage.E056"
+    code = "storage.E106"
 
 
 class ConnectionLostError(TransactionError):
     """The server closed the connection while a write transaction was open."""
 
-    code = "storage.E057"
+    code = "storage.E107"

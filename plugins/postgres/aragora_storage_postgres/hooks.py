@@ -40,28 +40,28 @@ def storage_health(backend: Backend) -> list[Check]:
         facts = database.server_facts()
         pending = sum(len(m.status().pending) for m in sql_migrators(backend))
     except StorageError as error:
-        return [Check("storage.E050", Level.ERROR, error.message, error.hint)]
+        return [Check("storage.E100", Level.ERROR, error.message, error.hint)]
     version = facts["server_version"]
     checks = [
-        Check("storage.I050", Level.INFO,
+        Check("storage.I100", Level.INFO,
               f"PostgreSQL {version // 10000}.{version % 10000} at {target}, "
               f"round trip {latency_ms:.2f} ms",
               data={"server_version": version, "latency_ms": round(latency_ms, 3)}),
-        Check("storage.I051", Level.INFO, "pool: {in_use} in use, {idle} idle, {open} open "
+        Check("storage.I101", Level.INFO, "pool: {in_use} in use, {idle} idle, {open} open "
               "(size {size} + overflow {max_overflow})".format(**facts["pool"]),
               data=facts["pool"]),
-        Check("storage.I053", Level.INFO,
+        Check("storage.I103", Level.INFO,
               f"TLS {'in use' if facts['ssl_in_use'] else 'not in use'} to {target}",
               data={"ssl_in_use": facts["ssl_in_use"]}),
     ]
     if pending:
-        checks.append(Check("storage.W052", Level.WARNING,
+        checks.append(Check("storage.W102", Level.WARNING,
                             f"{pending} migration(s) pending on {target}",
                             "aragora-storage migrate --migrate"))
     sslmode = backend.url.params.get("sslmode", "").lower()
     if not backend.url.is_local and sslmode in UNENCRYPTED_SSLMODES:
         checks.append(Check(
-            "storage.W054", Level.WARNING,
+            "storage.W104", Level.WARNING,
             f"connection to remote PostgreSQL at {target} may be unencrypted "
             f"(sslmode={sslmode or 'unset'})",
             "add ?sslmode=verify-full&sslrootcert=/path/to/ca.pem to DATABASE_URL"))

@@ -25,13 +25,13 @@ def transport_checks(backend: RedisBackend) -> list[Check]:
     where = backend.location
     if not backend.options.verifies_certificates:
         checks.append(Check(
-            "storage.W074", Level.WARNING,
+            "storage.W114", Level.WARNING,
             f"{where}: TLS certificate verification is off (ssl_cert_reqs="
             f"{backend.options.ssl_cert_reqs})",
             "remove ssl_cert_reqs from the URL and pass the CA: ?ssl_ca_certs=/path/ca.pem"))
     if not backend.options.tls and not backend.url.is_local:
         checks.append(Check(
-            "storage.W075", Level.WARNING,
+            "storage.W115", Level.WARNING,
             f"{where}: plain redis:// to a remote host sends data and password unencrypted",
             "use rediss:// (TLS) for Redis on another machine"))
     return checks
@@ -56,11 +56,11 @@ def server_checks(backend: RedisBackend) -> list[Check]:
         info: dict[str, Any] = backend.server_info("server") | backend.server_info("memory")
     except (RedisError, StorageError) as error:
         failure = translate(error, backend, "PING") if isinstance(error, RedisError) else error
-        return [Check("storage.E070", Level.ERROR, failure.message, failure.hint)]
+        return [Check("storage.E110", Level.ERROR, failure.message, failure.hint)]
     checks = [
-        Check("storage.I070", Level.INFO, f"{where}: PING answered in {ms:.2f} ms",
+        Check("storage.I110", Level.INFO, f"{where}: PING answered in {ms:.2f} ms",
               data={"latency_ms": round(ms, 3)}),
-        Check("storage.I071", Level.INFO,
+        Check("storage.I111", Level.INFO,
               f"{where}: Redis {info['redis_version']}, {info['used_memory_human']} used, "
               f"eviction policy {info.get('maxmemory_policy', 'unknown')}",
               data={"version": info["redis_version"], "used_memory": info["used_memory"],
@@ -69,23 +69,23 @@ def server_checks(backend: RedisBackend) -> list[Check]:
     ]
     if info["run_id"] != backend.run_id:
         checks.append(Check(
-            "storage.W073", Level.WARNING,
+            "storage.W113", Level.WARNING,
             f"{where} restarted since this process connected (run_id changed)",
             "data written before the restart is gone unless the server persists it"))
     durable = sorted(kind.value for kind in DURABLE_STORES & backend.stores_served)
     persistence = _persistence(backend)
     if persistence is None:
-        checks.append(Check("storage.I072", Level.INFO,
+        checks.append(Check("storage.I112", Level.INFO,
                             f"{where}: persistence settings cannot be read (CONFIG refused)"))
     elif durable and not persistence.get("save") and persistence.get("appendonly") == "no":
         checks.append(Check(
-            "storage.W072", Level.WARNING,
+            "storage.W112", Level.WARNING,
             f"{where} keeps nothing on disk (save \"\", appendonly no) but serves "
             f"{', '.join(durable)}: revoked tokens become valid again after a restart",
             "enable persistence: CONFIG SET appendonly yes (and in redis.conf)"))
     if durable and str(info.get("maxmemory_policy", "")).startswith("allkeys-"):
         checks.append(Check(
-            "storage.W076", Level.WARNING,
+            "storage.W116", Level.WARNING,
             f"{where}: eviction policy {info['maxmemory_policy']} may evict revoked tokens",
             "use maxmemory-policy volatile-lru or noeviction"))
     return checks

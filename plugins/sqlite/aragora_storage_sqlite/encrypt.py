@@ -7,7 +7,7 @@ from pathlib import Path
 from aragora_storage_core import hookimpl
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.checks import Check
-from aragora_storage_core.encryption.checks import key_checks, sqlite_file_checks
+from aragora_storage_core.encryption.checks import sqlite_file_checks
 from aragora_storage_core.encryption.convert import decrypt_file, encrypt_file, rekey_file
 from aragora_storage_core.encryption.sqlcipher import (
     DatabaseKey,
@@ -89,4 +89,4 @@ def encryption_health(backend: Backend) -> list[Check]:
     if not isinstance(backend, SQLiteBackend):
         return []
     files = [path for _, path in _files(backend)]
-    return sqlite_file_checks(backend.settings, files, backend.key) + key_checks(backend.settings)
+    return sqlite_file_checks(backend.settings, files, backend.key)
