@@ -1,7 +1,11 @@
 """Every conformance test a full SQL backend runs: ``from ...testing.suite import *``."""
 
 from aragora_storage_core.testing.fixtures import conformance_registry
-from aragora_storage_core.testing.health import TestHealthConformance, TestMigrationConformance
+from aragora_storage_core.testing.health import (
+    TestBackupConformance,
+    TestHealthConformance,
+    TestMigrationConformance,
+)
 from aragora_storage_core.testing.stores import (
     TestAgentMetricsStoreConformance,
     TestAuditStoreConformance,
@@ -19,6 +23,7 @@ from aragora_storage_core.testing.stores import (
 __all__ = [
     "TestAgentMetricsStoreConformance",
     "TestAuditStoreConformance",
+    "TestBackupConformance",
     "TestDebateArtifactStoreConformance",
     "TestHealthConformance",
     "TestMigrationConformance",

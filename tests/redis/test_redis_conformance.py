@@ -9,7 +9,11 @@ import pytest
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.testing.fixtures import conformance_registry
-from aragora_storage_core.testing.health import TestHealthConformance, TestMigrationConformance
+from aragora_storage_core.testing.health import (
+    TestBackupConformance,
+    TestHealthConformance,
+    TestMigrationConformance,
+)
 from aragora_storage_core.testing.stores import (
     TestCacheStoreConformance,
     TestStreamEventStoreConformance,
@@ -17,6 +21,7 @@ from aragora_storage_core.testing.stores import (
 )
 
 __all__ = [
+    "TestBackupConformance",
     "TestCacheStoreConformance",
     "TestHealthConformance",
     "TestMigrationConformance",
