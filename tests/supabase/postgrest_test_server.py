@@ -268,6 +268,7 @@ class PostgrestTestServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body leave as separate writes
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Stay quiet: tests read results, not access logs."""

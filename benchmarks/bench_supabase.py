@@ -1,0 +1,194 @@
+"""Supabase stores vs hand-written calls with the supabase client, on the same server.
+
+Both sides use the same ``supabase`` client (the backend's, over its one ``httpx``
+connection pool) against the PostgREST-protocol test server of ``tests/supabase`` over a
+scratch PostgreSQL database on 127.0.0.1 (PostgREST itself cannot run here), and do the
+same work: the same requests (the same columns asked for), the same JSON text columns,
+rows decoded into the same dataclasses. Within each pair of batches the two sides
+alternate call by call (which one goes first alternates too); the ratio is the median
+over the pairs of store time / raw time. The scratch database is dropped at the end.
+
+    .venv/bin/python benchmarks/bench_supabase.py [--pairs 15] [--batch 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import secrets
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+from postgrest.types import ReturnMethod
+
+from aragora_storage_core.models import NomicCycle, StreamEvent, from_iso, to_iso
+from aragora_storage_core.registry import Registry
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.supabase.postgrest_test_server import PostgrestTestServer
+
+TARGET = 1.10
+#: The columns each side asks for (the same request, so the server's work is the same).
+CYCLE_FIELDS = ("loop_id,cycle_number,phase,stage,started_at,completed_at,success,git_commit,"
+                "task_description,total_tasks,completed_tasks,error_message")
+EVENT_FIELDS = "loop_id,cycle,event_type,event_data,agent,timestamp,id"
+ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+class RawSupabase:
+    """What a careful programmer writes by hand with the supabase client for the same work."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def save_cycle(self, cycle: NomicCycle) -> None:
+        self.client.table("nomic_cycles").upsert({
+            "loop_id": cycle.loop_id, "cycle_number": cycle.cycle_number,
+            "phase": cycle.phase, "stage": cycle.stage, "started_at": to_iso(cycle.started_at),
+            "completed_at": to_iso(cycle.completed_at),
+            "success": None if cycle.success is None else int(cycle.success),
+            "git_commit": cycle.git_commit, "task_description": cycle.task_description,
+            "total_tasks": cycle.total_tasks, "completed_tasks": cycle.completed_tasks,
+            "error_message": cycle.error_message,
+        }, on_conflict="loop_id,cycle_number", returning=ReturnMethod.minimal).execute()
+
+    def get_cycle(self, loop_id: str, number: int) -> NomicCycle | None:
+        rows = (self.client.table("nomic_cycles").select(CYCLE_FIELDS).eq("loop_id", loop_id)
+                .eq("cycle_number", number).limit(1).execute().data)
+        if not rows:
+            return None
+        r = rows[0]
+        return NomicCycle(r["loop_id"], r["cycle_number"], r["phase"], r["stage"],
+                          from_iso(r["started_at"]),  # type: ignore[arg-type]
+                          from_iso(r["completed_at"]),
+                          None if r["success"] is None else bool(r["success"]),
+                          r["git_commit"], r["task_description"], r["total_tasks"],
+                          r["completed_tasks"], r["error_message"])
+
+    def _event(self, event: StreamEvent) -> dict[str, Any]:
+        return {"loop_id": event.loop_id, "cycle": event.cycle, "event_type": event.event_type,
+                "event_data": json.dumps(event.event_data, separators=(",", ":"),
+                                         sort_keys=True),
+                "agent": event.agent, "timestamp": to_iso(event.timestamp)}
+
+    def append(self, event: StreamEvent) -> str:
+        rows = self.client.table("stream_events").insert(self._event(event)).execute().data
+        return str(rows[0]["id"])
+
+    def append_many(self, events: list[StreamEvent]) -> list[str]:
+        rows = (self.client.table("stream_events").insert([self._event(e) for e in events])
+                .execute().data)
+        return [str(i) for i in sorted(r["id"] for r in rows)]
+
+    def read(self, loop_id: str) -> list[StreamEvent]:
+        rows = (self.client.table("stream_events").select(EVENT_FIELDS).eq("loop_id", loop_id)
+                .order("id").limit(100).execute().data)
+        return [StreamEvent(r["loop_id"], r["cycle"], r["event_type"],
+                            json.loads(r["event_data"]), r["agent"],
+                            from_iso(r["timestamp"]), str(r["id"]))  # type: ignore[arg-type]
+                for r in rows]
+
+
+def compare(name: str, ours: Callable[[int], object], raw: Callable[[int], object],
+            pairs: int, batch: int) -> dict[str, Any]:
+    """Median over ``pairs`` of ours/raw; within a pair the two sides alternate per call."""
+    ours(0), raw(0)  # warm up: connections, code paths
+    clock = time.perf_counter
+    ratios, ours_times, raw_times = [], [], []
+    gc.disable()
+    try:
+        for pair in range(pairs):
+            spent_ours = spent_raw = 0.0
+            for i in range(batch):
+                first, second = (raw, ours) if (pair + i) % 2 else (ours, raw)
+                start = clock()
+                first(i)
+                middle = clock()
+                second(i)
+                end = clock()
+                if first is ours:
+                    spent_ours, spent_raw = spent_ours + middle - start, spent_raw + end - middle
+                else:
+                    spent_raw, spent_ours = spent_raw + middle - start, spent_ours + end - middle
+            ours_times.append(spent_ours / batch)
+            raw_times.append(spent_raw / batch)
+            ratios.append(spent_ours / spent_raw)
+    finally:
+        gc.enable()
+    return {"operation": name, "store_ms": statistics.median(ours_times) * 1000,
+            "raw_ms": statistics.median(raw_times) * 1000, "ratio": statistics.median(ratios)}
+
+
+def _admin() -> Any:
+    conn = psycopg2.connect(ADMIN)
+    conn.autocommit = True
+    return conn
+
+
+def main() -> int:
+    """Run every comparison on a scratch database and print a Markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=15)
+    parser.add_argument("--batch", type=int, default=40)
+    args = parser.parse_args()
+    name, key = f"aragora_bench_{secrets.token_hex(6)}", secrets.token_hex(16)
+    admin = _admin()
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    try:
+        with PostgrestTestServer(dsn, key) as server:
+            rows = run(server.url, key, dsn, args.pairs, args.batch)
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+    print(f"| operation ({args.pairs} pairs) | store ms | supabase-py ms | ratio |")
+    print("| --- | ---: | ---: | ---: |")
+    for row in rows:
+        flag = "" if row["ratio"] <= TARGET else " (over target)"
+        print(f"| {row['operation']} | {row['store_ms']:.2f} | {row['raw_ms']:.2f} | "
+              f"{row['ratio']:.3f}{flag} |")
+    return 0 if all(row["ratio"] <= TARGET for row in rows) else 1
+
+
+def run(url: str, key: str, dsn: str, pairs: int, batch: int) -> list[dict[str, Any]]:
+    """The comparisons against the server at ``url``."""
+    registry = Registry(env={"SUPABASE_URL": url, "SUPABASE_KEY": key, "SUPABASE_DB_URL": dsn})
+    backend: Any = registry.active()
+    raw = RawSupabase(backend.project.client)
+    cycles, events = backend.store("nomic_cycles"), backend.store("stream_events")
+    start = datetime(2026, 1, 2, tzinfo=UTC)
+    cycle = NomicCycle("loop", 1, "debate", "proposing", start, total_tasks=3)
+    event = StreamEvent("loop", 1, "phase_start", {"phase": "debate", "n": 1}, agent="claude")
+    raw_event = StreamEvent("raw-loop", 1, "phase_start", {"phase": "debate", "n": 1},
+                            agent="claude")
+    events.append_many([event] * 100)
+    raw.append_many([raw_event] * 100)
+    cycles.save_cycle(cycle)
+    raw.save_cycle(NomicCycle("raw-loop", 1, "debate", "proposing", start, total_tasks=3))
+    result = [
+        compare("NomicCycles.save_cycle (upsert)", lambda i: cycles.save_cycle(cycle),
+                lambda i: raw.save_cycle(cycle), pairs, batch),
+        compare("NomicCycles.get_cycle", lambda i: cycles.get_cycle("loop", 1),
+                lambda i: raw.get_cycle("raw-loop", 1), pairs, batch),
+        compare("StreamEvents.append", lambda i: events.append(event),
+                lambda i: raw.append(raw_event), pairs, batch),
+        compare("StreamEvents.read (100 events)", lambda i: events.read("loop"),
+                lambda i: raw.read("raw-loop"), pairs, batch // 4),
+        compare("StreamEvents.append_many (100)", lambda i: events.append_many([event] * 100),
+                lambda i: raw.append_many([raw_event] * 100), pairs, batch // 4),
+    ]
+    registry.close()
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
