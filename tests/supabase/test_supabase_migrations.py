@@ -9,6 +9,7 @@ import pytest
 from aragora_storage_supabase.backend import TABLES, SupabaseBackend
 from aragora_storage_supabase.schema import render, sql_path
 
+from aragora_storage_core.cli import main
 from aragora_storage_core.errors import MigrationError
 from aragora_storage_core.migrations.files import discover
 from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
@@ -72,6 +73,18 @@ def test_migrate_without_a_direct_connection_names_the_sql_file_and_changes_noth
     assert "SUPABASE_DB_URL" in error.value.hint
     assert _schema(database) == []
     registry.close()
+
+
+def test_migrate_command_exits_1_and_prints_the_file_to_run(
+        fresh_project: Any, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    server, _ = fresh_project
+    for name, value in env_of(server).items():
+        monkeypatch.setenv(name, value)
+    assert main(["migrate", "--migrate"]) == 1
+    err = capsys.readouterr().err
+    assert "001_initial.sql" in err and "SQL editor" in err
+    assert KEY not in err
 
 
 def test_sql_editor_file_and_direct_migrate_give_the_same_schema_and_status(
