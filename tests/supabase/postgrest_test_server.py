@@ -138,12 +138,13 @@ def _order(text: str | None, columns: list[str]) -> sql.Composable:
     return sql.SQL(" ORDER BY ") + sql.SQL(", ").join(terms)
 
 
-def _count(value: str | None, name: str) -> sql.Composable:
+def _count(value: str | None, name: str, params: list[Any]) -> sql.Composable:
     if value is None:
         return sql.SQL("")
     if not value.isdigit():
         raise RequestError(400, "PGRST102", f"{name} must be a number")
-    return sql.SQL(f" {name.upper()} ") + sql.Literal(int(value))
+    params.append(int(value))
+    return sql.SQL(f" {name.upper()} %s")
 
 
 def _prefer(header: str | None) -> dict[str, str]:
@@ -180,8 +181,8 @@ class Request:
         if self.method == "GET":
             source = sql.SQL("SELECT {} FROM {}{}{}{}{}").format(
                 chosen, table, where, _order(self.params.get("order"), columns),
-                _count(self.params.get("limit"), "limit"),
-                _count(self.params.get("offset"), "offset"))
+                _count(self.params.get("limit"), "limit", params),
+                _count(self.params.get("offset"), "offset", params))
             return 200, self._aggregate(conn, AGGREGATE.format(source), params)
         if self.method == "POST":
             change, params = self._insert(table, columns, key)

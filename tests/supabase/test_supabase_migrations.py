@@ -53,6 +53,7 @@ def test_fresh_project_reports_every_migration_pending_and_missing_tables(
     backend = registry.active()
     status = _migrate(registry, backend, MigrationAction.STATUS)
     assert [m.name for m in status.databases[0].pending] == ["initial"]
+    assert "0 of 7 tables exist, missing: nomic_cycles" in status.databases[0].location
     checks = registry.host.collect_health(backend)
     assert any(c.id == "storage.W091" and "nomic_cycles" in c.message for c in checks)
     with pytest.raises(Exception) as missing:
@@ -97,6 +98,7 @@ def test_sql_editor_file_and_direct_migrate_give_the_same_schema_and_status(
     registry = Registry(env=env_of(server))
     status = _migrate(registry, registry.active(), MigrationAction.STATUS)
     assert status.pending_count == 0 and not status.databases[0].changed
+    assert "all 7 tables exist" in status.databases[0].location
     assert _migrate(registry, registry.active()).databases[0].ran == []
     registry.close()
 

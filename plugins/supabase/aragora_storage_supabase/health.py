@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.errors import StorageError
 from aragora_storage_supabase.backend import TABLES
-from aragora_storage_supabase.migrate import status
+from aragora_storage_supabase.migrate import missing_tables, status
 from aragora_storage_supabase.schema import sql_path
 
 if TYPE_CHECKING:
@@ -30,8 +30,8 @@ def health(backend: SupabaseBackend) -> list[Check]:
     checks = [transport_check(backend)]
     try:
         latency_ms = backend.probe()
-        missing = [t for t in TABLES if not backend.table_exists(t)]
-        current = status(backend)
+        missing = missing_tables(backend)
+        current = status(backend, missing)
     except StorageError as error:
         return [*checks, Check("storage.E090", Level.ERROR, error.message, error.hint)]
     checks.append(Check("storage.I090", Level.INFO,

@@ -49,10 +49,23 @@ def applied(backend: SupabaseBackend) -> list[AppliedMigration]:
                              float(r["duration_ms"])) for r in rows]
 
 
-def status(backend: SupabaseBackend) -> DatabaseStatus:
-    """Applied, pending and changed migrations of the project."""
+def missing_tables(backend: SupabaseBackend) -> list[str]:
+    """The seed's tables the project's API does not know."""
+    return [table for table in TABLES if not backend.table_exists(table)]
+
+
+def status(backend: SupabaseBackend, missing: list[str] | None = None) -> DatabaseStatus:
+    """Applied, pending and changed migrations, and which tables exist, via the API.
+
+    ``missing`` is :func:`missing_tables` when the caller has it already.
+    """
     done = {a.version: a for a in applied(backend)}
-    result = DatabaseStatus(DB, backend.project.location, applied=list(done.values()))
+    missing = missing_tables(backend) if missing is None else missing
+    tables = (f"all {len(TABLES)} tables exist" if not missing else
+              f"{len(TABLES) - len(missing)} of {len(TABLES)} tables exist, missing: "
+              + ", ".join(missing))
+    result = DatabaseStatus(DB, f"{backend.project.location}; {tables}",
+                            applied=list(done.values()))
     for migration in discover(DB):
         row = done.get(migration.version)
         if row is None:
