@@ -3,6 +3,8 @@ never appears in any message, repr, log line or command output."""
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import socket
 import traceback
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 from aragora_storage_supabase import SupabaseClient
 from aragora_storage_supabase.errors import KeyRejectedError
+from postgrest import APIError
 
 from aragora_storage_core.cli import main
 from aragora_storage_core.errors import (
@@ -171,3 +174,30 @@ def test_seed_compat_client_opens_the_supabase_client(postgrest: PostgrestTestSe
     client = SupabaseClient({"SUPABASE_URL": postgrest.url, "SUPABASE_KEY": KEY})
     rows = client.client.table("schema_version").select("version").limit(1).execute().data
     assert isinstance(rows, list)
+
+
+def _jwt(role: str) -> str:
+    def part(data: dict[str, str]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part({'role': role})}.c2lnbmF0dXJl"
+
+
+@pytest.mark.parametrize(("key", "warned"), [(_jwt("anon"), True), ("sb_publishable_x", True),
+                                             (_jwt("service_role"), False),
+                                             ("sb_secret_x", False)])
+def test_doctor_warns_when_the_key_is_the_public_anon_key(
+        key: str, warned: bool, project_database: str) -> None:
+    with PostgrestTestServer(dsn(project_database), key) as server:
+        registry = Registry(env={"SUPABASE_URL": server.url, "SUPABASE_KEY": key})
+        checks = registry.host.collect_health(registry.active())
+        registry.close()
+    assert any(c.id == "storage.W095" for c in checks) is warned
+    assert all(key not in c.line() for c in checks)
+
+
+def test_permission_denied_by_row_level_security_is_a_key_error(supabase_backend: Any) -> None:
+    denied = APIError({"code": "42501", "message": "new row violates row-level security "
+                       "policy for table \"stream_events\"", "details": None, "hint": None})
+    error = supabase_backend.project.translate(denied, "append_event")
+    assert isinstance(error, KeyRejectedError) and "service_role" in error.hint

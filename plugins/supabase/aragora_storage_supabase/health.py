@@ -24,10 +24,20 @@ def transport_check(backend: SupabaseBackend) -> Check:
                  "use the https:// project URL for any real project")
 
 
+def key_check(backend: SupabaseBackend) -> list[Check]:
+    """A warning when ``SUPABASE_KEY`` is the public anon key, which RLS keeps out."""
+    if backend.project.role != "anon":
+        return []
+    return [Check("storage.W095", Level.WARNING,
+                  "SUPABASE_KEY is the project's public anon (publishable) key: row level "
+                  "security hides the tables from it, so reads come back empty and writes fail",
+                  "use the service_role (secret) key on servers: Dashboard > Settings > API")]
+
+
 def health(backend: SupabaseBackend) -> list[Check]:
     """Every finding about ``backend``."""
     project = backend.project
-    checks = [transport_check(backend)]
+    checks = [transport_check(backend), *key_check(backend)]
     try:
         latency_ms = backend.probe()
         missing = missing_tables(backend)

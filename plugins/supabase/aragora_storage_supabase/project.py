@@ -7,7 +7,8 @@ only in request headers; it is never part of a URL, a message or a ``repr``.
 
 from __future__ import annotations
 
-import logging
+import base64
+import json
 from collections.abc import Mapping
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
@@ -25,12 +26,32 @@ from aragora_storage_supabase.errors import KeyRejectedError, TablesMissingError
 if TYPE_CHECKING:
     from postgrest import SyncRequestBuilder
 
-logger = logging.getLogger("aragora_storage.supabase")
 
 DEFAULT_TIMEOUT = 10.0
 #: PostgREST's answer for a table it does not know (``PGRST205``; ``42P01`` before v12).
 _MISSING_TABLE = frozenset({"PGRST205", "42P01"})
 _KEY_HINT = "use the project's service_role key (Dashboard > Settings > API) as SUPABASE_KEY"
+
+
+def key_role(key: str) -> str | None:
+    """The role a Supabase key acts as (``anon``, ``service_role``), read without verifying.
+
+    New-style keys say it in their prefix (``sb_publishable_``, ``sb_secret_``); legacy
+    keys are JWTs with a ``role`` claim. ``None`` when the key shows neither.
+    """
+    if key.startswith("sb_publishable_"):
+        return "anon"
+    if key.startswith("sb_secret_"):
+        return "service_role"
+    parts = key.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+    role = payload.get("role") if isinstance(payload, dict) else None
+    return role if isinstance(role, str) else None
 
 
 def timeout_from(env: Mapping[str, str]) -> float:
@@ -104,6 +125,7 @@ class SupabaseProject:
         self.encrypted = self.base_url.startswith("https://")
         self.timeout = timeout
         self._key = url.password or ""
+        self.role = key_role(self._key)
         self._slow_s = slow_query_ms / 1000
         self.client, self.http = open_client(self.base_url, self._key, timeout)
 
@@ -158,6 +180,10 @@ class SupabaseProject:
         message = self.scrub(str(error.message or "no message"))
         if message == "Invalid API key" or code.startswith("PGRST30") or code == "401":
             return KeyRejectedError(f"the {self.location} rejected the key", _KEY_HINT)
+        if code == "42501":
+            return KeyRejectedError(
+                f"{operation}: the key may not use this table of the {self.location} "
+                "(row level security or missing grant)", _KEY_HINT)
         if code == "23505":
             return DuplicateError(f"{operation}: {message}", "the row exists already")
         if code in _MISSING_TABLE:
