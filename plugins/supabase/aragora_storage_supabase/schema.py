@@ -18,6 +18,7 @@ from aragora_storage_core.errors import MigrationError
 from aragora_storage_core.migrations.engine import SCHEMA_VERSION_DDL
 from aragora_storage_core.migrations.files import discover, split_statements, up_and_down
 from aragora_storage_core.migrations.types import MigrationFile
+from aragora_storage_supabase.backend import TABLES
 
 SQL_DIR = Path(__file__).parent / "migrations"
 DB = "nomic"
@@ -40,8 +41,6 @@ def sql_path(migration: MigrationFile) -> Path:
 def render(migration: MigrationFile) -> str:
     """The SQL editor script of one core migration of the ``nomic`` database."""
     from aragora_storage_postgres.dialect import POSTGRES, TYPE_REWRITES
-
-    from aragora_storage_supabase.backend import TABLES
 
     if migration.path.suffix != ".sql":
         raise MigrationError(f"{DB}/{migration.path.name} is a Python migration",
