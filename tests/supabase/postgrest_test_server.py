@@ -24,6 +24,7 @@ else gets a 400 with code ``PGRST100`` so a test notices an unsupported request.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -256,11 +257,12 @@ def _database_error(error: psycopg2.Error) -> RequestError:
 class PostgrestTestServer:
     """The server on ``127.0.0.1`` and a free port, serving one database with one key.
 
-    ``url`` is the project URL to give the supabase client; use it as a context manager
-    or call :meth:`start` and :meth:`stop`.
+    ``url`` is the project URL to give the supabase client (``https://`` when ``tls``, a
+    server-side SSL context, is given); use it as a context manager or call :meth:`start`
+    and :meth:`stop`.
     """
 
-    def __init__(self, dsn: str, key: str) -> None:
+    def __init__(self, dsn: str, key: str, tls: ssl.SSLContext | None = None) -> None:
         self.key = key
         self.catalog = Catalog()
         self.pool = psycopg2.pool.ThreadedConnectionPool(1, 20, dsn)
@@ -290,7 +292,10 @@ class PostgrestTestServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True,
                                         name="postgrest-test-server")
 

@@ -171,6 +171,10 @@ class SupabaseProject:
                 f"{operation} timed out after {self.timeout:g}s on {self.location}{outcome}",
                 "check the project's status page, or raise SUPABASE_TIMEOUT")
         reason = self.scrub(str(error).strip() or type(error).__name__)
+        if "CERTIFICATE_VERIFY_FAILED" in reason or "SSL" in reason:
+            return BackendUnavailableError(
+                f"TLS connection to the {self.location} failed ({operation}): {reason}",
+                "check the system's CA certificates (or SSL_CERT_FILE) and the project URL")
         return BackendUnavailableError(
             f"cannot reach the {self.location} ({operation}): {reason}{outcome}",
             "check SUPABASE_URL and the network (is the project paused?)")
