@@ -6,6 +6,7 @@ One wheel build per session (``wheelhouse``); each environment is a fresh
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,33 @@ def test_doctor_of_a_bare_install_is_clean_on_the_embedded_default(
     assert report["selection"]["scheme"] == "sqlite"
     assert [p["name"] for p in report["plugins"]] == ["sqlite"]
     assert [f for f in report["findings"] if f["level"] in ("ERROR", "CRITICAL")] == []
+
+
+@pytest.mark.parametrize("url,extra", [
+    ("postgresql://app:s3cret-pw@db.example.com/app", "postgres"),
+    ("rediss://:s3cret-pw@cache.example.com:6380/0", "redis"),
+])
+def test_a_known_backend_that_is_not_installed_names_its_extra(
+    bare_venv: Venv, tmp_path: Path, url: str, extra: str,
+) -> None:
+    workdir = tmp_path / "app"
+    workdir.mkdir()
+    result = bare_venv.run("aragora-storage", "migrate", "--status", cwd=workdir,
+                           env={"DATABASE_URL": url}, ok_codes=(2,))
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("error: the ") and "is not installed" in lines[0]
+    assert lines[1] == f"hint: pip install 'aragora-storage[{extra}]'"
+    assert "s3cret-pw" not in result.stdout + result.stderr
+    assert list(workdir.iterdir()) == []
+
+
+def test_supabase_selected_but_not_installed_names_its_extra(
+    bare_venv: Venv, tmp_path: Path,
+) -> None:
+    result = bare_venv.run("aragora-storage", "doctor", "--json", cwd=tmp_path, ok_codes=(1,),
+                           env={"SUPABASE_URL": "https://demo.supabase.co",
+                                "SUPABASE_KEY": "service-role-s3cret"})
+    findings = [f for f in json.loads(result.stdout)["findings"]
+                if f["level"] == "ERROR"]
+    assert findings[0]["hint"] == "pip install 'aragora-storage[supabase]'"
+    assert "service-role-s3cret" not in result.stdout + result.stderr
