@@ -28,7 +28,15 @@ from typing import Any
 import psycopg2
 from postgrest.types import ReturnMethod
 
-from aragora_storage_core.models import NomicCycle, StreamEvent, from_iso, to_iso
+from aragora_storage_core.models import (
+    AgentMetric,
+    DebateArtifact,
+    NomicCycle,
+    StreamEvent,
+    from_iso,
+    to_iso,
+    utcnow_iso,
+)
 from aragora_storage_core.registry import Registry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -71,6 +79,28 @@ class RawSupabase:
                           None if r["success"] is None else bool(r["success"]),
                           r["git_commit"], r["task_description"], r["total_tasks"],
                           r["completed_tasks"], r["error_message"])
+
+    def record_metrics(self, metrics: list[AgentMetric]) -> int:
+        self.client.table("agent_metrics").insert([{
+            "loop_id": m.loop_id, "cycle": m.cycle, "agent": m.agent, "metric": m.metric,
+            "value": m.value, "metadata": json.dumps(m.metadata, separators=(",", ":"),
+                                                     sort_keys=True),
+            "recorded_at": to_iso(m.recorded_at)} for m in metrics],
+            returning=ReturnMethod.minimal).execute()
+        return len(metrics)
+
+    def save_artifact(self, a: DebateArtifact) -> int:
+        def text(value: Any) -> str:
+            return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+        rows = self.client.table("debate_artifacts").insert({
+            "loop_id": a.loop_id, "cycle_number": a.cycle_number, "phase": a.phase,
+            "task": a.task, "agents": text(a.agents), "transcript": text(a.transcript),
+            "consensus_reached": int(a.consensus_reached), "confidence": a.confidence,
+            "winning_proposal": a.winning_proposal,
+            "vote_tally": None if a.vote_tally is None else text(a.vote_tally),
+            "created_at": to_iso(a.created_at) or utcnow_iso()}).execute().data
+        return int(rows[0]["id"])
 
     def _event(self, event: StreamEvent) -> dict[str, Any]:
         return {"loop_id": event.loop_id, "cycle": event.cycle, "event_type": event.event_type,
@@ -165,11 +195,17 @@ def run(url: str, key: str, dsn: str, pairs: int, batch: int) -> list[dict[str, 
     backend: Any = registry.active()
     raw = RawSupabase(backend.project.client)
     cycles, events = backend.store("nomic_cycles"), backend.store("stream_events")
+    metrics, artifacts = backend.store("agent_metrics"), backend.store("debate_artifacts")
     start = datetime(2026, 1, 2, tzinfo=UTC)
     cycle = NomicCycle("loop", 1, "debate", "proposing", start, total_tasks=3)
     event = StreamEvent("loop", 1, "phase_start", {"phase": "debate", "n": 1}, agent="claude")
     raw_event = StreamEvent("raw-loop", 1, "phase_start", {"phase": "debate", "n": 1},
                             agent="claude")
+    batch_of_metrics = [AgentMetric("loop", 1, "claude", "latency", 1.5, {"model": "x"},
+                                    recorded_at=start)] * 100
+    artifact = DebateArtifact("loop", 1, "debate", "task", ["claude", "gpt"],
+                              [{"agent": "claude", "text": "proposal " * 20}] * 6, True, 0.8,
+                              winning_proposal="p1", vote_tally={"claude": 2})
     events.append_many([event] * 100)
     raw.append_many([raw_event] * 100)
     cycles.save_cycle(cycle)
@@ -185,6 +221,10 @@ def run(url: str, key: str, dsn: str, pairs: int, batch: int) -> list[dict[str, 
                 lambda i: raw.read("raw-loop"), pairs, batch // 4),
         compare("StreamEvents.append_many (100)", lambda i: events.append_many([event] * 100),
                 lambda i: raw.append_many([raw_event] * 100), pairs, batch // 4),
+        compare("AgentMetrics.record_many (100)", lambda i: metrics.record_many(batch_of_metrics),
+                lambda i: raw.record_metrics(batch_of_metrics), pairs, batch // 4),
+        compare("DebateArtifacts.save", lambda i: artifacts.save(artifact),
+                lambda i: raw.save_artifact(artifact), pairs, batch),
     ]
     registry.close()
     return result
