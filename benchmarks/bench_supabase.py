@@ -8,7 +8,7 @@ rows decoded into the same dataclasses. Within each pair of batches the two side
 alternate call by call (which one goes first alternates too); the ratio is the median
 over the pairs of store time / raw time. The scratch database is dropped at the end.
 
-    .venv/bin/python benchmarks/bench_supabase.py [--pairs 15] [--batch 40]
+    .venv/bin/python benchmarks/bench_supabase.py [--pairs 20] [--batch 40]
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def _admin() -> Any:
 def main() -> int:
     """Run every comparison on a scratch database and print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=15)
+    parser.add_argument("--pairs", type=int, default=20)
     parser.add_argument("--batch", type=int, default=40)
     args = parser.parse_args()
     name, key = f"aragora_bench_{secrets.token_hex(6)}", secrets.token_hex(16)
