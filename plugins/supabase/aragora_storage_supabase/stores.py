@@ -200,6 +200,8 @@ class SupabaseStreamEventStore(SupabaseStore):
         body = [dict(zip(EVENT_COLUMNS, _event_row(e), strict=True)) for e in events]
         query = self._table("stream_events").insert(body)
         rows = self._run(query, "append_events", idempotent=False)
+        # One INSERT draws the identity values in input order; sorting does not rely on
+        # the order of the returned rows.
         ids = [str(i) for i in sorted(int(r["id"]) for r in rows)]
         for event, event_id in zip(events, ids, strict=True):
             event.id = event_id
