@@ -9,7 +9,7 @@ checksum changed stops ``migrate`` before anything runs.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from time import perf_counter
 
@@ -98,7 +98,13 @@ class Migrator:
                     break
                 if self._apply(session, migration):
                     status.ran.append(f"{migration.version:03d}_{migration.name}")
-        return status
+        return self._after(status)
+
+    def _after(self, before: DatabaseStatus) -> DatabaseStatus:
+        """The status now, carrying what this run did."""
+        after = self.status()
+        after.ran = before.ran
+        return after
 
     def _apply(self, session: SQLDatabase, migration: MigrationFile) -> bool:
         with session.transaction() as tx:
@@ -132,7 +138,7 @@ class Migrator:
                     self._run(tx, session, migration, up=False)
                     tx.execute(self._forget_sql, (self.db, migration.version))
                 status.ran.append(f"-{migration.version:03d}_{migration.name}")
-        return status
+        return self._after(status)
 
     def _run(self, tx: Transaction, session: SQLDatabase, migration: MigrationFile,
              up: bool) -> None:
@@ -162,18 +168,6 @@ def _load(migration: MigrationFile) -> object:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def migrate_all(targets: Iterable[tuple[SQLDatabase, str, str]], target: int | None = None,
-                dry_run: bool = False) -> list[DatabaseStatus]:
-    """Migrate (or with ``dry_run`` only report) each ``(database, db, location)``."""
-    migrators = [Migrator(database, db, location) for database, db, location in targets]
-    statuses = [m.status() for m in migrators]
-    for migrator, status in zip(migrators, statuses, strict=True):
-        migrator.check_unchanged(status)
-    if dry_run:
-        return statuses
-    return [m.migrate(target) for m in migrators]
 
 
 def ordered(names: Sequence[str], only: str | None) -> list[str]:

@@ -127,6 +127,7 @@ def test_downgrade_reverses_newest_first(tmp_path: Path, root: Path) -> None:
     migrator(db, root).migrate()
     status = migrator(db, root).downgrade(0)
     assert status.ran == ["-002_second", "-001_first"]
+    assert status.version == 0 and len(status.pending) == 2
     assert {"a", "b"} & tables(db) == set()
     assert versions(db) == []
 
@@ -169,3 +170,9 @@ def test_duplicate_versions_are_rejected(tmp_path: Path, root: Path) -> None:
     write(root, "002_again.sql", "SELECT 1;")
     with pytest.raises(MigrationError, match="version 002"):
         migrator(tmp_path / "demo.db", root)
+
+
+def test_migrate_reports_the_version_it_reached(tmp_path: Path, root: Path) -> None:
+    status = migrator(tmp_path / "demo.db", root).migrate()
+    assert status.version == 2
+    assert status.pending == []

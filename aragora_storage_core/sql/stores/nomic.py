@@ -22,7 +22,8 @@ CYCLE_COLUMNS = (
 )
 
 
-def _cycle_from_row(row: tuple[Any, ...]) -> NomicCycle:
+def cycle_from_row(row: tuple[Any, ...]) -> NomicCycle:
+    """Build a :class:`NomicCycle` from a row in ``CYCLE_COLUMNS`` order."""
     success = row[6]
     return NomicCycle(
         row[0], row[1], row[2], row[3], from_iso(row[4]),  # type: ignore[arg-type]
@@ -74,16 +75,16 @@ class SQLNomicCycleStore(SQLStore):
     def get_cycle(self, loop_id: str, cycle_number: int) -> NomicCycle | None:
         """Return one cycle or ``None``."""
         row = self._db.fetch_one(self._get, (loop_id, cycle_number), "get_cycle")
-        return None if row is None else _cycle_from_row(row)
+        return None if row is None else cycle_from_row(row)
 
     def list_cycles(self, loop_id: str) -> list[NomicCycle]:
         """Cycles of one loop in order."""
-        return [_cycle_from_row(r) for r in self._db.fetch_all(self._list, (loop_id,))]
+        return [cycle_from_row(r) for r in self._db.fetch_all(self._list, (loop_id,))]
 
     def latest_cycle(self, loop_id: str) -> NomicCycle | None:
         """The highest-numbered cycle of a loop, or ``None``."""
         row = self._db.fetch_one(self._latest, (loop_id,), "latest_cycle")
-        return None if row is None else _cycle_from_row(row)
+        return None if row is None else cycle_from_row(row)
 
     def record_rollback(self, loop_id: str, cycle_number: int, reason: str,
                         from_commit: str | None = None, to_commit: str | None = None) -> int:
@@ -118,7 +119,8 @@ ARTIFACT_COLUMNS = (
 )
 
 
-def _artifact_from_row(row: tuple[Any, ...]) -> DebateArtifact:
+def artifact_from_row(row: tuple[Any, ...]) -> DebateArtifact:
+    """Build a :class:`DebateArtifact` from ``ARTIFACT_COLUMNS`` plus ``id``."""
     return DebateArtifact(
         row[0], row[1], row[2], row[3], loads(row[4]), loads(row[5]), bool(row[6]),
         float(row[7]), row[8], loads_or(row[9], None), id=row[11],
@@ -158,18 +160,19 @@ class SQLDebateArtifactStore(SQLStore):
     def get(self, artifact_id: int) -> DebateArtifact | None:
         """Return one artifact or ``None``."""
         row = self._db.fetch_one(self._get, (artifact_id,), "get_debate_artifact")
-        return None if row is None else _artifact_from_row(row)
+        return None if row is None else artifact_from_row(row)
 
     def list_for_cycle(self, loop_id: str, cycle_number: int) -> list[DebateArtifact]:
         """Artifacts of one cycle, oldest first."""
         rows = self._db.fetch_all(self._by_cycle, (loop_id, cycle_number))
-        return [_artifact_from_row(r) for r in rows]
+        return [artifact_from_row(r) for r in rows]
 
 
 EVENT_COLUMNS = ("loop_id", "cycle", "event_type", "event_data", "agent", "timestamp")
 
 
-def _event_row(event: StreamEvent) -> tuple[Any, ...]:
+def event_row(event: StreamEvent) -> tuple[Any, ...]:
+    """The row for ``event`` in ``EVENT_COLUMNS`` order."""
     return (event.loop_id, event.cycle, event.event_type, dumps(event.event_data), event.agent,
             to_iso(event.timestamp))
 
@@ -188,7 +191,7 @@ class SQLStreamEventStore(SQLStore):
     def append(self, event: StreamEvent) -> str:
         """Append one event; return its id."""
         with self._db.transaction() as tx:
-            row = tx.fetch_one(self._insert, _event_row(event), label="append_event")
+            row = tx.fetch_one(self._insert, event_row(event), label="append_event")
         assert row is not None
         event.id = str(row[0])
         return event.id
@@ -198,7 +201,7 @@ class SQLStreamEventStore(SQLStore):
         ids: list[str] = []
         with self._db.transaction() as tx:
             for event in events:
-                row = tx.fetch_one(self._insert, _event_row(event), label="append_events")
+                row = tx.fetch_one(self._insert, event_row(event), label="append_events")
                 assert row is not None
                 event.id = str(row[0])
                 ids.append(event.id)
@@ -227,7 +230,8 @@ class SQLStreamEventStore(SQLStore):
 METRIC_COLUMNS = ("loop_id", "cycle", "agent", "metric", "value", "metadata", "recorded_at")
 
 
-def _metric_row(metric: AgentMetric) -> tuple[Any, ...]:
+def metric_row(metric: AgentMetric) -> tuple[Any, ...]:
+    """The row for ``metric`` in ``METRIC_COLUMNS`` order."""
     return (metric.loop_id, metric.cycle, metric.agent, metric.metric, metric.value,
             dumps(metric.metadata), to_iso(metric.recorded_at))
 
@@ -251,13 +255,13 @@ class SQLAgentMetricsStore(SQLStore):
     def record(self, metric: AgentMetric) -> int:
         """Record one measurement; return its id."""
         with self._db.transaction() as tx:
-            row = tx.fetch_one(self._insert, _metric_row(metric), label="record_metric")
+            row = tx.fetch_one(self._insert, metric_row(metric), label="record_metric")
         assert row is not None
         return int(row[0])
 
     def record_many(self, metrics: Iterable[AgentMetric]) -> int:
         """Record many measurements in one transaction; return how many."""
-        rows = [_metric_row(m) for m in metrics]
+        rows = [metric_row(m) for m in metrics]
         with self._db.transaction() as tx:
             return tx.execute_many(self._insert_many, rows, label="record_metrics")
 

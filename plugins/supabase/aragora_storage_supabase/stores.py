@@ -29,10 +29,10 @@ from aragora_storage_core.sql.stores.nomic import (
     CYCLE_COLUMNS,
     EVENT_COLUMNS,
     METRIC_COLUMNS,
-    _artifact_from_row,
-    _cycle_from_row,
-    _event_row,
-    _metric_row,
+    artifact_from_row,
+    cycle_from_row,
+    event_row,
+    metric_row,
 )
 from aragora_storage_core.stores.protocols import StoreKind
 
@@ -101,18 +101,18 @@ class SupabaseNomicCycleStore(SupabaseStore):
         """Return one cycle or ``None``."""
         rows = self._run(self._select(loop_id).eq("cycle_number", cycle_number).limit(1),
                          "get_cycle")
-        return _cycle_from_row(_values(rows[0], CYCLE_COLUMNS)) if rows else None
+        return cycle_from_row(_values(rows[0], CYCLE_COLUMNS)) if rows else None
 
     def list_cycles(self, loop_id: str) -> list[NomicCycle]:
         """Cycles of one loop in order."""
         rows = self._run(self._select(loop_id).order("cycle_number"), "list_cycles")
-        return [_cycle_from_row(_values(r, CYCLE_COLUMNS)) for r in rows]
+        return [cycle_from_row(_values(r, CYCLE_COLUMNS)) for r in rows]
 
     def latest_cycle(self, loop_id: str) -> NomicCycle | None:
         """The highest-numbered cycle of a loop, or ``None``."""
         query = self._select(loop_id).order("cycle_number", desc=True).limit(1)
         rows = self._run(query, "latest_cycle")
-        return _cycle_from_row(_values(rows[0], CYCLE_COLUMNS)) if rows else None
+        return cycle_from_row(_values(rows[0], CYCLE_COLUMNS)) if rows else None
 
     def _insert_id(self, table: str, row: dict[str, Any], operation: str) -> int:
         rows = self._run(self._table(table).insert(row), operation, idempotent=False)
@@ -145,7 +145,7 @@ class SupabaseNomicCycleStore(SupabaseStore):
 
 
 def _artifact(row: dict[str, Any]) -> DebateArtifact:
-    return _artifact_from_row((*_values(row, ARTIFACT_COLUMNS), row["id"]))
+    return artifact_from_row((*_values(row, ARTIFACT_COLUMNS), row["id"]))
 
 
 class SupabaseDebateArtifactStore(SupabaseStore):
@@ -187,7 +187,7 @@ class SupabaseStreamEventStore(SupabaseStore):
 
     def append(self, event: StreamEvent) -> str:
         """Append one event; return its id."""
-        row = dict(zip(EVENT_COLUMNS, _event_row(event), strict=True))
+        row = dict(zip(EVENT_COLUMNS, event_row(event), strict=True))
         rows = self._run(self._table("stream_events").insert(row), "append_event",
                          idempotent=False)
         event.id = str(rows[0]["id"])
@@ -197,7 +197,7 @@ class SupabaseStreamEventStore(SupabaseStore):
         """Append events in order in one request (one transaction); return their ids."""
         if not events:
             return []
-        body = [dict(zip(EVENT_COLUMNS, _event_row(e), strict=True)) for e in events]
+        body = [dict(zip(EVENT_COLUMNS, event_row(e), strict=True)) for e in events]
         query = self._table("stream_events").insert(body)
         rows = self._run(query, "append_events", idempotent=False)
         # One INSERT draws the identity values in input order; sorting does not rely on
@@ -230,14 +230,14 @@ class SupabaseAgentMetricsStore(SupabaseStore):
 
     def record(self, metric: AgentMetric) -> int:
         """Record one measurement; return its id."""
-        row = dict(zip(METRIC_COLUMNS, _metric_row(metric), strict=True))
+        row = dict(zip(METRIC_COLUMNS, metric_row(metric), strict=True))
         rows = self._run(self._table("agent_metrics").insert(row), "record_metric",
                          idempotent=False)
         return int(rows[0]["id"])
 
     def record_many(self, metrics: Iterable[AgentMetric]) -> int:
         """Record many measurements in one request (one transaction); return how many."""
-        body = [dict(zip(METRIC_COLUMNS, _metric_row(m), strict=True)) for m in metrics]
+        body = [dict(zip(METRIC_COLUMNS, metric_row(m), strict=True)) for m in metrics]
         if body:
             query = self._table("agent_metrics").insert(body, returning=ReturnMethod.minimal)
             self._run(query, "record_metrics", idempotent=False)
