@@ -6,9 +6,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aragora_storage_core.sqlite.files import ensure_private_dir
-
-COMPANIONS = ("-wal", "-shm", "-journal")
+from aragora_storage_core.files import COMPANIONS, ensure_private_dir
 
 
 @dataclass

@@ -10,7 +10,7 @@ from pathlib import Path
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.backup.manifest import MANIFEST
 from aragora_storage_core.errors import BackupError
-from aragora_storage_core.sqlite.files import ensure_private_dir
+from aragora_storage_core.files import ensure_private_dir
 
 STAMP = "%Y%m%d_%H%M%S"
 _NAME = re.compile(r"^(\d{8}_\d{6})(?:_\d+)?$")

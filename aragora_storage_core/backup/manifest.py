@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from aragora_storage_core.backup.types import BackupFile, BackupManifest
 from aragora_storage_core.errors import BackupError, CorruptBackupError
-from aragora_storage_core.sqlite.files import FILE_MODE
+from aragora_storage_core.files import write_atomically
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -36,15 +35,6 @@ def describe_file(directory: Path, name: str) -> BackupFile:
     """The manifest entry (size and SHA-256) of ``directory / name``."""
     path = directory / name
     return BackupFile(name=name, size=path.stat().st_size, sha256=sha256_of(path))
-
-
-def fsync_path(path: Path) -> None:
-    """Flush a file or directory to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def to_dict(manifest: BackupManifest) -> dict[str, Any]:
@@ -87,16 +77,8 @@ def from_dict(data: Any, where: Path) -> BackupManifest:
 def write_manifest(directory: Path, manifest: BackupManifest) -> Path:
     """Write ``directory/manifest.json`` atomically (temp file, fsync, rename, fsync dir)."""
     final = directory / MANIFEST
-    temp = directory / f".{MANIFEST}.tmp"
     data = json.dumps(to_dict(manifest), indent=2, sort_keys=True).encode("utf-8")
-    fd = os.open(temp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, FILE_MODE)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temp, final)
-    fsync_path(directory)
+    write_atomically(final, data)
     return final
 
 

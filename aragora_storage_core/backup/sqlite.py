@@ -10,14 +10,12 @@ import os
 import sqlite3
 from pathlib import Path
 
-from aragora_storage_core.backup.manifest import fsync_path
 from aragora_storage_core.encryption.sqlcipher import DatabaseKey
 from aragora_storage_core.errors import BackupError, CorruptBackupError, CorruptDatabaseError
+from aragora_storage_core.files import FILE_MODE, fsync_path, swap_into_place
 from aragora_storage_core.sqlite.connection import connect, connect_readonly
-from aragora_storage_core.sqlite.files import FILE_MODE
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
-COMPANIONS = ("-wal", "-shm", "-journal")
 
 
 def is_sqlite_file(path: Path) -> bool:
@@ -120,11 +118,5 @@ def replace_database(staged: Path, target: Path, timeout: float = 30.0,
     new file; the rename is the single step that switches contents.
     """
     quiesce(target, key, min(timeout, IN_USE_WAIT))
-    for suffix in COMPANIONS:
-        companion = target.with_name(target.name + suffix)
-        if companion.exists():
-            companion.unlink()
     os.chmod(staged, FILE_MODE)
-    fsync_path(staged)
-    os.replace(staged, target)
-    fsync_path(target.parent)
+    swap_into_place(staged, target)

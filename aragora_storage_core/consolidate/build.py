@@ -15,11 +15,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from aragora_storage_core.backup.manifest import sha256_of
-from aragora_storage_core.backup.sqlite import COMPANIONS, replace_database
+from aragora_storage_core.backup.sqlite import replace_database
 from aragora_storage_core.consolidate import DEFAULT_ATTACH_LIMIT, ledger
 from aragora_storage_core.consolidate.plan import Plan, SourcePlan, legacy_uri, quote_identifier
 from aragora_storage_core.consolidate.schema import reference_schema
 from aragora_storage_core.errors import ConsolidationError
+from aragora_storage_core.files import remove_with_companions
 from aragora_storage_core.layout import DATABASES, ConsolidatedDatabase
 from aragora_storage_core.migrations.engine import Migrator
 from aragora_storage_core.progress import Progress
@@ -42,11 +43,11 @@ def build_home(plan: Plan, home: ConsolidatedDatabase, target: Path, progress: P
                attach_limit: int = DEFAULT_ATTACH_LIMIT) -> Path:
     """Build ``target/<home>.db`` from the legacy files of ``plan``; return its path."""
     staged = staging_path(target, home)
-    _remove_with_companions(staged)
+    remove_with_companions(staged)
     try:
         _fill(staged, plan, home, progress, attach_limit)
     except BaseException:
-        _remove_with_companions(staged)
+        remove_with_companions(staged)
         raise
     final = target / home.filename
     ledger.record(target, home.filename, sha256_of(staged))
@@ -114,6 +115,3 @@ def _copy_batch(conn: sqlite3.Connection, batch: Sequence[SourcePlan],
             conn.execute(f"DETACH DATABASE {alias}")
 
 
-def _remove_with_companions(path: Path) -> None:
-    for suffix in ("", *COMPANIONS):
-        path.with_name(path.name + suffix).unlink(missing_ok=True)

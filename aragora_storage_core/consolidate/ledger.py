@@ -8,12 +8,11 @@ with that name holds data consolidation must not overwrite.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-from aragora_storage_core.backup.manifest import fsync_path, sha256_of
+from aragora_storage_core.backup.manifest import sha256_of
 from aragora_storage_core.errors import ConsolidationError
-from aragora_storage_core.sqlite.files import FILE_MODE
+from aragora_storage_core.files import write_atomically
 
 LEDGER = ".consolidation.json"
 
@@ -47,12 +46,4 @@ def record(target: Path, name: str, digest: str) -> None:
     files.setdefault(name, [])
     if digest not in files[name]:
         files[name].append(digest)
-    temp = target / f"{LEDGER}.tmp"
-    fd = os.open(temp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, FILE_MODE)
-    try:
-        os.write(fd, json.dumps({"files": files}, indent=2).encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temp, target / LEDGER)
-    fsync_path(target)
+    write_atomically(target / LEDGER, json.dumps({"files": files}, indent=2).encode("utf-8"))

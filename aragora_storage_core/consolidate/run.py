@@ -13,11 +13,11 @@ from aragora_storage_core.consolidate import DEFAULT_ATTACH_LIMIT, ledger
 from aragora_storage_core.consolidate.build import build_home
 from aragora_storage_core.consolidate.plan import Plan, make_plan
 from aragora_storage_core.errors import ConfigurationError, ConsolidationError
+from aragora_storage_core.files import ensure_private_dir
 from aragora_storage_core.layout import ConsolidatedDatabase
 from aragora_storage_core.progress import Progress
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.settings import Settings
-from aragora_storage_core.sqlite.files import ensure_private_dir
 
 #: Where ``--migrate`` backs up the legacy files, under the source directory (the seed's).
 BACKUP_FOLDER = "backup"

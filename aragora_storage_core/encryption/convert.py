@@ -22,24 +22,15 @@ from aragora_storage_core.encryption.sqlcipher import (
     is_encrypted_file,
 )
 from aragora_storage_core.errors import EncryptionError
+from aragora_storage_core.files import (
+    FILE_MODE,
+    ensure_private_dir,
+    remove_with_companions,
+    swap_into_place,
+)
 from aragora_storage_core.sqlite.connection import connect
-from aragora_storage_core.sqlite.files import FILE_MODE, ensure_private_dir
 
-COMPANIONS = ("-wal", "-shm", "-journal")
 TABLES_SQL = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-
-
-def _remove_with_companions(path: Path) -> None:
-    for candidate in (path, *(path.with_name(path.name + s) for s in COMPANIONS)):
-        candidate.unlink(missing_ok=True)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def row_counts(conn: Any) -> dict[str, int]:
@@ -59,7 +50,7 @@ def _open_plain_source(path: Path, timeout: float) -> Any:
 
 def _export(source: Any, target: Path, target_key: str) -> None:
     """Copy ``source``'s main database into a new ``target`` keyed by ``target_key``."""
-    _remove_with_companions(target)
+    remove_with_companions(target)
     source.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     source.execute(f"PRAGMA cipher_default_compatibility = {SQLCIPHER_MAJOR}")
     source.execute("ATTACH DATABASE ? AS converted KEY ?", (str(target), target_key))
@@ -71,7 +62,7 @@ def _export(source: Any, target: Path, target_key: str) -> None:
             source.execute("COMMIT")
     except BaseException:
         source.execute("DETACH DATABASE converted")
-        _remove_with_companions(target)
+        remove_with_companions(target)
         raise
     source.execute("DETACH DATABASE converted")
     os.chmod(target, FILE_MODE)
@@ -101,18 +92,8 @@ def _verified(staged: Path, expected: dict[str, int], original: Path, timeout: f
         finally:
             copy.close()
     except BaseException:
-        _remove_with_companions(staged)
+        remove_with_companions(staged)
         raise
-
-
-def _swap(staged: Path, path: Path) -> None:
-    """Rename ``staged`` over ``path`` atomically and drop ``path``'s stale WAL files."""
-    _fsync(staged)
-    for suffix in COMPANIONS:
-        path.with_name(path.name + suffix).unlink(missing_ok=True)
-    os.replace(staged, path)
-    _fsync(path.parent)
-    _remove_with_companions(staged)
 
 
 def encrypt_file(path: Path, key: DatabaseKey, timeout: float = 30.0) -> bool:
@@ -127,7 +108,7 @@ def encrypt_file(path: Path, key: DatabaseKey, timeout: float = 30.0) -> bool:
     finally:
         source.close()
     _verified(staged, expected, path, timeout, key)
-    _swap(staged, path)
+    swap_into_place(staged, path)
     return True
 
 
@@ -177,5 +158,5 @@ def decrypt_file(path: Path, key: DatabaseKey, destination: Path,
     finally:
         source.close()
     _verified(staged, expected, path, timeout, None)
-    _swap(staged, destination)
+    swap_into_place(staged, destination)
     return True

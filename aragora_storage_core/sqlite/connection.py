@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from aragora_storage_core.encryption.sqlcipher import DatabaseKey, open_keyed, refuse_encrypted
 from aragora_storage_core.errors import CorruptDatabaseError, StorageError, WrongKeyError
-from aragora_storage_core.sqlite.files import ensure_private_file
+from aragora_storage_core.files import ensure_private_file
 
 MEMORY = ":memory:"
 

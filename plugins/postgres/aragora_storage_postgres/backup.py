@@ -20,10 +20,10 @@ from pathlib import Path
 from aragora_storage_core.backup.manifest import describe_file
 from aragora_storage_core.backup.types import BackupManifest
 from aragora_storage_core.errors import BackupError
+from aragora_storage_core.files import FILE_MODE
 from aragora_storage_core.layout import TABLES
 from aragora_storage_core.migrations.engine import Migrator
 from aragora_storage_core.models import utcnow_iso
-from aragora_storage_core.sqlite.files import FILE_MODE
 from aragora_storage_postgres.backend import PostgresBackend
 from aragora_storage_postgres.connection import connect_kwargs
 from aragora_storage_postgres.database import PostgresDatabase

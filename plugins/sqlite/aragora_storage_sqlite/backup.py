@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aragora_storage_core import hookimpl
 from aragora_storage_core.backend import Backend
-from aragora_storage_core.backup.manifest import describe_file, fsync_path, read_manifest
+from aragora_storage_core.backup.manifest import describe_file, read_manifest
 from aragora_storage_core.backup.sqlite import (
     backup_file,
     quiesce,
@@ -17,8 +17,8 @@ from aragora_storage_core.backup.sqlite import (
 )
 from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
 from aragora_storage_core.errors import BackupError
+from aragora_storage_core.files import FILE_MODE, ensure_private_dir, fsync_path
 from aragora_storage_core.models import utcnow_iso
-from aragora_storage_core.sqlite.files import FILE_MODE, ensure_private_dir
 from aragora_storage_sqlite.backend import SQLiteBackend
 
 

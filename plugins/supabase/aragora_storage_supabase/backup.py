@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from aragora_storage_core.backup.manifest import describe_file
 from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
 from aragora_storage_core.errors import BackupError
+from aragora_storage_core.files import FILE_MODE
 from aragora_storage_core.models import utcnow_iso
-from aragora_storage_core.sqlite.files import FILE_MODE
 from aragora_storage_supabase.backend import TABLES
 from aragora_storage_supabase.direct import direct_database
 from aragora_storage_supabase.migrate import applied
