@@ -20,13 +20,11 @@ for every side) does not drown the per-call cost being compared.
 from __future__ import annotations
 
 import argparse
-import gc
 import io
 import json
 import os
 import secrets
 import statistics
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,6 +33,7 @@ import psycopg2
 import sqlalchemy as sa
 from aragora_storage_postgres.backend import PostgresBackend
 from psycopg2.extras import execute_values
+from timing import audit, per_op, user
 
 from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
 from aragora_storage_core.models import AuditEntry, User
@@ -193,30 +192,6 @@ class CoreSide:
         with self.engine.begin() as conn:
             conn.execute(self.insert, rows)
         return len(rows)
-
-
-def user(key: str) -> User:
-    """A user as every side creates it."""
-    return User(id=key, email=f"{key}@example.com", password_hash="h" * 64,
-                password_salt="s" * 32, name="Bench User", preferences={"theme": "dark"})
-
-
-def audit(i: int) -> AuditEntry:
-    """An audit entry as every side logs it."""
-    return AuditEntry(action="login", user_id=f"u{i % 100}", org_id="org-1",
-                      resource_type="session", resource_id=str(i), details={"ok": True},
-                      ip_address="127.0.0.1", user_agent="bench")
-
-
-def per_op(run: Callable[[], Any], ops: int) -> float:
-    """Seconds per operation of one timed batch (garbage collector off, as in timeit)."""
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        run()
-        return (time.perf_counter() - start) / ops
-    finally:
-        gc.enable()
 
 
 class Bench:

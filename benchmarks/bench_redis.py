@@ -14,17 +14,14 @@ under a prefix of their own on the shared server, deleted with SCAN + UNLINK at 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
-import statistics
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
 from aragora_storage_redis.backend import RedisBackend
+from timing import compare
 
 from aragora_storage_core.models import StreamEvent, to_iso, utcnow_iso
 from aragora_storage_core.registry import Registry
@@ -92,40 +89,6 @@ class RawRedis:
                 for entry, f in entries]
 
 
-def compare(name: str, ours: Callable[[int], object], raw: Callable[[int], object],
-            pairs: int, batch: int) -> dict[str, Any]:
-    """Median over ``pairs`` of ours/raw; within a pair the two sides alternate per call."""
-    ours(0), raw(0)  # warm up: connections, code paths
-    clock = time.perf_counter
-    ratios, ours_times, raw_times = [], [], []
-    gc.disable()
-    try:
-        for pair in range(pairs):
-            spent_ours = spent_raw = 0.0
-            for i in range(batch):
-                if (pair + i) % 2:
-                    start = clock()
-                    raw(i)
-                    middle = clock()
-                    ours(i)
-                    spent_raw += middle - start
-                    spent_ours += clock() - middle
-                else:
-                    start = clock()
-                    ours(i)
-                    middle = clock()
-                    raw(i)
-                    spent_ours += middle - start
-                    spent_raw += clock() - middle
-            ours_times.append(spent_ours)
-            raw_times.append(spent_raw)
-            ratios.append(spent_ours / spent_raw)
-    finally:
-        gc.enable()
-    return {"operation": name, "store_ms": statistics.median(ours_times) * 1000,
-            "raw_ms": statistics.median(raw_times) * 1000, "ratio": statistics.median(ratios)}
-
-
 def main() -> int:
     """Run every comparison and print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -169,11 +132,11 @@ def main() -> int:
     for key in raw.client.scan_iter(match=f"{prefix}*", count=1000):
         raw.client.unlink(key)
     backend.close()
-    print(f"| operation ({pairs} pairs) | store ms | redis-py ms | ratio |")
+    print(f"| operation ({pairs} pairs) | store ms/op | redis-py ms/op | ratio |")
     print("| --- | ---: | ---: | ---: |")
     for row in rows:
         flag = "" if row["ratio"] <= TARGET else " (over target)"
-        print(f"| {row['operation']} | {row['store_ms']:.2f} | {row['raw_ms']:.2f} | "
+        print(f"| {row['operation']} | {row['store_ms']:.3f} | {row['raw_ms']:.3f} | "
               f"{row['ratio']:.3f}{flag} |")
     return 0 if all(row["ratio"] <= TARGET for row in rows) else 1
 

@@ -13,16 +13,16 @@ the ratio is the median over those pairs of registry time / raw time.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sqlite3
 import statistics
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from timing import audit, per_op, user
 
 from aragora_storage_core.models import AuditEntry, User
 from aragora_storage_core.registry import Registry
@@ -138,30 +138,6 @@ class RawSQLite:
     def close(self) -> None:
         """Close the connection."""
         self.conn.close()
-
-
-def user(key: str) -> User:
-    """A user as both sides create it."""
-    return User(id=key, email=f"{key}@example.com", password_hash="h" * 64,
-                password_salt="s" * 32, name="Bench User", preferences={"theme": "dark"})
-
-
-def audit(i: int) -> AuditEntry:
-    """An audit entry as both sides log it."""
-    return AuditEntry(action="login", user_id=f"u{i % 100}", org_id="org-1",
-                      resource_type="session", resource_id=str(i), details={"ok": True},
-                      ip_address="127.0.0.1", user_agent="bench")
-
-
-def per_op(run: Callable[[], None], ops: int) -> float:
-    """Seconds per operation of one timed batch (garbage collector off, as in timeit)."""
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        run()
-        return (time.perf_counter() - start) / ops
-    finally:
-        gc.enable()
 
 
 class Sides:

@@ -14,19 +14,16 @@ over the pairs of store time / raw time. The scratch database is dropped at the 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import secrets
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg2
 from postgrest.types import ReturnMethod
+from timing import compare
 
 from aragora_storage_core.models import (
     AgentMetric,
@@ -126,36 +123,6 @@ class RawSupabase:
                 for r in rows]
 
 
-def compare(name: str, ours: Callable[[int], object], raw: Callable[[int], object],
-            pairs: int, batch: int) -> dict[str, Any]:
-    """Median over ``pairs`` of ours/raw; within a pair the two sides alternate per call."""
-    ours(0), raw(0)  # warm up: connections, code paths
-    clock = time.perf_counter
-    ratios, ours_times, raw_times = [], [], []
-    gc.disable()
-    try:
-        for pair in range(pairs):
-            spent_ours = spent_raw = 0.0
-            for i in range(batch):
-                first, second = (raw, ours) if (pair + i) % 2 else (ours, raw)
-                start = clock()
-                first(i)
-                middle = clock()
-                second(i)
-                end = clock()
-                if first is ours:
-                    spent_ours, spent_raw = spent_ours + middle - start, spent_raw + end - middle
-                else:
-                    spent_raw, spent_ours = spent_raw + middle - start, spent_ours + end - middle
-            ours_times.append(spent_ours / batch)
-            raw_times.append(spent_raw / batch)
-            ratios.append(spent_ours / spent_raw)
-    finally:
-        gc.enable()
-    return {"operation": name, "store_ms": statistics.median(ours_times) * 1000,
-            "raw_ms": statistics.median(raw_times) * 1000, "ratio": statistics.median(ratios)}
-
-
 def _admin() -> Any:
     conn = psycopg2.connect(ADMIN)
     conn.autocommit = True
@@ -180,11 +147,11 @@ def main() -> int:
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
-    print(f"| operation ({args.pairs} pairs) | store ms | supabase-py ms | ratio |")
+    print(f"| operation ({args.pairs} pairs) | store ms/op | supabase-py ms/op | ratio |")
     print("| --- | ---: | ---: | ---: |")
     for row in rows:
         flag = "" if row["ratio"] <= TARGET else " (over target)"
-        print(f"| {row['operation']} | {row['store_ms']:.2f} | {row['raw_ms']:.2f} | "
+        print(f"| {row['operation']} | {row['store_ms']:.3f} | {row['raw_ms']:.3f} | "
               f"{row['ratio']:.3f}{flag} |")
     return 0 if all(row["ratio"] <= TARGET for row in rows) else 1
 
