@@ -43,7 +43,7 @@ def _print(diagnosis: Any, verbose: bool) -> None:
         facts = ", ".join(f"{k}={v}" for k, v in diagnosis.backend.items()
                           if k not in ("backend", "url"))
         if facts:
-            print(f"layout:   {facts}")
+            print(f"details:  {facts}")
     if diagnosis.routing:
         by_backend: dict[str, list[str]] = {}
         for store, backend in diagnosis.routing.items():

@@ -21,19 +21,26 @@ def by_id(backend: PostgresBackend) -> dict[str, Any]:
     return {check.id: check for check in storage_health(backend)}
 
 
-def test_health_reports_version_latency_pool_tls_and_pending_migrations(
-        pg_backend: PostgresBackend) -> None:
+def test_health_reports_version_latency_pool_and_tls(pg_backend: PostgresBackend) -> None:
     checks = by_id(pg_backend)
     assert checks["storage.I100"].message.startswith("PostgreSQL 15.")
     assert checks["storage.I100"].data["latency_ms"] > 0
     assert checks["storage.I101"].data["size"] == 10
     assert checks["storage.I103"].data == {"ssl_in_use": False}
-    assert checks["storage.W102"].message.startswith("17 migration(s) pending")
-    assert checks["storage.W102"].hint == "aragora-storage migrate --migrate"
     assert "storage.W104" not in checks  # a local server needs no TLS warning
+
+
+def test_doctor_reports_pending_migrations_once(pg_backend: PostgresBackend,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from aragora_storage_core.doctor import diagnose
+
+    url = pg_backend.url.render(hide_password=False)
+    pending = [f for f in diagnose(env={}, url=url).findings if "pending" in f.message]
+    assert [f.id for f in pending] == ["storage.W050"]
+    assert pending[0].message.startswith("17 migration(s) pending")
     Registry(env={}).hook.storage_migrate(backend=pg_backend,
                                           request=MigrationRequest(MigrationAction.MIGRATE))
-    assert "storage.W102" not in by_id(pg_backend)
+    assert [f for f in diagnose(env={}, url=url).findings if "pending" in f.message] == []
 
 
 @pytest.mark.slow

@@ -7,7 +7,6 @@ from time import perf_counter
 from aragora_storage_core import hookimpl
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
-from aragora_storage_core.builtin import sql_migrators
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.errors import StorageError
 from aragora_storage_core.settings import Settings
@@ -29,7 +28,11 @@ def storage_connect(url: StorageURL, settings: Settings) -> Backend | None:
 
 @hookimpl
 def storage_health(backend: Backend) -> list[Check]:
-    """Server version and latency, pool usage, pending migrations, TLS in use."""
+    """Server version and latency, pool usage, TLS in use.
+
+    Pending migrations are reported by ``doctor`` for every backend (the core asks
+    ``storage_migrate`` for their status), so they are not repeated here.
+    """
     if not isinstance(backend, PostgresBackend):
         return []
     database, target = backend.database, where(backend.url)
@@ -38,7 +41,6 @@ def storage_health(backend: Backend) -> list[Check]:
         database.fetch_one("SELECT 1", (), "health")
         latency_ms = (perf_counter() - start) * 1000
         facts = database.server_facts()
-        pending = sum(len(m.status().pending) for m in sql_migrators(backend))
     except StorageError as error:
         return [Check("storage.E100", Level.ERROR, error.message, error.hint)]
     version = facts["server_version"]
@@ -54,10 +56,6 @@ def storage_health(backend: Backend) -> list[Check]:
               f"TLS {'in use' if facts['ssl_in_use'] else 'not in use'} to {target}",
               data={"ssl_in_use": facts["ssl_in_use"]}),
     ]
-    if pending:
-        checks.append(Check("storage.W102", Level.WARNING,
-                            f"{pending} migration(s) pending on {target}",
-                            "aragora-storage migrate --migrate"))
     sslmode = backend.url.params.get("sslmode", "").lower()
     if not backend.url.is_local and sslmode in UNENCRYPTED_SSLMODES:
         checks.append(Check(
