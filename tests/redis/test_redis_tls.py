@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +21,7 @@ from redis_servers import RedisServerProcess
 from aragora_storage_core.checks import Check
 from aragora_storage_core.errors import BackendUnavailableError
 from aragora_storage_core.registry import Registry
+from tests.conftest import service_unavailable
 
 
 def _name(common_name: str) -> x509.Name:
@@ -125,20 +126,20 @@ def test_skipping_verification_needs_an_explicit_setting_and_health_warns(
 
 
 def _non_loopback_address() -> str | None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("10.255.255.255", 1))  # no packet is sent for UDP connect
-        except OSError:
-            return None
-        address = str(probe.getsockname()[0])
-    return None if address.startswith("127.") else address
+    """An IPv4 address of this machine that is not loopback (``hostname -I``; no traffic)."""
+    result = subprocess.run(["hostname", "-I"], capture_output=True, text=True, check=False)
+    for word in result.stdout.split():
+        address = ipaddress.ip_address(word)
+        if address.version == 4 and not address.is_loopback:
+            return word
+    return None
 
 
 def test_plain_redis_to_a_remote_host_warns_and_to_localhost_does_not(
         tmp_path: Path) -> None:
     address = _non_loopback_address()
     if address is None:
-        pytest.skip("this machine has no non-loopback IPv4 address to connect through")
+        service_unavailable("a non-loopback IPv4 address of this machine")
     secret = uuid.uuid4().hex  # the server is reachable from the network for a moment
     server = RedisServerProcess(tmp_path / "plain", "--bind", f"127.0.0.1 {address}",
                                 "--requirepass", secret).start()
