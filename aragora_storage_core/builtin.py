@@ -41,7 +41,11 @@ def storage_migrate(backend: Backend, request: MigrationRequest) -> MigrationRep
         report.created = files.create(request.db, request.description,
                                       request.directory or files.ROOT)
         return report
-    for migrator in sql_migrators(backend, request.db):
+    migrators = sql_migrators(backend, request.db)
+    if request.action in (MigrationAction.MIGRATE, MigrationAction.DOWNGRADE):
+        for migrator in migrators:  # an edited file anywhere stops the run before any write
+            migrator.check_unchanged(migrator.status())
+    for migrator in migrators:
         if request.action is MigrationAction.MIGRATE:
             report.databases.append(migrator.migrate(request.target))
         elif request.action is MigrationAction.DOWNGRADE:

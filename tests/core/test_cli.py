@@ -156,6 +156,17 @@ def test_changed_migration_checksum_stops_migrate_and_fails_doctor(
     assert code == 1 and "storage.E051" in out
 
 
+def test_changed_migration_in_a_later_database_stops_migrate_before_any_database_changes(
+        capsys: pytest.CaptureFixture[str], clean_environment: Path) -> None:
+    assert run(capsys, "migrate", "--migrate", "--db", "relationships")[0] == 0
+    data = clean_environment / ".nomic"
+    with sqlite3.connect(data / "agent_relationships.db") as conn:
+        conn.execute("UPDATE schema_version SET checksum = 'edited' WHERE version = 1")
+    code, _, err = run(capsys, "migrate", "--migrate")
+    assert code == 1 and "relationships/001_initial.sql changed after it was applied" in err
+    assert sorted(p.name for p in data.glob("*.db")) == ["agent_relationships.db"]
+
+
 def test_migrate_to_a_version_downgrades_and_upgrades(capsys: pytest.CaptureFixture[str],
                                                       clean_environment: Path) -> None:
     run(capsys, "migrate", "--migrate", "--db", "users")
