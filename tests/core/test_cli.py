@@ -116,6 +116,26 @@ def test_unwritable_data_dir_is_one_clear_line(capsys: pytest.CaptureFixture[str
     assert blocker.read_text() == "not a directory"
 
 
+@pytest.mark.parametrize("data_dir", ["a-file", "a-file/data"])
+def test_doctor_fails_when_the_data_dir_cannot_be_a_directory(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        clean_environment: Path, data_dir: str) -> None:
+    (clean_environment / "a-file").write_text("not a directory")
+    monkeypatch.setenv("ARAGORA_DATA_DIR", data_dir)
+    code, out, _ = run(capsys, "doctor")
+    assert code == 1 and "storage.E043" in out and "a-file is not a directory" in out
+    assert (clean_environment / "a-file").read_text() == "not a directory"
+
+
+def test_doctor_accepts_a_data_dir_that_migrate_will_create(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        clean_environment: Path) -> None:
+    monkeypatch.setenv("ARAGORA_DATA_DIR", "deep/under/here")
+    code, out, _ = run(capsys, "doctor")
+    assert code == 0 and "storage.E043" not in out
+    assert not (clean_environment / "deep").exists()
+
+
 def test_corrupt_database_is_reported_and_left_untouched(capsys: pytest.CaptureFixture[str],
                                                          clean_environment: Path) -> None:
     data = clean_environment / ".nomic"

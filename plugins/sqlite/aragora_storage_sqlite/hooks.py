@@ -58,9 +58,27 @@ def storage_health(backend: Backend) -> list[Check]:
             checks.append(Check(
                 "storage.W042", Level.WARNING, f"{label} is not in WAL mode",
                 "open it once with aragora-storage doctor, or check the file system"))
-    if not os.access(backend.location if backend.location.is_dir() else
-                     backend.location.parent, os.W_OK):
-        checks.append(Check(
-            "storage.E043", Level.ERROR, f"{backend.location} is not writable",
-            "fix its permissions or point ARAGORA_DATA_DIR elsewhere"))
+    problem = _unwritable(backend)
+    if problem:
+        checks.append(Check("storage.E043", Level.ERROR, problem,
+                            "fix its permissions or point ARAGORA_DATA_DIR elsewhere"))
     return checks
+
+
+def _unwritable(backend: SQLiteBackend) -> str | None:
+    """Why the backend's files could not be created or written there, or ``None``.
+
+    A directory not made yet is fine when its nearest existing ancestor is a writable
+    directory (``migrate`` creates the rest).
+    """
+    if str(backend.location) == ":memory:":
+        return None
+    directory = backend.location.parent if backend.single_file else backend.location
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is not a directory (needed for {directory})"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable"
+    return None
