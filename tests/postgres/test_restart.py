@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -77,3 +78,19 @@ def test_read_while_the_server_is_down_is_one_clear_error(
         assert info.value.message.startswith("cannot reach PostgreSQL at 127.0.0.1:")
     finally:
         scratch_cluster.start()
+
+
+def test_write_while_the_server_is_down_is_one_clear_error_and_no_warning(
+        backend: PostgresBackend, scratch_cluster: Any) -> None:
+    backend.database.pool.idle_check = 3600.0  # the write meets a dead pooled connection
+    scratch_cluster.stop()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # e.g. SQLAlchemy's "already-closed connection"
+            with pytest.raises(BackendUnavailableError) as info:
+                backend.store("users").create(
+                    User(id="d", email="d@x", password_hash="h", password_salt="s"))
+        assert info.value.message.startswith("cannot reach PostgreSQL at 127.0.0.1:")
+    finally:
+        scratch_cluster.start()
+    assert backend.store("users").count() == 0

@@ -98,9 +98,11 @@ class ConnectionPool:
         """Close a broken connection; ``QueuePool`` opens a new one when needed.
 
         The server that closed it (a restart) has likely closed the idle ones too, so each
-        idle connection is checked before its next use.
+        idle connection is checked before its next use. Discarding a lease twice (a
+        transaction whose replacement connection could not be opened) does nothing more.
         """
-        lease.fairy.invalidate()
+        if lease.fairy.is_valid:
+            lease.fairy.invalidate()
         for idle in list(self._idle):
             idle.released_at = float("-inf")
 
