@@ -91,10 +91,12 @@ def quiesce(target: Path, key: DatabaseKey | None = None, wait: float = IN_USE_W
     An exclusive lock in SQLite's exclusive locking mode cannot be taken while any other
     connection (even an idle one) has a WAL database open, so a running server is found
     here, before anything is replaced. Raises :class:`BackupError` naming the file.
+    The journal mode is left as it is: a file not in WAL mode is not changed at all, so a
+    process killed before the swap leaves it as it was.
     """
     if not target.exists():
         return
-    live = connect(target, wait, create=False, key=key)
+    live = connect(target, wait, create=False, key=key, journal_mode=None)
     try:
         live.execute("PRAGMA locking_mode = EXCLUSIVE")
         try:

@@ -18,10 +18,11 @@ from aragora_storage_core.files import ensure_private_file
 MEMORY = ":memory:"
 
 
-def _pragmas(timeout: float, journal_mode: str = "WAL") -> tuple[str, ...]:
+def _pragmas(timeout: float, journal_mode: str | None = "WAL") -> tuple[str, ...]:
+    journal = () if journal_mode is None else (f"PRAGMA journal_mode = {journal_mode}",)
     return (
         f"PRAGMA busy_timeout = {int(timeout * 1000)}",
-        f"PRAGMA journal_mode = {journal_mode}",
+        *journal,
         "PRAGMA synchronous = NORMAL",
         "PRAGMA foreign_keys = ON",
     )
@@ -37,11 +38,13 @@ def unusable(target: str, key: DatabaseKey | None, exc: Exception) -> StorageErr
 
 
 def connect(path: str | Path, timeout: float = 30.0, *, create: bool = True,
-            key: DatabaseKey | None = None, journal_mode: str = "WAL") -> sqlite3.Connection:
+            key: DatabaseKey | None = None,
+            journal_mode: str | None = "WAL") -> sqlite3.Connection:
     """Open ``path`` with the project's pragmas; create it ``0600`` when ``create``.
 
     ``journal_mode`` stays WAL except for a private file written once and never shared
-    (a backup copy): ``OFF`` there skips the WAL set-up.
+    (a backup copy): ``OFF`` there skips the WAL set-up. ``None`` leaves the file's mode
+    as it is, so opening it changes no byte of it (a file about to be replaced).
     With ``key`` the file is opened with SQLCipher (see :mod:`.encryption.sqlcipher`).
     Raises :class:`CorruptDatabaseError` when the file is not a readable SQLite database,
     :class:`EncryptedDatabaseError` for an encrypted file opened without a key, and

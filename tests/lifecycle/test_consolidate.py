@@ -216,11 +216,13 @@ def test_rerun_after_success_gives_the_same_result(legacy: Path) -> None:
 KILLABLE = """
 import sys, time
 from pathlib import Path
+from aragora_storage_core.backup import sqlite as backup_sqlite
 from aragora_storage_core.consolidate import build, ledger
 from aragora_storage_core.consolidate.run import consolidate
 
 stop_at = sys.argv[2]
 real_record, real_create = ledger.record, build._create_schema
+real_swap = backup_sqlite.swap_into_place
 
 def pause(where):
     print(where, flush=True)
@@ -238,8 +240,15 @@ def schema_then_pause(staged, home):
     if stop_at == "building:" + home.filename:
         pause(stop_at)
 
+def swap_after_pause(staged, target):
+    '''Fault injection: stop once the target was checked unused, before the rename.'''
+    if stop_at == "before-swap:" + target.name:
+        pause(stop_at)
+    real_swap(staged, target)
+
 ledger.record = record_then_pause
 build._create_schema = schema_then_pause
+backup_sqlite.swap_into_place = swap_after_pause
 consolidate(Path(sys.argv[1]))
 """
 
@@ -264,6 +273,21 @@ def test_consolidation_killed_at_any_point_reruns_to_the_same_result(
     assert all(c.ok for c in compare(plan, legacy))
     assert [c.target_digest for c in compare(plan, legacy)] == \
         [c.target_digest for c in compare(plan, reference)]
+    assert not any(p.name.endswith(".consolidating") for p in legacy.iterdir())
+
+
+def test_a_rerun_killed_just_before_a_file_is_swapped_in_reruns_to_the_same_result(
+        legacy: Path) -> None:
+    consolidate(legacy, backup=False)
+    process = subprocess.Popen([sys.executable, "-c", KILLABLE, str(legacy),
+                                "before-swap:core.db"],
+                               stdout=subprocess.PIPE, text=True, cwd=Path.cwd())
+    assert process.stdout is not None
+    assert process.stdout.readline() == "before-swap:core.db\n"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    consolidate(legacy, backup=False)
+    assert all(c.ok for c in compare(make_plan(legacy), legacy))
     assert not any(p.name.endswith(".consolidating") for p in legacy.iterdir())
 
 
