@@ -59,7 +59,6 @@ def connect(path: str | Path, timeout: float = 30.0, *, create: bool = True,
                 f"database file {target} does not exist", "run: aragora-storage migrate --migrate"
             )
     if key is None:
-        refuse_encrypted(target)
         conn = sqlite3.connect(
             target, timeout=timeout, isolation_level=None, check_same_thread=False, uri=True
         )
@@ -71,8 +70,23 @@ def connect(path: str | Path, timeout: float = 30.0, *, create: bool = True,
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except conn.DatabaseError as exc:
         conn.close()
-        raise unusable(target, key, exc) from None
+        raise _unreadable(target, key, exc) from None
     return conn
+
+
+def _unreadable(target: str, key: DatabaseKey | None, exc: Exception) -> StorageError:
+    """Why a file failed its first read. Only now is its header read with a plain ``open``.
+
+    Closing any descriptor of a file drops every POSIX lock this process holds on it, the
+    locks of SQLite connections of other threads included; a healthy file being opened
+    must never be probed that way (``tests/sqlite/test_file_locks.py``).
+    """
+    if key is None and target != MEMORY:
+        try:
+            refuse_encrypted(target)
+        except StorageError as error:
+            return error
+    return unusable(target, key, exc)
 
 
 def readonly_uri(path: str | Path, *, immutable: bool = False) -> str:
@@ -94,7 +108,6 @@ def connect_readonly(path: str | Path, timeout: float = 30.0, *,
                                    "check the path")
     uri = readonly_uri(path, immutable=immutable)
     if key is None:
-        refuse_encrypted(str(path))
         conn = sqlite3.connect(uri, timeout=timeout, isolation_level=None,
                                check_same_thread=False, uri=True)
     else:
@@ -104,5 +117,5 @@ def connect_readonly(path: str | Path, timeout: float = 30.0, *,
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except conn.DatabaseError as exc:
         conn.close()
-        raise unusable(str(path), key, exc) from None
+        raise _unreadable(str(path), key, exc) from None
     return conn
