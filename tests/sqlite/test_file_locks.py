@@ -13,9 +13,8 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from pathlib import Path
-
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
