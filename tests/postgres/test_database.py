@@ -76,6 +76,34 @@ def test_connection_returns_to_the_pool_only_after_its_transaction(
     assert seen[1] == 1
 
 
+def test_overflow_connections_are_closed_when_returned(pg_url: str, pg_database: str,
+                                                      pg_admin: Any) -> None:
+    env = {"ARAGORA_DB_POOL_SIZE": "2", "ARAGORA_DB_POOL_MAX_OVERFLOW": "3"}
+    backend = Registry(env=env).connect(pg_url)
+    assert isinstance(backend, PostgresBackend)
+    pool = backend.database.pool
+    leases = [pool.acquire() for _ in range(5)]
+    for lease in leases:
+        pool.release(lease)
+    assert pool.usage()["open"] == 2
+    assert _sessions_settle_at(pg_admin, pg_database, 2) == 2  # as the server sees it
+    assert backend.database.fetch_one("SELECT 1") == (1,)
+    backend.close()
+
+
+def _sessions_settle_at(pg_admin: Any, database: str, expected: int) -> int:
+    """Sessions on ``database``, polled until ``expected`` (a closed session ends soon after)."""
+    with pg_admin.cursor() as cursor:
+        for _ in range(100):
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
+                           (database,))
+            count: int = cursor.fetchone()[0]
+            if count == expected:
+                break
+            threading.Event().wait(0.1)
+    return count
+
+
 def test_waiting_caller_gets_the_connection_released_meanwhile(
         pg_url: str) -> None:
     env = {"ARAGORA_DB_POOL_SIZE": "1", "ARAGORA_DB_POOL_MAX_OVERFLOW": "0",

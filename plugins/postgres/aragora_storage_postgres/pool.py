@@ -4,8 +4,9 @@
 timeout when all are busy, replacing broken ones, closing overflow ones. Its checkout and
 checkin cost about 8 µs, a quarter of a point read on a local server, so a released
 connection first goes onto a LIFO stack of idle leases that the next caller pops without
-a lock; the stack holds at most ``size`` leases and hands one back to ``QueuePool`` as
-soon as a caller is waiting there, so nobody waits while a connection sits idle.
+a lock. A lease goes back to ``QueuePool`` instead as soon as a caller is waiting there,
+so nobody waits while a connection sits idle, and while overflow connections are open, so
+that ``QueuePool`` closes them: once the load is gone, ``size`` connections stay open.
 
 A lease idle for longer than :data:`IDLE_CHECK_SECONDS` is checked with a round trip
 before use (HikariCP's rule): a busy pool pays nothing, and a connection the server
@@ -88,10 +89,17 @@ class ConnectionPool:
             self.discard(lease)
 
     def release(self, lease: Lease) -> None:
-        """Put back a connection whose transaction is finished."""
+        """Put back a connection whose transaction is finished.
+
+        While overflow connections are open, every idle one goes back to ``QueuePool``,
+        which keeps ``size`` of them and closes the others.
+        """
         lease.released_at = monotonic()
         self._idle.append(lease)
-        if self._waiting or len(self._idle) > self.size:
+        if self._pool.overflow() > 0:
+            while self._idle:
+                self._hand_back()
+        elif self._waiting:
             self._hand_back()
 
     def discard(self, lease: Lease) -> None:
