@@ -54,6 +54,21 @@ def test_token_that_already_expired_is_not_revoked(backend: RedisBackend) -> Non
     assert blacklist.is_revoked("old") is False
 
 
+@pytest.mark.parametrize("expired", [datetime(1970, 1, 1, tzinfo=UTC),
+                                     datetime(1960, 1, 1, tzinfo=UTC),
+                                     datetime(1, 1, 1, tzinfo=UTC)])
+def test_token_expiring_at_or_before_the_epoch_is_not_revoked_and_not_an_error(
+        backend: RedisBackend, expired: datetime) -> None:
+    """A JWT with ``exp`` 0 (or a default datetime) behaves as on SQL: expired, no error."""
+    blacklist = backend.store("token_blacklist")
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    blacklist.revoke("ancient", expired)
+    assert blacklist.revoke_many([("fresh", later), ("ancient-too", expired)]) == 2
+    assert blacklist.is_revoked("ancient") is False
+    assert blacklist.is_revoked("ancient-too") is False
+    assert blacklist.is_revoked("fresh") is True
+
+
 def test_revoke_many_accepts_a_generator_and_large_batches(backend: RedisBackend) -> None:
     blacklist = backend.store("token_blacklist")
     later = datetime.now(UTC) + timedelta(minutes=5)

@@ -44,9 +44,11 @@ def encode_token(user_id: str | None) -> bytes:
 
 
 def _epoch_ms(moment: datetime) -> int:
+    """``moment`` as a ``PXAT`` value: Redis refuses 0 and below, so earlier times become 1
+    (as expired as they are: the key is gone at once, as on SQL)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+    return max(1, int(moment.timestamp() * 1000))
 
 
 class RedisTokenBlacklistStore(RedisStore):
