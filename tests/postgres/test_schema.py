@@ -153,3 +153,28 @@ def _wait_for_advisory_waiter(pg_admin: Any, database: str) -> bool:
                 return True
             threading.Event().wait(0.1)
     return False
+
+
+def test_migrator_losing_its_connection_while_waiting_for_the_lock_fails_in_one_line(
+        pg_url: str, pg_database: str, pg_admin: Any,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    holder = Registry(env={}).connect(pg_url)
+    assert isinstance(holder, PostgresBackend)
+    codes: list[int] = []
+    with holder.database.migration_session():
+        thread = threading.Thread(
+            target=lambda: codes.append(main(["--url", pg_url, "migrate", "--migrate"])))
+        thread.start()
+        assert _wait_for_advisory_waiter(pg_admin, pg_database)
+        with pg_admin.cursor() as cursor:  # as a server restart would, for that session only
+            cursor.execute("SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_database d"
+                           " ON d.oid = l.database WHERE d.datname = %s"
+                           " AND l.locktype = 'advisory' AND NOT l.granted", (pg_database,))
+        thread.join()
+    lines = capsys.readouterr().err.splitlines()
+    assert codes == [1]
+    assert len(lines) == 2 and lines[1].startswith("hint: ")
+    assert lines[0] == (f"error: the connection to PostgreSQL at 127.0.0.1:5432/{pg_database}"
+                        " was lost during migrations; those applied before it are kept")
+    assert migrate(Registry(env={}), holder, MigrationAction.STATUS).pending_count == 17
+    holder.close()

@@ -219,7 +219,8 @@ class PostgresDatabase(SQLDatabase):
         """This database with one connection pinned to the thread, holding the advisory lock.
 
         A second migrator (thread or process) waits here until the first one is done, then
-        finds every version it wanted already applied.
+        finds every version it wanted already applied. A connection lost meanwhile (a
+        server restart) raises :class:`ConnectionLostError`.
         """
         state = self._state
         if state.lease is not None:
@@ -229,12 +230,18 @@ class PostgresDatabase(SQLDatabase):
         cursor = lease.raw.cursor()
         try:
             cursor.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
-        except BaseException:
+        except BaseException as exc:
             self.pool.discard(lease)
+            if isinstance(exc, self._lost) and lease.raw.closed:
+                raise self._migrations_lost() from None
             raise
         state.lease = lease
         try:
             yield self
+        except self._lost:
+            if not lease.raw.closed:
+                raise
+            raise self._migrations_lost() from None
         finally:
             state.lease = None
             try:
@@ -242,6 +249,12 @@ class PostgresDatabase(SQLDatabase):
                 self.pool.release(lease)
             except self._errors:
                 self.pool.discard(lease)  # the server drops the lock with the connection
+
+    def _migrations_lost(self) -> ConnectionLostError:
+        return ConnectionLostError(
+            f"the connection to PostgreSQL at {where(self.url)} was lost during migrations;"
+            " those applied before it are kept",
+            "run aragora-storage migrate again once the server is back")
 
     @contextmanager
     def connection(self) -> Iterator[psycopg2.extensions.connection]:
