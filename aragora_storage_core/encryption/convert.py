@@ -21,7 +21,7 @@ from aragora_storage_core.encryption.sqlcipher import (
     header,
     is_encrypted_file,
 )
-from aragora_storage_core.errors import EncryptionError
+from aragora_storage_core.errors import EncryptionError, WrongKeyError
 from aragora_storage_core.files import (
     FILE_MODE,
     ensure_private_dir,
@@ -49,8 +49,13 @@ def _open_plain_source(path: Path, timeout: float) -> Any:
 
 
 def _export(source: Any, target: Path, target_key: str) -> None:
-    """Copy ``source``'s main database into a new ``target`` keyed by ``target_key``."""
+    """Copy ``source``'s main database into a new ``target`` keyed by ``target_key``.
+
+    ``target`` is created ``0600`` before SQLite writes to it (its journal takes the same
+    mode): a plain copy is never readable by others, not even half-written.
+    """
     remove_with_companions(target)
+    os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE))
     source.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     source.execute(f"PRAGMA cipher_default_compatibility = {SQLCIPHER_MAJOR}")
     source.execute("ATTACH DATABASE ? AS converted KEY ?", (str(target), target_key))
@@ -116,13 +121,19 @@ def rekey_file(path: Path, key: DatabaseKey, new_key: DatabaseKey,
                timeout: float = 30.0) -> bool:
     """Change the key of the encrypted database ``path`` with ``PRAGMA rekey``.
 
-    SQLCipher re-encrypts every page in one transaction: an interruption leaves the old
-    key valid. The file keeps its salt, so the new raw key is derived with that salt.
-    Returns False when the file is not encrypted.
+    SQLCipher re-encrypts every page in one transaction: an interruption leaves the file
+    readable by exactly one of the two keys, and a re-run skips a file the new key already
+    opens. The file keeps its salt, so the new raw key is derived with that salt.
+    Returns False when the file is not encrypted or already on the new key.
     """
     if not is_encrypted_file(path):
         return False
-    conn = connect(path, timeout, create=False, key=key)
+    try:
+        conn = connect(path, timeout, create=False, key=key)
+    except WrongKeyError:
+        if _opens_with(path, new_key, timeout):
+            return False  # an earlier run, killed before it finished, already re-keyed it
+        raise
     try:
         expected = row_counts(conn)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -135,6 +146,15 @@ def rekey_file(path: Path, key: DatabaseKey, new_key: DatabaseKey,
         _verify(check, expected, path)
     finally:
         check.close()
+    return True
+
+
+def _opens_with(path: Path, key: DatabaseKey, timeout: float) -> bool:
+    """True when ``key`` opens ``path`` (a read is forced)."""
+    try:
+        connect(path, timeout, create=False, key=key).close()
+    except WrongKeyError:
+        return False
     return True
 
 
