@@ -141,16 +141,21 @@ def _refuse_plain(path: str, start: bytes) -> None:
         )
 
 
-def open_keyed(path: str, key: DatabaseKey, timeout: float, target: str | None = None) -> Any:
+def open_keyed(path: str, key: DatabaseKey, timeout: float, target: str | None = None,
+               salt: bytes | None = None) -> Any:
     """A ``sqlcipher3`` connection to ``path`` keyed with ``key`` (not yet read).
 
     ``target`` is what to open when it differs from ``path`` (a read-only ``file:`` URI).
+    ``salt``, when the caller knows it (see :func:`cipher_salt`), spares reading the
+    header with a plain ``open``, whose close would drop this process's SQLite locks.
 
     A new file gets a fresh random salt and its header is written at once, one thread at
     a time, so every later opener reads that salt; a process that lost a race to create
     the same file retries with the salt the winner wrote.
     """
     dbapi2 = driver()
+    if salt is not None:
+        return _keyed(dbapi2, target or path, key, salt, timeout)
     start = header(path)
     _refuse_plain(path, start)
     if len(start) == SALT_BYTES:
@@ -173,6 +178,11 @@ def open_keyed(path: str, key: DatabaseKey, timeout: float, target: str | None =
             conn.close()
     raise WrongKeyError(f"{path} could not be keyed: another process keeps rewriting it",
                         "stop the other process and retry")
+
+
+def cipher_salt(conn: Any) -> bytes:
+    """The salt of the file an open keyed connection reads (``PRAGMA cipher_salt``)."""
+    return bytes.fromhex(conn.execute("PRAGMA cipher_salt").fetchone()[0])
 
 
 def require_sqlite_key(settings: Settings) -> DatabaseKey:

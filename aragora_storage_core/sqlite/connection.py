@@ -38,14 +38,15 @@ def unusable(target: str, key: DatabaseKey | None, exc: Exception) -> StorageErr
 
 
 def connect(path: str | Path, timeout: float = 30.0, *, create: bool = True,
-            key: DatabaseKey | None = None,
-            journal_mode: str | None = "WAL") -> sqlite3.Connection:
+            key: DatabaseKey | None = None, journal_mode: str | None = "WAL",
+            salt: bytes | None = None) -> sqlite3.Connection:
     """Open ``path`` with the project's pragmas; create it ``0600`` when ``create``.
 
     ``journal_mode`` stays WAL except for a private file written once and never shared
     (a backup copy): ``OFF`` there skips the WAL set-up. ``None`` leaves the file's mode
     as it is, so opening it changes no byte of it (a file about to be replaced).
-    With ``key`` the file is opened with SQLCipher (see :mod:`.encryption.sqlcipher`).
+    With ``key`` the file is opened with SQLCipher (see :mod:`.encryption.sqlcipher`);
+    ``salt``, the file's known salt, spares re-reading its header.
     Raises :class:`CorruptDatabaseError` when the file is not a readable SQLite database,
     :class:`EncryptedDatabaseError` for an encrypted file opened without a key, and
     :class:`WrongKeyError` when ``key`` does not open it.
@@ -63,7 +64,7 @@ def connect(path: str | Path, timeout: float = 30.0, *, create: bool = True,
             target, timeout=timeout, isolation_level=None, check_same_thread=False, uri=True
         )
     else:
-        conn = open_keyed(target, key, timeout)
+        conn = open_keyed(target, key, timeout, salt=salt)
     try:
         for pragma in _pragmas(timeout, journal_mode):
             conn.execute(pragma)

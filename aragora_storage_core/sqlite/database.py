@@ -18,7 +18,7 @@ from pathlib import Path
 from time import perf_counter
 from types import TracebackType
 
-from aragora_storage_core.encryption.sqlcipher import DatabaseKey, driver
+from aragora_storage_core.encryption.sqlcipher import DatabaseKey, cipher_salt, driver
 from aragora_storage_core.errors import CorruptDatabaseError, TransactionError
 from aragora_storage_core.sql.database import Params, Row, SQLDatabase, Transaction
 from aragora_storage_core.sql.dialect import SQLITE
@@ -53,6 +53,7 @@ class SQLiteDatabase(SQLDatabase):
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
+        self._salt: bytes | None = None
         _OPEN.add(self)
 
     def exists(self) -> bool:
@@ -65,7 +66,9 @@ class SQLiteDatabase(SQLDatabase):
             conn: sqlite3.Connection = self._local.conn
             return conn
         except AttributeError:
-            conn = connect(self.path, self.timeout, key=self.key)
+            conn = connect(self.path, self.timeout, key=self.key, salt=self._salt)
+            if self.key is not None and self._salt is None and self.path != ":memory:":
+                self._salt = cipher_salt(conn)  # later threads never re-read the header
             # SQLite's own busy handler waits in ever longer sleeps and can starve a
             # writer; it gets a short slice and ``begin`` retries with jitter instead.
             conn.execute(f"PRAGMA busy_timeout = {int(min(self.timeout, BUSY_SLICE) * 1000)}")
@@ -117,6 +120,7 @@ class SQLiteDatabase(SQLDatabase):
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
+        self._salt = None  # the file may be replaced (restore) before the next open
 
 
 class WriteTransaction:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from aragora_storage_core.encryption.sqlcipher import DatabaseKey
 from aragora_storage_core.sqlite.connection import connect_readonly
 from aragora_storage_core.sqlite.database import SQLiteDatabase
 
@@ -53,3 +54,26 @@ def test_another_connection_keeps_the_first_connections_lock(
     reader = sqlite3.connect(path)
     assert reader.execute("SELECT count(*) FROM t").fetchone() == (2,)
     reader.close()
+
+
+#: Prints whether some process holds SQLite's shared lock bytes of the file (F_GETLK).
+_LOCK_QUERY = """
+import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+probe = struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0x40000002, 510, 0)
+print("held" if struct.unpack("hhqqi", fcntl.fcntl(fd, fcntl.F_GETLK, probe))[0]
+      != fcntl.F_UNLCK else "free")
+"""
+
+
+def test_an_encrypted_database_keeps_its_lock_when_another_thread_connects(
+        tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    database = SQLiteDatabase(path, key=DatabaseKey("a passphrase", "the test"))
+    with database.transaction() as tx:
+        tx.execute("CREATE TABLE t (n INTEGER)")
+    _open_in_new_thread(database)
+    query = subprocess.run([sys.executable, "-c", _LOCK_QUERY, str(path)], check=True,
+                           capture_output=True, text=True)
+    assert query.stdout.strip() == "held"
+    database.close()
