@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -91,3 +92,39 @@ def test_restore_refuses_a_database_that_is_not_empty(
         restore_backup(registry().hook, pg_backend, directory)
     assert "restore needs an empty database" in info.value.message
     assert snapshot(pg_backend) == before
+
+
+def test_copy_backup_losing_its_connection_is_one_line_and_leaves_no_backup(
+        pg_backend: PostgresBackend, pg_database: str, pg_admin: Any, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import psycopg2
+
+    from aragora_storage_core.cli import main
+
+    populate(pg_backend)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pg_dump: the COPY backup
+    url = pg_backend.url.render(hide_password=False)
+    codes: list[int] = []
+    locker = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=pg_database)
+    with locker.cursor() as cursor:  # the backup's COPY of users waits behind this lock
+        cursor.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        thread = threading.Thread(target=lambda: codes.append(
+            main(["--url", url, "backup", "create", "--dir", str(tmp_path / "backups")])))
+        thread.start()
+        with pg_admin.cursor() as admin:  # then its session ends, as in a server restart
+            for _ in range(300):
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                              " WHERE datname = %s AND wait_event_type = 'Lock'",
+                              (pg_database,))
+                if admin.fetchall():
+                    break
+                threading.Event().wait(0.1)
+        thread.join()
+    locker.close()
+    lines = capsys.readouterr().err.splitlines()
+    assert codes == [1]
+    assert lines == [f"error: the connection to PostgreSQL at 127.0.0.1:5432/{pg_database}"
+                     " was lost during the backup",
+                     "hint: run the backup again once the server is back"]
+    assert list((tmp_path / "backups").iterdir()) == []
+

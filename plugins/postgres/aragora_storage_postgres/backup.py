@@ -25,7 +25,7 @@ from aragora_storage_core.layout import TABLES
 from aragora_storage_core.migrations.engine import Migrator
 from aragora_storage_core.models import utcnow_iso
 from aragora_storage_postgres.backend import PostgresBackend
-from aragora_storage_postgres.connection import connect_kwargs
+from aragora_storage_postgres.connection import connect_kwargs, where
 from aragora_storage_postgres.database import PostgresDatabase
 
 DUMP_FILE = "database.dump"
@@ -96,18 +96,27 @@ def _project_tables(database: PostgresDatabase) -> list[str]:
 
 
 def _copy_out(database: PostgresDatabase, directory: Path) -> list[str]:
+    import psycopg2
+
     names: list[str] = []
     with database.connection() as conn:
-        cursor = conn.cursor()
-        cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        for table in _project_tables(database):
-            name = f"{table}.csv"
-            fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-            with os.fdopen(fd, "wb") as handle:
-                cursor.copy_expert(f"COPY {table} TO STDOUT WITH (FORMAT csv, HEADER true)",
-                                   handle)
-            names.append(name)
-        cursor.execute("COMMIT")
+        try:
+            cursor = conn.cursor()
+            cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            for table in _project_tables(database):
+                name = f"{table}.csv"
+                fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+                with os.fdopen(fd, "wb") as handle:
+                    cursor.copy_expert(
+                        f"COPY {table} TO STDOUT WITH (FORMAT csv, HEADER true)", handle)
+                names.append(name)
+            cursor.execute("COMMIT")
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            if not conn.closed:
+                raise
+            raise BackupError(
+                f"the connection to PostgreSQL at {where(database.url)} was lost during the"
+                " backup", "run the backup again once the server is back") from None
     return names
 
 
