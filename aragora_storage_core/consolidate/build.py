@@ -46,6 +46,7 @@ def build_home(plan: Plan, home: ConsolidatedDatabase, target: Path, progress: P
     remove_with_companions(staged)
     try:
         _fill(staged, plan, home, progress, attach_limit)
+        ledger.check_replaceable(target, home.filename)  # again: opened since the start?
     except BaseException:
         remove_with_companions(staged)
         raise

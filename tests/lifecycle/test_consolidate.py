@@ -16,11 +16,16 @@ import pytest
 
 from aragora_storage_core.backup.catalog import list_backups
 from aragora_storage_core.backup.verify import verify_backup
+from aragora_storage_core.consolidate import build
 from aragora_storage_core.consolidate.checksum import compare
 from aragora_storage_core.consolidate.plan import make_plan
 from aragora_storage_core.consolidate.run import consolidate
 from aragora_storage_core.errors import ConsolidationError
 from aragora_storage_core.layout import ConsolidatedDatabase, DatabaseType
+from aragora_storage_core.models import User
+from aragora_storage_core.registry import Registry
+from aragora_storage_core.settings import Settings
+from aragora_storage_core.stores.protocols import StoreKind
 from tests.lifecycle.legacy_data import fill, make_legacy
 
 HOMES = [h.filename for h in ConsolidatedDatabase]
@@ -288,6 +293,29 @@ def test_a_rerun_killed_just_before_a_file_is_swapped_in_reruns_to_the_same_resu
     process.wait()
     consolidate(legacy, backup=False)
     assert all(c.ok for c in compare(make_plan(legacy), legacy))
+    assert not any(p.name.endswith(".consolidating") for p in legacy.iterdir())
+
+
+def test_a_target_written_by_the_application_during_a_rerun_is_not_replaced(
+        legacy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    consolidate(legacy, backup=False)
+    real_create = build._create_schema
+
+    def application_writes_meanwhile(staged: Path, home: ConsolidatedDatabase) -> None:
+        real_create(staged, home)
+        if home is ConsolidatedDatabase.CORE:
+            registry = Registry(Settings.from_env({"ARAGORA_DATA_DIR": str(legacy),
+                                                   "ARAGORA_DB_MODE": "consolidated"}))
+            registry.store(StoreKind.USERS).create(User(
+                id="written-meanwhile", email="m@example.com", password_hash="h",
+                password_salt="s"))
+            registry.close()
+
+    monkeypatch.setattr(build, "_create_schema", application_writes_meanwhile)
+    with pytest.raises(ConsolidationError, match="core.db already exists and was not made"):
+        consolidate(legacy, backup=False)
+    assert ("written-meanwhile",) in sqlite3.connect(legacy / "core.db").execute(
+        "SELECT id FROM users").fetchall()
     assert not any(p.name.endswith(".consolidating") for p in legacy.iterdir())
 
 
