@@ -312,7 +312,7 @@ def test_a_target_written_by_the_application_during_a_rerun_is_not_replaced(
             registry.close()
 
     monkeypatch.setattr(build, "_create_schema", application_writes_meanwhile)
-    with pytest.raises(ConsolidationError, match="core.db already exists and was not made"):
+    with pytest.raises(ConsolidationError, match=r"core\.db already exists and was not made"):
         consolidate(legacy, backup=False)
     assert ("written-meanwhile",) in sqlite3.connect(legacy / "core.db").execute(
         "SELECT id FROM users").fetchall()
