@@ -128,3 +128,17 @@ def test_copy_backup_losing_its_connection_is_one_line_and_leaves_no_backup(
                      "hint: run the backup again once the server is back"]
     assert list((tmp_path / "backups").iterdir()) == []
 
+
+def test_copy_backup_needs_only_one_pooled_connection(
+        pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {"ARAGORA_DB_POOL_SIZE": "1", "ARAGORA_DB_POOL_MAX_OVERFLOW": "0",
+           "ARAGORA_DB_POOL_TIMEOUT": "1"}
+    backend = Registry(env=env).connect(pg_url)
+    assert isinstance(backend, PostgresBackend)
+    populate(backend)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pg_dump: the COPY backup
+    directory, manifest = create_backup(registry().hook, backend, tmp_path / "backups")
+    assert manifest.extra["method"] == "copy"
+    assert "users.csv" in {entry.name for entry in manifest.files}
+    assert (directory / "users.csv").stat().st_size > 0
+    backend.close()

@@ -99,11 +99,12 @@ def _copy_out(database: PostgresDatabase, directory: Path) -> list[str]:
     import psycopg2
 
     names: list[str] = []
+    tables = _project_tables(database)  # before taking the connection: a pool of one suffices
     with database.connection() as conn:
         try:
             cursor = conn.cursor()
             cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            for table in _project_tables(database):
+            for table in tables:
                 name = f"{table}.csv"
                 fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
                 with os.fdopen(fd, "wb") as handle:
