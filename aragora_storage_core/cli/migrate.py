@@ -14,6 +14,9 @@ from aragora_storage_core.migrations.types import (
     MigrationRequest,
 )
 
+#: Actions also run on the Redis backend that REDIS_URL puts beside the primary one.
+BESIDE_ACTIONS = (MigrationAction.STATUS, MigrationAction.DRY_RUN, MigrationAction.MIGRATE)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The seed's flags, shared with ``python -m aragora_storage_core.migrations.runner``."""
@@ -63,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
         if args.to is not None and args.db:
             status = _call(registry, backend, MigrationRequest(MigrationAction.STATUS, args.db))
             current = status.databases[0].version if status.databases else 0
-        report = _call(registry, backend, request_from(args, current))
+        request = request_from(args, current)
+        report = _call(registry, backend, request)
+        report.databases.extend(_beside(args, registry, backend, request))
     finally:
         registry.close()
     if args.json:
@@ -72,6 +77,17 @@ def run(args: argparse.Namespace) -> int:
         print_report(report)
     changed = any(d.changed for d in report.databases)
     return 1 if changed else 0
+
+
+def _beside(args: argparse.Namespace, registry: Any, primary: Any,
+            request: MigrationRequest) -> list[Any]:
+    """Status, dry run or migration of the Redis keyspace beside the primary (REDIS_URL)."""
+    if getattr(args, "url", None) or request.action not in BESIDE_ACTIONS:
+        return []
+    beside = registry.redis()
+    if beside is None or beside.url == primary.url:
+        return []
+    return _call(registry, beside, request).databases
 
 
 def _call(registry: Any, backend: Any, request: MigrationRequest) -> MigrationReport:

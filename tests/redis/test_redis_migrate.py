@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import redis
 from aragora_storage_redis.backend import RedisBackend
 from aragora_storage_redis.migrations import MIGRATIONS
 
+from aragora_storage_core.cli import main
 from aragora_storage_core.errors import ChecksumMismatchError, MigrationError
 from aragora_storage_core.migrations.types import (
     MigrationAction,
@@ -138,3 +140,18 @@ def test_downgrade_is_refused_with_a_hint(fresh: RedisBackend) -> None:
 
 def test_a_request_for_another_database_is_an_empty_report(fresh: RedisBackend) -> None:
     assert run(fresh, MigrationAction.STATUS, db="users").databases == []
+
+
+def test_migrate_command_beside_sqlite_migrates_the_redis_keyspace_too(
+        redis_url: str, tmp_path: Path, shared_client: redis.Redis, prefix: str,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """What doctor's pending-migration hint says to run must bring the keyspace up to date."""
+    monkeypatch.setenv("ARAGORA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    assert main(["migrate"]) == 0
+    assert "keyspace" in capsys.readouterr().out
+    assert main(["migrate", "--migrate"]) == 0
+    assert shared_client.get(f"{prefix}meta:version") == str(LATEST).encode()
+    assert (tmp_path / "data" / "users.db").exists()
+    assert main(["migrate", "--migrate", "--db", "users"]) == 0
+    assert "keyspace" not in capsys.readouterr().out.splitlines()[-1]
