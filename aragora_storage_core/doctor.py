@@ -94,6 +94,9 @@ def _diagnose_with(registry: Registry, diagnosis: Diagnosis, url: str | None) ->
         chosen = redis if redis is not None and kind in REDIS_ROUTED and redis.serves(kind) \
             else backend
         diagnosis.routing[kind.value] = chosen.name
+    if selection.redis_url is not None and redis is None:  # these stores fail, as in the app
+        for kind in sorted(REDIS_ROUTED):
+            diagnosis.routing[kind.value] = "redis (unreachable)"
     for opened in filter(None, (backend, redis)):
         diagnosis.findings.extend(registry.host.collect_health(opened))
         diagnosis.findings.extend(_schema_findings(registry, opened))

@@ -15,8 +15,10 @@ from aragora_storage_redis.stores import (
     RedisStreamEventStore,
     RedisTokenBlacklistStore,
 )
+from redis_servers import free_port
 from redis_support import unavailable
 
+from aragora_storage_core.doctor import diagnose
 from aragora_storage_core.errors import StoreNotServedError
 from aragora_storage_core.models import User
 from aragora_storage_core.registry import Registry
@@ -124,3 +126,15 @@ def test_importing_the_plugin_imports_no_redis_driver() -> None:
             "assert p.STORES == p.RedisBackend.stores_served")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_doctor_with_redis_unreachable_does_not_show_the_primary_serving_its_stores(
+        tmp_path: Path) -> None:
+    """The stores REDIS_URL routes fail without Redis: doctor must not say SQLite has them."""
+    unreachable = f"redis://127.0.0.1:{free_port()}/0?connect_timeout=1"
+    diagnosis = diagnose(env={"ARAGORA_DATA_DIR": str(tmp_path / "data"),
+                              "REDIS_URL": unreachable})
+    for kind in ("token_blacklist", "stream_events", "cache"):
+        assert diagnosis.routing[kind] == "redis (unreachable)"
+    assert diagnosis.routing["users"] == "sqlite"
+    assert any("cannot reach redis" in f.message for f in diagnosis.findings)
