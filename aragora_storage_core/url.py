@@ -18,11 +18,13 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 SCHEME_ALIASES: dict[str, str] = {"postgres": "postgresql"}
 _HOSTLESS = {"sqlite", "sqlcipher"}
 MASK = "***"
+#: Query parameters that carry a secret (libpq's ``password``, ``sslpassword``): masked too.
+SECRET_PARAMS = frozenset({"password", "sslpassword"})
 
 
 @dataclass(frozen=True)
 class StorageURL:
-    """A parsed database URL. ``str()`` and ``repr()`` mask the password."""
+    """A parsed database URL. ``str()`` and ``repr()`` mask the password (and secret params)."""
 
     scheme: str
     driver: str | None = None
@@ -55,11 +57,16 @@ class StorageURL:
         path = ""
         if self.database is not None:
             path = "/" + (self.database if self.scheme in _HOSTLESS else quote(self.database))
-        query = "&".join(f"{quote(k)}={quote(v)}" for k, v in self.query)
+        query = "&".join(
+            f"{quote(k)}={MASK if hide_password and k.lower() in SECRET_PARAMS else quote(v)}"
+            for k, v in self.query)
         return f"{scheme}://{auth}{host}{path}" + (f"?{query}" if query else "")
 
     def __str__(self) -> str:
         return self.render()
+
+    def __repr__(self) -> str:
+        return f"StorageURL({self.render()!r})"
 
     def with_params(self, **params: str) -> StorageURL:
         """Return a copy with query parameters added or replaced."""

@@ -113,3 +113,22 @@ def test_unreachable_server_fails_in_the_cli_with_exit_1_and_no_password(
     err = capsys.readouterr().err
     assert err.startswith("error: cannot reach PostgreSQL at 127.0.0.1:")
     assert PASSWORD not in err and "w%rd" not in err
+
+
+@pytest.mark.slow
+def test_password_given_as_a_query_parameter_is_used_and_never_shown(
+        scratch_cluster: Any, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    url = (f"postgresql://{ROLE}@127.0.0.1:{scratch_cluster.port}/aragora"
+           f"?password={quote(PASSWORD, safe='')}&sslpassword=key-{quote(PASSWORD, safe='')}")
+    backend = Registry(env={}).connect(url)
+    assert backend.database.fetch_one("SELECT current_user") == (ROLE,)
+    shown = str(backend.url) + repr(backend.url) + str(backend.describe())
+    backend.close()
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert main(["doctor", "-v"]) == 0
+    assert main(["doctor", "--json"]) == 0
+    shown += "".join(capsys.readouterr())
+    assert "password=***" in shown and "sslpassword=***" in shown
+    for secret in (PASSWORD, quote(PASSWORD, safe=""), quote(PASSWORD), "w%rd", "w%25rd"):
+        assert secret not in shown
