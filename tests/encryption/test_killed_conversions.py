@@ -1,13 +1,14 @@
 """``aragora-storage encrypt`` killed (SIGKILL) at a given step, then run again: no data lost.
 
-Each run is a real ``aragora-storage`` process. To kill it at an exact step rather than
-after a guessed delay, the process is started through :data:`KILL_AT`, which replaces one
-function of :mod:`aragora_storage_core.encryption.convert` with one that SIGKILLs the
-process: a fault the real command cannot produce on demand.
+Each re-run is the real ``aragora-storage`` command. To kill the first run at an exact
+step rather than after a guessed delay, it is started through :data:`KILL_AT`, which
+replaces one function with one that SIGKILLs the process: a fault the real command cannot
+produce on demand.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -16,23 +17,28 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from aragora_storage_core.encryption.sqlcipher import DatabaseKey, is_encrypted_file
 from aragora_storage_core.errors import WrongKeyError
-from aragora_storage_core.models import User
+from aragora_storage_core.models import User, Webhook
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.sqlite.connection import connect
 
 NEW_PASSPHRASE = "the new \"passphrase\" isn't short"
 ROWS = 40
 
-#: Runs the CLI with ``<module>.<name>`` (``argv[1]``) replaced by a SIGKILL of this process.
+#: Runs the CLI with ``module:name`` or ``module:Class.name`` (``argv[1]``) replaced by a
+#: SIGKILL of this very process.
 KILL_AT = """
 import importlib, os, signal, sys
 from aragora_storage_core.cli import main
-module, _, name = sys.argv[1].rpartition(".")
-setattr(importlib.import_module(module), name,
-        lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL))
+module, _, path = sys.argv[1].partition(":")
+*owners, name = path.split(".")
+target = importlib.import_module(module)
+for owner in owners:
+    target = getattr(target, owner)
+setattr(target, name, lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL))
 sys.exit(main(sys.argv[2:]))
 """
 CONVERT = "aragora_storage_core.encryption.convert"
@@ -55,7 +61,7 @@ def encrypted_data(encrypted_registry: Registry, data_dir: Path) -> Path:
 
 
 def killed_at(step: str, env: dict[str, str], *args: str) -> None:
-    """Run ``aragora-storage ARGS`` and SIGKILL it when it calls ``step`` (module.name)."""
+    """Run ``aragora-storage ARGS`` and SIGKILL it when it calls ``step`` (module:name)."""
     run = subprocess.run([sys.executable, "-c", KILL_AT, step, *args], env=env,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == -signal.SIGKILL, run.stderr
@@ -80,7 +86,7 @@ def users_with(path: Path, passphrase: str) -> int:
 
 def test_rekey_killed_after_the_new_key_committed_is_finished_by_a_re_run(
         encrypted_data: Path, env: dict[str, str], passphrase: str) -> None:
-    killed_at(f"{CONVERT}._verify", env, "encrypt", "rekey")
+    killed_at(f"{CONVERT}:_verify", env, "encrypt", "rekey")
     users = encrypted_data / "users.db"
     assert users_with(users, NEW_PASSPHRASE) == ROWS
     with pytest.raises(WrongKeyError):
@@ -98,7 +104,7 @@ def test_decrypt_killed_before_the_copy_is_verified_leaves_no_readable_plain_cop
     export.mkdir(mode=0o755)
     export.chmod(0o755)
     # The first os.chmod of the run comes once the plain copy is written, not yet verified.
-    killed_at("os.chmod", env, "encrypt", "decrypt", "--to", str(export))
+    killed_at("os:chmod", env, "encrypt", "decrypt", "--to", str(export))
     staged = export / "users.db.decrypting"
     assert staged.stat().st_size > 0
     for left in export.iterdir():
@@ -117,10 +123,32 @@ def test_encrypt_killed_before_the_swap_leaves_the_plain_original_and_a_re_run_f
                                           password_hash="h", password_salt="s")
                                      for n in range(ROWS))
     plain.close()
-    killed_at(f"{CONVERT}.swap_into_place", env, "encrypt", "encrypt")
+    killed_at(f"{CONVERT}:swap_into_place", env, "encrypt", "encrypt")
     users = data_dir / "users.db"
     assert is_encrypted_file(users) is False
     again = aragora_storage(env, "encrypt", "encrypt")
     assert again.returncode == 0, again.stderr
     assert sorted(p.name for p in data_dir.iterdir()) == ["users.db"]
     assert users_with(users, passphrase) == ROWS
+
+
+def test_column_rotation_killed_after_a_batch_is_finished_by_a_re_run(
+        env: dict[str, str]) -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    sealed = Registry(env={**env, "ARAGORA_ENCRYPTION_KEY": old})
+    for n in range(ROWS):
+        sealed.store("webhooks").create(Webhook(f"w{n:03d}", "org", "https://x.test", f"s{n}"))
+    sealed.close()
+    rotating = {**env, "ARAGORA_ENCRYPTION_KEY": f"{new},{old}"}
+    # Progress advances once a batch's transaction has committed.
+    killed_at("aragora_storage_core.progress:Progress.advance", rotating,
+              "encrypt", "rotate-columns", "--batch-size", "7")
+    again = aragora_storage(rotating, "encrypt", "rotate-columns", "--batch-size", "7",
+                            "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["resealed"] == {"webhooks.secret": ROWS - 7}
+    only_new = Registry(env={**env, "ARAGORA_ENCRYPTION_KEY": new})
+    secrets = sorted(h.secret or "" for h in only_new.store("webhooks").list_for_org("org"))
+    only_new.close()
+    assert secrets == sorted(f"s{n}" for n in range(ROWS))
+    assert old not in again.stdout + again.stderr and new not in again.stdout + again.stderr
