@@ -6,6 +6,7 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import redis
@@ -82,6 +83,20 @@ def test_old_layout_is_renamed_and_re_encoded_keeping_expiry(
     assert json.loads(shared_client.get(f"{prefix}token:jti-2"))["user_id"] is None
     assert 590_000 < shared_client.pttl(f"{prefix}token:jti-1") <= 600_000
     assert fresh.store("token_blacklist").is_revoked("jti-1") is True
+
+
+def test_old_layout_under_a_non_ascii_prefix_keeps_each_token_id(
+        shared_client: redis.Redis, prefix: str) -> None:
+    """Key names are bytes: a prefix of multi-byte characters must not shift the token id."""
+    unicode_prefix = f"{prefix}ümlaut-日本:"
+    shared_client.set(f"{unicode_prefix}blacklist:jti-1".encode(), b"user-1", ex=600)
+    backend = Registry(env={"ARAGORA_AUTO_MIGRATE": "0"}).connect(
+        f"redis://127.0.0.1:6379/0?prefix={quote(unicode_prefix)}")
+    assert isinstance(backend, RedisBackend) and backend.keys.prefix == unicode_prefix
+    run(backend, MigrationAction.MIGRATE)
+    assert shared_client.exists(f"{unicode_prefix}token:jti-1".encode()) == 1
+    assert backend.store("token_blacklist").is_revoked("jti-1") is True
+    backend.close()
 
 
 def test_values_already_in_the_new_form_are_left_alone(

@@ -32,12 +32,13 @@ def rename_blacklist_keys(ctx: MigrationContext) -> int:
 
     ``RENAME`` keeps each key's expiry; a key already renamed no longer matches.
     """
-    old_prefix = len(ctx.keys.prefix + "blacklist:")
+    old_prefix = len((ctx.keys.prefix + "blacklist:").encode())  # key names are bytes
+    new_prefix = ctx.keys.token("").encode()
     moved = 0
     for batch in ctx.batches("blacklist:"):
         pipe = ctx.client.pipeline(transaction=False)
         for key in batch:
-            pipe.rename(key, ctx.keys.token(key[old_prefix:].decode()))
+            pipe.rename(key, new_prefix + key[old_prefix:])
         moved += sum(1 for result in pipe.execute(raise_on_error=False) if result is True)
     return moved
 
