@@ -91,6 +91,25 @@ def test_encrypted_files_open_with_the_passphrase_in_any_sqlcipher_tool(
     tool.close()
 
 
+@pytest.mark.parametrize("odd", [
+    "'", '"', "\\'; DROP TABLE t; --", "ümlaut 日本語 🔑 ключ", "\x00".join("nul"), "k" * 100_000,
+], ids=["single-quote", "double-quote", "injection", "unicode", "nul", "100k"])
+def test_odd_keys_encrypt_reopen_and_a_one_character_change_is_a_wrong_key(
+    data_dir: Path, odd: str, file_bytes: Callable[[Path], bytes]
+) -> None:
+    env = {"ARAGORA_DATA_DIR": str(data_dir), "ARAGORA_SQLITE_ENCRYPTION": "1"}
+    registry = Registry(env={**env, "ARAGORA_SQLITE_KEY": odd})
+    registry.store("users").create(_user("u1", f"{SENTINEL}@example.com"))
+    registry.close()
+    assert SENTINEL.encode() not in file_bytes(data_dir)
+    again = Registry(env={**env, "ARAGORA_SQLITE_KEY": odd})
+    assert again.store("users").get_by_id("u1") is not None
+    again.close()
+    with pytest.raises(WrongKeyError) as caught:
+        connect(data_dir / "users.db", create=False, key=DatabaseKey(odd + "x"))
+    assert len(odd) < 3 or odd not in str(caught.value)
+
+
 def test_wrong_key_fails_at_open_with_a_typed_error_without_the_key(
     tmp_path: Path, passphrase: str
 ) -> None:
