@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aragora_storage_core.consolidate.schema import reference_schema
-from aragora_storage_core.errors import ConsolidationError
+from aragora_storage_core.errors import ConsolidationError, EncryptedDatabaseError
 from aragora_storage_core.layout import (
     DATABASES,
     TABLES,
@@ -42,8 +42,21 @@ def legacy_uri(path: Path) -> str:
 
 
 def open_legacy(path: Path) -> sqlite3.Connection:
-    """Open a legacy file read-only, leaving it and its directory unchanged when quiet."""
-    return connect_readonly(path, immutable=is_quiet(path))
+    """Open a legacy file read-only, leaving it and its directory unchanged when quiet.
+
+    An encrypted (SQLCipher) file cannot be attached by plain SQLite: refused with the
+    ``copy`` command that reads it with its key.
+    """
+    try:
+        return connect_readonly(path, immutable=is_quiet(path))
+    except EncryptedDatabaseError:
+        directory = path.parent.absolute()
+        raise ConsolidationError(
+            f"{path} is encrypted (or not a SQLite file): consolidate reads plain SQLite"
+            " files only",
+            f"for SQLCipher files run: aragora-storage copy --from"
+            f" 'sqlite:///{directory}?mode=legacy' --to"
+            f" 'sqlite:///{directory}?mode=consolidated'") from None
 
 
 def quote_identifier(name: str) -> str:

@@ -319,6 +319,29 @@ def test_a_target_written_by_the_application_during_a_rerun_is_not_replaced(
     assert not any(p.name.endswith(".consolidating") for p in legacy.iterdir())
 
 
+def test_encrypted_legacy_files_are_refused_naming_the_copy_command_that_reads_them(
+        tmp_path: Path, cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "encrypted"
+    for name, value in (("ARAGORA_DATA_DIR", str(source)), ("ARAGORA_SQLITE_ENCRYPTION", "1"),
+                        ("ARAGORA_SQLITE_KEY", "a passphrase for this test")):
+        monkeypatch.setenv(name, value)
+    registry = Registry()
+    registry.store(StoreKind.USERS).create(User(id="u1", email="e@example.com",
+                                                password_hash="h", password_salt="s"))
+    registry.close()
+    before = snapshot(source)
+    for action in ("--dry-run", "--migrate", "--verify"):
+        result = cli("consolidate", action, "--source", str(source))
+        assert result.code == 1
+        assert result.err.splitlines() == [
+            f"error: {source / 'users.db'} is encrypted (or not a SQLite file):"
+            " consolidate reads plain SQLite files only",
+            f"hint: for SQLCipher files run: aragora-storage copy --from"
+            f" 'sqlite:///{source.absolute()}?mode=legacy' --to"
+            f" 'sqlite:///{source.absolute()}?mode=consolidated'"]
+    assert snapshot(source) == before
+
+
 def test_seed_module_entry_takes_the_same_flags(legacy: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "aragora_storage_core.migrations.consolidate", "--dry-run",
