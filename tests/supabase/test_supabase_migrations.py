@@ -114,3 +114,40 @@ def test_sql_editor_file_and_direct_migrate_give_the_same_schema_and_status(
         remove_database(by_migrate)
     assert {row[0] for row in _schema(by_file)} == {"schema_version", *TABLES}
     assert all(row[6] for row in _schema(by_file)), "row level security is on everywhere"
+
+
+def test_doctor_reports_pending_and_changed_migrations_once(fresh_project: Any) -> None:
+    from aragora_storage_core.doctor import diagnose
+
+    server, database = fresh_project
+    findings = diagnose(env=env_of(server)).findings
+    assert [f.id for f in findings if "pending" in f.message] == ["storage.W050"]
+    conn = admin_connection(database)
+    with conn.cursor() as cursor:  # applied by hand, then the recorded checksum differs
+        cursor.execute(sql_path(discover("nomic")[0]).read_text(encoding="utf-8"))
+        cursor.execute("UPDATE schema_version SET checksum = 'edited'")
+    conn.close()
+    findings = diagnose(env=env_of(server)).findings
+    assert [f.id for f in findings if "changed" in f.message] == ["storage.E051"]
+    assert [f.id for f in findings if "pending" in f.message] == []
+
+
+def test_status_of_a_changed_migration_is_shown_and_exits_1(
+        fresh_project: Any, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    server, database = fresh_project
+    conn = admin_connection(database)
+    with conn.cursor() as cursor:
+        cursor.execute(sql_path(discover("nomic")[0]).read_text(encoding="utf-8"))
+        cursor.execute("UPDATE schema_version SET checksum = 'edited'")
+    conn.close()
+    for name, value in env_of(server).items():
+        monkeypatch.setenv(name, value)
+    assert main(["migrate", "--status"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("nomic ") and "CHANGED AFTER APPLY: 001_initial.sql" in out
+    with pytest.raises(MigrationError) as refused:  # migrating over it is still refused
+        registry = Registry(env=env_of(server, database))
+        _migrate(registry, registry.active())
+    assert "changed after it was applied" in refused.value.message
+    registry.close()

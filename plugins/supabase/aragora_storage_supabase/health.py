@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.errors import StorageError
 from aragora_storage_supabase.backend import TABLES
-from aragora_storage_supabase.migrate import missing_tables, status
-from aragora_storage_supabase.schema import sql_path
+from aragora_storage_supabase.migrate import missing_tables
 
 if TYPE_CHECKING:
     from aragora_storage_supabase.backend import SupabaseBackend
@@ -35,13 +34,16 @@ def key_check(backend: SupabaseBackend) -> list[Check]:
 
 
 def health(backend: SupabaseBackend) -> list[Check]:
-    """Every finding about ``backend``."""
+    """Every finding about ``backend``.
+
+    Pending and changed migrations are reported by ``doctor`` for every backend (the core
+    asks ``storage_migrate`` for their status), so they are not repeated here.
+    """
     project = backend.project
     checks = [transport_check(backend), *key_check(backend)]
     try:
         latency_ms = backend.probe()
         missing = missing_tables(backend)
-        current = status(backend, missing)
     except StorageError as error:
         return [*checks, Check("storage.E090", Level.ERROR, error.message, error.hint)]
     checks.append(Check("storage.I090", Level.INFO,
@@ -54,15 +56,4 @@ def health(backend: SupabaseBackend) -> list[Check]:
     else:
         checks.append(Check("storage.I091", Level.INFO,
                             f"{project.location}: all {len(TABLES)} tables exist"))
-    if current.pending:
-        files = ", ".join(sql_path(m).name for m in current.pending)
-        checks.append(Check("storage.W092", Level.WARNING,
-                            f"{len(current.pending)} migration(s) pending on "
-                            f"{project.location} ({files})",
-                            "aragora-storage migrate --migrate"))
-    if current.changed:
-        checks.append(Check("storage.E094", Level.ERROR,
-                            f"migration {current.changed[0].path.name} changed after it was "
-                            f"applied to {project.location}",
-                            "restore the original migration file"))
     return checks

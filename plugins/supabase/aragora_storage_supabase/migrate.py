@@ -54,13 +54,10 @@ def missing_tables(backend: SupabaseBackend) -> list[str]:
     return [table for table in TABLES if not backend.table_exists(table)]
 
 
-def status(backend: SupabaseBackend, missing: list[str] | None = None) -> DatabaseStatus:
-    """Applied, pending and changed migrations, and which tables exist, via the API.
-
-    ``missing`` is :func:`missing_tables` when the caller has it already.
-    """
+def status(backend: SupabaseBackend) -> DatabaseStatus:
+    """Applied, pending and changed migrations, and which tables exist, via the API."""
     done = {a.version: a for a in applied(backend)}
-    missing = missing_tables(backend) if missing is None else missing
+    missing = missing_tables(backend)
     tables = (f"all {len(TABLES)} tables exist" if not missing else
               f"{len(TABLES) - len(missing)} of {len(TABLES)} tables exist, missing: "
               + ", ".join(missing))
@@ -101,7 +98,8 @@ def run(backend: SupabaseBackend, request: MigrationRequest) -> MigrationReport:
                              "migrations", "create it on a SQL backend (--db nomic), then "
                              "python -m aragora_storage_supabase.schema")
     current = status(backend)
-    if current.changed:
+    if current.changed and request.action in (MigrationAction.MIGRATE,
+                                              MigrationAction.DOWNGRADE):
         changed = current.changed[0]
         raise MigrationError(
             f"migration {DB}/{changed.path.name} changed after it was applied to the project",
