@@ -93,3 +93,23 @@ def test_doctor_with_a_wrong_key_says_so_instead_of_suggesting_a_restore(
     assert unreadable and "cannot be opened with the key" in unreadable[0].message
     assert "restore" not in unreadable[0].hint
     assert "not the key it was made with" not in " ".join(c.message + c.hint for c in checks)
+
+
+def test_doctor_without_the_switch_or_on_a_plain_file_names_the_cause_not_a_restore(
+    encrypted_env: dict[str, str], data_dir: Path,
+) -> None:
+    encrypted = Registry(env=encrypted_env)
+    encrypted.store("users")
+    encrypted.close()
+    no_switch = Registry(env={"ARAGORA_DATA_DIR": str(data_dir)})
+    plain_dir = data_dir.parent / "plain"
+    plain = Registry(env={"ARAGORA_DATA_DIR": str(plain_dir)})
+    plain.store("users")
+    plain.close()
+    keyed = Registry(env={**encrypted_env, "ARAGORA_DATA_DIR": str(plain_dir)})
+    for registry, cause in ((no_switch, "is encrypted"), (keyed, "is a plain")):
+        checks = registry.host.collect_health(registry.active())
+        unreadable = [c for c in checks if c.id == "storage.E041"]
+        assert unreadable and cause in unreadable[0].message
+        assert "restore" not in unreadable[0].hint
+        registry.close()

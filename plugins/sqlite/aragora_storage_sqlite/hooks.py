@@ -9,7 +9,11 @@ from pathlib import Path
 from aragora_storage_core import hookimpl
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.checks import Check, Level
-from aragora_storage_core.errors import WrongKeyError
+from aragora_storage_core.errors import (
+    EncryptedDatabaseError,
+    PlainDatabaseError,
+    WrongKeyError,
+)
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.url import StorageURL
 from aragora_storage_sqlite.backend import SQLiteBackend
@@ -41,7 +45,8 @@ def storage_health(backend: Backend) -> list[Check]:
         try:
             journal = database.fetch_one("PRAGMA journal_mode")
             result = database.fetch_one("PRAGMA quick_check")
-        except WrongKeyError as error:  # the file is fine; the key is not
+        except (WrongKeyError, EncryptedDatabaseError, PlainDatabaseError) as error:
+            # the file is fine; the key (or the encryption switch) is not: say which
             checks.append(Check("storage.E041", Level.ERROR, f"{label}: {error.message}",
                                 error.hint))
             continue
