@@ -22,9 +22,21 @@ def utcnow_iso() -> str:
 
 
 def to_iso(value: datetime | str | None) -> str | None:
-    """Normalise a timestamp to the stored text form (naive datetimes are taken as UTC)."""
-    if value is None or isinstance(value, str):
-        return value
+    """Normalise a timestamp to the stored text form: ISO-8601 UTC with microseconds.
+
+    Text is parsed first, so ``...+02:00``, ``...Z`` and ``2024-01-01 10:00:00`` all
+    compare as the instants they name; naive values (datetime or text) are taken as UTC.
+    Raises ``ValueError`` for text that is not an ISO-8601 timestamp.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if len(value) == 32 and value[10] == "T" and value.endswith("+00:00"):
+            return value  # already the stored form
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"not an ISO-8601 timestamp: {value[:40]!r}") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat(timespec="microseconds")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -33,6 +33,12 @@ def _id(prefix: str) -> str:
 
 def _days_ago(days: float) -> str:
     return to_iso(datetime.now(UTC) - timedelta(days=days)) or ""
+
+
+def _in_zone(minutes_from_now: float, hours_east: int) -> str:
+    """ISO text of an instant written in another time zone (``+02:00``, ``-05:00``)."""
+    zone = timezone(timedelta(hours=hours_east))
+    return (datetime.now(zone) + timedelta(minutes=minutes_from_now)).isoformat()
 
 
 class TestUserStoreConformance:
@@ -159,6 +165,13 @@ class TestAuditStoreConformance:
         assert len(audit.query(org_id="o1", since=_days_ago(1.5))) == 1
         assert len(audit.query(limit=1)) == 1
 
+    def test_timestamps_in_other_zones_filter_and_sort_as_instants(self, audit: Any) -> None:
+        audit.log(AuditEntry("earlier", "2024-06-01T11:30:00+02:00"))  # 09:30 UTC
+        audit.log(AuditEntry("later", "2024-06-01 10:00:00"))  # no zone: UTC
+        assert [e.action for e in audit.query()] == ["later", "earlier"]
+        assert [e.action for e in audit.query(since="2024-06-01T05:45:00-04:00")] == ["later"]
+        assert [e.action for e in audit.query(until="2024-06-01T10:00:00Z")] == ["earlier"]
+
     def test_cleanup_removes_only_entries_past_retention(self, audit: Any) -> None:
         audit.log_many([AuditEntry("old", _days_ago(100)), AuditEntry("recent", _days_ago(10))])
         assert audit.cleanup_old_entries(retention_days=90) == 1
@@ -198,6 +211,15 @@ class TestUsageStoreConformance:
         assert usage.totals("org-u") == {"debate": 9}
 
 
+    def test_months_are_utc_months_whatever_zone_an_event_was_written_in(self,
+                                                                          usage: Any) -> None:
+        usage.record(UsageEvent("org-u", "debate", 1, timestamp="2020-04-01T01:00:00+02:00"))
+        usage.record(UsageEvent("org-u", "debate", 2, timestamp="2020-03-31T23:00:00-02:00"))
+        assert usage.monthly_totals("org-u") == {("2020-03", "debate"): 1,
+                                                 ("2020-04", "debate"): 2}
+        assert usage.totals("org-u", since="2020-04-01T02:00:00+02:00") == {"debate": 2}
+
+
 class TestShareLinkStoreConformance:
     """ShareLinkStore: views, limits, expiry, revocation."""
 
@@ -220,6 +242,18 @@ class TestShareLinkStoreConformance:
         assert {link.token for link in links.list_for_debate("debate-1")} == {"tok2", "tok3"}
         assert links.delete_expired() == 1
         assert links.get("tok3") is None and links.get("tok2").revoked is True
+
+    def test_expiry_written_in_any_time_zone_is_compared_as_an_instant(self,
+                                                                        links: Any) -> None:
+        links.create(ShareLink("tok-east", "d", expires_at=_in_zone(-30, +2)))
+        links.create(ShareLink("tok-west", "d", expires_at=_in_zone(+30, -5)))
+        naive = (datetime.now(UTC) + timedelta(minutes=30)).replace(tzinfo=None)
+        links.create(ShareLink("tok-naive", "d", expires_at=naive.isoformat(sep=" ")))
+        links.create(ShareLink("tok-z", "d", expires_at=_days_ago(-1).replace("+00:00", "Z")))
+        assert links.open("tok-east") is None
+        assert links.open("tok-west") is not None
+        assert links.open("tok-naive") is not None and links.open("tok-z") is not None
+        assert links.delete_expired() == 1 and links.get("tok-east") is None
 
     def test_duplicate_token_is_rejected(self, links: Any) -> None:
         links.create(ShareLink("tok4", "d"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
-from aragora_storage_core.models import Organization, User, utcnow_iso
+from aragora_storage_core.models import Organization, User, to_iso, utcnow_iso
 from aragora_storage_core.sql.stores.base import SQLStore, as_int, dumps, loads
 
 USER_COLUMNS = (
@@ -35,10 +35,11 @@ def user_to_row(user: User) -> tuple[Any, ...]:
     now = utcnow_iso()
     return (
         user.id, user.email, user.password_hash, user.password_salt, user.name, user.org_id,
-        user.role, user.created_at or now, user.updated_at or now, user.last_login_at,
-        int(user.is_active), int(user.email_verified), user.avatar_url,
-        dumps(user.preferences), user.locked_until, user.failed_login_count,
-        user.lockout_reason, user.last_activity_at, user.last_debate_at,
+        user.role, to_iso(user.created_at) or now, to_iso(user.updated_at) or now,
+        to_iso(user.last_login_at), int(user.is_active), int(user.email_verified),
+        user.avatar_url, dumps(user.preferences), to_iso(user.locked_until),
+        user.failed_login_count, user.lockout_reason, to_iso(user.last_activity_at),
+        to_iso(user.last_debate_at),
     )
 
 
@@ -49,6 +50,8 @@ class SQLUserStore(SQLStore):
     columns = USER_COLUMNS
     encoders: ClassVar[Mapping[str, Callable[[Any], Any]]] = {
         "is_active": as_int, "email_verified": as_int, "preferences": dumps,
+        "created_at": to_iso, "updated_at": to_iso, "last_login_at": to_iso,
+        "locked_until": to_iso, "last_activity_at": to_iso, "last_debate_at": to_iso,
     }
 
     def __init__(self, db: Any) -> None:
@@ -126,7 +129,8 @@ class SQLUserStore(SQLStore):
     def lock(self, user_id: str, until: str, reason: str) -> None:
         """Lock the account until ``until`` (ISO text) for ``reason``."""
         with self._db.transaction() as tx:
-            tx.execute(self._lock, (until, reason, utcnow_iso(), user_id), label="users.lock")
+            tx.execute(self._lock, (to_iso(until), reason, utcnow_iso(), user_id),
+                       label="users.lock")
 
     def count(self) -> int:
         """Number of users."""
@@ -155,7 +159,9 @@ class SQLOrganizationStore(SQLStore):
 
     table = "organizations"
     columns = ORG_COLUMNS
-    encoders: ClassVar[Mapping[str, Callable[[Any], Any]]] = {"settings": dumps}
+    encoders: ClassVar[Mapping[str, Callable[[Any], Any]]] = {
+        "settings": dumps, "created_at": to_iso, "updated_at": to_iso,
+    }
 
     def __init__(self, db: Any) -> None:
         super().__init__(db)
@@ -171,7 +177,8 @@ class SQLOrganizationStore(SQLStore):
         now = utcnow_iso()
         row = (
             org.id, org.name, org.slug, org.tier, org.owner_id, org.stripe_customer_id,
-            org.stripe_subscription_id, org.created_at or now, org.updated_at or now,
+            org.stripe_subscription_id, to_iso(org.created_at) or now,
+            to_iso(org.updated_at) or now,
             dumps(org.settings),
         )
         with self.unique("organization id or slug"), self._db.transaction() as tx:

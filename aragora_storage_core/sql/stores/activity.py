@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aragora_storage_core.models import AuditEntry, UsageEvent, utcnow_iso
+from aragora_storage_core.models import AuditEntry, UsageEvent, to_iso, utcnow_iso
 from aragora_storage_core.sql.stores.base import SQLStore, dumps, loads
 
 AUDIT_COLUMNS = (
@@ -22,7 +22,7 @@ def cutoff_iso(days: int) -> str:
 
 def _audit_row(entry: AuditEntry) -> tuple[Any, ...]:
     return (
-        entry.timestamp or utcnow_iso(), entry.user_id, entry.org_id, entry.action,
+        to_iso(entry.timestamp) or utcnow_iso(), entry.user_id, entry.org_id, entry.action,
         entry.resource_type, entry.resource_id, dumps(entry.details), entry.ip_address,
         entry.user_agent,
     )
@@ -75,7 +75,7 @@ class SQLAuditStore(SQLStore):
         params: list[Any] = []
         for column, op, value in (
             ("user_id", "=", user_id), ("org_id", "=", org_id), ("action", "=", action),
-            ("timestamp", ">=", since), ("timestamp", "<", until),
+            ("timestamp", ">=", to_iso(since)), ("timestamp", "<", to_iso(until)),
         ):
             if value is not None:
                 clauses.append(f"{column} {op} ?")
@@ -97,7 +97,7 @@ USAGE_COLUMNS = ("org_id", "event_type", "count", "metadata", "timestamp")
 
 def _usage_row(event: UsageEvent) -> tuple[Any, ...]:
     return (event.org_id, event.event_type, event.count, dumps(event.metadata),
-            event.timestamp or utcnow_iso())
+            to_iso(event.timestamp) or utcnow_iso())
 
 
 class SQLUsageStore(SQLStore):
@@ -150,7 +150,8 @@ class SQLUsageStore(SQLStore):
 
     def totals(self, org_id: str, since: str | None = None) -> dict[str, int]:
         """Sum of ``count`` per event type over the raw events since ``since``."""
-        rows = self._db.fetch_all(self._totals, (org_id, since or ""), "usage_events.totals")
+        rows = self._db.fetch_all(self._totals, (org_id, to_iso(since) or ""),
+                                  "usage_events.totals")
         return {event_type: int(total) for event_type, total in rows}
 
     def monthly_totals(self, org_id: str) -> dict[tuple[str, str], int]:

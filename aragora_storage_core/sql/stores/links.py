@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from aragora_storage_core.columns import ColumnCipher, PlainColumns
 from aragora_storage_core.errors import NotFoundError
-from aragora_storage_core.models import ShareLink, Webhook, utcnow_iso
+from aragora_storage_core.models import ShareLink, Webhook, to_iso, utcnow_iso
 from aragora_storage_core.sql.stores.base import SQLStore, as_int, dumps, loads
 
 SHARE_COLUMNS = (
@@ -50,7 +50,8 @@ class SQLShareLinkStore(SQLStore):
         """Insert a link; ``DuplicateError`` if the token exists."""
         row = (
             link.token, link.debate_id, link.org_id, link.created_by,
-            link.created_at or utcnow_iso(), link.expires_at, link.max_views, link.view_count,
+            to_iso(link.created_at) or utcnow_iso(), to_iso(link.expires_at), link.max_views,
+            link.view_count,
             int(link.revoked),
         )
         with self.unique("share token"), self._db.transaction() as tx:
@@ -95,7 +96,10 @@ class SQLWebhookStore(SQLStore):
 
     table = "webhooks"
     columns = WEBHOOK_COLUMNS
-    encoders: ClassVar[Mapping[str, Callable[[Any], Any]]] = {"events": dumps, "active": as_int}
+    encoders: ClassVar[Mapping[str, Callable[[Any], Any]]] = {
+        "events": dumps, "active": as_int, "created_at": to_iso, "updated_at": to_iso,
+        "last_triggered_at": to_iso,
+    }
 
     def __init__(self, db: Any, cipher: ColumnCipher | None = None) -> None:
         super().__init__(db)
@@ -131,13 +135,13 @@ class SQLWebhookStore(SQLStore):
         now = utcnow_iso()
         row = (
             hook.id, hook.org_id, hook.url, self._seal(hook.secret), dumps(hook.events),
-            int(hook.active), hook.created_at or now, hook.updated_at or now,
-            hook.last_triggered_at, hook.failure_count,
+            int(hook.active), to_iso(hook.created_at) or now, to_iso(hook.updated_at) or now,
+            to_iso(hook.last_triggered_at), hook.failure_count,
         )
         with self.unique("webhook id"), self._db.transaction() as tx:
             tx.execute(self._insert, row, label="webhooks.create")
         return Webhook(hook.id, hook.org_id, hook.url, hook.secret, list(hook.events),
-                       hook.active, row[6], row[7], hook.last_triggered_at, hook.failure_count)
+                       hook.active, row[6], row[7], row[8], hook.failure_count)
 
     def get(self, hook_id: str) -> Webhook | None:
         """Return the webhook or ``None``."""
