@@ -33,10 +33,11 @@ def to_iso(value: datetime | str | None) -> str | None:
     if isinstance(value, str):
         if len(value) == 32 and value[10] == "T" and value.endswith("+00:00"):
             return value  # already the stored form
+        text = value
         try:
-            value = datetime.fromisoformat(value)
+            value = datetime.fromisoformat(text)
         except ValueError:
-            raise ValueError(f"not an ISO-8601 timestamp: {value[:40]!r}") from None
+            raise ValueError(f"not an ISO-8601 timestamp: {text[:40]!r}") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat(timespec="microseconds")
