@@ -210,3 +210,47 @@ def test_bulk_insert_of_a_duplicate_is_a_duplicate_error_and_inserts_nothing(
     with pytest.raises(DuplicateError):
         users.create_many([user(1), user(7), user(8)])
     assert users.count() == 1
+
+
+def test_connection_lost_during_commit_says_the_outcome_is_unknown(
+        pg_backend: PostgresBackend) -> None:
+    from aragora_storage_postgres.errors import ConnectionLostError
+
+    from tests.postgres.conftest import admin_connection
+
+    users = pg_backend.store("users")
+    with pg_backend.database.transaction() as tx:  # COMMIT waits for advisory lock 4242
+        tx.execute("CREATE FUNCTION wait_at_commit() RETURNS trigger LANGUAGE plpgsql AS"
+                   " $$ BEGIN PERFORM pg_advisory_xact_lock(4242); RETURN NULL; END $$")
+        tx.execute("CREATE CONSTRAINT TRIGGER wait_at_commit AFTER INSERT ON users"
+                   " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION"
+                   " wait_at_commit()")
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            users.create(user(1))
+        except BaseException as exc:
+            errors.append(exc)
+
+    database = pg_backend.database.label
+    admin = admin_connection(database)  # advisory locks belong to one database
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(4242)")
+        thread = threading.Thread(target=write)
+        thread.start()
+        for _ in range(300):  # the writer's COMMIT waits; then its session ends
+            cursor.execute("SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_database d"
+                           " ON d.oid = l.database WHERE d.datname = %s"
+                           " AND l.locktype = 'advisory' AND NOT l.granted", (database,))
+            if cursor.fetchall():
+                break
+            threading.Event().wait(0.1)
+        thread.join()
+    admin.close()
+    assert len(errors) == 1 and isinstance(errors[0], ConnectionLostError)
+    assert errors[0].message.endswith("was lost while committing;"
+                                      " the write may or may not have been saved")
+    assert errors[0].__cause__ is None and errors[0].__suppress_context__
+    assert users.count() == 0  # here the server had not committed it
+    assert pg_backend.database.pool.usage()["in_use"] == 0
