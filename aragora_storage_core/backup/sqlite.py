@@ -11,7 +11,12 @@ import sqlite3
 from pathlib import Path
 
 from aragora_storage_core.encryption.sqlcipher import DatabaseKey
-from aragora_storage_core.errors import BackupError, CorruptBackupError, CorruptDatabaseError
+from aragora_storage_core.errors import (
+    BackupError,
+    CorruptBackupError,
+    CorruptDatabaseError,
+    EncryptedDatabaseError,
+)
 from aragora_storage_core.files import FILE_MODE, fsync_path, swap_into_place
 from aragora_storage_core.sqlite.connection import connect, connect_readonly
 
@@ -24,6 +29,28 @@ def is_sqlite_file(path: Path) -> bool:
         return handle.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
 
 
+def open_source(path: Path, timeout: float = 30.0, *, immutable: bool = False,
+                key: DatabaseKey | None = None) -> sqlite3.Connection:
+    """Open a database to copy from read-only (:func:`connect_readonly`).
+
+    A file whose rollback-journal writer was killed mid-transaction (a hot ``-journal``)
+    cannot be read without a rollback, which a read-only connection may not do: that is
+    said as such, with how to roll it back, instead of calling the file unusable.
+    """
+    try:
+        return connect_readonly(path, timeout, immutable=immutable, key=key)
+    except CorruptDatabaseError as error:
+        journal = path.with_name(path.name + "-journal")
+        if isinstance(error, EncryptedDatabaseError) or not journal.exists():
+            raise
+        raise CorruptDatabaseError(
+            f"{path} has an unfinished transaction: {journal.name} was left by a process"
+            " that stopped",
+            "let SQLite roll it back by opening it once read-write: python3 -c \"import"
+            f" sqlite3; sqlite3.connect('{path}').execute('PRAGMA integrity_check')\"",
+        ) from None
+
+
 def backup_file(source: Path, destination: Path, timeout: float = 30.0,
                 key: DatabaseKey | None = None) -> None:
     """Copy the live database ``source`` to a new ``destination`` in one backup step.
@@ -34,7 +61,7 @@ def backup_file(source: Path, destination: Path, timeout: float = 30.0,
     journal mode), mode ``0600``, flushed to disk. With ``key`` (SQLCipher) the copy is
     encrypted with the same passphrase, under a salt of its own.
     """
-    src = connect_readonly(source, timeout, key=key)
+    src = open_source(source, timeout, key=key)
     try:
         # A new private file: no journal while it is written (a killed backup has no
         # manifest, so a torn copy never counts); flushed once below.

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aragora_storage_core.backup.sqlite import open_source
 from aragora_storage_core.consolidate.schema import reference_schema
 from aragora_storage_core.errors import ConsolidationError, EncryptedDatabaseError
 from aragora_storage_core.layout import (
@@ -20,7 +21,7 @@ from aragora_storage_core.layout import (
     DatabaseMode,
     get_db_path,
 )
-from aragora_storage_core.sqlite.connection import connect_readonly, readonly_uri
+from aragora_storage_core.sqlite.connection import readonly_uri
 
 #: Tables every file may have that consolidation never copies (the target makes its own).
 BOOKKEEPING = frozenset({"schema_version"})
@@ -45,10 +46,11 @@ def open_legacy(path: Path) -> sqlite3.Connection:
     """Open a legacy file read-only, leaving it and its directory unchanged when quiet.
 
     An encrypted (SQLCipher) file cannot be attached by plain SQLite: refused with the
-    ``copy`` command that reads it with its key.
+    ``copy`` command that reads it with its key. A file left with a hot rollback journal
+    is refused with how to roll it back (:func:`~..backup.sqlite.open_source`).
     """
     try:
-        return connect_readonly(path, immutable=is_quiet(path))
+        return open_source(path, immutable=is_quiet(path))
     except EncryptedDatabaseError:
         directory = path.parent.absolute()
         raise ConsolidationError(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,3 +106,22 @@ def pg_databases() -> Iterator[Callable[[str], str]]:
 def pg_url(pg_databases: Callable[[str], str]) -> str:
     """One new, uniquely named PostgreSQL database."""
     return pg_databases("")
+
+
+HOT_JOURNAL = """
+import os, signal, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("PRAGMA journal_mode = DELETE")
+conn.execute("PRAGMA cache_size = 1")  # spill to the file: the journal becomes hot
+conn.execute("BEGIN")
+conn.execute("UPDATE users SET name = 'never-committed'")
+conn.execute("INSERT INTO users (id, email, password_hash, password_salt)"
+             " SELECT id || '-copy', email || '-copy', password_hash, password_salt FROM users")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def leave_hot_journal(path: Path) -> None:
+    """Fault: a rollback-journal writer killed mid-transaction (a hot ``-journal``)."""
+    subprocess.run([sys.executable, "-c", HOT_JOURNAL, str(path)], check=False)
+    assert path.with_name(path.name + "-journal").stat().st_size > 0

@@ -23,7 +23,7 @@ from aragora_storage_core.backup.retention import plan_prune
 from aragora_storage_core.backup.verify import verify_backup
 from aragora_storage_core.errors import BackupError, CorruptBackupError
 from aragora_storage_core.registry import Registry
-from tests.lifecycle.conftest import add_accounts, user_ids
+from tests.lifecycle.conftest import add_accounts, leave_hot_journal, user_ids
 
 
 def make_backup(backend: Backend) -> Path:
@@ -355,3 +355,24 @@ def test_backup_findings_report_missing_fresh_and_old_backups(
     (old,) = backup_findings(backend, now=later)
     assert old.id == "storage.W066"
     assert old.hint == "aragora-storage backup create (and schedule it)"
+
+
+
+def test_a_file_left_with_a_hot_journal_is_named_with_how_to_roll_it_back(
+        backend: Backend, data_dir: Path, cli: Any) -> None:
+    backend.close()
+    live = data_dir / "users.db"
+    add_accounts(backend, users=40)
+    backend.close()
+    leave_hot_journal(live)
+    result = cli("backup", "create")
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        f"error: {live} has an unfinished transaction: {live.name}-journal was left by a"
+        " process that stopped",
+        f"hint: let SQLite roll it back by opening it once read-write: python3 -c \"import"
+        f" sqlite3; sqlite3.connect('{live}').execute('PRAGMA integrity_check')\"",
+    ]
+    subprocess.run(["python3", "-c", f"import sqlite3; sqlite3.connect('{live}')"
+                    ".execute('PRAGMA integrity_check')"], check=True)
+    assert cli("backup", "create").code == 0

@@ -26,6 +26,7 @@ from aragora_storage_core.models import User
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.stores.protocols import StoreKind
+from tests.lifecycle.conftest import leave_hot_journal
 from tests.lifecycle.legacy_data import fill, make_legacy
 
 HOMES = [h.filename for h in ConsolidatedDatabase]
@@ -340,6 +341,21 @@ def test_encrypted_legacy_files_are_refused_naming_the_copy_command_that_reads_t
             f" 'sqlite:///{source.absolute()}?mode=legacy' --to"
             f" 'sqlite:///{source.absolute()}?mode=consolidated'"]
     assert snapshot(source) == before
+
+
+def test_a_legacy_file_left_with_a_hot_journal_is_named_and_left_as_it_is(
+        legacy: Path, cli: Any) -> None:
+    fill(legacy / "users.db", "users", 40, start=100)
+    leave_hot_journal(legacy / "users.db")
+    before = snapshot(legacy)
+    for action in ("--dry-run", "--migrate"):
+        result = cli("consolidate", action, "--source", str(legacy))
+        assert result.code == 1
+        assert result.err.splitlines()[0] == (
+            f"error: {legacy / 'users.db'} has an unfinished transaction: users.db-journal"
+            " was left by a process that stopped")
+    assert snapshot(legacy) == before
+    assert not (legacy / "backup").exists()
 
 
 def test_seed_module_entry_takes_the_same_flags(legacy: Path) -> None:
