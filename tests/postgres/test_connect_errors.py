@@ -65,6 +65,19 @@ def test_unknown_database_names_it_and_says_how_to_create_it(pg_admin: Any) -> N
     assert_clean(error)
 
 
+def test_unknown_database_whose_name_holds_role_is_still_an_unknown_database(
+        pg_admin: Any) -> None:
+    error = connect_error(f"postgresql://{USER}@{HOST}:{PORT}/aragora_roles_missing")
+    assert error.message.startswith("database 'aragora_roles_missing' does not exist")
+    assert "createdb aragora_roles_missing" in error.hint
+
+
+def test_unknown_user_names_it_and_says_how_to_create_it(pg_admin: Any) -> None:
+    error = connect_error(f"postgresql://aragora_no_such_user@{HOST}:{PORT}/postgres")
+    assert error.message == f"PostgreSQL at {HOST}:{PORT}/postgres has no user aragora_no_such_user"
+    assert "createuser aragora_no_such_user" in error.hint
+
+
 def test_server_down_is_one_line_naming_host_and_port() -> None:
     port = free_port()
     error = connect_error(f"postgresql://{ROLE}:{quote(PASSWORD, safe='')}@127.0.0.1:{port}/x")

@@ -73,11 +73,11 @@ def connect_error(driver_text: str, url: StorageURL) -> StorageError:
         return BackendUnavailableError(
             f"PostgreSQL at {target} refused to authenticate user {user}",
             "check the user, password and pg_hba.conf method for this host")
-    if "role" in text and "does not exist" in text:
+    if 'role "' in text and "does not exist" in text:  # quoted: not a database "roles"
         return BackendUnavailableError(
             f"PostgreSQL at {target} has no user {user}",
             f"create it (createuser {user}) or fix the user in DATABASE_URL")
-    if "database" in text and "does not exist" in text:
+    if 'database "' in text and "does not exist" in text:
         return BackendUnavailableError(
             f"database {url.database!r} does not exist on PostgreSQL at {target}",
             f"create it (createdb {url.database}) or fix the database name in DATABASE_URL")
