@@ -65,6 +65,16 @@ def _record(ep: EntryPoint, group: str) -> PluginRecord:
     )
 
 
+def _module(record: PluginRecord) -> str:
+    return record.value.split(":")[0].strip()
+
+
+def _names(record: PluginRecord) -> set[str]:
+    """Every name ``ARAGORA_STORAGE_DISABLE_PLUGINS`` may block ``record`` by."""
+    names = {record.name, record.value, _module(record), record.distribution}
+    return {name for name in names if name}
+
+
 class PluginHost:
     """The pluggy manager plus a record of every plugin entry point."""
 
@@ -85,8 +95,14 @@ class PluginHost:
                 self._load(record)
 
     def _is_disabled(self, record: PluginRecord) -> bool:
-        names = {record.name, record.value, record.value.split(":")[0], record.distribution}
-        return bool(self.disabled & {n for n in names if n})
+        """Blocked by name, or its module is that of an entry point blocked by name.
+
+        A backend has one entry point per scheme (``postgres``, ``postgresql``), all naming
+        one module: blocking any of them keeps that module from being imported at all.
+        """
+        module = _module(record)
+        return any(_module(other) == module and self.disabled & _names(other)
+                   for other in self.records)
 
     def _load(self, record: PluginRecord) -> PluginRecord:
         if record.status != "not loaded":

@@ -127,7 +127,8 @@ class Registry:
             raise PluginLoadError(
                 f"backend plugin {record.distribution or record.value} for {parsed.scheme}:// "
                 f"could not be loaded: {record.error}",
-                "reinstall it, or check `aragora-storage plugins`",
+                "remove it from ARAGORA_STORAGE_DISABLE_PLUGINS" if record.status == "disabled"
+                else "reinstall it, or check `aragora-storage plugins`",
             )
         backend: Backend | None = self.hook.storage_connect(url=parsed,
                                                             settings=self.keyed_settings())

@@ -187,3 +187,22 @@ def test_disabling_a_plugin_that_breaks_at_import_keeps_it_from_being_imported(
     assert not fake_site.marker("broken_ext").exists()
     _sqlite_round_trip(registry)
     registry.close()
+
+
+def test_disabling_a_backend_by_one_scheme_blocks_its_other_schemes_too(
+    fake_site: FakeSite, tmp_path: Path,
+) -> None:
+    fake_site.install(
+        "aragora-storage-memo", "0.1.0",
+        {BACKEND_GROUP: {"memo": "memo_backend", "memodb": "memo_backend"}},
+        {"memo_backend": fake_site.source("memo_backend", "")},
+    )
+    env = _env(tmp_path, ARAGORA_STORAGE_DISABLE_PLUGINS="memo")
+    registry = Registry(Settings.from_env(env))
+    with pytest.raises(PluginLoadError) as raised:
+        registry.connect("memodb://somewhere/db")
+    assert "ARAGORA_STORAGE_DISABLE_PLUGINS" in raised.value.hint
+    registry.plugins()
+    assert {_record(registry, n).status for n in ("memo", "memodb")} == {"disabled"}
+    assert not fake_site.marker("memo_backend").exists()
+    registry.close()
