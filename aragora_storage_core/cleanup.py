@@ -6,6 +6,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aragora_storage_core.errors import ConfigurationError
 from aragora_storage_core.files import COMPANIONS, ensure_private_dir
 
 
@@ -21,8 +22,11 @@ def cleanup(source: Path, data_dir: Path, dry_run: bool = False) -> CleanupResul
     """Move every ``*.db`` of ``source`` (with its -wal/-shm files) into ``data_dir``.
 
     A file whose name already exists in ``data_dir`` is never overwritten; it is listed in
-    ``conflicts`` and left where it is.
+    ``conflicts`` and left where it is. A ``source`` that is not a directory is an error.
     """
+    if not source.is_dir():
+        raise ConfigurationError(f"{source} is not a directory",
+                                 "pass --source DIR, the directory holding the stray files")
     result = CleanupResult()
     if source.resolve() == data_dir.resolve():
         return result

@@ -65,6 +65,14 @@ def test_stray_database_files_are_found_and_cleaned_up(capsys: pytest.CaptureFix
     assert (clean_environment / "elo.db").read_bytes() == b"other"
 
 
+@pytest.mark.parametrize("source", ["no-such-dir", "a-file"])
+def test_cleanup_of_a_source_that_is_not_a_directory_is_an_error(
+        capsys: pytest.CaptureFixture[str], clean_environment: Path, source: str) -> None:
+    (clean_environment / "a-file").write_text("x")
+    code, out, err = run(capsys, "cleanup", "--source", source)
+    assert code == 2 and f"{source} is not a directory" in err and out == ""
+
+
 def test_invalid_mode_is_one_finding_with_the_valid_modes(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ARAGORA_DB_MODE", "turbo")
