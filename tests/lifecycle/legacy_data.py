@@ -34,10 +34,10 @@ def _value(kind: str, column: str, n: int) -> Any:
     if "INT" in kind:
         return n
     if "REAL" in kind:
-        return n * 0.5
+        return n / 3  # not exact in binary: a lossy float type on the way shows
     if "BLOB" in kind:
         return n.to_bytes(8, "little")
-    return f"{column}-{n}"
+    return f"{column}-{n}-é☃"  # beyond ASCII: an encoding slip on the way shows
 
 
 def rows_for(table: str, start: int, count: int,

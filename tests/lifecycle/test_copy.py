@@ -159,6 +159,26 @@ def test_copy_sqlite_to_postgresql_and_back_round_trips_every_row(
 
 
 @pytest.mark.postgres
+def test_a_copy_to_postgresql_killed_half_way_resumes_to_the_same_rows(
+        legacy_url: str, pg_url: str) -> None:
+    process = subprocess.Popen([sys.executable, "-c", KILLABLE, legacy_url, pg_url],
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    assert process.stdout.readline() == "paused\n"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    registry, source, target = open_pair(legacy_url, pg_url)
+    assert isinstance(target, SQLBackend)
+    partial = target.database_for(DatabaseType.NOMIC).fetch_one(
+        "SELECT count(*) FROM stream_events")
+    assert partial is not None and 0 < partial[0] < 2503
+    report = copy_backend(registry.hook, source, target, batch_size=100)
+    assert report.ok
+    assert table_rows(target) == table_rows(source)
+    target.close()
+
+
+@pytest.mark.postgres
 def test_after_a_copy_to_postgresql_new_rows_get_fresh_ids(
         legacy_url: str, pg_url: str) -> None:
     registry, source, target = open_pair(legacy_url, pg_url)
