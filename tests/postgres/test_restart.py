@@ -94,3 +94,18 @@ def test_write_while_the_server_is_down_is_one_clear_error_and_no_warning(
     finally:
         scratch_cluster.start()
     assert backend.store("users").count() == 0
+
+
+def test_restart_right_after_a_burst_of_overflow_connections_costs_no_failed_read(
+        scratch_cluster: Any) -> None:
+    env = {"ARAGORA_DB_POOL_SIZE": "3", "ARAGORA_DB_POOL_MAX_OVERFLOW": "3"}
+    backend = Registry(env=env).connect(scratch_cluster.url(sslmode="disable"))
+    assert isinstance(backend, PostgresBackend)
+    pool = backend.database.pool
+    pool.idle_check = 3600.0  # as if the restart took less than the idle window
+    leases = [pool.acquire() for _ in range(6)]
+    for lease in leases:
+        pool.release(lease)
+    scratch_cluster.restart()
+    assert backend.database.fetch_one("SELECT 1") == (1,)
+    backend.close()
