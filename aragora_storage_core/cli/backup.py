@@ -9,6 +9,8 @@ from typing import Any
 from aragora_storage_core.cli.common import open_backend, print_json, registry_for
 
 DEFAULT_DAYS = 7
+#: The largest ``--days`` (a hundred years): a longer age is no age limit at all.
+MAX_DAYS = 36500
 
 
 def register(sub: Any) -> None:
@@ -116,6 +118,9 @@ def _prune(root: Path, days: float, keep: int | None, dry_run: bool) -> int:
 
     if keep is not None and keep < 1:
         raise ConfigurationError("--keep must be at least 1", "e.g. --keep 7")
+    if not 0 <= days <= MAX_DAYS:  # also false for nan
+        raise ConfigurationError(f"--days must be a number of days from 0 to {MAX_DAYS}",
+                                 f"e.g. --days {DEFAULT_DAYS}")
     plan = plan_prune(root, days, keep)
     if not dry_run:
         prune(plan)

@@ -240,6 +240,19 @@ def test_prune_never_removes_the_only_verified_backup_even_when_old(
     assert plan.remove == [] and plan.protected is not None
 
 
+@pytest.mark.parametrize("days", ["-1", "nan", "inf", "1e10"])
+def test_prune_refuses_an_age_that_is_not_a_number_of_days_and_removes_nothing(
+        backend: Backend, data_dir: Path, cli: Any, days: str) -> None:
+    directory = make_backup(backend)
+    (directory.parent / "20200101_000000").mkdir()  # old and incomplete: prune would take it
+    before = sorted(p.name for p in directory.parent.iterdir())
+    result = cli("backup", "prune", f"--days={days}")
+    assert result.code == 2
+    assert result.err.splitlines() == ["error: --days must be a number of days from 0 to 36500",
+                                       "hint: e.g. --days 7"]
+    assert sorted(p.name for p in directory.parent.iterdir()) == before
+
+
 def test_restore_refuses_a_backup_made_for_another_layout(
         backend: Backend, data_dir: Path, tmp_path: Path, cli: Any) -> None:
     directory = make_backup(backend)
