@@ -16,9 +16,16 @@ from aragora_storage_core.backup.sqlite import (
     schema_versions,
 )
 from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
-from aragora_storage_core.errors import BackupError
+from aragora_storage_core.encryption.sqlcipher import DatabaseKey
+from aragora_storage_core.errors import (
+    BackupError,
+    EncryptedDatabaseError,
+    PlainDatabaseError,
+    WrongKeyError,
+)
 from aragora_storage_core.files import FILE_MODE, ensure_private_dir, fsync_path
 from aragora_storage_core.models import utcnow_iso
+from aragora_storage_core.sqlite.connection import connect_readonly
 from aragora_storage_sqlite.backend import SQLiteBackend
 
 
@@ -58,6 +65,22 @@ def storage_backup(backend: Backend, request: BackupRequest) -> BackupManifest |
     return manifest
 
 
+def _refuse_unreadable(path: Path, key: DatabaseKey | None) -> None:
+    """Refuse a backup file the configured key (or its absence) cannot open.
+
+    A backup made before ``encrypt rekey`` (or ``encrypt encrypt``) needs the key it was
+    made with; swapped in, it would stop the application at its next start.
+    """
+    try:
+        connect_readonly(path, immutable=True, key=key).close()
+    except (WrongKeyError, EncryptedDatabaseError, PlainDatabaseError) as error:
+        raise type(error)(
+            f"{error.message}; nothing was restored",
+            "the backup was made with another key or encryption setting: see 'Restoring an "
+            "older backup' in docs/encryption.md",
+        ) from None
+
+
 @hookimpl
 def storage_restore(backend: Backend, request: RestoreRequest) -> BackupManifest | None:
     """Stage each backup file beside its live file, then rename them into place."""
@@ -70,8 +93,10 @@ def storage_restore(backend: Backend, request: RestoreRequest) -> BackupManifest
             raise BackupError(
                 f"backup file {entry.name} has no place in this {backend.mode.value} layout",
                 "restore into a backend with the layout of the backup (sqlite:///DIR?mode=...)")
-    backend.close()
     for entry in manifest.files:  # refuse before anything is staged or replaced
+        _refuse_unreadable(request.directory / entry.name, backend.key)
+    backend.close()
+    for entry in manifest.files:
         quiesce(targets[entry.name], backend.key)
     staged: list[tuple[Path, Path]] = []
     try:
