@@ -6,12 +6,16 @@ Every variable the package reads is declared in :data:`ENV_VARS`; the README tab
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aragora_storage_core.errors import ConfigurationError
+
+#: The longest retention in days (a hundred years): past it no date can be computed.
+MAX_RETENTION_DAYS = 36500
 
 
 @dataclass(frozen=True)
@@ -73,12 +77,15 @@ def _first(env: Mapping[str, str], *names: str) -> tuple[str | None, str | None]
     return None, None
 
 
-def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0) -> float:
+def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0,
+            maximum: float = math.inf) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
         value = float(raw)
+        if not math.isfinite(value):
+            raise ValueError(raw)
     except ValueError:
         raise ConfigurationError(
             f"{name} must be a number, got {raw[:20]!r}",
@@ -87,6 +94,10 @@ def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float
     if value < minimum:
         raise ConfigurationError(
             f"{name} must be at least {minimum:g}", f"set {name} to a number >= {minimum:g}"
+        )
+    if value > maximum:
+        raise ConfigurationError(
+            f"{name} must be at most {maximum:g}", f"set {name} to a number <= {maximum:g}"
         )
     return value
 
@@ -137,8 +148,10 @@ class Settings:
             db_mode=mode,
             db_timeout=_number(env, "DB_TIMEOUT", 30.0),
             slow_query_ms=_number(env, "ARAGORA_SLOW_QUERY_MS", 500.0),
-            audit_retention_days=int(_number(env, "ARAGORA_AUDIT_RETENTION_DAYS", 90, minimum=1)),
-            usage_retention_days=int(_number(env, "ARAGORA_USAGE_RETENTION_DAYS", 90, minimum=1)),
+            audit_retention_days=int(_number(env, "ARAGORA_AUDIT_RETENTION_DAYS", 90, minimum=1,
+                                             maximum=MAX_RETENTION_DAYS)),
+            usage_retention_days=int(_number(env, "ARAGORA_USAGE_RETENTION_DAYS", 90, minimum=1,
+                                             maximum=MAX_RETENTION_DAYS)),
             pool_size=int(_number(env, "ARAGORA_DB_POOL_SIZE", 10, minimum=1)),
             pool_max_overflow=int(_number(env, "ARAGORA_DB_POOL_MAX_OVERFLOW", 5)),
             pool_timeout=_number(env, "ARAGORA_DB_POOL_TIMEOUT", 30.0),

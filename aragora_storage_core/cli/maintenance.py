@@ -25,10 +25,12 @@ def run(args: argparse.Namespace) -> int:
     """Run every maintenance task on the active backend (or ``--url``) and print counts."""
     from aragora_storage_core.errors import ConfigurationError
     from aragora_storage_core.maintenance import run_maintenance
+    from aragora_storage_core.settings import MAX_RETENTION_DAYS
 
     for flag, value in (("--audit-days", args.audit_days), ("--usage-days", args.usage_days)):
-        if value is not None and value < 1:
-            raise ConfigurationError(f"{flag} must be at least 1", f"e.g. {flag} 90")
+        if value is not None and not 1 <= value <= MAX_RETENTION_DAYS:
+            raise ConfigurationError(f"{flag} must be from 1 to {MAX_RETENTION_DAYS}",
+                                     f"e.g. {flag} 90")
     registry = registry_for(args)
     backend = registry.connect(args.url) if args.url else None
     try:

@@ -67,6 +67,28 @@ def test_maintenance_flags_override_the_settings_and_json_reports_counts(
 def test_maintenance_rejects_a_retention_below_one_day(data_dir: Path, cli: Any) -> None:
     result = cli("maintenance", "--audit-days", "0")
     assert result.code == 2
-    assert result.err.splitlines() == ["error: --audit-days must be at least 1",
+    assert result.err.splitlines() == ["error: --audit-days must be from 1 to 36500",
                                        "hint: e.g. --audit-days 90"]
     assert not data_dir.exists()
+
+
+@pytest.mark.parametrize("days", ["99999999999", "36501"])
+def test_maintenance_rejects_a_retention_flag_past_a_hundred_years(
+        data_dir: Path, cli: Any, days: str) -> None:
+    result = cli("maintenance", "--usage-days", days)
+    assert result.code == 2
+    assert result.err.splitlines() == ["error: --usage-days must be from 1 to 36500",
+                                       "hint: e.g. --usage-days 90"]
+    assert not data_dir.exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "99999999999"])
+def test_maintenance_rejects_a_retention_setting_that_is_no_number_of_days(
+        aged_data: Registry, cli: Any, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("ARAGORA_AUDIT_RETENTION_DAYS", value)
+    result = cli("maintenance")
+    assert result.code == 2
+    assert result.err.splitlines()[0].startswith("error: ARAGORA_AUDIT_RETENTION_DAYS must be")
+    assert len(result.err.splitlines()) == 2
+    monkeypatch.delenv("ARAGORA_AUDIT_RETENTION_DAYS")
+    assert len(aged_data.store(StoreKind.AUDIT).query(limit=10)) == 3
