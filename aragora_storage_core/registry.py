@@ -75,6 +75,7 @@ class Registry:
         self._redis: Backend | None = None
         self._opened: list[Backend] = []
         self._keyed: Settings | None = None
+        self._selection: Selection | None = None
 
     @property
     def hook(self) -> Any:
@@ -83,7 +84,11 @@ class Registry:
 
     def explain(self, url: str | None = None) -> Selection:
         """The selection for ``url`` or the environment: backend, variable, masked URL."""
-        return select(self.settings, url)
+        if url is not None:
+            return select(self.settings, url)
+        if self._selection is None:  # the settings never change: select once
+            self._selection = select(self.settings)
+        return self._selection
 
     def plugins(self) -> list[PluginRecord]:
         """Every plugin entry point, imported, with status, version and hooks."""
