@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import fcntl
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -13,7 +16,7 @@ from aragora_storage_core.consolidate import DEFAULT_ATTACH_LIMIT, ledger
 from aragora_storage_core.consolidate.build import build_home
 from aragora_storage_core.consolidate.plan import Plan, make_plan
 from aragora_storage_core.errors import ConfigurationError, ConsolidationError
-from aragora_storage_core.files import ensure_private_dir
+from aragora_storage_core.files import FILE_MODE, ensure_private_dir
 from aragora_storage_core.layout import ConsolidatedDatabase
 from aragora_storage_core.progress import Progress
 from aragora_storage_core.registry import Registry
@@ -21,6 +24,8 @@ from aragora_storage_core.settings import Settings
 
 #: Where ``--migrate`` backs up the legacy files, under the source directory (the seed's).
 BACKUP_FOLDER = "backup"
+#: Held while a run builds into a target directory.
+LOCK = ".consolidation.lock"
 
 
 @dataclass
@@ -53,6 +58,27 @@ def prepare_target(target: Path) -> None:
                                  "choose a writable --target DIR") from None
 
 
+@contextmanager
+def exclusive_run(target: Path) -> Iterator[None]:
+    """Hold ``<target>/.consolidation.lock`` for one run; refuse when another run holds it.
+
+    Two runs into one target would build the same temporary files over each other. The
+    lock is an ``flock`` (released by the kernel when the process dies, so a killed run
+    never blocks the next one); the lock file itself stays.
+    """
+    fd = os.open(target / LOCK, os.O_CREAT | os.O_RDWR, FILE_MODE)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConsolidationError(f"another consolidation is running into {target}",
+                                     "wait for it to finish, then check with --verify"
+                                     ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
 def consolidate(source: Path, target: Path | None = None, *, backup: bool = True,
                 attach_limit: int = DEFAULT_ATTACH_LIMIT,
                 env: Mapping[str, str] | None = None,
@@ -65,13 +91,14 @@ def consolidate(source: Path, target: Path | None = None, *, backup: bool = True
     plan = make_plan(source, env)
     target = target or source
     prepare_target(target)
-    for home in ConsolidatedDatabase:
-        ledger.check_replaceable(target, home.filename)
-    outcome = Outcome(plan, backup_legacy(source, env) if backup else None)
-    progress = Progress("consolidate", total=plan.total_rows, stream=stream)
-    try:
+    with exclusive_run(target):
         for home in ConsolidatedDatabase:
-            outcome.built.append(build_home(plan, home, target, progress, attach_limit))
-    finally:
-        progress.close()
+            ledger.check_replaceable(target, home.filename)
+        outcome = Outcome(plan, backup_legacy(source, env) if backup else None)
+        progress = Progress("consolidate", total=plan.total_rows, stream=stream)
+        try:
+            for home in ConsolidatedDatabase:
+                outcome.built.append(build_home(plan, home, target, progress, attach_limit))
+        finally:
+            progress.close()
     return outcome

@@ -297,6 +297,26 @@ def test_a_rerun_killed_just_before_a_file_is_swapped_in_reruns_to_the_same_resu
     assert not any(p.name.endswith(".consolidating") for p in legacy.iterdir())
 
 
+def test_a_second_consolidation_into_the_same_target_is_refused_while_one_runs(
+        legacy: Path) -> None:
+    process = subprocess.Popen([sys.executable, "-c", KILLABLE, str(legacy),
+                                "building:core.db"],
+                               stdout=subprocess.PIPE, text=True, cwd=Path.cwd())
+    assert process.stdout is not None
+    assert process.stdout.readline() == "building:core.db\n"
+    try:
+        staged = build.staging_path(legacy, ConsolidatedDatabase.CORE)
+        half_built = staged.stat().st_ino
+        with pytest.raises(ConsolidationError, match="another consolidation is running"):
+            consolidate(legacy, backup=False)
+        assert staged.stat().st_ino == half_built  # the first run's file was left alone
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    consolidate(legacy, backup=False)  # the lock died with the process
+    assert all(c.ok for c in compare(make_plan(legacy), legacy))
+
+
 def test_a_target_written_by_the_application_during_a_rerun_is_not_replaced(
         legacy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     consolidate(legacy, backup=False)
