@@ -35,10 +35,10 @@ def storage_migrate(backend: Backend, request: MigrationRequest) -> MigrationRep
         return None
     report = MigrationReport(request.action)
     if request.action is MigrationAction.CREATE:
-        if not request.db or not request.description:
+        if not request.db:
             raise MigrationError("--create needs --db NAME", 'e.g. --create "Add X" --db users')
         ordered([db.value for _, _, dbs in backend.databases() for db in dbs], request.db)
-        report.created = files.create(request.db, request.description,
+        report.created = files.create(request.db, request.description or "",
                                       request.directory or files.ROOT)
         return report
     migrators = sql_migrators(backend, request.db)

@@ -41,7 +41,7 @@ def register(sub: Any) -> None:
 
 def request_from(args: argparse.Namespace, current: int | None = None) -> MigrationRequest:
     """The migration request the flags ask for."""
-    if args.create:
+    if args.create is not None:
         return MigrationRequest(MigrationAction.CREATE, db=args.db, description=args.create,
                                 directory=args.dir)
     if args.to is not None:

@@ -75,8 +75,17 @@ def create(db: str, description: str, root: Path = ROOT) -> Path:
     existing = discover(db, root)
     version = (existing[-1].version if existing else 0) + 1
     folder = root / db
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{version:03d}_{slug}.py"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_new(path, version, description)
+    except OSError as exc:
+        raise MigrationError(f"cannot write the migration into {folder}: {exc.strerror}",
+                             "pass --dir DIR, a folder you can write to") from None
+    return path
+
+
+def _write_new(path: Path, version: int, description: str) -> None:
     path.write_text(
         f'"""\nMigration {version:03d}: {description}\n\n'
         f"Created: {datetime.now(UTC).isoformat(timespec='seconds')}\n\"\"\"\n\n"
@@ -89,4 +98,3 @@ def create(db: str, description: str, root: Path = ROOT) -> Path:
         '    ctx.execute("SELECT 1")\n',
         encoding="utf-8",
     )
-    return path

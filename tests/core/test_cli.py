@@ -228,6 +228,22 @@ def test_create_writes_the_next_numbered_migration(capsys: pytest.CaptureFixture
     assert code == 1 and "unknown database 'nonsense'" in err
 
 
+def test_create_into_a_folder_that_cannot_be_made_is_one_clear_line(
+        capsys: pytest.CaptureFixture[str], clean_environment: Path) -> None:
+    (clean_environment / "a-file").write_text("x")
+    code, out, err = run(capsys, "migrate", "--create", "Add x", "--db", "users",
+                         "--dir", "a-file/migrations")
+    assert code == 1 and out == "" and err.startswith("error: cannot write the migration")
+    assert "Traceback" not in err and err.count("\n") == 2
+
+
+def test_create_with_an_empty_description_is_refused(capsys: pytest.CaptureFixture[str],
+                                                     clean_environment: Path) -> None:
+    code, out, err = run(capsys, "migrate", "--create", "", "--db", "users", "--dir", "mig")
+    assert code == 1 and out == "" and "needs a description" in err
+    assert not (clean_environment / "mig").exists()
+
+
 def test_plugins_json_lists_the_sqlite_backend(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "plugins", "--json")
     data = json.loads(out)
