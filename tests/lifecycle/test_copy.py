@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,19 @@ from aragora_storage_core.backend import Backend, SQLBackend
 from aragora_storage_core.copy import copy_backend
 from aragora_storage_core.errors import CopyError
 from aragora_storage_core.layout import DATABASES, DatabaseType
-from aragora_storage_core.models import AuditEntry
+from aragora_storage_core.models import (
+    AgentMetric,
+    AuditEntry,
+    DebateArtifact,
+    NomicCycle,
+    ShareLink,
+    StreamEvent,
+    UsageEvent,
+    Webhook,
+)
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores.protocols import StoreKind
+from tests.lifecycle.conftest import add_accounts
 from tests.lifecycle.legacy_data import fill, make_legacy
 
 
@@ -146,9 +157,36 @@ def test_a_row_the_target_schema_rejects_names_the_table(tmp_path: Path) -> None
 
 # --- against the real PostgreSQL server -------------------------------------------------
 
+def add_store_rows(backend: Backend) -> None:
+    """Rows as the application writes them: JSON, booleans, timestamps, NULLs, floats."""
+    now = datetime.now(UTC)
+    add_accounts(backend, users=4, audits=3)
+    backend.store(StoreKind.USAGE).record(UsageEvent(org_id="org-1", event_type="debate",
+                                                     metadata={"model": "ü"}))
+    backend.store(StoreKind.WEBHOOKS).create(Webhook(id="w1", org_id="org-1",
+                                                     url="https://example.com/h",
+                                                     events=["a", "b"], secret=None))
+    backend.store(StoreKind.SHARE_LINKS).create(ShareLink(token="t1", debate_id="d1",
+                                                          max_views=None))
+    backend.store(StoreKind.TOKEN_BLACKLIST).revoke("jti-1", now + timedelta(days=1), "u0")
+    backend.store(StoreKind.NOMIC_CYCLES).save_cycle(NomicCycle(
+        loop_id="loop", cycle_number=1, phase="debate", stage="s", started_at=now,
+        success=None))
+    backend.store(StoreKind.DEBATE_ARTIFACTS).save(DebateArtifact(
+        loop_id="loop", cycle_number=1, phase="debate", task="t", agents=["a", "b"],
+        transcript=[{"said": "héllo"}], consensus_reached=True, confidence=0.1 + 0.2))
+    backend.store(StoreKind.STREAM_EVENTS).append(StreamEvent(
+        loop_id="loop", cycle=1, event_type="e", event_data={"n": [1, 2.5, None]}))
+    backend.store(StoreKind.AGENT_METRICS).record(AgentMetric(
+        loop_id="loop", cycle=1, agent="a", metric="m", value=1 / 3))
+
+
 @pytest.mark.postgres
 def test_copy_sqlite_to_postgresql_and_back_round_trips_every_row(
         legacy_url: str, pg_url: str, tmp_path: Path, cli: Any) -> None:
+    registry, source, _ = open_pair(legacy_url, legacy_url)
+    add_store_rows(source)
+    registry.close()
     to_pg = cli("copy", "--from", legacy_url, "--to", pg_url, "--batch-size", "700")
     assert to_pg.code == 0, to_pg.err
     back_url = f"sqlite:///{tmp_path / 'back'}?mode=consolidated"
@@ -156,6 +194,11 @@ def test_copy_sqlite_to_postgresql_and_back_round_trips_every_row(
     assert back.code == 0, back.err
     _, source, returned = open_pair(legacy_url, back_url)
     assert table_rows(returned) == table_rows(source)
+    _, on_postgres, _ = open_pair(pg_url, back_url)
+    assert table_rows(on_postgres) == table_rows(source)
+    assert on_postgres.store(StoreKind.DEBATE_ARTIFACTS).list_for_cycle("loop", 1)[0] \
+        .transcript == [{"said": "héllo"}]
+    on_postgres.close()
 
 
 @pytest.mark.postgres
