@@ -22,7 +22,9 @@ from aragora_storage_core.backup.create import create_backup
 from aragora_storage_core.backup.retention import plan_prune
 from aragora_storage_core.backup.verify import verify_backup
 from aragora_storage_core.errors import BackupError, CorruptBackupError
+from aragora_storage_core.models import NomicCycle
 from aragora_storage_core.registry import Registry
+from aragora_storage_core.stores.protocols import StoreKind
 from tests.lifecycle.conftest import add_accounts, leave_hot_journal, user_ids
 
 
@@ -389,3 +391,40 @@ def test_a_file_left_with_a_hot_journal_is_named_with_how_to_roll_it_back(
     subprocess.run(["python3", "-c", f"import sqlite3; sqlite3.connect('{live}')"
                     ".execute('PRAGMA integrity_check')"], check=True)
     assert cli("backup", "create").code == 0
+
+
+KILLED_RESTORE = """
+import os, signal, sys
+import aragora_storage_sqlite.backup as plugin
+from aragora_storage_core.cli import main
+
+real_replace = plugin.replace_database
+
+def replace_then_die(staged, target, *args, **kwargs):
+    '''Fault injection: the process dies once the first file is swapped in.'''
+    real_replace(staged, target, *args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+plugin.replace_database = replace_then_die
+main(["backup", "restore", sys.argv[1]])
+"""
+
+
+def test_a_restore_killed_half_way_completes_when_run_again(
+        backend: Backend, data_dir: Path, cli: Any) -> None:
+    registry = Registry()
+    registry.store(StoreKind.NOMIC_CYCLES).save_cycle(NomicCycle(
+        loop_id="loop", cycle_number=1, phase="p", stage="s", started_at=datetime.now(UTC)))
+    registry.close()
+    directory = make_backup(backend)
+    before = user_ids(backend)
+    add_accounts(backend, users=2)
+    backend.close()
+    killed = subprocess.run([sys.executable, "-c", KILLED_RESTORE, str(directory)],
+                            check=False, env=os.environ)
+    assert killed.returncode == -signal.SIGKILL
+    assert any(p.name.endswith(".restoring") for p in data_dir.iterdir())
+    result = cli("backup", "restore", directory.name)
+    assert result.code == 0, result.err
+    assert sorted(p.name for p in data_dir.iterdir() if p.is_file()) == ["nomic.db", "users.db"]
+    assert user_ids(backend) == before
