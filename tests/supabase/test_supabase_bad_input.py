@@ -201,3 +201,62 @@ def test_permission_denied_by_row_level_security_is_a_key_error(supabase_backend
                        "policy for table \"stream_events\"", "details": None, "hint": None})
     error = supabase_backend.project.translate(denied, "append_event")
     assert isinstance(error, KeyRejectedError) and "service_role" in error.hint
+
+
+class RedirectingProject:
+    """A project address that redirects every request to another server (``sink``), which
+    records the headers it receives; stands in for a proxy or domain pointing elsewhere."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.received: list[dict[str, str]] = []
+        received = self.received
+
+        class Sink(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                received.append(dict(self.headers))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"[]")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.sink = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+        target = f"http://localhost:{self.sink.server_port}"
+
+        class Redirect(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(302)
+                self.send_header("Location", target + self.path)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.front = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+        self.url = f"http://127.0.0.1:{self.front.server_port}"
+        for server in (self.sink, self.front):
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        """Stop both servers."""
+        for server in (self.front, self.sink):
+            server.shutdown()
+            server.server_close()
+
+
+def test_redirect_to_another_host_is_an_error_and_the_key_is_not_sent_there() -> None:
+    project = RedirectingProject()
+    try:
+        with pytest.raises(BackendUnavailableError) as error:
+            _open({"SUPABASE_URL": project.url, "SUPABASE_KEY": KEY})
+    finally:
+        project.close()
+    assert project.received == []
+    assert error.value.message.startswith(f"the Supabase project at {project.url} answered")
+    assert "redirect" in error.value.message and error.value.hint
+    assert KEY not in _all_text(error.value)

@@ -99,8 +99,9 @@ def open_client(base_url: str, key: str, timeout: float) -> tuple[Any, Any]:
     import httpx
     from supabase import ClientOptions, create_client
 
+    # No redirects: httpx would send the ``apikey`` header on to any other host.
     http = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-                        follow_redirects=True)
+                        follow_redirects=False)
     options = ClientOptions(httpx_client=http, auto_refresh_token=False,
                             persist_session=False)
     try:
@@ -184,6 +185,11 @@ class SupabaseProject:
         message = self.scrub(str(error.message or "no message"))
         if message == "Invalid API key" or code.startswith("PGRST30") or code == "401":
             return KeyRejectedError(f"the {self.location} rejected the key", _KEY_HINT)
+        if len(code) == 3 and code.startswith("3"):
+            return BackendUnavailableError(
+                f"the {self.location} answered {operation} with a redirect (HTTP {code}); "
+                "the key is not sent to another address",
+                "set SUPABASE_URL to the project's own API URL (Dashboard > Settings > API)")
         if code == "42501":
             return KeyRejectedError(
                 f"{operation}: the key may not use this table of the {self.location} "
