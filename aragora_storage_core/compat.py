@@ -87,7 +87,7 @@ def safe_add_column(conn: sqlite3.Connection | MigrationContext, table: str, col
     """
     check_identifier(table)
     check_identifier(column)
-    if not all(part.isalnum() or part in "()," for part in column_type.split()):
+    if not column_type.strip() or not all(ch.isalnum() or ch in "_(), " for ch in column_type):
         raise ValueError(f"not a plain column type: {column_type!r}")
     sql = f"ALTER TABLE {table} ADD COLUMN {column} {column_type}"
     if default is not None and default.upper() != "NULL":

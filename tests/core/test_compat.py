@@ -53,6 +53,19 @@ def test_safe_add_column_adds_once(tmp_path: Path) -> None:
         safe_add_column(conn, "users; DROP TABLE users", "x", "TEXT")
 
 
+def test_safe_add_column_takes_sized_types_and_refuses_sql_in_the_type(tmp_path: Path) -> None:
+    conn = get_wal_connection(tmp_path / "sized.db")
+    conn.execute("CREATE TABLE users (id TEXT)")
+    assert safe_add_column(conn, "users", "nickname", "VARCHAR(255)") is True
+    assert safe_add_column(conn, "users", "balance", "DECIMAL(10, 2)", "0") is True
+    for bad in ("TEXT; DROP TABLE users", "TEXT -- x", "TEXT DEFAULT 'x'"):
+        with pytest.raises(ValueError):
+            safe_add_column(conn, "users", "other", bad)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(users)")}
+    assert columns == {"id", "nickname", "balance"}
+    conn.close()
+
+
 def test_slow_queries_are_logged_in_the_seed_format(caplog: pytest.LogCaptureFixture,
                                                     tmp_path: Path) -> None:
     registry = Registry(env={"ARAGORA_SLOW_QUERY_MS": "0", "ARAGORA_DATA_DIR": str(tmp_path)})
