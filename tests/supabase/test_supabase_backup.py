@@ -126,3 +126,23 @@ def test_restore_into_an_unmigrated_project_says_to_migrate_first(
         restore_backup(plain_registry.hook, plain, directory)
     assert "migrate" in error.value.hint
     plain_registry.close()
+
+
+def test_restore_with_an_unreachable_direct_connection_refuses_before_writing(
+        supabase_backend: Any, fresh_project: Any, tmp_path: Path) -> None:
+    from aragora_storage_core.errors import BackendUnavailableError
+    from tests.postgres.cluster import free_port
+
+    _fill(supabase_backend)
+    registry = Registry(supabase_backend.settings)
+    registry.host.load_backend("supabase")
+    directory, _ = create_backup(registry.hook, supabase_backend, tmp_path)
+    server, database = fresh_project
+    _migrated(server, database)[0].close()
+    env = env_of(server) | {"SUPABASE_DB_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/x"}
+    broken_registry = Registry(env=env)
+    with pytest.raises(BackendUnavailableError) as error:
+        restore_backup(broken_registry.hook, broken_registry.active(), directory)
+    assert error.value.message.startswith("cannot reach PostgreSQL at 127.0.0.1:")
+    assert all(rows == [] for rows in _rows(database).values())
+    broken_registry.close()

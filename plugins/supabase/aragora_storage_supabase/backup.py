@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -107,6 +108,17 @@ def _load(directory: Path) -> dict[str, list[dict[str, Any]]]:
                           "nothing was changed", "restore from another backup") from None
 
 
+def _insert(backend: SupabaseBackend, data: dict[str, list[dict[str, Any]]]) -> None:
+    """Every row through the API, in batches of :data:`RESTORE_BATCH` (one request each)."""
+    from postgrest.types import ReturnMethod
+
+    for table, rows in data.items():
+        for start in range(0, len(rows), RESTORE_BATCH):
+            batch = rows[start:start + RESTORE_BATCH]
+            query = backend.project.table(table).insert(batch, returning=ReturnMethod.minimal)
+            backend.project.run(query, f"restore {table}", idempotent=False)
+
+
 def restore(backend: SupabaseBackend, request: RestoreRequest) -> BackupManifest:
     """Restore the rows of the backup into the project's empty, migrated tables."""
     tables = _load(request.directory)
@@ -131,19 +143,18 @@ def restore(backend: SupabaseBackend, request: RestoreRequest) -> BackupManifest
         raise BackupError("restoring rows with their ids needs SUPABASE_DB_URL to move the "
                           "id sequences afterwards (the API cannot); nothing was changed",
                           "export SUPABASE_DB_URL=<direct connection string> and restore")
-    from postgrest.types import ReturnMethod
-
-    for table, rows in data.items():
-        for start in range(0, len(rows), RESTORE_BATCH):
-            batch = rows[start:start + RESTORE_BATCH]
-            query = backend.project.table(table).insert(batch, returning=ReturnMethod.minimal)
-            backend.project.run(query, f"restore {table}", idempotent=False)
-    if with_ids:
-        with direct_database(backend, "moving id sequences") as database, \
-                database.transaction() as tx:
-            for table in with_ids:
-                tx.execute(database.dialect.identity_reset_sql.format(table=table, column="id"),
-                           label="restore sequences")
+    with ExitStack() as stack:
+        database = None
+        if with_ids:  # connected before the first row is written: a bad URL changes nothing
+            database = stack.enter_context(direct_database(backend, "moving id sequences"))
+            database.fetch_one("SELECT 1", (), "restore connection check")
+        _insert(backend, data)
+        if database is not None:
+            with database.transaction() as tx:
+                for table in with_ids:
+                    tx.execute(database.dialect.identity_reset_sql.format(table=table,
+                                                                         column="id"),
+                               label="restore sequences")
     return BackupManifest(
         backend=backend.name, created_at=utcnow_iso(),
         files=[describe_file(request.directory, f"{t}.jsonl") for t in tables],
