@@ -8,12 +8,13 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from aragora_storage_core.backend import Backend, SQLBackend
 from aragora_storage_core.cli import main
-from aragora_storage_core.layout import DatabaseType
+from aragora_storage_core.layout import DATABASES, DatabaseType
 from aragora_storage_core.models import AuditEntry, Organization, User
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores.protocols import StoreKind
@@ -57,6 +58,20 @@ def user_ids(backend: Backend) -> list[str]:
     assert isinstance(backend, SQLBackend)
     rows = backend.database_for(DatabaseType.USERS).fetch_all("SELECT id FROM users ORDER BY id")
     return [r[0] for r in rows]
+
+
+def table_rows(backend: Backend) -> dict[str, list[tuple[Any, ...]]]:
+    """Every mapped table's rows, sorted, values normalised across drivers."""
+    assert isinstance(backend, SQLBackend)
+    found = {}
+    for info in DATABASES:
+        database = backend.database_for(info.type)
+        for table in info.tables:
+            rows = database.fetch_all(f"SELECT * FROM {table}")
+            found[table] = sorted(
+                (tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+                 for row in rows), key=repr)
+    return found
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from aragora_storage_core.backend import Backend, SQLBackend
 from aragora_storage_core.copy import copy_backend
 from aragora_storage_core.errors import CopyError
-from aragora_storage_core.layout import DATABASES, DatabaseType
+from aragora_storage_core.layout import DatabaseType
 from aragora_storage_core.models import (
     AgentMetric,
     AuditEntry,
@@ -28,22 +28,8 @@ from aragora_storage_core.models import (
 )
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores.protocols import StoreKind
-from tests.lifecycle.conftest import add_accounts
+from tests.lifecycle.conftest import add_accounts, table_rows
 from tests.lifecycle.legacy_data import fill, make_legacy
-
-
-def table_rows(backend: Backend) -> dict[str, list[tuple[Any, ...]]]:
-    """Every mapped table's rows, sorted, values normalised across drivers."""
-    assert isinstance(backend, SQLBackend)
-    found = {}
-    for info in DATABASES:
-        database = backend.database_for(info.type)
-        for table in info.tables:
-            rows = database.fetch_all(f"SELECT * FROM {table}")
-            found[table] = sorted(
-                (tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
-                 for row in rows), key=repr)
-    return found
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from aragora_storage_core.layout import DatabaseType
 from aragora_storage_core.models import AuditEntry
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores.protocols import StoreKind
+from tests.lifecycle.conftest import table_rows
 from tests.lifecycle.legacy_data import make_legacy
 
 pytestmark = pytest.mark.postgres
@@ -43,14 +44,16 @@ def test_backup_verify_and_restore_of_postgresql_through_the_cli(
     restored = cli("--url", fresh, "backup", "restore", str(entry.path))
     assert restored.code == 0, restored.err
     registry = Registry(env={})
-    backend = registry.connect(fresh)
+    original, backend = registry.connect(filled_pg), registry.connect(fresh)
     try:
+        assert table_rows(backend) == table_rows(original)
         assert backend.store(StoreKind.AUDIT).log(AuditEntry(action="after")) == 3
         assert isinstance(backend, SQLBackend)
         count = backend.database_for(DatabaseType.USERS).fetch_one(
             "SELECT count(*) FROM audit_log")
         assert count is not None and count[0] == 4
     finally:
+        original.close()
         backend.close()
     for output in (created, restored):
         assert PASSWORD not in output.out + output.err
