@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from aragora_storage_core.backup.sqlite import IN_USE_WAIT, quiesce
 from aragora_storage_core.encryption.sqlcipher import (
     SALT_BYTES,
     SQLCIPHER_MAJOR,
@@ -21,7 +22,7 @@ from aragora_storage_core.encryption.sqlcipher import (
     header,
     is_encrypted_file,
 )
-from aragora_storage_core.errors import EncryptionError, WrongKeyError
+from aragora_storage_core.errors import BackupError, EncryptionError, WrongKeyError
 from aragora_storage_core.files import (
     FILE_MODE,
     ensure_private_dir,
@@ -105,6 +106,7 @@ def encrypt_file(path: Path, key: DatabaseKey, timeout: float = 30.0) -> bool:
     """Encrypt the plain database ``path`` in place; False when there was nothing to do."""
     if is_encrypted_file(path) is not False:
         return False
+    _refuse_if_open(path, None, timeout)
     staged = path.with_name(path.name + ".encrypting")
     source = _open_plain_source(path, timeout)
     try:
@@ -129,11 +131,12 @@ def rekey_file(path: Path, key: DatabaseKey, new_key: DatabaseKey,
     if not is_encrypted_file(path):
         return False
     try:
-        conn = connect(path, timeout, create=False, key=key)
+        _refuse_if_open(path, key, timeout)
     except WrongKeyError:
         if _opens_with(path, new_key, timeout):
             return False  # an earlier run, killed before it finished, already re-keyed it
         raise
+    conn = connect(path, timeout, create=False, key=key)
     try:
         expected = row_counts(conn)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -147,6 +150,20 @@ def rekey_file(path: Path, key: DatabaseKey, new_key: DatabaseKey,
     finally:
         check.close()
     return True
+
+
+def _refuse_if_open(path: Path, key: DatabaseKey | None, timeout: float) -> None:
+    """Refuse ``path`` while another process has it open; fold its WAL into it.
+
+    A running server would go on writing to the file encrypt replaces (its writes lost)
+    or write pages under the old key into the file rekey re-encrypts.
+    """
+    try:
+        quiesce(path, key, min(timeout, IN_USE_WAIT))
+    except BackupError:
+        raise EncryptionError(f"{path} is open in another process",
+                              "stop every process using the data (the server), then run "
+                              "the command again") from None
 
 
 def _opens_with(path: Path, key: DatabaseKey, timeout: float) -> bool:

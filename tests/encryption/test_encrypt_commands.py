@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -167,3 +169,45 @@ def test_progress_shows_on_a_terminal_and_stays_quiet_when_piped(
     assert "encrypt: 2/2 (100%)" in terminal.getvalue()
     registry.close()
     assert capsys.readouterr().err == ""
+
+
+HOLDER = """
+import sys, time
+from aragora_storage_core.encryption.sqlcipher import DatabaseKey
+from aragora_storage_core.sqlite.connection import connect
+key = DatabaseKey(sys.argv[2]) if sys.argv[2] else None
+conn = connect(sys.argv[1], create=False, key=key)
+conn.execute("SELECT count(*) FROM users").fetchone()
+print("open", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("action", ["encrypt", "rekey"])
+def test_converting_a_file_another_process_has_open_is_refused_and_changes_nothing(
+    plain_data: Path, cli_env: dict[str, str], passphrase: str, action: str,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The other process (a running server) would go on writing to the replaced file (its
+    writes lost) or write pages under the old key into the re-keyed one."""
+    if action == "rekey":
+        assert main(["encrypt", "encrypt"]) == 0
+        monkeypatch.setenv("ARAGORA_SQLITE_NEW_KEY", NEW_PASSPHRASE)
+    users = plain_data / "users.db"
+    before = sha(users)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(users), passphrase if action == "rekey" else ""],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        capsys.readouterr()
+        code = main(["encrypt", action])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"{users} is open in another process" in err
+    assert "stop every process using the data" in err
+    assert sha(users) == before
+    assert not [p.name for p in plain_data.iterdir() if p.name.endswith(".encrypting")]
