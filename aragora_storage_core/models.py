@@ -26,9 +26,9 @@ def to_iso(value: datetime | str | None) -> str | None:
 
     Text is parsed first, so ``...+02:00``, ``...Z`` and ``2024-01-01 10:00:00`` all
     compare as the instants they name; naive values (datetime or text) are taken as UTC.
-    Raises ``ValueError`` for text that is not an ISO-8601 timestamp.
+    Empty text is ``None``. Raises ``ValueError`` for text that is not ISO-8601.
     """
-    if value is None:
+    if value is None or value == "":
         return None
     if isinstance(value, str):
         if len(value) == 32 and value[10] == "T" and value.endswith("+00:00"):
