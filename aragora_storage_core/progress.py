@@ -20,6 +20,7 @@ class Progress:
         self.done = 0
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = self.stream.isatty()
+        self._width = 60  # the longest line drawn: a shorter one is padded over it
 
     def advance(self, amount: int = 1, note: str = "") -> None:
         """Record ``amount`` more units done and redraw."""
@@ -31,7 +32,9 @@ class Progress:
             text = f"{self.label}: {self.done}/{self.total} ({percent:.0f}%)"
         else:
             text = f"{self.label}: {self.done}"
-        self.stream.write(f"\r{text} {note}"[:120].ljust(60))
+        line = f"{text} {note}"[:120]
+        self._width = max(self._width, len(line))
+        self.stream.write("\r" + line.ljust(self._width))
         self.stream.flush()
 
     def close(self) -> None:

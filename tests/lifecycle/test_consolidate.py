@@ -23,6 +23,7 @@ from aragora_storage_core.consolidate.run import consolidate
 from aragora_storage_core.errors import ConsolidationError
 from aragora_storage_core.layout import ConsolidatedDatabase, DatabaseType
 from aragora_storage_core.models import User
+from aragora_storage_core.progress import Progress
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.stores.protocols import StoreKind
@@ -427,6 +428,28 @@ def test_progress_shows_on_a_terminal_and_nothing_when_piped(legacy: Path, cli: 
     assert "consolidate: 93/93 (100%)" in terminal.getvalue()
     piped = cli("consolidate", "--migrate", "--no-backup", "--source", str(legacy))
     assert piped.code == 0 and piped.err == ""
+
+
+def screen_line(written: str) -> str:
+    """What a terminal shows after ``written`` redraws one line with carriage returns."""
+    line: list[str] = []
+    column = 0
+    for char in written.rstrip("\n"):
+        if char == "\r":
+            column = 0
+            continue
+        line[column:column + 1] = [char]
+        column += 1
+    return "".join(line).rstrip()
+
+
+def test_a_shorter_progress_note_leaves_nothing_of_a_longer_one_on_screen() -> None:
+    terminal = TerminalStream()
+    progress = Progress("consolidate", total=2, stream=terminal)
+    progress.advance(1, note="agent_calibration.db:calibration_predictions")
+    progress.advance(1, note="users.db:users")
+    progress.close()
+    assert screen_line(terminal.getvalue()) == "consolidate: 2/2 (100%) users.db:users"
 
 
 def test_dry_run_warns_when_migrate_would_stop_on_a_foreign_target_file(
