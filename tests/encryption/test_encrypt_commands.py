@@ -211,3 +211,18 @@ def test_converting_a_file_another_process_has_open_is_refused_and_changes_nothi
     assert "stop every process using the data" in err
     assert sha(users) == before
     assert not [p.name for p in plain_data.iterdir() if p.name.endswith(".encrypting")]
+
+
+@pytest.mark.parametrize("present", ["users.db", "nomic.db"])
+def test_decrypt_into_a_directory_holding_one_of_the_copies_writes_nothing(
+    plain_data: Path, cli_env: dict[str, str], tmp_path: Path, present: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["encrypt", "encrypt"]) == 0
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / present).write_text("an earlier export")
+    capsys.readouterr()
+    assert main(["encrypt", "decrypt", "--to", str(export)]) == 1
+    assert "nothing was written" in capsys.readouterr().err
+    assert sorted(p.name for p in export.iterdir()) == [present]

@@ -60,6 +60,14 @@ def _convert(backend: SQLiteBackend, label: str, path: Path,
             status.written.append(destination)
 
 
+def _refuse_existing(directory: Path, labels: list[str]) -> None:
+    """Refuse an export directory that already holds one of the copies, before writing any."""
+    present = [label for label in labels if (directory / label).exists()]
+    if present:
+        raise EncryptionError(f"{directory / present[0]} already exists; nothing was written",
+                              "choose an empty export directory")
+
+
 @hookimpl
 def storage_encrypt(backend: Backend, request: EncryptionRequest) -> EncryptionStatus | None:
     """Report or change SQLCipher encryption of every file of a SQLite backend.
@@ -70,6 +78,8 @@ def storage_encrypt(backend: Backend, request: EncryptionRequest) -> EncryptionS
         return None
     status = EncryptionStatus()
     files = _files(backend)
+    if request.action is EncryptionAction.DECRYPT and request.directory is not None:
+        _refuse_existing(request.directory, [label for label, _ in files])
     if request.action is not EncryptionAction.STATUS:
         backend.close()
         if request.progress is not None:
