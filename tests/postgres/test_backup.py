@@ -142,3 +142,32 @@ def test_copy_backup_needs_only_one_pooled_connection(
     assert "users.csv" in {entry.name for entry in manifest.files}
     assert (directory / "users.csv").stat().st_size > 0
     backend.close()
+
+
+def test_copy_restore_refuses_a_table_file_whose_header_is_not_column_names(
+        pg_backend: PostgresBackend, make_pg_url: Any, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from aragora_storage_core.backup.manifest import (
+        describe_file,
+        read_manifest,
+        write_manifest,
+    )
+
+    populate(pg_backend)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pg_dump: the COPY backup
+    directory, _ = create_backup(registry().hook, pg_backend, tmp_path / "backups")
+    users = directory / "users.csv"
+    lines = users.read_bytes().split(b"\n", 1)
+    users.write_bytes(b"id) FROM STDIN; DROP TABLE debates; COPY users (id\n" + lines[1])
+    manifest = read_manifest(directory)  # re-hashed, as whoever edited the file would
+    write_manifest(directory, replace(manifest, files=[
+        describe_file(directory, f.name) for f in manifest.files]))
+    target = Registry(env={}).connect(make_pg_url())
+    assert isinstance(target, PostgresBackend)
+    with pytest.raises(BackupError) as info:
+        restore_backup(registry().hook, target, directory)
+    assert info.value.message == f"{directory} holds a damaged table file: users.csv"
+    assert target.database.fetch_all(target.database.dialect.tables_sql) == []
+    target.close()

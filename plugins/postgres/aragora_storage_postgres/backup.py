@@ -24,6 +24,7 @@ from aragora_storage_core.files import FILE_MODE
 from aragora_storage_core.layout import TABLES
 from aragora_storage_core.migrations.engine import Migrator
 from aragora_storage_core.models import utcnow_iso
+from aragora_storage_core.sql.dialect import check_identifier
 from aragora_storage_postgres.backend import PostgresBackend
 from aragora_storage_postgres.connection import connect_kwargs, where
 from aragora_storage_postgres.database import PostgresDatabase
@@ -140,7 +141,7 @@ def _copy_in(database: PostgresDatabase, directory: Path) -> list[str]:
         cursor.execute("TRUNCATE schema_version")
         for name in names:
             with (directory / name).open("rb") as handle:
-                header = handle.readline().decode("utf-8").strip()
+                header = _header(directory, name, handle.readline())
                 handle.seek(0)
                 cursor.copy_expert(
                     f"COPY {name[:-4]} ({header}) FROM STDIN WITH (FORMAT csv, HEADER true)",
@@ -149,6 +150,16 @@ def _copy_in(database: PostgresDatabase, directory: Path) -> list[str]:
         for table, column in cursor.fetchall():
             cursor.execute(database.dialect.identity_reset_sql.format(table=table, column=column))
     return names
+
+
+def _header(directory: Path, name: str, line: bytes) -> str:
+    """The column list of a table file's CSV header (plain identifiers only, never SQL)."""
+    try:
+        columns = [check_identifier(c.strip()) for c in line.decode("utf-8").split(",")]
+    except (UnicodeDecodeError, ValueError):
+        raise BackupError(f"{directory} holds a damaged table file: {name}",
+                          "restore from another backup") from None
+    return ", ".join(columns)
 
 
 def _major(tool: str) -> int:
