@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -164,3 +165,19 @@ def test_glob_characters_in_the_prefix_match_only_that_prefix(
         backend.close()
         shared_client.unlink(lookalike, f"{odd}cache:k", f"{odd}meta:version",
                              f"{odd}meta:migrations")
+
+
+def test_a_token_that_expired_since_the_backup_is_not_revoked_again_by_a_restore(
+        backend: RedisBackend, shared_client: redis.Redis, prefix: str,
+        backup_dir: Path) -> None:
+    blacklist = backend.store("token_blacklist")
+    blacklist.revoke("short", datetime.now(UTC) + timedelta(milliseconds=300))
+    blacklist.revoke("long", datetime.now(UTC) + timedelta(hours=1))
+    registry = hooks(backend)
+    registry.hook.storage_backup(backend=backend, request=BackupRequest(backup_dir))
+    while shared_client.exists(f"{prefix}token:short"):
+        time.sleep(0.05)  # wait for Redis to expire it (not a timing assertion)
+    registry.hook.storage_restore(backend=backend, request=RestoreRequest(backup_dir))
+    assert blacklist.is_revoked("short") is False
+    assert shared_client.exists(f"{prefix}token:short") == 0
+    assert blacklist.is_revoked("long") is True
