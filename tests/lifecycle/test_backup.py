@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -21,11 +22,13 @@ from aragora_storage_core.backup.catalog import list_backups
 from aragora_storage_core.backup.create import create_backup
 from aragora_storage_core.backup.retention import plan_prune
 from aragora_storage_core.backup.verify import verify_backup
+from aragora_storage_core.cli import main
 from aragora_storage_core.errors import BackupError, CorruptBackupError
 from aragora_storage_core.models import NomicCycle
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores.protocols import StoreKind
 from tests.lifecycle.conftest import add_accounts, leave_hot_journal, user_ids
+from tests.lifecycle.legacy_data import make_legacy
 
 
 def make_backup(backend: Backend) -> Path:
@@ -428,3 +431,23 @@ def test_a_restore_killed_half_way_completes_when_run_again(
     assert result.code == 0, result.err
     assert sorted(p.name for p in data_dir.iterdir() if p.is_file()) == ["nomic.db", "users.db"]
     assert user_ids(backend) == before
+
+
+class TerminalStream(io.StringIO):
+    """A stream that says it is a terminal, to see the progress line."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_backup_create_shows_progress_per_file_on_a_terminal_only(
+        data_dir: Path, cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_legacy(data_dir, rows_per_table=1)
+    terminal = TerminalStream()
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "stderr", terminal)
+        assert main(["backup", "create"]) == 0
+    assert "backup: 15/15 (100%) agent_relationships.db" in terminal.getvalue()
+    piped = cli("backup", "create")
+    assert piped.code == 0 and piped.err == ""
+

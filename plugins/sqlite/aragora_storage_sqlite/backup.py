@@ -25,6 +25,7 @@ from aragora_storage_core.errors import (
 )
 from aragora_storage_core.files import FILE_MODE, ensure_private_dir, fsync_path
 from aragora_storage_core.models import utcnow_iso
+from aragora_storage_core.progress import Progress
 from aragora_storage_core.sqlite.connection import connect_readonly
 from aragora_storage_sqlite.backend import SQLiteBackend
 
@@ -51,14 +52,18 @@ def storage_backup(backend: Backend, request: BackupRequest) -> BackupManifest |
                           "use a file: sqlite:///path/to/dir or sqlite:///file.db")
     manifest = BackupManifest(backend=backend.name, created_at=utcnow_iso(),
                               extra={"layout": backend.describe()["layout"]})
-    for name, source in _files(backend).items():
-        if not source.is_file():
-            continue
-        backup_file(source, request.directory / name, backend.settings.db_timeout,
-                    key=backend.key)
-        manifest.files.append(describe_file(request.directory, name))
-        manifest.schema_versions.update(schema_versions(request.directory / name,
-                                                        key=backend.key))
+    present = {name: path for name, path in _files(backend).items() if path.is_file()}
+    progress = Progress("backup", total=len(present))
+    try:
+        for name, source in present.items():
+            backup_file(source, request.directory / name, backend.settings.db_timeout,
+                        key=backend.key)
+            manifest.files.append(describe_file(request.directory, name))
+            manifest.schema_versions.update(schema_versions(request.directory / name,
+                                                            key=backend.key))
+            progress.advance(note=name)
+    finally:
+        progress.close()
     if not manifest.files:
         raise BackupError(f"there are no database files to back up in {backend.location}",
                           "check ARAGORA_DATA_DIR / the sqlite URL points at your data")
