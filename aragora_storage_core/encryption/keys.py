@@ -56,6 +56,12 @@ def read_key_file(path: Path, slot: KeySlot) -> str:
             f"cannot read {slot.file_variable} file {path}: {exc.strerror}",
             f"mount the secret at {path} or fix {slot.file_variable}",
         ) from None
+    except UnicodeDecodeError:  # its message would quote a byte of the key
+        raise ConfigurationError(
+            f"{slot.file_variable} file {path} is not UTF-8 text",
+            "store the key as text, e.g. base64 of random bytes: "
+            "head -c 32 /dev/urandom | base64",
+        ) from None
     if not text:
         raise ConfigurationError(f"{slot.file_variable} file {path} is empty",
                                  f"write the key into {path}")

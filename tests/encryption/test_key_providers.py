@@ -11,6 +11,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from aragora_storage_core import hookimpl
+from aragora_storage_core.cli import main
 from aragora_storage_core.encryption.fernet import FernetColumns, key_id
 from aragora_storage_core.encryption.keys import resolve_key
 from aragora_storage_core.encryption.sqlcipher import DatabaseKey, is_encrypted_file
@@ -68,6 +69,25 @@ def test_missing_key_file_is_a_clear_error(tmp_path: Path) -> None:
     settings = Settings.from_env({"ARAGORA_SQLITE_KEY_FILE": str(tmp_path / "absent")})
     with pytest.raises(ConfigurationError, match="cannot read ARAGORA_SQLITE_KEY_FILE"):
         resolve_key("sqlite", settings)
+
+
+def test_a_binary_key_file_is_one_clear_error_showing_no_byte_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``head -c 32 /dev/urandom > key`` is not text: say so, without a traceback that
+    quotes the byte it could not decode."""
+    raw = bytes([0xDF, 0xFF, 0x00, 0x9C]) + os.urandom(28)
+    key_file = tmp_path / "sqlite-key"
+    key_file.write_bytes(raw)
+    os.chmod(key_file, 0o600)
+    monkeypatch.setenv("ARAGORA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ARAGORA_SQLITE_ENCRYPTION", "1")
+    monkeypatch.setenv("ARAGORA_SQLITE_KEY_FILE", str(key_file))
+    assert main(["migrate", "--migrate"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: ARAGORA_SQLITE_KEY_FILE file {key_file} is not UTF-8 text")
+    assert "0xdf" not in err.lower() and "Traceback" not in err
+    assert not (tmp_path / "data" / "users.db").exists()
 
 
 def test_column_keys_from_a_file_one_per_line_newest_first(tmp_path: Path) -> None:
