@@ -57,8 +57,11 @@ def fail(error: StorageError) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``aragora-storage`` command."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    return run_parsed(build_parser().parse_args(argv))
+
+
+def run_parsed(args: argparse.Namespace) -> int:
+    """Run ``args.run(args)``: errors as one line, Ctrl-C as 130, a closed pipe quietly."""
     try:
         code: int = args.run(args)
     except StorageError as error:

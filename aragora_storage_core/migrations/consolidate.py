@@ -10,20 +10,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from aragora_storage_core.cli import fail
+from aragora_storage_core.cli import run_parsed
 from aragora_storage_core.cli.consolidate import add_arguments, run
-from aragora_storage_core.errors import StorageError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the seed's flags and run them as ``aragora-storage consolidate`` would."""
     parser = argparse.ArgumentParser(prog="python -m aragora_storage_core.migrations.consolidate")
     add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except StorageError as error:
-        return fail(error)
+    parser.set_defaults(run=run)
+    return run_parsed(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

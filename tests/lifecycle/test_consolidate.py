@@ -392,6 +392,36 @@ def test_seed_module_entry_takes_the_same_flags(legacy: Path) -> None:
     assert missing.stderr.startswith("error: source directory")
 
 
+INTERRUPTED_SEED_ENTRY = """
+import sys, time
+from aragora_storage_core.consolidate import build
+from aragora_storage_core.migrations.consolidate import main
+
+real_create = build._create_schema
+
+def schema_then_pause(staged, home):
+    '''Fault injection: wait for Ctrl-C while core.db is half-built.'''
+    real_create(staged, home)
+    print("building", flush=True)
+    time.sleep(600)
+
+build._create_schema = schema_then_pause
+sys.exit(main(["--migrate", "--no-backup", "--source", sys.argv[1]]))
+"""
+
+
+def test_ctrl_c_in_the_seed_entry_is_one_line_and_keeps_nothing_partial(legacy: Path) -> None:
+    process = subprocess.Popen([sys.executable, "-c", INTERRUPTED_SEED_ENTRY, str(legacy)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    assert process.stdout.readline() == "building\n"
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate()
+    assert process.returncode == 130
+    assert err == "interrupted; nothing partial was kept\n"
+    assert not any(p.name.endswith(".consolidating") for p in legacy.iterdir())
+
+
 def test_consolidation_error_names_the_failing_table(tmp_path: Path) -> None:
     source = tmp_path / "src"
     source.mkdir()
