@@ -194,6 +194,14 @@ class TestUsageStoreConformance:
         usage.record_many([UsageEvent("org-u", "debate", 3), UsageEvent("org-u", "token", 7)])
         assert usage.totals("org-u") == {"debate": 5, "token": 7}
 
+    def test_usage_of_an_unknown_organization_is_a_typed_error_and_stores_nothing(
+            self, usage: Any) -> None:
+        with pytest.raises(DuplicateError, match="missing record"):
+            usage.record(UsageEvent("org-missing", "debate"))
+        with pytest.raises(DuplicateError, match="missing record"):
+            usage.record_many([UsageEvent("org-u", "debate"), UsageEvent("org-missing", "x")])
+        assert usage.totals("org-u") == {} and usage.totals("org-missing") == {}
+
     def test_pruning_folds_old_events_into_months_without_changing_totals(self,
                                                                          usage: Any) -> None:
         usage.record_many([

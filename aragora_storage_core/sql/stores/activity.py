@@ -137,7 +137,7 @@ class SQLUsageStore(SQLStore):
 
     def record(self, event: UsageEvent) -> int:
         """Record one event; return its id."""
-        with self._db.transaction() as tx:
+        with self.unique("organization"), self._db.transaction() as tx:
             row = tx.fetch_one(self._insert, _usage_row(event), label="usage_events.record")
         assert row is not None
         return int(row[0])
@@ -145,7 +145,7 @@ class SQLUsageStore(SQLStore):
     def record_many(self, events: Iterable[UsageEvent]) -> int:
         """Record many events in one transaction; return how many."""
         rows = [_usage_row(e) for e in events]
-        with self._db.transaction() as tx:
+        with self.unique("organization"), self._db.transaction() as tx:
             return tx.execute_many(self._insert_many, rows, label="usage_events.record_many")
 
     def totals(self, org_id: str, since: str | None = None) -> dict[str, int]:
