@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from aragora_storage_core.cli.common import registry_for
 
 DEFAULT_BATCH = 1000
+#: Exit code of a copy stopped by Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED = 130
 
 
 def register(sub: Any) -> None:
@@ -36,6 +39,11 @@ def run(args: argparse.Namespace) -> int:
         try:
             report = copy_backend(registry.hook, source, target, batch_size=args.batch_size)
             print(f"copied {source.url} -> {target.url}")
+        except KeyboardInterrupt:
+            print("interrupted: the rows copied so far are kept in the target\n"
+                  "hint: run the same copy again to finish it (nothing is duplicated)",
+                  file=sys.stderr)
+            return INTERRUPTED
         finally:
             target.close()
     finally:

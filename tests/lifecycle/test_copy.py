@@ -109,6 +109,40 @@ def test_a_copy_killed_half_way_resumes_to_the_same_result(
     assert table_rows(target) == table_rows(source)
 
 
+INTERRUPTED_COPY = """
+import sys, time
+from aragora_storage_core import progress
+from aragora_storage_core.cli import main
+
+real_advance = progress.Progress.advance
+
+def advance_then_wait(self, amount=1, note=""):
+    '''Fault injection: wait for Ctrl-C once some stream_events batches are committed.'''
+    real_advance(self, amount, note)
+    if note == "stream_events" and self.done > 1000:
+        print("paused", flush=True)
+        time.sleep(600)
+
+progress.Progress.advance = advance_then_wait
+sys.exit(main(["copy", "--from", sys.argv[1], "--to", sys.argv[2], "--batch-size", "100"]))
+"""
+
+
+def test_ctrl_c_during_a_copy_says_the_copied_rows_are_kept_and_how_to_finish(
+        legacy_url: str, tmp_path: Path) -> None:
+    target_url = f"sqlite:///{tmp_path / 'interrupted'}?mode=consolidated"
+    process = subprocess.Popen([sys.executable, "-c", INTERRUPTED_COPY, legacy_url, target_url],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    assert process.stdout.readline() == "paused\n"
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate()
+    assert process.returncode == 130
+    assert err.splitlines() == [
+        "interrupted: the rows copied so far are kept in the target",
+        "hint: run the same copy again to finish it (nothing is duplicated)"]
+
+
 def test_copy_from_a_source_without_store_tables_is_refused_and_writes_nothing(
         tmp_path: Path, cli: Any) -> None:
     (tmp_path / "empty").mkdir()
