@@ -18,6 +18,7 @@ from typing import Any
 
 from aragora_storage_core.encryption.keys import SQLITE_KEY, resolve_key
 from aragora_storage_core.errors import (
+    ConfigurationError,
     EncryptedDatabaseError,
     EncryptionUnavailableError,
     PlainDatabaseError,
@@ -66,6 +67,12 @@ class DatabaseKey:
         if not passphrase:
             raise EncryptionUnavailableError("the SQLCipher key is empty",
                                              f"set {SQLITE_KEY.variable}")
+        try:
+            passphrase.encode("utf-8")
+        except UnicodeEncodeError:  # raw bytes in the variable; the message would quote one
+            raise ConfigurationError(f"the SQLCipher key from {source} is not UTF-8 text",
+                                     "store the key as text, e.g. base64 of random bytes: "
+                                     "head -c 32 /dev/urandom | base64") from None
         self._passphrase = passphrase
         self.source = source
 

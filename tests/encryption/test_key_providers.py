@@ -90,6 +90,19 @@ def test_a_binary_key_file_is_one_clear_error_showing_no_byte_of_it(
     assert not (tmp_path / "data" / "users.db").exists()
 
 
+def test_a_sqlite_key_that_is_not_utf8_is_one_clear_error_showing_no_byte_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Raw bytes in the variable reach Python as surrogate escapes (``\\udcff``)."""
+    monkeypatch.setenv("ARAGORA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ARAGORA_SQLITE_ENCRYPTION", "1")
+    monkeypatch.setenv("ARAGORA_SQLITE_KEY", "abc\udcffdefghijklmnopqrstuvw")
+    assert main(["migrate", "--migrate"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the SQLCipher key from ARAGORA_SQLITE_KEY is not UTF-8 text")
+    assert "udcff" not in err and "0xff" not in err and "Traceback" not in err
+
+
 def test_column_keys_from_a_file_one_per_line_newest_first(tmp_path: Path) -> None:
     new, old = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     key_file = secret_file(tmp_path / "column-keys", f"{new}\n{old}")
