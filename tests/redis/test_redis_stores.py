@@ -169,3 +169,12 @@ def test_invalid_option_value_is_a_configuration_error() -> None:
         Registry(env={}).connect("redis://127.0.0.1:6379/0?socket_timeout=-1")
     with pytest.raises(ConfigurationError, match="ssl_cert_reqs has an invalid value"):
         Registry(env={}).connect("rediss://127.0.0.1:6379/0?ssl_cert_reqs=maybe")
+
+
+def test_a_password_that_is_not_utf8_is_a_configuration_error_not_showing_it() -> None:
+    """Raw bytes in REDIS_URL reach Python as surrogate escapes; redis-py cannot send them."""
+    with pytest.raises(ConfigurationError, match="password in the redis URL is not UTF-8") as \
+            caught:
+        Registry(env={}).connect("redis://:pa\udcffss-word@127.0.0.1:6379/0")
+    shown = str(caught.value) + repr(caught.value)
+    assert "udcff" not in shown and "ss-word" not in shown

@@ -140,6 +140,13 @@ def build_pool(url: StorageURL, options: RedisOptions) -> ConnectionPool:
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
+    for part, value in (("user name", url.username), ("password", url.password)):
+        try:
+            (value or "").encode("utf-8")
+        except UnicodeEncodeError:  # redis-py's message would quote a character of it
+            raise ConfigurationError(
+                f"the {part} in the redis URL is not UTF-8 text",
+                f"use a {part} of text characters (percent-encoded in the URL)") from None
     kwargs: dict[str, Any] = {
         "host": url.host or "localhost",
         "port": url.port or 6379,
