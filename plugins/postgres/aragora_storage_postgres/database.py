@@ -27,7 +27,7 @@ from aragora_storage_core.url import StorageURL
 from aragora_storage_postgres.connection import connect_kwargs, open_connection, where
 from aragora_storage_postgres.copy_rows import copy_csv
 from aragora_storage_postgres.dialect import POSTGRES
-from aragora_storage_postgres.errors import ConnectionLostError
+from aragora_storage_postgres.errors import ConnectionLostError, refusal
 from aragora_storage_postgres.pool import ConnectionPool, Lease
 from aragora_storage_postgres.write_cursor import WriteCursor
 
@@ -90,18 +90,21 @@ class PostgresDatabase(SQLDatabase):
             cursor = lease.raw.cursor()
             cursor.execute(sql, params)
             result = cursor.fetchall() if every else cursor.fetchone()
-        except self._lost:
+        except self._lost as exc:
             if held is not None or not lease.raw.closed:
                 self._put_back(lease, held)
-                raise
+                raise refusal(exc) or exc from None
             self.pool.discard(lease)
             if not retry:
                 raise BackendUnavailableError(
                     f"the connection to PostgreSQL at {where(self.url)} was lost twice in a row",
                     "check the server's logs and network; then retry") from None
             return self._read(sql, params, label, every, retry=False)
-        except self._errors:
+        except self._errors as exc:
             self._put_back(lease, held)
+            refused = refusal(exc)
+            if refused is not None:
+                raise refused from None
             raise
         except BaseException:
             if held is None:
@@ -141,6 +144,9 @@ class PostgresDatabase(SQLDatabase):
                 self._rollback(cursor.lease)
                 if isinstance(exc, self._lost) and cursor.lease.raw.closed:
                     raise self._lost_error(committing=False) from None
+                refused = refusal(exc)
+                if refused is not None:
+                    raise refused from None
                 raise
             if cursor.begun:
                 self._commit(cursor.lease)
@@ -162,9 +168,9 @@ class PostgresDatabase(SQLDatabase):
     def _commit(self, lease: Lease) -> None:
         try:
             lease.raw.cursor().execute("COMMIT")
-        except self._lost:
+        except self._lost as exc:
             if not lease.raw.closed:
-                raise
+                raise refusal(exc) or exc from None
             raise self._lost_error(committing=True) from None
 
     def _lost_error(self, committing: bool) -> ConnectionLostError:

@@ -15,3 +15,30 @@ class ConnectionLostError(TransactionError):
     """The server closed the connection while a write transaction was open."""
 
     code = "storage.E107"
+
+
+class StatementRefusedError(TransactionError):
+    """PostgreSQL cancelled a statement or rolled its transaction back (timeout, deadlock)."""
+
+    code = "storage.E108"
+
+
+#: SQLSTATE -> (what happened, what to do) for statements the server refuses.
+REFUSALS: dict[str, tuple[str, str]] = {
+    "40P01": ("PostgreSQL broke a deadlock by rolling this transaction back",
+              "retry the operation; it was not applied"),
+    "40001": ("PostgreSQL rolled this transaction back: it could not be serialized with a "
+              "concurrent one", "retry the operation; it was not applied"),
+    "57014": ("PostgreSQL cancelled the statement (statement_timeout or a cancel request)",
+              "raise statement_timeout for this work, or make the query cheaper"),
+    "55P03": ("PostgreSQL could not take a lock in time (lock_timeout)",
+              "retry when the other transaction has finished"),
+}
+
+
+def refusal(exc: BaseException) -> StatementRefusedError | None:
+    """The typed error for a driver error that is one of :data:`REFUSALS`, else ``None``."""
+    known = REFUSALS.get(getattr(exc, "pgcode", None) or "")
+    if known is None:
+        return None
+    return StatementRefusedError(*known)
