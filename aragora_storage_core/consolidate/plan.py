@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from aragora_storage_core.backup.sqlite import open_source
 from aragora_storage_core.consolidate.schema import reference_schema
@@ -52,7 +53,7 @@ def open_legacy(path: Path) -> sqlite3.Connection:
     try:
         return open_source(path, immutable=is_quiet(path))
     except EncryptedDatabaseError:
-        directory = path.parent.absolute()
+        directory = quote(str(path.parent.absolute()))  # a URL: '?' or '%' escaped
         raise ConsolidationError(
             f"{path} is encrypted (or not a SQLite file): consolidate reads plain SQLite"
             " files only",

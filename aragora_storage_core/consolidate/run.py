@@ -17,10 +17,11 @@ from aragora_storage_core.consolidate.build import build_home
 from aragora_storage_core.consolidate.plan import Plan, make_plan
 from aragora_storage_core.errors import ConfigurationError, ConsolidationError
 from aragora_storage_core.files import FILE_MODE, ensure_private_dir
-from aragora_storage_core.layout import ConsolidatedDatabase
+from aragora_storage_core.layout import ConsolidatedDatabase, DatabaseMode
 from aragora_storage_core.progress import Progress
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.settings import Settings
+from aragora_storage_core.url import StorageURL
 
 #: Where ``--migrate`` backs up the legacy files, under the source directory (the seed's).
 BACKUP_FOLDER = "backup"
@@ -40,7 +41,9 @@ class Outcome:
 def backup_legacy(source: Path, env: Mapping[str, str] | None = None) -> Path:
     """Back the legacy files of ``source`` up through the backup API, verify it, return it."""
     registry = Registry(Settings.from_env(env))
-    backend = registry.connect(f"sqlite:///{source.absolute()}?mode=legacy", "--source")
+    url = StorageURL(scheme="sqlite", database=str(source.absolute()),
+                     query=(("mode", DatabaseMode.LEGACY.value),))
+    backend = registry.connect(url, "--source")  # built, not parsed: any path is fine
     try:
         directory, _ = create_backup(registry.hook, backend, source / BACKUP_FOLDER)
         verify_backup(directory)

@@ -16,12 +16,14 @@ from aragora_storage_core.consolidate.schema import reference_schema
 from aragora_storage_core.layout import DATABASES, DatabaseMode, DatabaseType, get_db_path
 from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
 from aragora_storage_core.registry import Registry
+from aragora_storage_core.url import StorageURL
 
 
 def migrate_layout(directory: Path, mode: DatabaseMode = DatabaseMode.LEGACY) -> None:
     """Create every file of ``mode`` under ``directory`` with the latest schema."""
     registry = Registry()
-    backend = registry.connect(f"sqlite:///{directory}?mode={mode.value}")
+    backend = registry.connect(StorageURL(scheme="sqlite", database=str(directory),
+                                          query=(("mode", mode.value),)))
     try:
         registry.hook.storage_migrate(backend=backend,
                                       request=MigrationRequest(MigrationAction.MIGRATE))

@@ -106,6 +106,15 @@ def test_the_backup_before_migrate_includes_rows_still_in_a_wal(legacy: Path) ->
     assert "only-in-wal" in actions
 
 
+def test_a_source_path_with_url_characters_is_backed_up_from_that_very_path(
+        tmp_path: Path) -> None:
+    source = tmp_path / "data 100%?x=1#2" / ".nomic"
+    make_legacy(source, rows_per_table=2)
+    outcome = consolidate(source)
+    assert outcome.backup is not None and outcome.backup.parent == source / "backup"
+    assert len(verify_backup(outcome.backup).files) == 15
+
+
 def test_verify_reports_a_table_whose_copy_differs(legacy: Path, cli: Any) -> None:
     consolidate(legacy, backup=False)
     conn = sqlite3.connect(legacy / "analytics.db")
