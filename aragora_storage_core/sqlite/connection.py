@@ -12,7 +12,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 from aragora_storage_core.encryption.sqlcipher import DatabaseKey, open_keyed, refuse_encrypted
-from aragora_storage_core.errors import CorruptDatabaseError, StorageError, WrongKeyError
+from aragora_storage_core.errors import (
+    CorruptDatabaseError,
+    StorageError,
+    TransactionError,
+    WrongKeyError,
+)
 from aragora_storage_core.files import ensure_private_file
 
 MEMORY = ":memory:"
@@ -71,17 +76,37 @@ def connect(path: str | Path, timeout: float = 30.0, *, create: bool = True,
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except conn.DatabaseError as exc:
         conn.close()
-        raise _unreadable(target, key, exc) from None
+        raise _unreadable(target, key, exc, timeout) from None
     return conn
 
 
-def _unreadable(target: str, key: DatabaseKey | None, exc: Exception) -> StorageError:
+_BUSY_WORDS = ("locked", "busy")
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True for SQLite's "database is locked" / "busy" errors (any driver's)."""
+    text = str(exc).lower()
+    return type(exc).__name__ == "OperationalError" and any(w in text for w in _BUSY_WORDS)
+
+
+def locked_error(target: str, timeout: float) -> TransactionError:
+    """The error for a database another connection kept locked past ``timeout``."""
+    return TransactionError(
+        f"{Path(target).name} stayed locked by another connection for {timeout:g}s",
+        "find the process holding a long write or an exclusive lock, or raise DB_TIMEOUT",
+    )
+
+
+def _unreadable(target: str, key: DatabaseKey | None, exc: Exception,
+                timeout: float) -> StorageError:
     """Why a file failed its first read. Only now is its header read with a plain ``open``.
 
     Closing any descriptor of a file drops every POSIX lock this process holds on it, the
     locks of SQLite connections of other threads included; a healthy file being opened
     must never be probed that way (``tests/sqlite/test_file_locks.py``).
     """
+    if is_busy(exc):
+        return locked_error(target, timeout)
     if key is None and target != MEMORY:
         try:
             refuse_encrypted(target)
@@ -118,5 +143,5 @@ def connect_readonly(path: str | Path, timeout: float = 30.0, *,
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except conn.DatabaseError as exc:
         conn.close()
-        raise _unreadable(str(path), key, exc) from None
+        raise _unreadable(str(path), key, exc, timeout) from None
     return conn

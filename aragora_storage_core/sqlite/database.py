@@ -14,25 +14,21 @@ import sqlite3
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from time import perf_counter
 from types import TracebackType
+from typing import Any
 
 from aragora_storage_core.encryption.sqlcipher import DatabaseKey, cipher_salt, driver
 from aragora_storage_core.errors import CorruptDatabaseError, TransactionError
 from aragora_storage_core.sql.database import Params, Row, SQLDatabase, Transaction
 from aragora_storage_core.sql.dialect import SQLITE
 from aragora_storage_core.sql.slowlog import report
-from aragora_storage_core.sqlite.connection import connect
+from aragora_storage_core.sqlite.connection import connect, is_busy, locked_error
 
-_BUSY_WORDS = ("locked", "busy")
-#: Seconds SQLite's busy handler may wait on its own before ``begin`` retries.
+#: Seconds SQLite's busy handler may wait on its own before we retry with jitter.
 BUSY_SLICE = 0.05
-
-
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc).lower()
-    return any(word in text for word in _BUSY_WORDS)
 
 
 class SQLiteDatabase(SQLDatabase):
@@ -87,7 +83,7 @@ class SQLiteDatabase(SQLDatabase):
         try:
             row: Row | None = conn.execute(sql, params).fetchone()
         except conn.DatabaseError as exc:
-            raise corrupt_or_same(exc, self.path, conn.DatabaseError) from None
+            row = self._retry_read(exc, conn, lambda: conn.execute(sql, params).fetchone())
         elapsed = perf_counter() - start
         if elapsed > self.slow_query_seconds:
             report(label, elapsed, self.slow_query_seconds)
@@ -103,11 +99,18 @@ class SQLiteDatabase(SQLDatabase):
         try:
             rows: list[Row] = conn.execute(sql, params).fetchall()
         except conn.DatabaseError as exc:
-            raise corrupt_or_same(exc, self.path, conn.DatabaseError) from None
+            rows = self._retry_read(exc, conn, lambda: conn.execute(sql, params).fetchall())
         elapsed = perf_counter() - start
         if elapsed > self.slow_query_seconds:
             report(label, elapsed, self.slow_query_seconds)
         return rows
+
+    def _retry_read(self, exc: Exception, conn: sqlite3.Connection,
+                    read: Callable[[], Any]) -> Any:
+        """After a failed read: retry "busy" with jitter until ``DB_TIMEOUT``; else explain."""
+        if not is_busy(exc):
+            raise corrupt_or_same(exc, self.path, conn.DatabaseError) from None
+        return retry_while_busy(read, self.timeout, self.path)
 
     def transaction(self) -> WriteTransaction:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``; ``ROLLBACK`` if the block raises."""
@@ -141,7 +144,7 @@ class WriteTransaction:
         conn = self._conn = database.connection()
         self._joined = conn.in_transaction
         if not self._joined:
-            begin(conn, database.timeout)
+            begin(conn, database.timeout, database.path)
         return Transaction(conn.cursor(), database)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -198,21 +201,30 @@ def corrupt_or_same(exc: Exception, path: str,
     )
 
 
-def begin(conn: sqlite3.Connection, timeout: float) -> None:
+def begin(conn: sqlite3.Connection, timeout: float, path: str = "database") -> None:
     """Start a write transaction, retrying "busy" with jittered back-off up to ``timeout``."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except conn.OperationalError as exc:
+        if not is_busy(exc):
+            raise
+        retry_while_busy(lambda: conn.execute("BEGIN IMMEDIATE"), timeout, path)
+
+
+def retry_while_busy(action: Callable[[], Any], timeout: float, path: str) -> Any:
+    """Run ``action`` until SQLite stops answering "busy", with jittered back-off.
+
+    Raises :class:`TransactionError` once ``timeout`` seconds have passed.
+    """
     deadline = time.monotonic() + timeout
     delay = 0.002
     while True:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            return
-        except conn.OperationalError as exc:
-            if not _is_busy(exc):
-                raise
-            if time.monotonic() >= deadline:
-                raise TransactionError(
-                    f"database stayed locked by another writer for {timeout:g}s",
-                    "raise DB_TIMEOUT or find the process holding a long write transaction",
-                ) from None
         time.sleep(random.uniform(0, delay))
         delay = min(delay * 2, 0.1)
+        try:
+            return action()
+        except Exception as exc:
+            if not is_busy(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise locked_error(path, timeout) from None
