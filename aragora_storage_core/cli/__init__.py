@@ -73,6 +73,16 @@ def run_parsed(args: argparse.Namespace) -> int:
         # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stdout
         return code_for_broken_pipe
+    except Exception as error:
+        # A bug, or a driver error nobody translated: its text may quote a password or a
+        # key, so by default only its type is shown.
+        if os.environ.get("ARAGORA_STORAGE_DEBUG"):
+            raise
+        print(f"error: unexpected {type(error).__name__} (its text is not shown: it may quote"
+              " a secret)", file=sys.stderr)
+        print("hint: run again with ARAGORA_STORAGE_DEBUG=1 to see the traceback, and report it",
+              file=sys.stderr)
+        return EXIT_FINDINGS
     return code
 
 

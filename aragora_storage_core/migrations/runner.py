@@ -6,9 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from aragora_storage_core.cli import fail
+from aragora_storage_core.cli import run_parsed
 from aragora_storage_core.cli.migrate import add_arguments, run
-from aragora_storage_core.errors import StorageError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -16,11 +15,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m aragora_storage_core.migrations.runner")
     parser.add_argument("--url", help="database URL (overrides DATABASE_URL and friends)")
     add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except StorageError as error:
-        return fail(error)
+    parser.set_defaults(run=run)
+    return run_parsed(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

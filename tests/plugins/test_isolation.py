@@ -206,3 +206,29 @@ def test_disabling_a_backend_by_one_scheme_blocks_its_other_schemes_too(
     assert {_record(registry, n).status for n in ("memo", "memodb")} == {"disabled"}
     assert not fake_site.marker("memo_backend").exists()
     registry.close()
+
+
+def test_an_unexpected_error_in_a_command_is_one_line_without_its_text(
+    fake_site: FakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake_site.install(
+        "aragora-storage-leaky", "0.1.0", {PLUGIN_GROUP: {"leaky": "leaky_ext"}},
+        {"leaky_ext": (
+            "from aragora_storage_core import hookimpl\n"
+            "@hookimpl(tryfirst=True)\n"
+            "def storage_migrate(backend, request):\n"
+            "    raise RuntimeError('driver said: password=hunter2 rejected')\n"
+        )},
+    )
+    monkeypatch.setenv("ARAGORA_DATA_DIR", str(tmp_path / "data"))
+    assert main(["migrate", "--status"]) == 1
+    captured = capsys.readouterr()
+    assert "hunter2" not in captured.out + captured.err
+    assert captured.err.splitlines() == [
+        "error: unexpected RuntimeError (its text is not shown: it may quote a secret)",
+        "hint: run again with ARAGORA_STORAGE_DEBUG=1 to see the traceback, and report it",
+    ]
+    monkeypatch.setenv("ARAGORA_STORAGE_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="hunter2"):
+        main(["migrate", "--status"])
