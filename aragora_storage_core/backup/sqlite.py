@@ -10,7 +10,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from aragora_storage_core.encryption.sqlcipher import DatabaseKey
+from aragora_storage_core.encryption.sqlcipher import SQLITE_MAGIC, DatabaseKey
 from aragora_storage_core.errors import (
     BackupError,
     CorruptBackupError,
@@ -19,8 +19,6 @@ from aragora_storage_core.errors import (
 )
 from aragora_storage_core.files import FILE_MODE, fsync_path, swap_into_place
 from aragora_storage_core.sqlite.connection import connect, connect_readonly
-
-SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def is_sqlite_file(path: Path) -> bool:

@@ -86,8 +86,9 @@ def create(db: str, description: str, root: Path = ROOT) -> Path:
 
 
 def _write_new(path: Path, version: int, description: str) -> None:
+    title = " ".join(description.replace("\\", "/").replace('"', "'").split())
     path.write_text(
-        f'"""\nMigration {version:03d}: {description}\n\n'
+        f'"""\nMigration {version:03d}: {title}\n\n'
         f"Created: {datetime.now(UTC).isoformat(timespec='seconds')}\n\"\"\"\n\n"
         "from aragora_storage_core.migrations.context import MigrationContext\n\n\n"
         "def upgrade(ctx: MigrationContext) -> None:\n"

@@ -176,3 +176,11 @@ def test_migrate_reports_the_version_it_reached(tmp_path: Path, root: Path) -> N
     status = migrator(tmp_path / "demo.db", root).migrate()
     assert status.version == 2
     assert status.pending == []
+
+
+def test_created_migration_compiles_whatever_the_description_holds(tmp_path: Path) -> None:
+    from aragora_storage_core.migrations.files import create
+
+    path = create("demo", 'Fix """quotes""" and \\ backslashes\nnewline', tmp_path)
+    compile(path.read_text(), str(path), "exec")
+    assert 'Fix """quotes"""' not in path.read_text()
