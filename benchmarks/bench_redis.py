@@ -21,7 +21,7 @@ from typing import Any
 
 import redis
 from aragora_storage_redis.backend import RedisBackend
-from timing import compare
+from timing import compare, print_table
 
 from aragora_storage_core.models import StreamEvent, to_iso, utcnow_iso
 from aragora_storage_core.registry import Registry
@@ -132,13 +132,7 @@ def main() -> int:
     for key in raw.client.scan_iter(match=f"{prefix}*", count=1000):
         raw.client.unlink(key)
     backend.close()
-    print(f"| operation ({pairs} pairs) | store ms/op | redis-py ms/op | ratio |")
-    print("| --- | ---: | ---: | ---: |")
-    for row in rows:
-        flag = "" if row["ratio"] <= TARGET else " (over target)"
-        print(f"| {row['operation']} | {row['store_ms']:.3f} | {row['raw_ms']:.3f} | "
-              f"{row['ratio']:.3f}{flag} |")
-    return 0 if all(row["ratio"] <= TARGET for row in rows) else 1
+    return print_table(rows, "redis-py", pairs, TARGET)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from typing import Any
 
 import psycopg2
 from postgrest.types import ReturnMethod
-from timing import compare
+from timing import compare, print_table
 
 from aragora_storage_core.models import (
     AgentMetric,
@@ -147,13 +147,7 @@ def main() -> int:
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
-    print(f"| operation ({args.pairs} pairs) | store ms/op | supabase-py ms/op | ratio |")
-    print("| --- | ---: | ---: | ---: |")
-    for row in rows:
-        flag = "" if row["ratio"] <= TARGET else " (over target)"
-        print(f"| {row['operation']} | {row['store_ms']:.3f} | {row['raw_ms']:.3f} | "
-              f"{row['ratio']:.3f}{flag} |")
-    return 0 if all(row["ratio"] <= TARGET for row in rows) else 1
+    return print_table(rows, "supabase-py", args.pairs, TARGET)
 
 
 def run(url: str, key: str, dsn: str, pairs: int, batch: int) -> list[dict[str, Any]]:

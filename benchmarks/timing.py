@@ -71,3 +71,14 @@ def compare(name: str, ours: Callable[[int], object], raw: Callable[[int], objec
         gc.enable()
     return {"operation": name, "store_ms": statistics.median(ours_times) * 1000,
             "raw_ms": statistics.median(raw_times) * 1000, "ratio": statistics.median(ratios)}
+
+
+def print_table(rows: list[dict[str, Any]], raw_name: str, pairs: int, target: float) -> int:
+    """Print :func:`compare` rows as a Markdown table; 0 when every ratio meets ``target``."""
+    print(f"| operation ({pairs} pairs) | store ms/op | {raw_name} ms/op | ratio |")
+    print("| --- | ---: | ---: | ---: |")
+    for row in rows:
+        flag = "" if row["ratio"] <= target else " (over target)"
+        print(f"| {row['operation']} | {row['store_ms']:.3f} | {row['raw_ms']:.3f} | "
+              f"{row['ratio']:.3f}{flag} |")
+    return 0 if all(row["ratio"] <= target for row in rows) else 1

@@ -69,15 +69,7 @@ class Migrator:
 
     def status(self) -> DatabaseStatus:
         """Applied, pending and changed migrations."""
-        applied = {a.version: a for a in self.applied()}
-        status = DatabaseStatus(self.db, self.location, applied=list(applied.values()))
-        for migration in self.files:
-            done = applied.get(migration.version)
-            if done is None:
-                status.pending.append(migration)
-            elif done.checksum != migration.checksum:
-                status.changed.append(migration)
-        return status
+        return DatabaseStatus.compare(self.db, self.location, self.applied(), self.files)
 
     def check_unchanged(self, status: DatabaseStatus) -> None:
         """Raise :class:`ChecksumMismatchError` if an applied file was edited."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -64,6 +65,20 @@ class DatabaseStatus:
     pending: list[MigrationFile] = field(default_factory=list)
     changed: list[MigrationFile] = field(default_factory=list)
     ran: list[str] = field(default_factory=list)
+
+    @classmethod
+    def compare(cls, db: str, location: str, applied: Iterable[AppliedMigration],
+                files: Iterable[MigrationFile]) -> DatabaseStatus:
+        """The status of ``db``: which ``files`` are pending, which changed since applied."""
+        done = {a.version: a for a in applied}
+        status = cls(db, location, applied=sorted(done.values(), key=lambda a: a.version))
+        for migration in files:
+            row = done.get(migration.version)
+            if row is None:
+                status.pending.append(migration)
+            elif row.checksum != migration.checksum:
+                status.changed.append(migration)
+        return status
 
     @property
     def version(self) -> int:

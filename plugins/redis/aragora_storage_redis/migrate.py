@@ -68,15 +68,9 @@ class KeyspaceMigrator:
         applied = sorted(
             (AppliedMigration(int(version), **json.loads(entry)) for version, entry in raw.items()),
             key=lambda a: a.version)
-        status = DatabaseStatus(KEYSPACE_DB, f"{self.backend.location} prefix "
-                                f"{self.keys.prefix!r}", applied=applied)
-        checksums = {a.version: a.checksum for a in applied}
-        for migration in map(migration_file, MIGRATIONS):
-            if migration.version not in checksums:
-                status.pending.append(migration)
-            elif checksums[migration.version] != migration.checksum:
-                status.changed.append(migration)
-        return status
+        location = f"{self.backend.location} prefix {self.keys.prefix!r}"
+        return DatabaseStatus.compare(KEYSPACE_DB, location, applied,
+                                      map(migration_file, MIGRATIONS))
 
     def check_unchanged(self, status: DatabaseStatus) -> None:
         """Raise :class:`ChecksumMismatchError` if an applied migration was edited."""

@@ -56,20 +56,12 @@ def missing_tables(backend: SupabaseBackend) -> list[str]:
 
 def status(backend: SupabaseBackend) -> DatabaseStatus:
     """Applied, pending and changed migrations, and which tables exist, via the API."""
-    done = {a.version: a for a in applied(backend)}
     missing = missing_tables(backend)
     tables = (f"all {len(TABLES)} tables exist" if not missing else
               f"{len(TABLES) - len(missing)} of {len(TABLES)} tables exist, missing: "
               + ", ".join(missing))
-    result = DatabaseStatus(DB, f"{backend.project.location}; {tables}",
-                            applied=list(done.values()))
-    for migration in discover(DB):
-        row = done.get(migration.version)
-        if row is None:
-            result.pending.append(migration)
-        elif row.checksum != migration.checksum:
-            result.changed.append(migration)
-    return result
+    return DatabaseStatus.compare(DB, f"{backend.project.location}; {tables}",
+                                  applied(backend), discover(DB))
 
 
 def apply_direct(backend: SupabaseBackend, target: int | None = None,
