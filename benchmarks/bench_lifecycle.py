@@ -228,7 +228,7 @@ def main() -> None:
           f"; same pragmas as ours (journal off): {c['hand_written_unjournaled_s']:.2f}s"
           f"  ratio {c['ratio_unjournaled']:.2f}x"
           f"  (with verified backup: {c['consolidate_with_backup_s']:.2f}s)")
-    print(f"backup {b['bytes'] / 1e6:.0f} MB: online-backup copy {b['api_copy_s']:.3f}s vs"
+    print(f"backup {b['bytes'] / 1e6:.0f} MB: backup_file copy {b['api_copy_s']:.3f}s vs"
           f" cp+sync {b['cp_sync_s']:.3f}s: {b['ratio_api_copy_vs_cp_sync']:.2f}x;"
           f" backup create {b['backup_create_s']:.3f}s vs cp+sha256sum+sync"
           f" {b['cp_sha256_sync_s']:.3f}s: {b['ratio_create_vs_cp_sha256_sync']:.2f}x;"

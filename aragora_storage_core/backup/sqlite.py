@@ -7,6 +7,7 @@ replace SQLite files the same way.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -17,7 +18,12 @@ from aragora_storage_core.errors import (
     CorruptDatabaseError,
     EncryptedDatabaseError,
 )
-from aragora_storage_core.files import FILE_MODE, fsync_path, swap_into_place
+from aragora_storage_core.files import (
+    FILE_MODE,
+    ensure_private_file,
+    fsync_path,
+    swap_into_place,
+)
 from aragora_storage_core.sqlite.connection import connect, connect_readonly
 
 
@@ -58,22 +64,65 @@ def backup_file(source: Path, destination: Path, timeout: float = 30.0,
     while other processes write. The copy is a single self-contained file (rollback
     journal mode), mode ``0600``, flushed to disk. With ``key`` (SQLCipher) the copy is
     encrypted with the same passphrase, under a salt of its own.
+
+    A quiet plain database (nothing in its ``-wal``) is copied byte for byte under the
+    read transaction that pins it, about twice as fast as SQLite's page-by-page backup;
+    any other is copied by the online backup API.
     """
     src = open_source(source, timeout, key=key)
     try:
-        # A new private file: no journal while it is written (a killed backup has no
-        # manifest, so a torn copy never counts); flushed once below.
-        dest = connect(destination, timeout, key=key, journal_mode="OFF")
-        try:
-            dest.execute("PRAGMA synchronous = OFF")
-            src.backup(dest)
-            dest.execute("PRAGMA journal_mode = DELETE")
-        finally:
-            dest.close()
+        if key is None and _copy_if_quiet(src, source, destination):
+            _to_rollback_journal(destination, timeout)
+        else:
+            _copy_by_backup_api(src, destination, timeout, key)
     finally:
         src.close()
     os.chmod(destination, FILE_MODE)
     fsync_path(destination)
+
+
+def _copy_if_quiet(src: sqlite3.Connection, source: Path, destination: Path) -> bool:
+    """Copy ``source``'s bytes while ``src`` holds a read transaction, if its WAL is empty.
+
+    With the read transaction open and no WAL frames in its snapshot, no other process can
+    change the file's bytes until it ends: writers append to the WAL, whose frames no
+    checkpoint may copy into the file past this reader (WAL mode), or cannot commit at
+    all (rollback-journal mode). The byte copy is then exactly the snapshot.
+    """
+    src.execute("BEGIN")
+    try:
+        src.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        wal = source.with_name(source.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            return False
+        ensure_private_file(destination)
+        shutil.copyfile(source, destination)
+        return True
+    finally:
+        src.execute("ROLLBACK")
+
+
+def _to_rollback_journal(destination: Path, timeout: float) -> None:
+    """Make a copied file self-contained (rollback-journal mode, no ``-wal``/``-shm``)."""
+    copy = sqlite3.connect(destination, timeout=timeout, isolation_level=None)
+    try:
+        copy.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        copy.close()
+
+
+def _copy_by_backup_api(src: sqlite3.Connection, destination: Path, timeout: float,
+                        key: DatabaseKey | None) -> None:
+    """Copy page by page with SQLite's online backup API (any source, any writers)."""
+    # A new private file: no journal while it is written (a killed backup has no
+    # manifest, so a torn copy never counts); flushed once by the caller.
+    dest = connect(destination, timeout, key=key, journal_mode="OFF")
+    try:
+        dest.execute("PRAGMA synchronous = OFF")
+        src.backup(dest)
+        dest.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        dest.close()
 
 
 def schema_versions(path: Path, key: DatabaseKey | None = None) -> dict[str, int]:
