@@ -145,3 +145,20 @@ def test_password_given_as_a_query_parameter_is_used_and_never_shown(
     assert "password=***" in shown and "sslpassword=***" in shown
     for secret in (PASSWORD, quote(PASSWORD, safe=""), quote(PASSWORD), "w%rd", "w%25rd"):
         assert secret not in shown
+
+
+def test_keepalives_are_on_by_default_and_the_url_can_change_them(pg_url: str) -> None:
+    from aragora_storage_postgres.backend import PostgresBackend
+
+    backend = Registry(env={}).connect(f"{pg_url}?keepalives_idle=45")
+    assert isinstance(backend, PostgresBackend)
+    try:
+        lease = backend.database.pool.acquire()
+        try:
+            params = lease.raw.get_dsn_parameters()
+        finally:
+            backend.database.pool.release(lease)
+    finally:
+        backend.close()
+    assert (params["keepalives"], params["keepalives_idle"]) == ("1", "45")
+    assert params["keepalives_count"] == "3"

@@ -23,7 +23,16 @@ if TYPE_CHECKING:
 
 DEFAULT_PORT = 5432
 #: libpq parameters we set unless the URL says otherwise.
-DEFAULTS = {"connect_timeout": "10", "application_name": "aragora-storage"}
+#: libpq settings unless the URL says otherwise. TCP keepalives notice a server that
+#: vanished (network partition) in about a minute instead of the kernel's two hours.
+DEFAULTS = {
+    "connect_timeout": "10",
+    "application_name": "aragora-storage",
+    "keepalives": "1",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+}
 _OPTION = re.compile(r'invalid connection option "([A-Za-z_]+)"')
 _BAD_VALUES = (re.compile(r'for connection option "(\w+)"'), re.compile(r"invalid (\w+) value"))
 _PERCENT_HINT = (
