@@ -104,6 +104,16 @@ def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float
     return value
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def parse_flag(text: str) -> bool | None:
+    """``True`` for 1/true/yes/on, ``False`` for 0/false/no/off, else ``None``."""
+    word = text.strip().lower()
+    return True if word in _TRUE else False if word in _FALSE else None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Validated settings. Build with :meth:`from_env`; secrets never show in ``repr``."""
@@ -136,8 +146,8 @@ class Settings:
                 "ARAGORA_DB_MODE must be 'legacy' or 'consolidated'",
                 "export ARAGORA_DB_MODE=legacy (or consolidated), or unset it",
             )
-        encryption = env.get("ARAGORA_SQLITE_ENCRYPTION", "").strip().lower()
-        if encryption not in ("", "0", "1", "true", "false", "yes", "no", "on", "off"):
+        encryption = parse_flag(env.get("ARAGORA_SQLITE_ENCRYPTION", "") or "0")
+        if encryption is None:
             raise ConfigurationError(
                 "ARAGORA_SQLITE_ENCRYPTION must be 1 or 0", "export ARAGORA_SQLITE_ENCRYPTION=1"
             )
@@ -157,11 +167,10 @@ class Settings:
             pool_size=int(_number(env, "ARAGORA_DB_POOL_SIZE", 10, minimum=1)),
             pool_max_overflow=int(_number(env, "ARAGORA_DB_POOL_MAX_OVERFLOW", 5)),
             pool_timeout=_number(env, "ARAGORA_DB_POOL_TIMEOUT", 30.0),
-            sqlite_encryption=encryption in ("1", "true", "yes", "on"),
+            sqlite_encryption=encryption,
             sqlite_key=env.get("ARAGORA_SQLITE_KEY") or None,
             encryption_keys=keys,
             disabled_plugins=frozenset(p.strip() for p in disabled.split(",") if p.strip()),
-            auto_migrate=env.get("ARAGORA_AUTO_MIGRATE", "1").strip().lower()
-            not in ("0", "false", "no", "off"),
+            auto_migrate=parse_flag(env.get("ARAGORA_AUTO_MIGRATE", "1")) is not False,
             env=env,
         )

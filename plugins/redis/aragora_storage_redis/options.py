@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aragora_storage_core.errors import ConfigurationError
+from aragora_storage_core.settings import parse_flag
 from aragora_storage_core.url import StorageURL
 
 if TYPE_CHECKING:
@@ -47,10 +48,10 @@ def _positive_int(value: str) -> int:
 
 
 def _flag(value: str) -> bool:
-    lowered = value.lower()
-    if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+    flag = parse_flag(value)
+    if flag is None:
         raise ValueError(value)
-    return lowered in ("1", "true", "yes", "on")
+    return flag
 
 
 def _cert_reqs(value: str) -> str:
