@@ -43,6 +43,15 @@ def _fill(backend: Any) -> None:
         [AgentMetric("loop-b", 1, "a", "latency", float(i), {"i": i}) for i in range(5)])
 
 
+def _filled_backup(backend: Any, tmp_path: Path) -> tuple[Registry, Path]:
+    """Fill ``backend``'s tables and back them up; the registry and the backup directory."""
+    _fill(backend)
+    registry = Registry(backend.settings)
+    registry.host.load_backend("supabase")
+    directory, _ = create_backup(registry.hook, backend, tmp_path)
+    return registry, directory
+
+
 def _rows(database: str) -> dict[str, list[tuple[Any, ...]]]:
     conn = admin_connection(database)
     found = {}
@@ -88,10 +97,7 @@ def test_restore_into_empty_tables_gives_identical_rows_and_ids_continue(
 
 def test_restore_refuses_tables_with_rows_and_changes_nothing(
         supabase_backend: Any, project_database: str, tmp_path: Path) -> None:
-    _fill(supabase_backend)
-    registry = Registry(supabase_backend.settings)
-    registry.host.load_backend("supabase")
-    directory, _ = create_backup(registry.hook, supabase_backend, tmp_path)
+    registry, directory = _filled_backup(supabase_backend, tmp_path)
     before = _rows(project_database)
     with pytest.raises(BackupError, match="empty tables"):
         restore_backup(registry.hook, supabase_backend, directory)
@@ -100,10 +106,7 @@ def test_restore_refuses_tables_with_rows_and_changes_nothing(
 
 def test_restore_without_a_direct_connection_refuses_before_writing(
         supabase_backend: Any, fresh_project: Any, tmp_path: Path) -> None:
-    _fill(supabase_backend)
-    registry = Registry(supabase_backend.settings)
-    registry.host.load_backend("supabase")
-    directory, _ = create_backup(registry.hook, supabase_backend, tmp_path)
+    _, directory = _filled_backup(supabase_backend, tmp_path)
     server, database = fresh_project
     _migrated(server, database)[0].close()
     plain_registry, plain = _migrated(server, None)
@@ -116,10 +119,7 @@ def test_restore_without_a_direct_connection_refuses_before_writing(
 
 def test_restore_into_an_unmigrated_project_says_to_migrate_first(
         supabase_backend: Any, fresh_project: Any, tmp_path: Path) -> None:
-    _fill(supabase_backend)
-    registry = Registry(supabase_backend.settings)
-    registry.host.load_backend("supabase")
-    directory, _ = create_backup(registry.hook, supabase_backend, tmp_path)
+    _, directory = _filled_backup(supabase_backend, tmp_path)
     server, _ = fresh_project
     plain_registry, plain = _migrated(server, None)
     with pytest.raises(BackupError) as error:
@@ -133,10 +133,7 @@ def test_restore_with_an_unreachable_direct_connection_refuses_before_writing(
     from aragora_storage_core.errors import BackendUnavailableError
     from tests.postgres.cluster import free_port
 
-    _fill(supabase_backend)
-    registry = Registry(supabase_backend.settings)
-    registry.host.load_backend("supabase")
-    directory, _ = create_backup(registry.hook, supabase_backend, tmp_path)
+    _, directory = _filled_backup(supabase_backend, tmp_path)
     server, database = fresh_project
     _migrated(server, database)[0].close()
     env = env_of(server) | {"SUPABASE_DB_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/x"}
