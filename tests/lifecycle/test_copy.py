@@ -68,22 +68,27 @@ def test_running_the_copy_twice_duplicates_nothing(legacy_url: str, tmp_path: Pa
     assert [t.target_rows for t in first.tables] == [t.target_rows for t in second.tables]
 
 
-KILLABLE = """
+#: Fault injection: a copy that pauses (prints "paused") once some stream_events batches
+#: are committed, for the test to kill or interrupt it there.
+PAUSING = """
 import sys, time
 from aragora_storage_core import progress
-from aragora_storage_core.copy import copy_backend
-from aragora_storage_core.registry import Registry
 
 real_advance = progress.Progress.advance
 
 def advance_then_pause(self, amount=1, note=""):
-    '''Fault injection: stop once some stream_events batches are committed.'''
     real_advance(self, amount, note)
     if note == "stream_events" and self.done > 1000:
         print("paused", flush=True)
         time.sleep(600)
 
 progress.Progress.advance = advance_then_pause
+"""
+
+KILLABLE = PAUSING + """
+from aragora_storage_core.copy import copy_backend
+from aragora_storage_core.registry import Registry
+
 registry = Registry(env={})
 copy_backend(registry.hook, registry.connect(sys.argv[1]), registry.connect(sys.argv[2]),
              batch_size=100)
@@ -109,21 +114,9 @@ def test_a_copy_killed_half_way_resumes_to_the_same_result(
     assert table_rows(target) == table_rows(source)
 
 
-INTERRUPTED_COPY = """
-import sys, time
-from aragora_storage_core import progress
+INTERRUPTED_COPY = PAUSING + """
 from aragora_storage_core.cli import main
 
-real_advance = progress.Progress.advance
-
-def advance_then_wait(self, amount=1, note=""):
-    '''Fault injection: wait for Ctrl-C once some stream_events batches are committed.'''
-    real_advance(self, amount, note)
-    if note == "stream_events" and self.done > 1000:
-        print("paused", flush=True)
-        time.sleep(600)
-
-progress.Progress.advance = advance_then_wait
 sys.exit(main(["copy", "--from", sys.argv[1], "--to", sys.argv[2], "--batch-size", "100"]))
 """
 
