@@ -8,22 +8,23 @@ from collections.abc import Iterator
 import pytest
 import redis
 from aragora_storage_redis.backend import RedisBackend
-from redis_support import unavailable, unlink_prefix
+from redis_support import unlink_prefix
 
 from aragora_storage_core.registry import Registry
+from tests.conftest import service_unavailable
 
 SHARED = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(scope="session")
-def shared_client(pytestconfig: pytest.Config) -> Iterator[redis.Redis]:
+def shared_client() -> Iterator[redis.Redis]:
     """A raw redis-py client of the shared server, or skip/fail when it is down."""
     client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1,
                          socket_timeout=5)
     try:
         client.ping()
     except redis.RedisError:
-        unavailable(pytestconfig, "Redis")
+        service_unavailable("Redis")
     yield client
     client.close()
 

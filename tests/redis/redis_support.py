@@ -1,20 +1,8 @@
-"""Helpers the Redis tests share: service availability and cleaning up a prefix."""
+"""Helpers the Redis tests share: cleaning up a prefix."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-import pytest
 import redis
-
-ROOT_CONFTEST = Path(__file__).resolve().parent.parent / "conftest.py"
-
-
-def unavailable(config: pytest.Config, what: str) -> None:
-    """``service_unavailable`` of the root conftest: fail under CI, skip locally."""
-    root: Any = config.pluginmanager.get_plugin(str(ROOT_CONFTEST))
-    root.service_unavailable(what)
 
 
 def unlink_prefix(client: redis.Redis, prefix: str) -> None:

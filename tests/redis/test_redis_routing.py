@@ -16,12 +16,12 @@ from aragora_storage_redis.stores import (
     RedisTokenBlacklistStore,
 )
 from redis_servers import free_port
-from redis_support import unavailable
 
 from aragora_storage_core.doctor import diagnose
 from aragora_storage_core.errors import StoreNotServedError
 from aragora_storage_core.models import User
 from aragora_storage_core.registry import Registry
+from tests.conftest import service_unavailable
 
 
 def test_redis_url_beside_sqlite_serves_the_redis_stores_and_sqlite_the_rest(
@@ -85,7 +85,7 @@ def test_redis_as_the_only_backend_refuses_users_naming_the_backends_that_serve_
 
 
 @pytest.fixture
-def postgres_url(pytestconfig: pytest.Config) -> Iterator[str]:
+def postgres_url() -> Iterator[str]:
     """A PostgreSQL database of this test's own, dropped afterwards."""
     psycopg2 = pytest.importorskip("psycopg2")
     name = f"redis_routing_{uuid.uuid4().hex[:10]}"
@@ -93,7 +93,7 @@ def postgres_url(pytestconfig: pytest.Config) -> Iterator[str]:
         admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres",
                                  connect_timeout=2)
     except psycopg2.OperationalError:
-        unavailable(pytestconfig, "PostgreSQL")
+        service_unavailable("PostgreSQL")
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
