@@ -47,7 +47,7 @@ def test_live_project_is_healthy_and_reports_its_migrations(live: Any) -> None:
 def test_live_project_round_trips_cycles_and_events(live: Any) -> None:
     _, backend = live
     if not backend.table_exists("nomic_cycles"):
-        pytest.skip("the live project has no tables yet: aragora-storage migrate --migrate")
+        pytest.fail("the live project has no tables yet: aragora-storage migrate --migrate")
     loop = f"live-test-{uuid.uuid4().hex[:12]}"
     try:
         cycles = backend.store(StoreKind.NOMIC_CYCLES)
