@@ -119,16 +119,6 @@ TABLES: Mapping[str, DatabaseType] = {t: info.type for info in DATABASES for t i
 DB_NAMES: Mapping[str, str] = {info.type.value: info.legacy_file for info in DATABASES}
 
 
-def database_of(table: str) -> DatabaseType:
-    """Return the logical database that owns ``table``."""
-    try:
-        return TABLES[table]
-    except KeyError:
-        raise ConfigurationError(
-            f"unknown table {table!r}", "see aragora_storage_core.layout.TABLES"
-        ) from None
-
-
 def get_db_mode(env: Mapping[str, str] | None = None) -> DatabaseMode:
     """Return the SQLite layout chosen by ``ARAGORA_DB_MODE`` (default legacy)."""
     raw = (os.environ if env is None else env).get("ARAGORA_DB_MODE", "").strip().lower()

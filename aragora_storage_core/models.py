@@ -152,16 +152,6 @@ class Webhook:
 
 
 @dataclass
-class RevokedToken:
-    """A revoked JWT (``token_blacklist`` table), kept until it would have expired."""
-
-    jti: str
-    expires_at: datetime
-    user_id: str | None = None
-    revoked_at: datetime | None = None
-
-
-@dataclass
 class NomicCycle:
     """State of one nomic loop cycle (``nomic_cycles`` table)."""
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.registry import Registry
-from aragora_storage_core.stores.protocols import StoreKind
 
 
 @pytest.fixture
@@ -17,8 +14,3 @@ def conformance_registry(conformance_backend: Backend) -> Registry:
     registry = Registry(conformance_backend.settings)
     registry.host.load_backend(conformance_backend.url.scheme)
     return registry
-
-
-def store_of(backend: Backend, kind: StoreKind) -> Any:
-    """The backend's store ``kind``."""
-    return backend.store(kind)
