@@ -1,8 +1,10 @@
 """Parse database URLs into an immutable value whose text never shows the password.
 
 Passwords may contain ``@``, ``/``, ``%``, ``?`` or spaces without being percent-encoded:
-the user part ends at the last ``@`` of the URL. Percent escapes (``%40``) are decoded;
-a ``%`` that starts no escape is kept as it is. Parse errors never echo the input.
+the user part ends at the last ``@`` of the URL. The host part may list several hosts,
+comma separated (``redis+sentinel://s1:26379,s2:26379/...``); ``host``/``port`` are the
+first. Percent escapes (``%40``) are decoded; a ``%`` that starts no escape is kept as it
+is. Parse errors never echo the input.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 SCHEME_ALIASES: dict[str, str] = {"postgres": "postgresql"}
 _HOSTLESS = {"sqlite", "sqlcipher"}
 MASK = "***"
-#: Query parameters that carry a secret (libpq's ``password``, ``sslpassword``): masked too.
-SECRET_PARAMS = frozenset({"password", "sslpassword"})
+#: Query parameters that carry a secret (libpq's ``password``, ``sslpassword``, Redis
+#: ``sentinel_password``): masked too.
+SECRET_PARAMS = frozenset({"password", "sslpassword", "sentinel_password"})
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,13 @@ class StorageURL:
     port: int | None = None
     database: str | None = None
     query: tuple[tuple[str, str], ...] = ()
+    #: Every ``(host, port)`` when the URL lists more than one host; empty otherwise.
+    hosts: tuple[tuple[str, int | None], ...] = ()
+
+    @property
+    def addresses(self) -> tuple[tuple[str | None, int | None], ...]:
+        """Every ``(host, port)`` of the URL, the first one first."""
+        return self.hosts or ((self.host, self.port),)
 
     @property
     def params(self) -> dict[str, str]:
@@ -49,11 +59,7 @@ class StorageURL:
             if self.password is not None:
                 auth += ":" + (MASK if hide_password else quote(self.password, safe=""))
             auth += "@"
-        host = self.host or ""
-        if self.host and ":" in self.host:
-            host = f"[{self.host}]"
-        if self.port is not None:
-            host += f":{self.port}"
+        host = ",".join(_render_host(name, port) for name, port in self.addresses)
         path = ""
         if self.database is not None:
             path = "/" + (self.database if self.scheme in _HOSTLESS else quote(self.database))
@@ -75,11 +81,18 @@ class StorageURL:
 
     @property
     def is_local(self) -> bool:
-        """True when the host is this machine (a socket, localhost or loopback)."""
-        host = (self.host or "").lower()
-        return (
-            host in ("", "localhost", "::1") or host.startswith("127.") or host.startswith("/")
-        )
+        """True when every host is this machine (a socket, localhost or loopback)."""
+        return all(_is_local(name) for name, _ in self.addresses)
+
+
+def _render_host(name: str | None, port: int | None) -> str:
+    text = f"[{name}]" if name and ":" in name else name or ""
+    return text if port is None else f"{text}:{port}"
+
+
+def _is_local(name: str | None) -> bool:
+    host = (name or "").lower()
+    return host in ("", "localhost", "::1") or host.startswith("127.") or host.startswith("/")
 
 
 def parse_url(text: str) -> StorageURL:
@@ -144,7 +157,13 @@ def _parse_network(scheme: str, driver: str | None, rest: str) -> StorageURL:
         database = ""
     else:
         database, _, query = tail.partition("?")
-    host, port = _split_port(scheme, hostport)
+    hosts = tuple(_split_port(scheme, part) for part in hostport.split(","))
+    if len(hosts) > 1 and not all(name for name, _ in hosts):
+        raise InvalidURLError(
+            f"malformed {scheme} URL: an empty host in the comma-separated host list",
+            "list hosts as host1:port1,host2:port2",
+        )
+    (host, port), *others = hosts
     return StorageURL(
         scheme=scheme,
         driver=driver,
@@ -152,6 +171,7 @@ def _parse_network(scheme: str, driver: str | None, rest: str) -> StorageURL:
         password=password,
         host=host,
         port=port,
+        hosts=tuple((name or "", number) for name, number in hosts) if others else (),
         database=unquote(database) or None,
         query=_parse_query(scheme, query),
     )

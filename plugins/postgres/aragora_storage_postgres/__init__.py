@@ -1,7 +1,7 @@
 """The PostgreSQL backend of aragora-storage: ``postgresql://`` (or ``postgres://``) URLs.
 
 Registered through the ``aragora_storage.backends`` entry points ``postgresql`` and
-``postgres``; psycopg2 and SQLAlchemy's pool are imported only when a backend opens.
+``postgres``; psycopg2 is imported only when a backend opens.
 """
 
 from aragora_storage_postgres.backend import PostgresBackend
