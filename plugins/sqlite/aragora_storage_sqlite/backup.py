@@ -1,4 +1,4 @@
-"""The SQLite backend's backup and restore hooks: online backup API, atomic swap back."""
+"""SQLite backup and restore: online backup API, atomic swap back."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import os
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aragora_storage_core import hookimpl
-from aragora_storage_core.backend import Backend
 from aragora_storage_core.backup.manifest import describe_file, read_manifest, write_manifest
 from aragora_storage_core.backup.sqlite import (
     backup_file,
@@ -29,7 +28,9 @@ from aragora_storage_core.files import FILE_MODE, ensure_private_dir, fsync_path
 from aragora_storage_core.models import utcnow_iso
 from aragora_storage_core.progress import Progress
 from aragora_storage_core.sqlite.connection import connect_readonly
-from aragora_storage_sqlite.backend import SQLiteBackend
+
+if TYPE_CHECKING:
+    from aragora_storage_sqlite.backend import SQLiteBackend
 
 
 def _files(backend: SQLiteBackend) -> dict[str, Path]:
@@ -44,11 +45,8 @@ def _files(backend: SQLiteBackend) -> dict[str, Path]:
     return files
 
 
-@hookimpl
-def storage_backup(backend: Backend, request: BackupRequest) -> BackupManifest | None:
+def backup(backend: SQLiteBackend, request: BackupRequest) -> BackupManifest:
     """Copy every existing file of the layout with SQLite's online backup API."""
-    if not isinstance(backend, SQLiteBackend):
-        return None
     if str(backend.location) == ":memory:":
         raise BackupError("an in-memory SQLite database cannot be backed up",
                           "use a file: sqlite:///path/to/dir or sqlite:///file.db")
@@ -122,11 +120,8 @@ def _versions_if_readable(path: Path, key: DatabaseKey | None) -> dict[str, int]
         return {}
 
 
-@hookimpl
-def storage_restore(backend: Backend, request: RestoreRequest) -> BackupManifest | None:
+def restore(backend: SQLiteBackend, request: RestoreRequest) -> BackupManifest:
     """Keep the live files in ``request.keep``, stage each backup file, rename into place."""
-    if not isinstance(backend, SQLiteBackend):
-        return None
     manifest = read_manifest(request.directory)
     targets = _files(backend)
     for entry in manifest.files:
