@@ -8,13 +8,19 @@ from pathlib import Path
 from typing import Any
 
 from aragora_storage_core.backend import SQLBackend
+from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
+from aragora_storage_core.checks import Check
 from aragora_storage_core.columns import ColumnCipher
 from aragora_storage_core.encryption.sqlcipher import sqlite_key_for
+from aragora_storage_core.encryption.types import EncryptionRequest, EncryptionStatus
 from aragora_storage_core.errors import ConfigurationError
 from aragora_storage_core.layout import DATABASES, DatabaseMode, DatabaseType, get_db_path
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.sqlite.database import SQLiteDatabase
 from aragora_storage_core.url import StorageURL
+from aragora_storage_sqlite import backup as file_backup
+from aragora_storage_sqlite import encrypt as file_encryption
+from aragora_storage_sqlite import health as file_checks
 
 SINGLE_FILE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 #: The only query option of a sqlite URL.
@@ -91,3 +97,20 @@ class SQLiteBackend(SQLBackend):
             location=str(self.location),
         )
         return facts
+
+    def backup(self, request: BackupRequest) -> BackupManifest:
+        """Copy every existing file of the layout with SQLite's online backup API."""
+        return file_backup.backup(self, request)
+
+    def restore(self, request: RestoreRequest) -> BackupManifest:
+        """Stage each backup file beside its live file, then rename them into place."""
+        return file_backup.restore(self, request)
+
+    def encrypt(self, request: EncryptionRequest) -> EncryptionStatus:
+        """Report or change SQLCipher encryption of every file (an offline operation)."""
+        return file_encryption.encrypt(self, request)
+
+    def health(self) -> list[Check]:
+        """Latency, file permissions, integrity, journal mode, writability, encryption."""
+        return [*super().health(), *file_checks.file_health(self),
+                *file_encryption.encryption_health(self)]
