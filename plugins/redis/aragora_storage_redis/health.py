@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.errors import StorageError
 from aragora_storage_core.stores.protocols import StoreKind
-from aragora_storage_redis.faults import translate
+from aragora_storage_redis.faults import DRIVER_ERRORS, translate
 
 if TYPE_CHECKING:
     from aragora_storage_redis.backend import RedisBackend
@@ -54,8 +54,9 @@ def server_checks(backend: RedisBackend) -> list[Check]:
         backend.retrier.idempotent(backend.client.ping)
         ms = (perf_counter() - started) * 1000
         info: dict[str, Any] = backend.server_info("server") | backend.server_info("memory")
-    except (RedisError, StorageError) as error:
-        failure = translate(error, backend, "PING") if isinstance(error, RedisError) else error
+        serving = backend.retrier.idempotent(backend.topology.run_ids)
+    except (*DRIVER_ERRORS, StorageError) as error:
+        failure = error if isinstance(error, StorageError) else translate(error, backend, "PING")
         return [Check("storage.E110", Level.ERROR, failure.message, failure.hint)]
     checks = [
         Check("storage.I110", Level.INFO, f"{where}: PING answered in {ms:.2f} ms",
@@ -67,7 +68,7 @@ def server_checks(backend: RedisBackend) -> list[Check]:
                     "maxmemory": info.get("maxmemory"),
                     "maxmemory_policy": info.get("maxmemory_policy")}),
     ]
-    if info["run_id"] != backend.run_id:
+    if not serving <= backend.run_ids:
         checks.append(Check(
             "storage.W113", Level.WARNING,
             f"{where} restarted since this process connected (run_id changed)",
