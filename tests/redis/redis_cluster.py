@@ -111,8 +111,22 @@ class ThrowawayCluster:
         replica = self.replica_of(primary)
         self.client(replica).execute_command("CLUSTER FAILOVER")
         wait_until(lambda: self.client(replica).info("replication")["role"] == "master"
+                   and self.client(primary).info("replication")["role"] == "slave"
                    and self.healthy(), f"the failover of the primary on {primary}")
         return replica
+
+    def primary_of_key(self, key: str) -> int:
+        """The port of the primary that serves ``key``'s slot now."""
+        slot = self.client(self.live_ports()[0]).cluster("keyslot", key)
+        for start, end, primary, *_ in self.client(self.live_ports()[0]).cluster("slots"):
+            if start <= slot <= end:
+                return int(primary[1])
+        pytest.fail(f"no primary serves slot {slot}")
+
+    def keys_per_primary(self, pattern: str) -> dict[int, int]:
+        """How many keys matching ``pattern`` each primary holds (SCAN on each)."""
+        return {port: sum(1 for _ in self.client(port).scan_iter(match=pattern, count=1000))
+                for port in self.primary_ports()}
 
     def node(self, port: int) -> RedisServerProcess:
         """The process listening on ``port``."""

@@ -31,6 +31,7 @@ from redis.exceptions import (
     TryAgainError,
 )
 from redis.retry import Retry
+from redis.sentinel import MasterNotFoundError
 
 from aragora_storage_core.errors import BackendUnavailableError, StorageError
 
@@ -118,6 +119,10 @@ def translate(error: RedisError | RedisClusterException, where: Located, operati
             f"TLS connection to {where.location} failed: {reason}",
             "give the CA certificate with ?ssl_ca_certs=/path/ca.pem; switching checks off "
             "(?ssl_cert_reqs=none) is for testing only")
+    if isinstance(error, MasterNotFoundError):  # its text lists every sentinel client
+        return BackendUnavailableError(
+            f"{where.location}: no sentinel named a primary for the service ({operation})",
+            "check the sentinel hosts and ports, the service name and ?sentinel_password=")
     outcome = "" if idempotent else (
         "; the write may or may not have been applied and was not retried, so it is "
         "never applied twice")
