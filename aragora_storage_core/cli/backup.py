@@ -62,7 +62,8 @@ def _create(registry: Any, backend: Any, root: Path) -> int:
 
     directory, manifest = create_backup(registry.hook, backend, root)
     size = sum(f.size for f in manifest.files)
-    print(f"backup {directory.name}: {len(manifest.files)} files, {_size(size)} -> {directory}")
+    print(f"backup {directory.name}: {len(manifest.files)} files, {human_size(size)} "
+          f"-> {directory}")
     return 0
 
 
@@ -138,9 +139,13 @@ def _resolve(root: Path, name: str) -> Path:
     return path if path.is_dir() or len(path.parts) > 1 else root / name
 
 
-def _size(size: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.1f} {unit}" if unit != "B" else f"{size} B"
-        size //= 1024
-    return f"{size} B"
+def human_size(size: int) -> str:
+    """``size`` bytes as ``512 B``, ``54.3 MB``: one decimal, rounded, never truncated."""
+    if size < 1024:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("KB", "MB", "GB"):
+        value /= 1024
+        if round(value, 1) < 1024 or unit == "GB":
+            break
+    return f"{value:.1f} {unit}"

@@ -24,7 +24,8 @@ class MigrationRequest:
     """A request to the migrations engine.
 
     ``db`` limits it to one logical database; ``target`` is the version to migrate or
-    downgrade to; ``description`` names a migration to ``CREATE`` in ``directory``.
+    downgrade to; ``description`` names a migration to ``CREATE`` in ``directory``;
+    ``automatic`` is true for the migrations a backend applies on first use of a store.
     """
 
     action: MigrationAction
@@ -32,6 +33,7 @@ class MigrationRequest:
     target: int | None = None
     description: str | None = None
     directory: Path | None = None
+    automatic: bool = False
 
 
 @dataclass(frozen=True)

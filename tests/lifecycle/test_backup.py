@@ -296,10 +296,23 @@ def test_backup_into_an_unwritable_directory_fails_cleanly(
     assert len(result.err.splitlines()) == 2
 
 
-def test_create_backup_without_a_plugin_for_the_backend_is_an_error(backend: Backend) -> None:
-    registry = Registry()  # sqlite plugin not loaded into this host
+class NoBackupBackend(Backend):
+    """A backend whose class has no backup of its own (the base method answers None)."""
+
+    name = "nobackup"
+    stores_served = frozenset({StoreKind.CACHE})
+
+    def make_store(self, kind: StoreKind) -> Any:
+        raise AssertionError("never asked for a store")
+
+
+def test_create_backup_of_a_backend_without_backup_is_an_error(backend: Backend,
+                                                               tmp_path: Path) -> None:
+    registry = Registry()
+    plain = NoBackupBackend(backend.url, backend.settings)
     with pytest.raises(BackupError, match="no installed plugin can back up"):
-        create_backup(registry.hook, backend)
+        create_backup(registry.hook, plain, tmp_path / "backups")
+    assert not (tmp_path / "backups").exists() or not any((tmp_path / "backups").iterdir())
 
 
 def test_restore_refuses_while_another_process_has_the_database_open(

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from aragora_storage_core.backend import Backend
+from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
+from aragora_storage_core.checks import Check
+from aragora_storage_core.migrations.types import MigrationReport, MigrationRequest
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.stores.protocols import StoreKind
 from aragora_storage_core.url import MASK, StorageURL
@@ -71,12 +74,34 @@ class RedisBackend(Backend):
         """Build the store ``kind``, bringing the keyspace up to date first if allowed."""
         from aragora_storage_redis.stores import STORE_CLASSES
 
-        if self.settings.auto_migrate and not self._keyspace_ready:
-            from aragora_storage_redis.migrate import KeyspaceMigrator
-
-            KeyspaceMigrator(self).migrate()
+        if not self._keyspace_ready:
+            self.auto_migrate()
             self._keyspace_ready = True
         return STORE_CLASSES[kind](self)
+
+    def migrate(self, request: MigrationRequest) -> MigrationReport:
+        """Report on or apply the keyspace's data migrations."""
+        from aragora_storage_redis import migrate
+
+        return migrate.run(self, request)
+
+    def backup(self, request: BackupRequest) -> BackupManifest:
+        """DUMP every key under the prefix, with its expiry, into ``request.directory``."""
+        from aragora_storage_redis import backup
+
+        return backup.backup(self, request)
+
+    def restore(self, request: RestoreRequest) -> BackupManifest:
+        """Replace the keys under the prefix with those of the backup."""
+        from aragora_storage_redis import backup
+
+        return backup.restore(self, request)
+
+    def health(self) -> list[Check]:
+        """Latency, version, memory, persistence, restarts and transport security."""
+        from aragora_storage_redis import health
+
+        return health.health(self)
 
     def describe(self) -> dict[str, Any]:
         """Facts for ``doctor``: masked URL, topology, prefix, TLS, certificate checks."""

@@ -1,13 +1,12 @@
-"""The SQLite backend's backup and restore hooks: online backup API, atomic swap back."""
+"""SQLite backup and restore: online backup API, atomic swap back."""
 
 from __future__ import annotations
 
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aragora_storage_core import hookimpl
-from aragora_storage_core.backend import Backend
 from aragora_storage_core.backup.manifest import describe_file, read_manifest
 from aragora_storage_core.backup.sqlite import (
     backup_file,
@@ -27,7 +26,9 @@ from aragora_storage_core.files import FILE_MODE, ensure_private_dir, fsync_path
 from aragora_storage_core.models import utcnow_iso
 from aragora_storage_core.progress import Progress
 from aragora_storage_core.sqlite.connection import connect_readonly
-from aragora_storage_sqlite.backend import SQLiteBackend
+
+if TYPE_CHECKING:
+    from aragora_storage_sqlite.backend import SQLiteBackend
 
 
 def _files(backend: SQLiteBackend) -> dict[str, Path]:
@@ -42,11 +43,8 @@ def _files(backend: SQLiteBackend) -> dict[str, Path]:
     return files
 
 
-@hookimpl
-def storage_backup(backend: Backend, request: BackupRequest) -> BackupManifest | None:
+def backup(backend: SQLiteBackend, request: BackupRequest) -> BackupManifest:
     """Copy every existing file of the layout with SQLite's online backup API."""
-    if not isinstance(backend, SQLiteBackend):
-        return None
     if str(backend.location) == ":memory:":
         raise BackupError("an in-memory SQLite database cannot be backed up",
                           "use a file: sqlite:///path/to/dir or sqlite:///file.db")
@@ -86,11 +84,8 @@ def _refuse_unreadable(path: Path, key: DatabaseKey | None) -> None:
         ) from None
 
 
-@hookimpl
-def storage_restore(backend: Backend, request: RestoreRequest) -> BackupManifest | None:
+def restore(backend: SQLiteBackend, request: RestoreRequest) -> BackupManifest:
     """Stage each backup file beside its live file, then rename them into place."""
-    if not isinstance(backend, SQLiteBackend):
-        return None
     manifest = read_manifest(request.directory)
     targets = _files(backend)
     for entry in manifest.files:
