@@ -18,10 +18,12 @@ import base64
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aragora_storage_core.backup.manifest import write_manifest
 from aragora_storage_core.backup.types import (
     BackupFile,
     BackupManifest,
@@ -29,6 +31,7 @@ from aragora_storage_core.backup.types import (
     RestoreRequest,
 )
 from aragora_storage_core.errors import StorageError
+from aragora_storage_core.files import ensure_private_dir
 from aragora_storage_core.models import utcnow_iso
 from aragora_storage_redis.faults import DRIVER_ERRORS, translate
 from aragora_storage_redis.keys import scan_every_primary
@@ -104,6 +107,16 @@ def _entries(path: Path) -> Iterator[tuple[bytes, int | None, bytes]]:
                    base64.b64decode(entry["dump"], validate=True))
 
 
+def _keep_current_keys(backend: RedisBackend, keep: Path) -> None:
+    """Back the keys a restore is about to replace up into ``keep`` (none: nothing kept)."""
+    ensure_private_dir(keep)
+    kept = backup(backend, BackupRequest(keep))
+    if kept.extra["keys"]:
+        write_manifest(keep, kept)
+    else:
+        shutil.rmtree(keep)
+
+
 def restore(backend: RedisBackend, request: RestoreRequest) -> BackupManifest:
     """Replace the keys under the prefix with those in the backup in ``request.directory``.
 
@@ -122,6 +135,8 @@ def restore(backend: RedisBackend, request: RestoreRequest) -> BackupManifest:
         raise StorageError(f"{path.name} in {request.directory} is not a valid Redis backup "
                            f"({type(error).__name__}); nothing was changed",
                            "restore from another backup; this file is damaged") from error
+    if request.keep is not None:
+        _keep_current_keys(backend, request.keep)
     restored = 0
     try:
         for batch in scan_every_primary(backend.topology.scan_targets(), keys.pattern()):

@@ -97,7 +97,7 @@ class RedisTokenBlacklistStore(RedisStore):
             self._idempotent(send)
         return len(rows)
 
-    def cleanup_expired(self) -> int:
+    def cleanup_expired(self, *, dry_run: bool = False) -> int:
         """Return 0: Redis deletes each token key itself when its expiry passes."""
         return 0
 
