@@ -15,8 +15,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from redis.exceptions import RedisError
-
 from aragora_storage_core.errors import MigrationError
 from aragora_storage_core.migrations.types import (
     AppliedMigration,
@@ -27,7 +25,7 @@ from aragora_storage_core.migrations.types import (
     MigrationRequest,
 )
 from aragora_storage_core.models import utcnow_iso
-from aragora_storage_redis.faults import translate
+from aragora_storage_redis.faults import DRIVER_ERRORS, translate
 from aragora_storage_redis.migrations import MIGRATIONS, DataMigration, MigrationContext
 
 if TYPE_CHECKING:
@@ -63,7 +61,7 @@ class KeyspaceMigrator:
         """Applied, pending and changed migrations of the keyspace."""
         try:
             raw = self.client.hgetall(self.keys.migrations)
-        except RedisError as error:
+        except DRIVER_ERRORS as error:
             raise translate(error, self.backend, "migration status") from error
         applied = sorted(
             (AppliedMigration(int(version), **json.loads(entry)) for version, entry in raw.items()),
@@ -85,6 +83,11 @@ class KeyspaceMigrator:
         status = self.status()
         self.check_unchanged(status)
         if not any(target is None or m.version <= target for m in status.pending):
+            if status.applied:
+                try:
+                    self._set_version()
+                except DRIVER_ERRORS as error:
+                    raise translate(error, self.backend, "migrate") from error
             return status
         try:
             token = self._acquire()
@@ -96,7 +99,7 @@ class KeyspaceMigrator:
                     status.ran.append(f"{migration.version:03d}_{migration.name}")
             finally:
                 self.client.eval(_RELEASE, 1, self.keys.migration_lock, token)
-        except RedisError as error:
+        except DRIVER_ERRORS as error:
             raise translate(error, self.backend, "migrate", idempotent=False) from error
         done = self.status()
         done.ran = status.ran
@@ -106,8 +109,9 @@ class KeyspaceMigrator:
         upgrade = MIGRATIONS[migration.version - 1].upgrade
         started = time.perf_counter()
         try:
-            upgrade(MigrationContext(self.client, self.keys))
-        except RedisError:
+            upgrade(MigrationContext(self.client, self.keys, self.backend.topology.scan_targets(),
+                                     cluster=self.backend.topology.mode == "cluster"))
+        except DRIVER_ERRORS:
             raise
         except Exception as error:
             raise MigrationError(
@@ -117,10 +121,16 @@ class KeyspaceMigrator:
         record = {"name": migration.name, "checksum": migration.checksum,
                   "applied_at": utcnow_iso(),
                   "duration_ms": round((time.perf_counter() - started) * 1000, 3)}
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(self.keys.migrations, str(migration.version), json.dumps(record))
-        pipe.set(self.keys.version, migration.version)
-        pipe.execute()
+        self.client.hset(self.keys.migrations, str(migration.version), json.dumps(record))
+        self._set_version()
+
+    def _set_version(self) -> None:
+        """``meta:version`` := the highest applied migration. Written after the record (the
+        two keys may sit on different cluster nodes, so no transaction holds both) and
+        set again by every ``migrate``: an interruption between the two leaves it stale
+        until the next one."""
+        applied = [int(version) for version in self.client.hkeys(self.keys.migrations)]
+        self.client.set(self.keys.version, max(applied, default=0))
 
     def _acquire(self) -> str:
         token = secrets.token_hex(8)
