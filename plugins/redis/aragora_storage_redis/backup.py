@@ -1,5 +1,8 @@
 """Backup and restore of every key under a backend's prefix with DUMP/RESTORE.
 
+On a Redis Cluster, SCAN runs on every primary and each key's commands go to its slot's
+primary, so a backup of a single server restores into a cluster and back.
+
 The backup is one file of JSON lines, one key each: its name relative to the prefix, its
 ``DUMP`` payload and its absolute expiry (server time plus ``PTTL``), all base64. Restore
 replaces the keys under the prefix with the file's, so the result has exactly the backed
@@ -20,8 +23,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from redis.exceptions import RedisError
-
 from aragora_storage_core.backup.manifest import write_manifest
 from aragora_storage_core.backup.types import (
     BackupFile,
@@ -32,8 +33,8 @@ from aragora_storage_core.backup.types import (
 from aragora_storage_core.errors import StorageError
 from aragora_storage_core.files import ensure_private_dir
 from aragora_storage_core.models import utcnow_iso
-from aragora_storage_redis.faults import translate
-from aragora_storage_redis.keys import scan_batches
+from aragora_storage_redis.faults import DRIVER_ERRORS, translate
+from aragora_storage_redis.keys import scan_every_primary
 
 if TYPE_CHECKING:
     from aragora_storage_redis.backend import RedisBackend
@@ -66,7 +67,7 @@ def backup(backend: RedisBackend, request: BackupRequest) -> BackupManifest:
         server = backend.server_info("server")["redis_version"]
         with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w",
                   encoding="ascii") as out:
-            for batch in scan_batches(client, keys.pattern()):
+            for batch in scan_every_primary(backend.topology.scan_targets(), keys.pattern()):
                 fresh = [key for key in batch if key not in seen]
                 seen.update(fresh)
                 pipe = client.pipeline(transaction=False)
@@ -82,7 +83,7 @@ def backup(backend: RedisBackend, request: BackupRequest) -> BackupManifest:
                         "expires_at_ms": now_ms + ttl if ttl >= 0 else None,
                         "dump": base64.b64encode(payload).decode(),
                     }) + "\n")
-    except RedisError as error:
+    except DRIVER_ERRORS as error:
         raise translate(error, backend, "backup") from error
     return BackupManifest(
         backend=backend.name,
@@ -138,7 +139,7 @@ def restore(backend: RedisBackend, request: RestoreRequest) -> BackupManifest:
         _keep_current_keys(backend, request.keep)
     restored = 0
     try:
-        for batch in scan_batches(client, keys.pattern()):
+        for batch in scan_every_primary(backend.topology.scan_targets(), keys.pattern()):
             client.unlink(*batch)
         now_ms = _server_ms(client)
         pipe = client.pipeline(transaction=False)
@@ -152,7 +153,7 @@ def restore(backend: RedisBackend, request: RestoreRequest) -> BackupManifest:
                 pipe.execute()
         pipe.execute()
         version = client.get(keys.version)
-    except RedisError as error:
+    except DRIVER_ERRORS as error:
         raise translate(error, backend, "restore", idempotent=False) from error
     return BackupManifest(
         backend=backend.name,
