@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aragora_storage_core.errors import ChecksumMismatchError, MigrationError
+from aragora_storage_core.errors import MigrationError
 from aragora_storage_core.migrations.types import (
     AppliedMigration,
     DatabaseStatus,
@@ -74,9 +74,8 @@ class KeyspaceMigrator:
         """Raise :class:`ChecksumMismatchError` if an applied migration was edited."""
         if status.changed:
             changed = status.changed[0]
-            raise ChecksumMismatchError(
-                f"redis data migration {changed.version:03d}_{changed.name} changed after "
-                "it was applied",
+            status.check_unchanged(
+                "redis data migration", f"{changed.version:03d}_{changed.name}",
                 "restore the function's original source; add a new migration instead")
 
     def migrate(self, target: int | None = None) -> DatabaseStatus:
@@ -151,7 +150,8 @@ def run(backend: RedisBackend, request: MigrationRequest) -> MigrationReport:
     report = MigrationReport(request.action)
     if request.db not in (None, KEYSPACE_DB):
         return report
-    if request.action in (MigrationAction.DOWNGRADE, MigrationAction.CREATE):
+    if request.action in (MigrationAction.DOWNGRADE, MigrationAction.CREATE,
+                          MigrationAction.REPAIR):
         raise MigrationError(
             f"redis data migrations do not support {request.action.value}: they are "
             "forward-only Python functions",
