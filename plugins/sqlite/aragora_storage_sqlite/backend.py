@@ -75,7 +75,8 @@ class SQLiteBackend(SQLBackend):
                 if database is None:
                     database = SQLiteDatabase(key, timeout=self.settings.db_timeout,
                                               slow_query_ms=self.settings.slow_query_ms,
-                                              key=self.key)
+                                              key=self.key,
+                                              read_only=self.settings.read_only)
                     self._databases[key] = database
         return database
 
