@@ -81,6 +81,12 @@ class ChecksumMismatchError(MigrationError):
     code = "storage.E010"
 
 
+class SchemaNotReadyError(MigrationError):
+    """A store was asked of a server database its migrations were never applied to."""
+
+    code = "storage.E019"
+
+
 class TransactionError(StorageError):
     """A write transaction could not be started or finished; it was rolled back."""
 

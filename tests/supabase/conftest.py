@@ -36,9 +36,10 @@ def postgrest(project_database: str) -> Iterator[PostgrestTestServer]:
 
 @pytest.fixture
 def supabase_env(postgrest: PostgrestTestServer, project_database: str) -> dict[str, str]:
-    """Environment selecting the test project, with its direct connection for migrations."""
+    """Environment selecting the test project, with its direct connection for migrations
+    applied when a store is first used (``ARAGORA_AUTO_MIGRATE=1``: off by default)."""
     return {"SUPABASE_URL": postgrest.url, "SUPABASE_KEY": KEY,
-            "SUPABASE_DB_URL": dsn(project_database)}
+            "SUPABASE_DB_URL": dsn(project_database), "ARAGORA_AUTO_MIGRATE": "1"}
 
 
 @pytest.fixture

@@ -48,8 +48,10 @@ def empty_tables(database: str) -> None:
 
 
 def env_of(server: PostgrestTestServer, database: str | None = None) -> dict[str, str]:
-    """Environment selecting ``server``; with ``database``, its direct connection too."""
+    """Environment selecting ``server``; with ``database``, its direct connection too, and
+    migrations applied when a store is first used (off by default on Supabase)."""
     env = {"SUPABASE_URL": server.url, "SUPABASE_KEY": KEY}
     if database is not None:
         env["SUPABASE_DB_URL"] = dsn(database)
+        env["ARAGORA_AUTO_MIGRATE"] = "1"
     return env

@@ -32,6 +32,7 @@ class SupabaseBackend(Backend):
     """
 
     name: ClassVar[str] = "supabase"
+    migrates_on_first_use: ClassVar[bool] = False
     stores_served: ClassVar[frozenset[StoreKind]] = frozenset({
         StoreKind.NOMIC_CYCLES, StoreKind.DEBATE_ARTIFACTS, StoreKind.STREAM_EVENTS,
         StoreKind.AGENT_METRICS})
