@@ -4,13 +4,15 @@ Both sides send the same commands with the same encoding (token values as JSON, 
 fields, decoding events back into dataclasses) and pipeline the same bulk operations: on
 one server through the backend's one connection pool; with ``--cluster`` on a throwaway
 3-primary, 3-replica Redis Cluster started here, the raw side being a ``RedisCluster``
-made by hand on the same nodes. Within each pair of batches the two sides alternate
-call by call (which one goes first alternates too), so load from other processes hits
-both alike; the ratio is the median over the pairs of store time / raw time. Keys live
-under a prefix of their own on the shared server, deleted with SCAN + UNLINK at the end.
+made by hand on the same nodes; with ``--sentinel`` through ``redis+sentinel://`` (a
+primary, a replica and three sentinels started here) against a plain ``Redis`` on the
+primary itself, which shows what following Sentinel costs. Within each pair of batches
+the two sides alternate call by call (which one goes first alternates too), so load from
+other processes hits both alike; the ratio is the median over the pairs of store time /
+raw time. Keys live under a prefix of their own, deleted with SCAN + UNLINK at the end.
 
     .venv/bin/python benchmarks/bench_redis.py [--url redis://127.0.0.1:6379/0]
-        [--cluster] [--pairs 30] [--batch 200]
+        [--cluster | --sentinel [--check-interval 1]] [--pairs 30] [--batch 200]
 """
 
 from __future__ import annotations
@@ -111,14 +113,32 @@ def cluster_url() -> Iterator[str]:
             cluster.stop()
 
 
+@contextlib.contextmanager
+def sentinel_url(check_interval: str) -> Iterator[str]:
+    """A throwaway primary, replica and three sentinels for the run; the URL."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "redis"))
+    from redis_cluster import ThrowawaySentinels
+
+    with tempfile.TemporaryDirectory() as workdir:
+        setup = ThrowawaySentinels(Path(workdir), "bench-pw", "bench-sentinel-pw")
+        try:
+            setup.start()
+            yield setup.url(f"sentinel_check_interval={check_interval}") + "&"
+        finally:
+            setup.stop()
+
+
 def raw_client(backend: RedisBackend) -> Any:
-    """The hand-written client: a ``RedisCluster`` of its own on a cluster, else a
-    ``Redis`` on the backend's pool."""
+    """The hand-written client: a ``RedisCluster`` of its own on a cluster, a ``Redis``
+    on the primary itself with Sentinel, else a ``Redis`` on the backend's pool."""
     if backend.topology.mode == "cluster":
         from redis.cluster import RedisCluster
 
         host, port = backend.url.addresses[0]
         return RedisCluster(host=host, port=port)
+    if backend.topology.mode == "sentinel":
+        host, port = backend.client.connection_pool.get_master_address()
+        return redis.Redis(host=host, port=port, password=backend.url.password)
     return redis.Redis(connection_pool=backend.topology.pool)
 
 
@@ -128,11 +148,19 @@ def main() -> int:
     parser.add_argument("--url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--cluster", action="store_true",
                         help="start a throwaway Redis Cluster and compare with RedisCluster")
+    parser.add_argument("--sentinel", action="store_true",
+                        help="start a primary, a replica and three sentinels; compare "
+                        "redis+sentinel:// with redis-py on the primary itself")
+    parser.add_argument("--check-interval", default="1",
+                        help="sentinel_check_interval of the --sentinel URL")
     parser.add_argument("--pairs", type=int, default=30)
     parser.add_argument("--batch", type=int, default=200)
     args = parser.parse_args()
     if args.cluster:
         with cluster_url() as url:
+            return run(url, args.pairs, args.batch)
+    if args.sentinel:
+        with sentinel_url(args.check_interval) as url:
             return run(url, args.pairs, args.batch)
     return run(args.url, args.pairs, args.batch)
 
@@ -140,7 +168,7 @@ def main() -> int:
 def run(url: str, pairs: int, n: int) -> int:
     """Compare every operation on the server or cluster at ``url``."""
     prefix = f"bench-{uuid.uuid4().hex[:8]}:"
-    backend = Registry(env={}).connect(f"{url}?prefix={prefix}")
+    backend = Registry(env={}).connect(f"{url}{'' if '?' in url else '?'}prefix={prefix}")
     assert isinstance(backend, RedisBackend)
     raw = RawRedis(backend, prefix, raw_client(backend))
     blacklist = backend.store("token_blacklist")
@@ -175,8 +203,8 @@ def run(url: str, pairs: int, n: int) -> int:
         raw.client.unlink(key)
     backend.close()
     raw.client.close()
-    return print_table(rows, "RedisCluster" if backend.topology.mode == "cluster"
-                       else "redis-py", pairs, TARGET)
+    raw_name = {"cluster": "RedisCluster", "sentinel": "redis-py on the primary"}
+    return print_table(rows, raw_name.get(backend.topology.mode, "redis-py"), pairs, TARGET)
 
 
 if __name__ == "__main__":
