@@ -8,11 +8,14 @@ from aragora_storage_core import hookimpl
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
 from aragora_storage_core.checks import Check, Level
+from aragora_storage_core.consistency import primary_reads
 from aragora_storage_core.errors import StorageError
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.url import StorageURL
 from aragora_storage_postgres.backend import PostgresBackend
 from aragora_storage_postgres.connection import where
+from aragora_storage_postgres.pooler import CHANGES
+from aragora_storage_postgres.replicas import ReplicaReport, ReplicaSet, ReplicaState
 
 #: ``sslmode`` values that let a connection fall back to plain text.
 UNENCRYPTED_SSLMODES = frozenset({"", "disable", "allow", "prefer"})
@@ -28,7 +31,7 @@ def storage_connect(url: StorageURL, settings: Settings) -> Backend | None:
 
 @hookimpl
 def storage_health(backend: Backend) -> list[Check]:
-    """Server version and latency, pool usage, TLS in use.
+    """Server version and latency, pool usage, TLS in use, each replica's state and lag.
 
     Pending migrations are reported by ``doctor`` for every backend (the core asks
     ``storage_migrate`` for their status), so they are not repeated here.
@@ -38,7 +41,8 @@ def storage_health(backend: Backend) -> list[Check]:
     database, target = backend.database, where(backend.url)
     try:
         start = perf_counter()
-        database.fetch_one("SELECT 1", (), "health")
+        with primary_reads():
+            database.fetch_one("SELECT 1", (), "health")
         latency_ms = (perf_counter() - start) * 1000
         facts = database.server_facts()
     except StorageError as error:
@@ -63,7 +67,48 @@ def storage_health(backend: Backend) -> list[Check]:
             f"connection to remote PostgreSQL at {target} may be unencrypted "
             f"(sslmode={sslmode or 'unset'})",
             "add ?sslmode=verify-full&sslrootcert=/path/to/ca.pem to DATABASE_URL"))
+    if backend.behind_transaction_pooler():
+        checks.append(Check(
+            "storage.I150", Level.INFO,
+            f"{target} is a transaction-mode pooler (PgBouncer or alike): "
+            + "; ".join(CHANGES) + "; migrations lock per transaction as everywhere",
+            data={"transaction_pooler": True, "changes": list(CHANGES)}))
+    if database.replicas is not None:
+        checks.extend(replica_checks(database.replicas))
     return checks
+
+
+def replica_checks(replicas: ReplicaSet) -> list[Check]:
+    """One finding per replica, measured now: in use with its lag, lagging, down, promoted."""
+    replicas.check()
+    return [_replica_check(report, replicas.max_lag) for report in replicas.reports()]
+
+
+def _replica_check(report: ReplicaReport, max_lag: float) -> Check:
+    data = report.to_dict()
+    if report.state is ReplicaState.DOWN:
+        return Check("storage.W142", Level.WARNING,
+                     f"replica {report.label} does not answer ({report.problem}); reads go to"
+                     " the primary or other replicas until it does",
+                     "start it, or fix its entry in DATABASE_REPLICA_URLS", data=data)
+    if report.state is ReplicaState.NOT_A_REPLICA:
+        return Check("storage.W143", Level.WARNING,
+                     f"replica {report.label} is not a standby (promoted, or a primary listed as"
+                     " a replica); reads skip it",
+                     "remove it from DATABASE_REPLICA_URLS, or make DATABASE_URL point at it if"
+                     " it is the new primary", data=data)
+    if not report.readable:
+        behind = "by more than the checks remember" if report.lag is None else (
+            f"{report.lag:.2f} s")
+        return Check("storage.W141", Level.WARNING,
+                     f"replica {report.label} lags {behind} behind the primary (limit"
+                     f" ARAGORA_DB_MAX_REPLICA_LAG={max_lag:g} s); reads skip it until it"
+                     " catches up",
+                     "check replication on it (SELECT pg_is_wal_replay_paused(); the primary's"
+                     " pg_stat_replication)", data=data)
+    return Check("storage.I140", Level.INFO,
+                 f"replica {report.label}: standby, lag at most {report.lag:.2f} s, serving reads",
+                 data=data)
 
 
 @hookimpl
@@ -73,7 +118,8 @@ def storage_backup(backend: Backend, request: BackupRequest) -> BackupManifest |
         return None
     from aragora_storage_postgres import backup
 
-    return backup.dump(backend, request.directory)
+    with primary_reads():
+        return backup.dump(backend, request.directory)
 
 
 @hookimpl
@@ -83,4 +129,5 @@ def storage_restore(backend: Backend, request: RestoreRequest) -> BackupManifest
         return None
     from aragora_storage_postgres import backup
 
-    return backup.restore(backend, request.directory)
+    with primary_reads():
+        return backup.restore(backend, request.directory)
