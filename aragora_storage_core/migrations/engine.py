@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from time import perf_counter
 
-from aragora_storage_core.errors import ChecksumMismatchError, MigrationError
+from aragora_storage_core.errors import MigrationError
 from aragora_storage_core.migrations.context import MigrationContext
 from aragora_storage_core.migrations.files import ROOT, discover, split_statements, up_and_down
 from aragora_storage_core.migrations.types import (
@@ -54,6 +54,9 @@ class Migrator:
             "INSERT INTO schema_version (database, version, name, checksum, applied_at,"
             " duration_ms) VALUES (?, ?, ?, ?, ?, ?)"
         )
+        self._repair_sql = dialect.sql(
+            "UPDATE schema_version SET checksum = ? WHERE database = ? AND version = ?"
+        )
         self._forget_sql = dialect.sql(
             "DELETE FROM schema_version WHERE database = ? AND version = ?"
         )
@@ -74,12 +77,20 @@ class Migrator:
 
     def check_unchanged(self, status: DatabaseStatus) -> None:
         """Raise :class:`ChecksumMismatchError` if an applied file was edited."""
-        if status.changed:
-            changed = status.changed[0]
-            raise ChecksumMismatchError(
-                f"migration {self.db}/{changed.path.name} changed after it was applied",
-                "restore the original file and add a new migration for the change",
-            )
+        status.check_unchanged()
+
+    def repair(self) -> DatabaseStatus:
+        """Record the current checksum of every applied file that changed since (``--repair``).
+
+        For an edit that was intended (a comment, a typo in a name nobody used): nothing
+        runs; only ``schema_version`` learns the file's new checksum.
+        """
+        status = self.status()
+        with self.database.transaction() as tx:
+            for migration in status.changed:
+                tx.execute(self._repair_sql, (migration.checksum, self.db, migration.version))
+                status.ran.append(f"{migration.version:03d}_{migration.name}")
+        return self._after(status)
 
     def migrate(self, target: int | None = None) -> DatabaseStatus:
         """Apply pending migrations up to ``target`` (default: all); return the status."""

@@ -26,6 +26,7 @@ from aragora_storage_core.sql.database import Params, Row, SQLDatabase, Transact
 from aragora_storage_core.sql.dialect import SQLITE
 from aragora_storage_core.sql.slowlog import report
 from aragora_storage_core.sqlite.connection import connect, is_busy, locked_error
+from aragora_storage_core.sqlite.inspect import connect_to_inspect
 
 #: Seconds SQLite's busy handler may wait on its own before we retry with jitter.
 BUSY_SLICE = 0.05
@@ -38,8 +39,11 @@ class SQLiteDatabase(SQLDatabase):
     integrity_error = sqlite3.IntegrityError
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0,
-                 slow_query_ms: float = 500.0, key: DatabaseKey | None = None) -> None:
+                 slow_query_ms: float = 500.0, key: DatabaseKey | None = None,
+                 read_only: bool = False) -> None:
         self.path = str(path)
+        #: Only inspect: connections change no byte of any file, writes are refused.
+        self.read_only = read_only
         self.key = key
         if key is not None:
             self.integrity_error = driver().IntegrityError
@@ -62,7 +66,10 @@ class SQLiteDatabase(SQLDatabase):
             conn: sqlite3.Connection = self._local.conn
             return conn
         except AttributeError:
-            conn = connect(self.path, self.timeout, key=self.key, salt=self._salt)
+            if self.read_only:
+                conn = connect_to_inspect(Path(self.path), self.timeout, key=self.key)
+            else:
+                conn = connect(self.path, self.timeout, key=self.key, salt=self._salt)
             if self.key is not None and self._salt is None and self.path != ":memory:":
                 self._salt = cipher_salt(conn)  # later threads never re-read the header
             # SQLite's own busy handler waits in ever longer sleeps and can starve a
@@ -114,6 +121,9 @@ class SQLiteDatabase(SQLDatabase):
 
     def transaction(self) -> WriteTransaction:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``; ``ROLLBACK`` if the block raises."""
+        if self.read_only:
+            raise TransactionError(f"{self.label} is open read-only (to inspect it)",
+                                   "run the command that changes it outside doctor")
         return WriteTransaction(self)
 
     def close(self) -> None:

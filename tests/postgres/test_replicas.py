@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import pytest
 from aragora_storage_postgres.backend import PostgresBackend
-from aragora_storage_postgres.hooks import replica_checks
+from aragora_storage_postgres.health import replica_checks
 
 from aragora_storage_core.cli import main
 from aragora_storage_core.errors import ConfigurationError

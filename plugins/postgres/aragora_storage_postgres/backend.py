@@ -6,7 +6,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from aragora_storage_core.backend import SQLBackend
+from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
+from aragora_storage_core.checks import Check
 from aragora_storage_core.columns import ColumnCipher
+from aragora_storage_core.consistency import primary_reads
 from aragora_storage_core.errors import ConfigurationError, InvalidURLError
 from aragora_storage_core.layout import DatabaseType
 from aragora_storage_core.settings import Settings
@@ -61,6 +64,30 @@ class PostgresBackend(SQLBackend):
             facts["replicas"] = [r.to_dict() for r in self.database.replicas.reports()]
         return facts
 
+    def backup(self, request: BackupRequest) -> BackupManifest:
+        """``pg_dump -Fc`` when a new enough ``pg_dump`` is on PATH, else a COPY dump."""
+        from aragora_storage_postgres import backup
+
+        with primary_reads():
+            return backup.dump(self, request.directory)
+
+    def restore(self, request: RestoreRequest) -> BackupManifest:
+        """Restore a backup made by :meth:`backup` into an empty database."""
+        from aragora_storage_postgres import backup
+
+        with primary_reads():
+            return backup.restore(self, request.directory)
+
+    def health(self) -> list[Check]:
+        """Round trip of the primary, server version, pool usage, TLS in use, a
+        transaction-mode pooler in front, and each replica's state and lag.
+
+        Pending migrations are reported for every backend by the core's schema check.
+        """
+        from aragora_storage_postgres.health import health
+
+        with primary_reads():
+            return [*super().health(), *health(self)]
 
 def replica_urls(texts: tuple[str, ...]) -> list[StorageURL]:
     """Parse ``DATABASE_REPLICA_URLS`` entries; a bad one names its position, never its text."""
