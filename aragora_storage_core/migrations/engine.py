@@ -16,6 +16,7 @@ from time import perf_counter
 
 from aragora_storage_core.errors import MigrationError
 from aragora_storage_core.migrations.context import MigrationContext
+from aragora_storage_core.migrations.failure import failed
 from aragora_storage_core.migrations.files import ROOT, discover, split_statements, up_and_down
 from aragora_storage_core.migrations.types import (
     AppliedMigration,
@@ -157,12 +158,19 @@ class Migrator:
         if migration.path.suffix == ".sql":
             upgrade, downgrade = up_and_down(migration.path.read_text(encoding="utf-8"))
             script = upgrade if up else (downgrade or "")
-            for statement in split_statements(script):
-                tx.execute(dialect.ddl(statement), label=f"{self.db}/{migration.name}")
+            for number, statement in enumerate(split_statements(script), 1):
+                try:
+                    tx.execute(dialect.ddl(statement), label=f"{self.db}/{migration.name}")
+                except Exception as error:
+                    raise failed(self.db, migration, number, error, up) from None
             return
         module = _load(migration)
         function = getattr(module, "upgrade" if up else "downgrade")
-        function(MigrationContext(tx, dialect, self.db))
+        context = MigrationContext(tx, dialect, self.db)
+        try:
+            function(context)
+        except Exception as error:
+            raise failed(self.db, migration, context.statements, error, up) from None
 
 
 def _has_downgrade(migration: MigrationFile) -> bool:

@@ -9,10 +9,8 @@ back-off until ``DB_TIMEOUT``; only then does the caller see a :class:`Transacti
 from __future__ import annotations
 
 import os
-import random
 import sqlite3
 import threading
-import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +23,7 @@ from aragora_storage_core.errors import CorruptDatabaseError, TransactionError
 from aragora_storage_core.sql.database import Params, Row, SQLDatabase, Transaction
 from aragora_storage_core.sql.dialect import SQLITE
 from aragora_storage_core.sql.slowlog import report
-from aragora_storage_core.sqlite.connection import connect, is_busy, locked_error
+from aragora_storage_core.sqlite.connection import connect, is_busy, retry_while_busy
 from aragora_storage_core.sqlite.inspect import connect_to_inspect
 
 #: Seconds SQLite's busy handler may wait on its own before we retry with jitter.
@@ -221,20 +219,3 @@ def begin(conn: sqlite3.Connection, timeout: float, path: str = "database") -> N
         retry_while_busy(lambda: conn.execute("BEGIN IMMEDIATE"), timeout, path)
 
 
-def retry_while_busy(action: Callable[[], Any], timeout: float, path: str) -> Any:
-    """Run ``action`` until SQLite stops answering "busy", with jittered back-off.
-
-    Raises :class:`TransactionError` once ``timeout`` seconds have passed.
-    """
-    deadline = time.monotonic() + timeout
-    delay = 0.002
-    while True:
-        time.sleep(random.uniform(0, delay))
-        delay = min(delay * 2, 0.1)
-        try:
-            return action()
-        except Exception as exc:
-            if not is_busy(exc):
-                raise
-            if time.monotonic() >= deadline:
-                raise locked_error(path, timeout) from None

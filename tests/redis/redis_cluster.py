@@ -136,3 +136,96 @@ class ThrowawayCluster:
         """Stop every node."""
         for node in self.nodes:
             node.stop()
+
+
+class ThrowawaySentinels:
+    """A primary, one replica and three sentinels watching them as :data:`SERVICE`.
+
+    The data nodes require ``password``; the sentinels require ``sentinel_password``.
+    """
+
+    def __init__(self, workdir: Path, password: str, sentinel_password: str) -> None:
+        self.workdir = workdir
+        self.password = password
+        self.sentinel_password = sentinel_password
+        auth = ("--requirepass", password, "--masterauth", password)
+        self.primary = RedisServerProcess(workdir / "primary", *auth)
+        self.replica = RedisServerProcess(workdir / "replica", *auth)
+        self.sentinels: list[RedisServerProcess] = []
+
+    def _config(self, index: int) -> Path:
+        path = self.workdir / f"sentinel{index}" / "sentinel.conf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join([
+            f"sentinel monitor {SERVICE} 127.0.0.1 {self.primary.port} 2",
+            f"sentinel down-after-milliseconds {SERVICE} 1000",
+            f"sentinel failover-timeout {SERVICE} 10000",
+            f"sentinel auth-pass {SERVICE} {self.password}",
+            f"requirepass {self.sentinel_password}",
+            f"sentinel sentinel-pass {self.sentinel_password}",
+            ""]))
+        return path
+
+    def start(self) -> ThrowawaySentinels:
+        """Start the data nodes and the sentinels; wait until each sentinel sees them all."""
+        self.primary.start()
+        self.replica.args = (*self.replica.args, "--replicaof", "127.0.0.1",
+                             str(self.primary.port))
+        self.replica.start()
+        for index in range(3):
+            sentinel = RedisServerProcess(self.workdir / f"sentinel{index}", "--sentinel",
+                                          config=self._config(index))
+            self.sentinels.append(sentinel.start())
+        wait_until(self.settled, "three sentinels seeing the primary, its replica and "
+                   "each other")
+        return self
+
+    def sentinel(self, index: int) -> redis.Redis:
+        """A client of one sentinel."""
+        return node_client(self.sentinels[index].port, self.sentinel_password)
+
+    def primary_port(self) -> int:
+        """The port the sentinels name as the primary (all of them must agree)."""
+        answers = {int(self.sentinel(i).sentinel_get_master_addr_by_name(SERVICE)[1])
+                   for i in range(3)}
+        if len(answers) != 1:
+            raise redis.ConnectionError(f"sentinels disagree: {answers}")
+        return answers.pop()
+
+    def settled(self) -> bool:
+        """Every sentinel knows 2 others and 1 replica, and the replica's link is up."""
+        for index in range(3):
+            state = self.sentinel(index).sentinel_master(SERVICE)
+            if state["num-other-sentinels"] != 2 or state["num-slaves"] != 1:
+                return False
+        return self.replica_linked()
+
+    def replica_linked(self) -> bool:
+        """The node that is not the primary replicates from it."""
+        port = self.primary_port()
+        other = self.replica.port if port == self.primary.port else self.primary.port
+        replication = node_client(other, self.password).info("replication")
+        return bool(replication.get("master_port") == port
+                    and replication.get("master_link_status") == "up")
+
+    def failover(self) -> int:
+        """``SENTINEL FAILOVER``; wait until the replica took over; return its port."""
+        before = self.primary_port()
+        self.sentinel(0).sentinel_failover(SERVICE)
+        wait_until(lambda: self.primary_port() != before and node_client(
+            self.primary_port(), self.password).info("replication")["role"] == "master",
+                   "the sentinel failover")
+        return self.primary_port()
+
+    def url(self, query: str = "", sentinel_password: bool = True) -> str:
+        """``redis+sentinel://`` listing the three sentinels."""
+        hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
+        options = [*([f"sentinel_password={self.sentinel_password}"]
+                     if sentinel_password else []), *filter(None, [query])]
+        return (f"redis+sentinel://:{self.password}@{hosts}/{SERVICE}/0"
+                + ("?" + "&".join(options) if options else ""))
+
+    def stop(self) -> None:
+        """Stop the sentinels, then the data nodes."""
+        for process in [*self.sentinels, self.replica, self.primary]:
+            process.stop()

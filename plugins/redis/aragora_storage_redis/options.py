@@ -23,7 +23,7 @@ CERT_REQS = ("required", "optional", "none")
 #: ``redis+<mode>://``: how the URL's hosts are used (no ``+mode`` is one server).
 MODES = ("single", "cluster", "sentinel")
 #: Options that only a ``redis+sentinel://`` URL takes; the password is never stored here.
-SENTINEL_ONLY = frozenset({"sentinel_username", "sentinel_password"})
+SENTINEL_ONLY = frozenset({"sentinel_username", "sentinel_password", "sentinel_check_interval"})
 
 
 def _text(value: str) -> str:
@@ -33,6 +33,13 @@ def _text(value: str) -> str:
 def _positive_float(value: str) -> float:
     number = float(value)
     if number <= 0:
+        raise ValueError(value)
+    return number
+
+
+def _seconds(value: str) -> float:
+    number = float(value)
+    if not 0 <= number < float("inf"):
         raise ValueError(value)
     return number
 
@@ -79,6 +86,7 @@ PARAMETERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "ssl_check_hostname": (_flag, "true"),
     "sentinel_username": (_text, "sentinel-user"),
     "sentinel_password": (_text, "..."),
+    "sentinel_check_interval": (_seconds, "1"),
 }
 
 
@@ -103,6 +111,8 @@ class RedisOptions:
     #: The Sentinel service name of the primary (``redis+sentinel://`` only).
     service: str | None = None
     sentinel_username: str | None = None
+    #: Seconds between two questions to the sentinels about the primary (0: every command).
+    sentinel_check_interval: float = 1.0
 
     @classmethod
     def from_url(cls, url: StorageURL) -> RedisOptions:

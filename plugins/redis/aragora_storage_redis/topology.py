@@ -7,9 +7,18 @@ that serve data now (to notice restarts), facts for ``doctor`` and closes its co
 
 from __future__ import annotations
 
+import contextlib
+import time
 from typing import Any
 
 from redis import ConnectionPool, Redis, SSLConnection
+from redis.exceptions import ConnectionError, TimeoutError
+from redis.sentinel import (
+    Sentinel,
+    SentinelConnectionPool,
+    SentinelManagedConnection,
+    SentinelManagedSSLConnection,
+)
 
 from aragora_storage_core.url import StorageURL
 from aragora_storage_redis.options import RedisOptions, connection_kwargs, tls_kwargs
@@ -108,6 +117,31 @@ class ClusterServers:
         self.client.close()
 
 
+class RecheckingSentinelPool(SentinelConnectionPool):
+    """redis-py's Sentinel pool, which asks the sentinels for the primary only when it
+    opens a connection, so after a ``SENTINEL FAILOVER`` its open connections keep
+    writing to the old primary until Sentinel demotes it (seconds later; those writes
+    are then lost). This one asks again when a connection is taken and the last answer
+    is ``check_interval`` seconds old; a new primary closes the idle connections."""
+
+    def __init__(self, service: str, sentinel: Sentinel, *, check_interval: float,
+                 **kwargs: Any) -> None:
+        super().__init__(service, sentinel, **kwargs)  # type: ignore[no-untyped-call]
+        self.check_interval = check_interval
+        self._checked_at = time.monotonic()
+
+    def get_connection(self, *args: Any, **options: Any) -> Any:
+        """A pooled connection, to the current primary if the last check is old."""
+        now = time.monotonic()
+        if now - self._checked_at >= self.check_interval:
+            self._checked_at = now
+            # No sentinel answering is no reason to fail the command: the connections
+            # stay, and their own errors (or the next connect) tell if the primary is gone.
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                self.get_master_address()  # type: ignore[no-untyped-call]
+        return super().get_connection(*args, **options)
+
+
 class SentinelPrimary:
     """The primary that Sentinel names for a service; a failover moves the connections.
 
@@ -118,13 +152,6 @@ class SentinelPrimary:
     mode = "sentinel"
 
     def __init__(self, url: StorageURL, options: RedisOptions) -> None:
-        from redis.sentinel import (
-            Sentinel,
-            SentinelConnectionPool,
-            SentinelManagedConnection,
-            SentinelManagedSSLConnection,
-        )
-
         service = options.service or ""
         sentinel_kwargs: dict[str, Any] = {
             "username": options.sentinel_username,
@@ -141,8 +168,9 @@ class SentinelPrimary:
         self._node_kwargs = kwargs | ({"ssl": True} if options.tls else {})
         kwargs["connection_class"] = (SentinelManagedSSLConnection if options.tls
                                       else SentinelManagedConnection)
-        pool: Any = SentinelConnectionPool  # untyped in redis-py
-        self.pool = pool(service, self.sentinel, db=options.db, **kwargs)
+        self.pool = RecheckingSentinelPool(service, self.sentinel, db=options.db,
+                                           check_interval=options.sentinel_check_interval,
+                                           **kwargs)
         self.client: Any = Redis(connection_pool=self.pool)
         self.location = location_of(url, options)
 
