@@ -19,6 +19,8 @@ from redis_servers import RedisServerProcess
 
 NODE_TIMEOUT_MS = 1000
 SERVICE = "aragora-primary"
+#: Passwords of the test cluster's nodes, of the Sentinel setup's data nodes and sentinels.
+CLUSTER_PASSWORD, PASSWORD, SENTINEL_PASSWORD = "cluster-s3cret", "data-s3cret", "sentinel-s3cret"
 
 
 def wait_until(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
@@ -73,6 +75,14 @@ class ThrowawayCluster:
     def client(self, port: int) -> redis.Redis:
         """A plain client of the node on ``port``."""
         return node_client(port, self.password)
+
+    def url(self, query: str = "", password: str | None = None) -> str:
+        """``redis+cluster://`` with two seed nodes (and the password, or ``password``)."""
+        secret = self.password if password is None else password
+        auth = f":{secret}@" if secret else ""
+        first, second = self.live_ports()[:2]
+        return (f"redis+cluster://{auth}127.0.0.1:{first},127.0.0.1:{second}"
+                + (f"?{query}" if query else ""))
 
     def live_ports(self) -> list[int]:
         """Ports of the nodes that run."""
