@@ -9,13 +9,19 @@ checksum changed stops ``migrate`` before anything runs.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from time import perf_counter
 
 from aragora_storage_core.errors import ChecksumMismatchError, MigrationError
 from aragora_storage_core.migrations.context import MigrationContext
-from aragora_storage_core.migrations.files import ROOT, discover, split_statements, up_and_down
+from aragora_storage_core.migrations.files import (
+    discover,
+    rename_tables,
+    search_path,
+    split_statements,
+    up_and_down,
+)
 from aragora_storage_core.migrations.types import (
     AppliedMigration,
     DatabaseStatus,
@@ -33,14 +39,21 @@ SCHEMA_VERSION_DDL = (
 
 
 class Migrator:
-    """Migrations of one logical database ``db`` on one SQL database."""
+    """Migrations of one logical database ``db`` on one SQL database.
+
+    ``roots`` is the migrations search path (default: :func:`search_path` of the process
+    environment); ``names`` renames tables for where they live (consolidated name ->
+    actual name, from :meth:`DatabaseInfo.names <aragora_storage_core.layout.DatabaseInfo.names>`).
+    """
 
     def __init__(self, database: SQLDatabase, db: str, location: str,
-                 root: Path = ROOT) -> None:
+                 roots: Path | Sequence[Path] | None = None,
+                 names: Mapping[str, str] | None = None) -> None:
         self.database = database
         self.db = db
         self.location = location
-        self.files = discover(db, root)
+        self.names = dict(names or {})
+        self.files = discover(db, search_path() if roots is None else roots)
         dialect = database.dialect
         self._applied_sql = dialect.sql(
             "SELECT version, name, checksum, applied_at, duration_ms FROM schema_version"
@@ -139,11 +152,12 @@ class Migrator:
             upgrade, downgrade = up_and_down(migration.path.read_text(encoding="utf-8"))
             script = upgrade if up else (downgrade or "")
             for statement in split_statements(script):
-                tx.execute(dialect.ddl(statement), label=f"{self.db}/{migration.name}")
+                tx.execute(dialect.ddl(rename_tables(statement, self.names)),
+                           label=f"{self.db}/{migration.name}")
             return
         module = _load(migration)
         function = getattr(module, "upgrade" if up else "downgrade")
-        function(MigrationContext(tx, dialect, self.db))
+        function(MigrationContext(tx, dialect, self.db, self.names))
 
 
 def _has_downgrade(migration: MigrationFile) -> bool:
