@@ -407,9 +407,9 @@ from aragora_storage_core.migrations.consolidate import main
 
 real_create = build._create_schema
 
-def schema_then_pause(staged, home):
+def schema_then_pause(staged, home, sources):
     '''Fault injection: wait for Ctrl-C while core.db is half-built.'''
-    real_create(staged, home)
+    real_create(staged, home, sources)
     print("building", flush=True)
     time.sleep(600)
 

@@ -18,8 +18,9 @@ TYPE_REWRITES: tuple[tuple[str, str], ...] = (
     (r"\bBLOB\b", "BYTEA"),
     # The application's SQLite files hold 0/1 in BOOLEAN and any text in TIMESTAMP
     # columns; PostgreSQL keeps those storage classes so every value carries unchanged.
-    (r"\bBOOLEAN\b", "INTEGER"),
-    (r"\bTIMESTAMP\b", "TEXT"),
+    # Only a type (right after a column name) is rewritten, never a column named so.
+    (r"(?<=\w )BOOLEAN\b", "INTEGER"),
+    (r"(?<=\w )TIMESTAMP\b", "TEXT"),
     # SQLite's CURRENT_TIMESTAMP is UTC text 'YYYY-MM-DD HH:MM:SS'; keep that format.
     (r"\bDEFAULT\s+CURRENT_TIMESTAMP\b",
      "DEFAULT (to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'))"),

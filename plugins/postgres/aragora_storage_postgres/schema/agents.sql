@@ -141,7 +141,7 @@ CREATE TABLE active_population (
 CREATE TABLE genesis_events (
     event_id TEXT PRIMARY KEY NOT NULL,
     event_type TEXT NOT NULL,
-    TEXT TEXT NOT NULL,
+    timestamp TEXT NOT NULL,
     parent_event_id TEXT,
     content_hash TEXT NOT NULL,
     data TEXT

@@ -72,7 +72,7 @@ CREATE TABLE predictions (
     predicted DOUBLE PRECISION NOT NULL,
     actual DOUBLE PRECISION NOT NULL,
     bucket TEXT,
-    TEXT TEXT NOT NULL
+    timestamp TEXT NOT NULL
 );
 CREATE TABLE temperature_params (
     agent TEXT PRIMARY KEY NOT NULL,
