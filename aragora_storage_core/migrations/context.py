@@ -44,9 +44,12 @@ class MigrationContext:
         self.dialect = dialect
         self.db = db
         self.names = dict(names or {})
+        #: Statements run so far (the one that fails is named by this number).
+        self.statements = 0
 
     def execute(self, sql: str, params: Params = ()) -> Result:
         """Run one statement; the result has ``rowcount``, ``fetchone()``, ``fetchall()``."""
+        self.statements += 1
         statement = self.dialect.sql(self.dialect.ddl(rename_tables(sql, self.names)))
         return Result(self.tx, self.tx.execute(statement, params, label=self.db))
 
