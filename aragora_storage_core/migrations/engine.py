@@ -14,6 +14,7 @@ from pathlib import Path
 from time import perf_counter
 
 from aragora_storage_core.errors import MigrationError
+from aragora_storage_core.migrations.adoption import Adoption, compare, refuse_partial, steps
 from aragora_storage_core.migrations.context import MigrationContext
 from aragora_storage_core.migrations.failure import failed
 from aragora_storage_core.migrations.files import (
@@ -85,8 +86,12 @@ class Migrator:
         return [AppliedMigration(int(r[0]), r[1], r[2], r[3], float(r[4])) for r in rows]
 
     def status(self) -> DatabaseStatus:
-        """Applied, pending and changed migrations."""
-        return DatabaseStatus.compare(self.db, self.location, self.applied(), self.files)
+        """Applied, pending and changed migrations, and tables that exist unversioned."""
+        status = DatabaseStatus.compare(self.db, self.location, self.applied(), self.files)
+        if not status.applied and status.pending:
+            status.unversioned = list(
+                compare(self.database, self.db, self.files, self.names).existing)
+        return status
 
     def check_unchanged(self, status: DatabaseStatus) -> None:
         """Raise :class:`ChecksumMismatchError` if an applied file was edited."""
@@ -105,9 +110,45 @@ class Migrator:
                 status.ran.append(f"{migration.version:03d}_{migration.name}")
         return self._after(status)
 
-    def migrate(self, target: int | None = None) -> DatabaseStatus:
-        """Apply pending migrations up to ``target`` (default: all); return the status."""
+    def baseline(self) -> DatabaseStatus:
+        """Adopt tables made without version records: record the versions they match.
+
+        Nothing runs and no table changes; the status lists what stays pending. Raises
+        :class:`MigrationError` when the tables match no first migration.
+        """
         status = self.status()
+        if status.applied:
+            return status
+        adoption = compare(self.database, self.db, self.files, self.names)
+        if adoption.existing and len(adoption.matched) < len(self.files) \
+                and any(self._creates_existing(adoption)):
+            raise refuse_partial(self.db, self.location, adoption, self.files, self.names)
+        with self.database.transaction() as tx:
+            for migration in adoption.matched:
+                tx.execute(SCHEMA_VERSION_DDL, label="schema_version")
+                tx.execute(self._record_sql, (self.db, migration.version, migration.name,
+                                              migration.checksum, utcnow_iso(), 0.0))
+                status.ran.append(f"={migration.version:03d}_{migration.name}")
+        return self._after(status)
+
+    def _creates_existing(self, adoption: Adoption) -> list[str]:
+        """Tables the first unmatched migration creates that already exist."""
+        index = len(adoption.matched)
+        before = steps(self.db, self.files[:index + 1], self.names)
+        made = set(before[-1]) - (set(before[-2]) if index else set())
+        return [t for t in made if t in adoption.existing]
+
+    def migrate(self, target: int | None = None) -> DatabaseStatus:
+        """Apply pending migrations up to ``target`` (default: all); return the status.
+
+        A database holding this logical database's tables without version records is
+        adopted first (:meth:`baseline`): only what it lacks is applied.
+        """
+        status = self.status()
+        if not status.applied and status.pending and self.database.exists():
+            adopted = self.baseline()
+            status = self.status()
+            status.ran = adopted.ran
         self.check_unchanged(status)
         with self.database.migration_session() as session:
             for migration in status.pending:

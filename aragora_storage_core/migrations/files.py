@@ -122,8 +122,8 @@ def split_statements(script: str) -> list[str]:
     """Split a SQL script into complete statements (comments and strings respected)."""
     statements: list[str] = []
     buffer = ""
-    for line in script.splitlines(keepends=True):
-        buffer += line
+    for piece in re.split(r"(?<=;)", script):  # after every ';' (several on one line too)
+        buffer += piece
         if sqlite3.complete_statement(buffer):
             statement = buffer.strip()
             buffer = ""

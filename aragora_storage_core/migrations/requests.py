@@ -73,6 +73,8 @@ def run_request(backend: SQLBackend, request: MigrationRequest) -> MigrationRepo
             report.databases.append(migrator.downgrade(request.target or 0))
         elif request.action is MigrationAction.REPAIR:
             report.databases.append(migrator.repair())
+        elif request.action is MigrationAction.BASELINE:
+            report.databases.append(migrator.baseline())
         else:
             status = migrator.status()
             if request.action is MigrationAction.DRY_RUN:
