@@ -26,7 +26,7 @@ from aragora_storage_core.errors import (
 from aragora_storage_core.models import StreamEvent
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores.protocols import StoreKind
-from tests.supabase.postgrest_test_server import PostgrestTestServer
+from tests.supabase.supabase_support import TestProject
 from tests.supabase.supabase_support import KEY, dsn
 
 pytestmark = pytest.mark.postgres
@@ -83,13 +83,13 @@ def test_plain_http_to_a_remote_host_is_refused_before_any_request() -> None:
     assert KEY not in _all_text(error.value)
 
 
-def test_invalid_timeout_is_a_configuration_error(postgrest: PostgrestTestServer) -> None:
+def test_invalid_timeout_is_a_configuration_error(postgrest: TestProject) -> None:
     with pytest.raises(ConfigurationError, match="SUPABASE_TIMEOUT"):
         _open({"SUPABASE_URL": postgrest.url, "SUPABASE_KEY": KEY, "SUPABASE_TIMEOUT": "-1"})
 
 
 def test_wrong_key_is_rejected_at_connect_and_never_shown(
-        postgrest: PostgrestTestServer) -> None:
+        postgrest: TestProject) -> None:
     with pytest.raises(KeyRejectedError) as error:
         _open({"SUPABASE_URL": postgrest.url, "SUPABASE_KEY": WRONG_KEY})
     assert "rejected the key" in error.value.message and "SUPABASE_KEY" in error.value.hint
@@ -122,7 +122,7 @@ def test_hung_project_times_out_within_supabase_timeout(silent: SilentServer) ->
 def test_project_going_down_mid_use_says_a_write_may_not_have_been_applied(
         supabase_backend: Any, project_database: str) -> None:
     supabase_backend.store(StoreKind.STREAM_EVENTS)  # tables ready on the session server
-    server = PostgrestTestServer(dsn(project_database), KEY).start()
+    server = TestProject(project_database).start()
     registry = Registry(env={"SUPABASE_URL": server.url, "SUPABASE_KEY": KEY})
     events = registry.active().store(StoreKind.STREAM_EVENTS)
     events.append(StreamEvent("loop-down", 1, "cycle_start", {}))
@@ -147,7 +147,7 @@ def test_backend_and_project_reprs_and_descriptions_hide_the_key(supabase_backen
 @pytest.mark.parametrize("command", [["doctor"], ["doctor", "--json"], ["migrate"],
                                      ["plugins"]])
 def test_no_command_ever_prints_or_logs_the_key(
-        key: str, command: list[str], postgrest: PostgrestTestServer,
+        key: str, command: list[str], postgrest: TestProject,
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
@@ -170,7 +170,7 @@ def test_seed_compat_client_reports_configuration_without_the_key() -> None:
     assert KEY not in _all_text(error.value)
 
 
-def test_seed_compat_client_opens_the_supabase_client(postgrest: PostgrestTestServer) -> None:
+def test_seed_compat_client_opens_the_supabase_client(postgrest: TestProject) -> None:
     client = SupabaseClient({"SUPABASE_URL": postgrest.url, "SUPABASE_KEY": KEY})
     rows = client.client.table("schema_version").select("version").limit(1).execute().data
     assert isinstance(rows, list)
@@ -188,7 +188,7 @@ def _jwt(role: str) -> str:
                                              ("sb_secret_x", False)])
 def test_doctor_warns_when_the_key_is_the_public_anon_key(
         key: str, warned: bool, project_database: str) -> None:
-    with PostgrestTestServer(dsn(project_database), key) as server:
+    with TestProject(project_database) as server:
         registry = Registry(env={"SUPABASE_URL": server.url, "SUPABASE_KEY": key})
         checks = registry.host.collect_health(registry.active())
         registry.close()

@@ -14,7 +14,7 @@ from postgrest import APIError
 from aragora_storage_core.errors import DuplicateError
 from aragora_storage_core.models import AgentMetric, NomicCycle
 from aragora_storage_core.stores.protocols import StoreKind
-from tests.supabase.postgrest_test_server import PostgrestTestServer
+from tests.supabase.supabase_support import TestProject
 from tests.supabase.supabase_support import KEY
 
 pytestmark = pytest.mark.postgres
@@ -35,7 +35,7 @@ def test_stream_cursor_must_be_a_row_id(supabase_backend: Any) -> None:
 
 
 def test_unique_violation_has_postgrests_error_shape_and_maps_to_duplicate_error(
-        supabase_backend: Any, postgrest: PostgrestTestServer) -> None:
+        supabase_backend: Any, postgrest: TestProject) -> None:
     cycles = supabase_backend.store(StoreKind.NOMIC_CYCLES)
     cycles.save_cycle(NomicCycle("dup", 1, "debate", "voting", START))
     row = {"loop_id": "dup", "cycle_number": 1, "phase": "p", "stage": "s",
