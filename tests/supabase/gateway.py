@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 import ssl
 import threading
 from collections.abc import Collection
@@ -48,10 +47,12 @@ class Gateway:
         self.keys = set(keys)
         self.flavour = flavour
         self.upstream_timeout = upstream_timeout
+        self._local = threading.local()
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are written separately
 
             def _serve(self) -> None:
                 gateway.serve(self)
@@ -86,6 +87,21 @@ class Gateway:
         self.server.shutdown()
         self.server.server_close()
 
+    def _connection(self) -> http.client.HTTPConnection:
+        """This thread's keep-alive connection to PostgREST."""
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = http.client.HTTPConnection(*self.upstream,
+                                                    timeout=self.upstream_timeout)
+            self._local.connection = connection
+        return connection
+
+    def _drop_connection(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
     def serve(self, request: BaseHTTPRequestHandler) -> None:
         """Answer one request: reject it, or pass it to PostgREST and relay the answer."""
         length = int(request.headers.get("Content-Length") or 0)
@@ -101,17 +117,17 @@ class Gateway:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         if "authorization" not in {k.lower() for k in headers}:
             headers["Authorization"] = f"Bearer {key}"
-        connection = http.client.HTTPConnection(*self.upstream, timeout=self.upstream_timeout)
+        connection = self._connection()
         try:
             connection.request(request.command, path, body=body or None, headers=headers)
             upstream = connection.getresponse()
             payload = upstream.read()
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
+            self._drop_connection()
             return _answer(request, 504, UPSTREAM_ERRORS[504])
-        except OSError:
+        except (OSError, http.client.HTTPException):
+            self._drop_connection()
             return _answer(request, 502, UPSTREAM_ERRORS[502])
-        finally:
-            connection.close()
         request.send_response(upstream.status)
         for name in _PASSED_BACK:
             value = upstream.getheader(name)

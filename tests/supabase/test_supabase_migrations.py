@@ -16,8 +16,13 @@ from aragora_storage_core.migrations.types import MigrationAction, MigrationRequ
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores.protocols import StoreKind
 from tests.postgres.conftest import admin_connection
-from tests.supabase.supabase_support import TestProject
-from tests.supabase.supabase_support import KEY, dsn, env_of, make_database, remove_database
+from tests.supabase.supabase_support import (
+    KEY,
+    TestProject,
+    env_of,
+    make_database,
+    remove_database,
+)
 
 pytestmark = pytest.mark.postgres
 

@@ -15,8 +15,7 @@ from aragora_storage_core.models import StreamEvent
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores.protocols import StoreKind
 from tests.postgres.cluster import _cert_pem, _certificate, _key_pem, _pem
-from tests.supabase.supabase_support import TestProject
-from tests.supabase.supabase_support import KEY, dsn
+from tests.supabase.supabase_support import KEY, TestProject
 
 pytestmark = pytest.mark.postgres
 
