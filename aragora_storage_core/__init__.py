@@ -1,23 +1,26 @@
 """aragora-storage core: plugin hooks, backend selection, stores, layout and tools.
 
-Importing this package imports no database driver and no plugin; names below load on
-first use so that ``import aragora_storage_core`` stays cheap.
+Importing this package imports no database driver, no plugin and not even pluggy; names
+below load on first use so that ``import aragora_storage_core`` stays cheap (and the CLI
+is listening for Ctrl-C almost as soon as the interpreter starts).
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
-from aragora_storage_core.hookspecs import hookimpl, hookspec
-
+#: ``typing.TYPE_CHECKING`` without importing ``typing`` (mypy treats the name the same).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from aragora_storage_core.compat import (
         DatabaseManager,
         get_encrypted_connection,
         get_wal_connection,
         safe_add_column,
     )
+    from aragora_storage_core.hookspecs import hookimpl, hookspec
     from aragora_storage_core.layout import (
         DatabaseMode,
         DatabaseType,
@@ -29,6 +32,8 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY = {
+    "hookimpl": "aragora_storage_core.hookspecs",
+    "hookspec": "aragora_storage_core.hookspecs",
     "DatabaseMode": "aragora_storage_core.layout",
     "DatabaseType": "aragora_storage_core.layout",
     "get_db_mode": "aragora_storage_core.layout",

@@ -4,8 +4,11 @@ Works over the generic :class:`~aragora_storage_core.sql.database.SQLDatabase` i
 so any SQL backend can be a source or a target. The target is migrated first (through the
 ``storage_migrate`` hook); each table is read in primary-key order one batch at a time
 (keyset pagination: memory stays flat however large the table) and written with an upsert
-on the primary key, so a copy that stopped half-way is simply run again. At the end the
-row counts of source and target are compared.
+on the primary key. At the end the row counts of source and target are compared.
+
+A target that already holds rows is refused, unless the copy resumes an interrupted copy
+of the same source (a marker table, :data:`MARKER_TABLE`, names the source while a copy
+runs and is dropped when it finishes) or the caller asked to overwrite.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from aragora_storage_core.progress import Progress
 from aragora_storage_core.sql.database import Row, SQLDatabase
 
 DEFAULT_BATCH = 1000
+#: Exists in the target's first database only while a copy into it is unfinished; its one
+#: row names the source (URL with the password masked).
+MARKER_TABLE = "aragora_copy_in_progress"
 
 
 @dataclass(frozen=True)
@@ -153,7 +159,7 @@ def plan_tables(source: SQLBackend, report: CopyReport) -> list[Planned]:
         if not database.exists():
             report.skipped.extend((t, "not in the source") for t in info.tables)
             continue
-        present = {r[0] for r in database.fetch_all(database.dialect.tables_sql)}
+        present = _tables_in(database)
         for table in info.tables:
             if table not in present:
                 report.skipped.append((table, "not in the source"))
@@ -165,12 +171,90 @@ def plan_tables(source: SQLBackend, report: CopyReport) -> list[Planned]:
     return planned
 
 
+def _tables_in(database: SQLDatabase) -> set[str]:
+    if not database.exists():
+        return set()
+    return {r[0] for r in database.fetch_all(database.dialect.tables_sql)}
+
+
+def rows_held(target: SQLBackend) -> dict[str, int]:
+    """Rows of every non-empty store table in ``target`` (nothing is created to look)."""
+    held = {}
+    for info in DATABASES:
+        database = target.database_for(info.type)
+        present = _tables_in(database)
+        for table in info.tables:
+            rows = count(database, table) if table in present else 0
+            if rows:
+                held[table] = rows
+    return held
+
+
+def _marker_database(target: SQLBackend) -> SQLDatabase:
+    return target.database_for(DATABASES[0].type)
+
+
+def interrupted_copy_source(target: SQLBackend) -> str | None:
+    """The source of the unfinished copy into ``target``, or ``None`` when there is none."""
+    database = _marker_database(target)
+    if MARKER_TABLE not in _tables_in(database):
+        return None
+    row = database.fetch_one(f"SELECT source FROM {MARKER_TABLE}")
+    return str(row[0]) if row else ""
+
+
+def check_target(target: SQLBackend, source_name: str, *, resume: bool,
+                 overwrite: bool) -> None:
+    """Refuse a target that holds rows unless ``resume`` (of this source) or ``overwrite``."""
+    held = rows_held(target)
+    unfinished = interrupted_copy_source(target)
+    if resume:
+        if unfinished is not None and unfinished != source_name:
+            raise CopyError(
+                f"the target holds an interrupted copy from {unfinished}, not from"
+                f" {source_name}",
+                "resume with that --from, or pass --overwrite to copy this source over it")
+        if unfinished is None and held:
+            raise CopyError(
+                f"the target {target.url} holds rows but no interrupted copy to resume",
+                "pass --overwrite to write the source's rows over the target's")
+        return
+    if not held or overwrite:
+        return
+    if unfinished == source_name:
+        hint = ("a copy from this source into it was interrupted: pass --resume to finish"
+                " it (nothing is duplicated)")
+    else:
+        hint = ("pass --overwrite to write the source's rows over the target's (rows with"
+                " the same key are replaced, other rows kept), or copy into an empty database")
+    raise CopyError(f"the target {target.url} already holds {sum(held.values())} rows in"
+                    f" {len(held)} tables", hint)
+
+
+def mark_started(target: SQLBackend, source_name: str) -> None:
+    """Record in ``target`` that a copy from ``source_name`` is under way."""
+    database = _marker_database(target)
+    with database.transaction() as tx:
+        tx.execute(f"CREATE TABLE IF NOT EXISTS {MARKER_TABLE} (source TEXT NOT NULL)")
+        tx.execute(f"DELETE FROM {MARKER_TABLE}")
+        tx.execute(database.dialect.sql(f"INSERT INTO {MARKER_TABLE} (source) VALUES (?)"),
+                   (source_name,))
+
+
+def mark_finished(target: SQLBackend) -> None:
+    """Drop the marker: the copy into ``target`` is complete."""
+    with _marker_database(target).transaction() as tx:
+        tx.execute(f"DROP TABLE IF EXISTS {MARKER_TABLE}")
+
+
 def copy_backend(hook: Any, source: Backend, target: Backend, *,
-                 batch_size: int = DEFAULT_BATCH, stream: TextIO | None = None) -> CopyReport:
+                 batch_size: int = DEFAULT_BATCH, stream: TextIO | None = None,
+                 resume: bool = False, overwrite: bool = False) -> CopyReport:
     """Copy every store table from ``source`` to ``target``; return what was copied.
 
-    The source is only read. Re-running after an interruption writes each row again by
-    primary key: nothing is duplicated and the result is the same.
+    The source is only read. A target that already holds rows is refused
+    (:class:`CopyError` with the count) unless ``resume`` continues an interrupted copy
+    of the same source, or ``overwrite`` allows writing over rows with the same key.
     """
     src, dst = _sql_backend(source, "source"), _sql_backend(target, "target")
     if src.url.render() == dst.url.render():
@@ -182,7 +266,10 @@ def copy_backend(hook: Any, source: Backend, target: Backend, *,
         raise CopyError(f"the source {src.url} holds none of the store tables",
                         "check the --from URL (an absolute sqlite path has four slashes:"
                         " sqlite:////abs/dir)")
+    source_name = src.url.render()
+    check_target(dst, source_name, resume=resume, overwrite=overwrite)
     migrate_target(hook, dst)
+    mark_started(dst, source_name)
     progress = Progress("copy", total=sum(rows for *_, rows in planned), stream=stream)
     try:
         for database, db, table, rows in planned:
@@ -202,4 +289,5 @@ def copy_backend(hook: Any, source: Backend, target: Backend, *,
                                            count(destination, table.schema.name)))
     finally:
         progress.close()
+    mark_finished(dst)
     return report

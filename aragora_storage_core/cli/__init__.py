@@ -3,18 +3,25 @@
 Each command module defines ``register(subparsers) -> None`` and ``run(args) -> int``.
 Modules import their heavy dependencies inside ``run`` so ``--help`` stays fast.
 :class:`~aragora_storage_core.errors.StorageError` becomes one line on stderr and exit
-code 1 (2 for configuration and usage errors); nothing else is printed.
+code 1 (2 for configuration and usage errors); nothing else is printed. Ctrl-C at any
+moment (even while the modules are still being imported) prints one line and exits 130.
+This module imports almost nothing at the top, so it is listening for Ctrl-C early.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
 
-from aragora_storage_core.errors import ConfigurationError, StorageError
+TYPE_CHECKING = False  # ``typing.TYPE_CHECKING`` without importing typing (mypy agrees)
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from types import FrameType
+
+    from aragora_storage_core.errors import StorageError
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -30,15 +37,20 @@ COMMANDS: tuple[str, ...] = (
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130
 code_for_broken_pipe = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
+    from aragora_storage_core import __version__
+    from aragora_storage_core.cli.parser import StrictParser
+
+    parser = StrictParser(
         prog="aragora-storage",
         description="One storage layer for SQLite, PostgreSQL, Supabase and Redis.",
     )
+    parser.add_argument("--version", action="version", version=f"aragora-storage {__version__}")
     parser.add_argument("--url", help="database URL (overrides DATABASE_URL and friends)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
@@ -49,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def fail(error: StorageError) -> int:
     """Print ``error`` as one line (plus its hint) on stderr; return its exit code."""
+    from aragora_storage_core.errors import ConfigurationError
+
     print(f"error: {error.message}", file=sys.stderr)
     if error.hint:
         print(f"hint: {error.hint}", file=sys.stderr)
@@ -57,18 +71,33 @@ def fail(error: StorageError) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``aragora-storage`` command."""
-    return run_parsed(build_parser().parse_args(argv))
+    try:
+        return run_parsed(build_parser().parse_args(argv))
+    except KeyboardInterrupt:
+        return interrupted()
+
+
+def interrupted() -> int:
+    """Report Ctrl-C in one line; a second Ctrl-C while shutting down exits at once, quietly."""
+    signal.signal(signal.SIGINT, _exit_now)
+    print("interrupted; nothing partial was kept", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _exit_now(signum: int, frame: FrameType | None) -> None:
+    os._exit(EXIT_INTERRUPTED)
 
 
 def run_parsed(args: argparse.Namespace) -> int:
     """Run ``args.run(args)``: errors as one line, Ctrl-C as 130, a closed pipe quietly."""
+    from aragora_storage_core.errors import StorageError
+
     try:
         code: int = args.run(args)
     except StorageError as error:
         return fail(error)
     except KeyboardInterrupt:
-        print("interrupted; nothing partial was kept", file=sys.stderr)
-        return 130
+        return interrupted()
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stdout

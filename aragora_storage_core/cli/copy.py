@@ -22,6 +22,12 @@ def register(sub: Any) -> None:
                         help="backend to write, migrated first (e.g. postgresql://...)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, metavar="N",
                         help=f"rows per read and per write transaction (default {DEFAULT_BATCH})")
+    existing = parser.add_mutually_exclusive_group()
+    existing.add_argument("--resume", action="store_true",
+                          help="finish an interrupted copy of the same source into --to")
+    existing.add_argument("--overwrite", action="store_true",
+                          help="copy into a target that holds rows: rows with the same key"
+                               " are replaced by the source's, other rows kept")
     parser.set_defaults(run=run)
 
 
@@ -37,11 +43,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         target = registry.connect(args.target, "--to")
         try:
-            report = copy_backend(registry.hook, source, target, batch_size=args.batch_size)
+            report = copy_backend(registry.hook, source, target, batch_size=args.batch_size,
+                                  resume=args.resume, overwrite=args.overwrite)
             print(f"copied {source.url} -> {target.url}")
         except KeyboardInterrupt:
             print("interrupted: the rows copied so far are kept in the target\n"
-                  "hint: run the same copy again to finish it (nothing is duplicated)",
+                  "hint: run the same copy again with --resume to finish it"
+                  " (nothing is duplicated)",
                   file=sys.stderr)
             return INTERRUPTED
         finally:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
 from aragora_storage_core.cli import run_parsed
 from aragora_storage_core.cli.migrate import add_arguments, run
+from aragora_storage_core.cli.parser import StrictParser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the seed's flags and run them as ``aragora-storage migrate`` would."""
-    parser = argparse.ArgumentParser(prog="python -m aragora_storage_core.migrations.runner")
+    parser = StrictParser(prog="python -m aragora_storage_core.migrations.runner")
     parser.add_argument("--url", help="database URL (overrides DATABASE_URL and friends)")
     add_arguments(parser)
     parser.set_defaults(run=run)

@@ -70,3 +70,28 @@ def test_malformed_urls_raise_without_echoing_the_input(text: str) -> None:
 def test_with_params_adds_query_parameters() -> None:
     url = parse_url("sqlite:///x").with_params(mode="legacy")
     assert url.params == {"mode": "legacy"}
+
+
+def test_host_lists_keep_every_host_and_render_masked() -> None:
+    url = parse_url("redis+sentinel://:s3cret@s1:26379,[::1]:26380,s3/mymaster/0"
+                    "?sentinel_password=other")
+    assert (url.scheme, url.driver, url.host, url.port) == ("redis", "sentinel", "s1", 26379)
+    assert url.addresses == (("s1", 26379), ("::1", 26380), ("s3", None))
+    assert url.database == "mymaster/0"
+    assert url.render() == ("redis+sentinel://:***@s1:26379,[::1]:26380,s3/mymaster/0"
+                            "?sentinel_password=***")
+    assert "s3cret" not in repr(url) and "other" not in str(url)
+    assert parse_url(url.render(hide_password=False)) == url
+
+
+def test_one_host_has_one_address_and_locality_covers_every_host() -> None:
+    assert parse_url("redis://h:1/0").addresses == (("h", 1),)
+    assert parse_url("redis+cluster://127.0.0.1:7000,localhost:7001").is_local
+    assert not parse_url("redis+cluster://127.0.0.1:7000,cache.example.com:7001").is_local
+
+
+@pytest.mark.parametrize("text", ["redis+cluster://h1:7000,,h2:7001",
+                                  "redis+cluster://h1:7000,h2:port"])
+def test_malformed_host_lists_raise(text: str) -> None:
+    with pytest.raises(InvalidURLError, match="malformed redis URL"):
+        parse_url(text)

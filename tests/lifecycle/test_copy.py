@@ -28,6 +28,7 @@ from aragora_storage_core.models import (
 )
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores.protocols import StoreKind
+from aragora_storage_core.url import parse_url
 from tests.lifecycle.conftest import add_accounts, table_rows
 from tests.lifecycle.legacy_data import fill, make_legacy
 
@@ -63,7 +64,7 @@ def test_running_the_copy_twice_duplicates_nothing(legacy_url: str, tmp_path: Pa
     target_url = f"sqlite:///{tmp_path / 'again.db'}"
     registry, source, target = open_pair(legacy_url, target_url)
     first = copy_backend(registry.hook, source, target, batch_size=500)
-    second = copy_backend(registry.hook, source, target, batch_size=500)
+    second = copy_backend(registry.hook, source, target, batch_size=500, overwrite=True)
     assert first.ok and second.ok
     assert [t.target_rows for t in first.tables] == [t.target_rows for t in second.tables]
 
@@ -95,21 +96,26 @@ copy_backend(registry.hook, registry.connect(sys.argv[1]), registry.connect(sys.
 """
 
 
-def test_a_copy_killed_half_way_resumes_to_the_same_result(
-        legacy_url: str, tmp_path: Path) -> None:
-    target_url = f"sqlite:///{tmp_path / 'resumed'}?mode=consolidated"
-    process = subprocess.Popen([sys.executable, "-c", KILLABLE, legacy_url, target_url],
+def kill_half_way(source_url: str, target_url: str) -> None:
+    """Fault: a copy from ``source_url`` to ``target_url`` killed (SIGKILL) half-way."""
+    process = subprocess.Popen([sys.executable, "-c", KILLABLE, source_url, target_url],
                                stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     assert process.stdout.readline() == "paused\n"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
+
+
+def test_a_copy_killed_half_way_resumes_to_the_same_result(
+        legacy_url: str, tmp_path: Path) -> None:
+    target_url = f"sqlite:///{tmp_path / 'resumed'}?mode=consolidated"
+    kill_half_way(legacy_url, target_url)
     registry, source, target = open_pair(legacy_url, target_url)
     assert isinstance(target, SQLBackend)
     partial = target.database_for(DatabaseType.NOMIC).fetch_one(
         "SELECT count(*) FROM stream_events")
     assert partial is not None and 0 < partial[0] < 2503
-    report = copy_backend(registry.hook, source, target, batch_size=100)
+    report = copy_backend(registry.hook, source, target, batch_size=100, resume=True)
     assert report.ok
     assert table_rows(target) == table_rows(source)
 
@@ -133,7 +139,7 @@ def test_ctrl_c_during_a_copy_says_the_copied_rows_are_kept_and_how_to_finish(
     assert process.returncode == 130
     assert err.splitlines() == [
         "interrupted: the rows copied so far are kept in the target",
-        "hint: run the same copy again to finish it (nothing is duplicated)"]
+        "hint: run the same copy again with --resume to finish it (nothing is duplicated)"]
 
 
 def test_copy_from_a_source_without_store_tables_is_refused_and_writes_nothing(
@@ -217,18 +223,13 @@ def test_copy_sqlite_to_postgresql_and_back_round_trips_every_row(
 @pytest.mark.postgres
 def test_a_copy_to_postgresql_killed_half_way_resumes_to_the_same_rows(
         legacy_url: str, pg_url: str) -> None:
-    process = subprocess.Popen([sys.executable, "-c", KILLABLE, legacy_url, pg_url],
-                               stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    assert process.stdout.readline() == "paused\n"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    kill_half_way(legacy_url, pg_url)
     registry, source, target = open_pair(legacy_url, pg_url)
     assert isinstance(target, SQLBackend)
     partial = target.database_for(DatabaseType.NOMIC).fetch_one(
         "SELECT count(*) FROM stream_events")
     assert partial is not None and 0 < partial[0] < 2503
-    report = copy_backend(registry.hook, source, target, batch_size=100)
+    report = copy_backend(registry.hook, source, target, batch_size=100, resume=True)
     assert report.ok
     assert table_rows(target) == table_rows(source)
     target.close()
@@ -241,7 +242,7 @@ def test_after_a_copy_to_postgresql_new_rows_get_fresh_ids(
     copy_backend(registry.hook, source, target)
     new_id = target.store(StoreKind.AUDIT).log(AuditEntry(action="after-copy"))
     assert new_id == 3  # the copied ids were 0, 1, 2
-    again = copy_backend(registry.hook, source, target)
+    again = copy_backend(registry.hook, source, target, overwrite=True)
     assert [t.table for t in again.tables if not t.ok] == ["audit_log"]
     target.close()
 
@@ -255,3 +256,103 @@ def test_copy_to_a_backend_that_is_not_sql_is_one_clear_line(
     assert result.err.splitlines() == [
         "error: the target backend redis is not a SQL backend",
         "hint: copy works between SQL backends (sqlite, postgresql, ...)"]
+
+
+# --- a target that already holds rows (issue 10 item 1) ---------------------------------
+
+def change_a_user_name(backend: Backend) -> None:
+    """Edit one row in ``backend`` the way an application would, after a copy."""
+    assert isinstance(backend, SQLBackend)
+    with backend.database_for(DatabaseType.USERS).transaction() as tx:
+        tx.execute(backend.database_for(DatabaseType.USERS).dialect.sql(
+            "UPDATE users SET name = ? WHERE id = (SELECT min(id) FROM users)"),
+            ("changed in the target",))
+
+
+def user_name(backend: Backend) -> str:
+    assert isinstance(backend, SQLBackend)
+    row = backend.database_for(DatabaseType.USERS).fetch_one(
+        "SELECT name FROM users WHERE id = (SELECT min(id) FROM users)")
+    assert row is not None
+    return str(row[0])
+
+
+def refused_copy_onto_filled_target(source_url: str, target_url: str, cli: Any) -> None:
+    """Copy once, edit the target, copy again without a flag: refused, the edit kept."""
+    first = cli("copy", "--from", source_url, "--to", target_url)
+    assert first.code == 0, first.err
+    registry, _, target = open_pair(source_url, target_url)
+    change_a_user_name(target)
+    held = sum(len(rows) for rows in table_rows(target).values())
+    registry.close()
+    again = cli("copy", "--from", source_url, "--to", target_url)
+    assert again.code == 1
+    assert again.out == ""
+    assert again.err.splitlines() == [
+        f"error: the target {parse_url(target_url)} already holds"
+        f" {held} rows in 31 tables",
+        "hint: pass --overwrite to write the source's rows over the target's (rows with the"
+        " same key are replaced, other rows kept), or copy into an empty database"]
+    registry, _, target = open_pair(source_url, target_url)
+    assert user_name(target) == "changed in the target"
+    registry.close()
+
+
+def test_copy_into_a_sqlite_target_that_holds_rows_is_refused_with_the_count(
+        legacy_url: str, tmp_path: Path, cli: Any) -> None:
+    refused_copy_onto_filled_target(legacy_url, f"sqlite:///{tmp_path / 'filled.db'}", cli)
+
+
+@pytest.mark.postgres
+def test_copy_into_a_postgresql_target_that_holds_rows_is_refused_with_the_count(
+        legacy_url: str, pg_url: str, cli: Any) -> None:
+    refused_copy_onto_filled_target(legacy_url, pg_url, cli)
+
+
+def test_overwrite_writes_the_source_rows_over_the_target(
+        legacy_url: str, tmp_path: Path, cli: Any) -> None:
+    target_url = f"sqlite:///{tmp_path / 'over.db'}"
+    assert cli("copy", "--from", legacy_url, "--to", target_url).code == 0
+    registry, source, target = open_pair(legacy_url, target_url)
+    change_a_user_name(target)
+    registry.close()
+    result = cli("copy", "--from", legacy_url, "--to", target_url, "--overwrite")
+    assert result.code == 0, result.err
+    registry, source, target = open_pair(legacy_url, target_url)
+    assert table_rows(target) == table_rows(source)
+    registry.close()
+
+
+def test_resume_of_a_target_no_copy_was_interrupted_on_is_refused(
+        legacy_url: str, tmp_path: Path, cli: Any) -> None:
+    target_url = f"sqlite:///{tmp_path / 'done.db'}"
+    assert cli("copy", "--from", legacy_url, "--to", target_url).code == 0
+    result = cli("copy", "--from", legacy_url, "--to", target_url, "--resume")
+    assert result.code == 1
+    assert result.err.splitlines()[0].endswith(
+        "holds rows but no interrupted copy to resume")
+
+
+def test_resume_from_another_source_is_refused_naming_the_first(
+        legacy_url: str, tmp_path: Path, cli: Any) -> None:
+    target_url = f"sqlite:///{tmp_path / 'partial'}?mode=consolidated"
+    kill_half_way(legacy_url, target_url)
+    other = tmp_path / "other"
+    make_legacy(other, rows_per_table=1)
+    plain = cli("copy", "--from", legacy_url, "--to", target_url)
+    assert plain.code == 1
+    assert "--resume" in plain.err.splitlines()[1]
+    result = cli("copy", "--from", f"sqlite:///{other}", "--to", target_url, "--resume")
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
+        f"error: the target holds an interrupted copy from {legacy_url}, not from"
+        f" sqlite:///{other}")
+    finished = cli("copy", "--from", legacy_url, "--to", target_url, "--resume")
+    assert finished.code == 0, finished.err
+    registry, source, target = open_pair(legacy_url, target_url)
+    assert table_rows(target) == table_rows(source)
+    assert isinstance(target, SQLBackend)
+    assert not any(
+        database.fetch_all(database.dialect.tables_sql + " AND name LIKE 'aragora_copy%'")
+        for _, database, _ in target.databases() if database.exists())
+    registry.close()

@@ -162,3 +162,16 @@ def test_keepalives_are_on_by_default_and_the_url_can_change_them(pg_url: str) -
         backend.close()
     assert (params["keepalives"], params["keepalives_idle"]) == ("1", "45")
     assert params["keepalives_count"] == "3"
+
+
+
+def test_a_host_list_goes_to_libpq_which_takes_the_first_that_answers(pg_database: str) -> None:
+    dead = free_port()
+    backend = Registry(env={}).connect(
+        f"postgresql://{USER}@{HOST}:{dead},{HOST}:{PORT}/{pg_database}?connect_timeout=2")
+    try:
+        database = next(iter(backend.databases()))[1]
+        assert database.fetch_one("SELECT current_database()")[0] == pg_database
+        assert f"{HOST}:{dead},{HOST}:{PORT}/" in str(backend.url)
+    finally:
+        backend.close()

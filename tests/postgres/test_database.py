@@ -116,7 +116,7 @@ def test_waiting_caller_gets_the_connection_released_meanwhile(
     thread = threading.Thread(target=lambda: results.append(
         backend.database.fetch_one("SELECT 42")))
     thread.start()
-    while not pool._waiting:  # the reader is blocked inside QueuePool
+    while not pool.waiting():  # the reader is queued for the one connection
         threading.Event().wait(0.01)
     pool.release(lease)
     thread.join()

@@ -1,6 +1,8 @@
-"""Helpers the Redis tests share: cleaning up a prefix."""
+"""Helpers the Redis tests share: cleaning up a prefix, reading a key's contents."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import redis
 
@@ -10,3 +12,23 @@ def unlink_prefix(client: redis.Redis, prefix: str) -> None:
     pattern = prefix.replace("*", r"\*").replace("?", r"\?").replace("[", r"\[") + "*"
     for key in client.scan_iter(match=pattern, count=1000):
         client.unlink(key)
+
+
+def contents(client: redis.Redis, key: bytes | str) -> tuple[bytes, Any]:
+    """``(type, value)`` of ``key``, independent of how the server encodes it.
+
+    ``DUMP`` bytes are no basis for comparison: a hash's field order in its payload
+    depends on the server's hash seed and on the order fields were inserted.
+    """
+    kind: bytes = client.type(key)
+    readers: dict[bytes, Any] = {
+        b"string": lambda: client.get(key),
+        b"hash": lambda: client.hgetall(key),
+        b"list": lambda: client.lrange(key, 0, -1),
+        b"set": lambda: client.smembers(key),
+        b"zset": lambda: client.zrange(key, 0, -1, withscores=True),
+        b"stream": lambda: client.xrange(key),
+    }
+    if kind not in readers:
+        raise AssertionError(f"no reader for Redis type {kind!r} of {key!r}")
+    return kind, readers[kind]()

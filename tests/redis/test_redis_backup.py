@@ -6,10 +6,12 @@ import hashlib
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 from aragora_storage_redis.backend import RedisBackend
+from redis_support import contents
 
 from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
 from aragora_storage_core.errors import StorageError
@@ -25,9 +27,9 @@ def hooks(backend: RedisBackend) -> Registry:
     return registry
 
 
-def snapshot(client: redis.Redis, prefix: str) -> dict[bytes, tuple[bytes, int]]:
-    """Every key under ``prefix``: its DUMP payload and remaining TTL."""
-    return {key: (client.dump(key), client.pttl(key))
+def snapshot(client: redis.Redis, prefix: str) -> dict[bytes, tuple[tuple[bytes, Any], int]]:
+    """Every key under ``prefix``: its type and contents, and its remaining TTL."""
+    return {key: (contents(client, key), client.pttl(key))
             for key in client.scan_iter(match=f"{prefix}*")}
 
 
@@ -49,6 +51,16 @@ def populated(backend: RedisBackend) -> RedisBackend:
     cache.set("forever", b"\x00\x01")
     cache.set("brief", b"x" * 1000, ttl_seconds=3600)
     return backend
+
+
+def test_snapshots_compare_contents_not_encodings(shared_client: redis.Redis,
+                                                   prefix: str) -> None:
+    """Two hashes with the same fields inserted in another order: DUMP differs, contents not."""
+    first, second = f"{prefix}h1", f"{prefix}h2"
+    shared_client.hset(first, mapping={"a": "1", "b": "2"})
+    shared_client.hset(second, mapping={"b": "2", "a": "1"})
+    assert shared_client.dump(first) != shared_client.dump(second)
+    assert contents(shared_client, first) == contents(shared_client, second)
 
 
 def test_restore_gives_identical_keys_values_ttls_and_streams(

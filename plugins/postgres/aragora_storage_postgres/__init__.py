@@ -1,26 +1,13 @@
 """The PostgreSQL backend of aragora-storage: ``postgresql://`` (or ``postgres://``) URLs.
 
 Registered through the ``aragora_storage.backends`` entry points ``postgresql`` and
-``postgres``; psycopg2 and SQLAlchemy's pool are imported only when a backend opens.
+``postgres``; psycopg2 is imported only when a backend opens.
 """
 
 from aragora_storage_postgres.backend import PostgresBackend
-from aragora_storage_postgres.hooks import (
-    storage_backup,
-    storage_connect,
-    storage_health,
-    storage_restore,
-)
+from aragora_storage_postgres.hooks import storage_connect
 
 BACKEND_NAME = "postgresql"
 STORES = PostgresBackend.stores_served
 
-__all__ = [
-    "BACKEND_NAME",
-    "STORES",
-    "PostgresBackend",
-    "storage_backup",
-    "storage_connect",
-    "storage_health",
-    "storage_restore",
-]
+__all__ = ["BACKEND_NAME", "STORES", "PostgresBackend", "storage_connect"]

@@ -48,6 +48,9 @@ def connect_kwargs(url: StorageURL) -> dict[str, Any]:
                        ("password", url.password), ("dbname", url.database)):
         if value is not None:
             kwargs[key] = value
+    if url.hosts:  # libpq's own host list: the first that answers (and target_session_attrs)
+        kwargs["host"] = ",".join(name for name, _ in url.hosts)
+        kwargs["port"] = ",".join(str(port or DEFAULT_PORT) for _, port in url.hosts)
     return kwargs
 
 

@@ -1,0 +1,108 @@
+"""The command line itself: ``--version``, no abbreviated flags, Ctrl-C, sizes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+from aragora_storage_core.cli import build_parser, main
+from aragora_storage_core.cli.backup import human_size
+
+#: Prints ``ready`` once the entry module is imported, then runs the command exactly as
+#: the ``aragora-storage`` console script does.
+ENTRY = ("import os, sys\n"
+         "from aragora_storage_core.cli import main\n"
+         "os.write(2, b'ready\\n')\n"
+         "sys.exit(main())\n")
+INTERRUPTED = "interrupted; nothing partial was kept"
+
+
+def all_parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """``parser`` and every sub-parser below it."""
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                yield from all_parsers(child)
+
+
+def test_version_prints_the_installed_distribution_version(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"aragora-storage {version('aragora-storage')}"
+
+
+def test_no_parser_accepts_abbreviated_flags() -> None:
+    parsers = list(all_parsers(build_parser()))
+    assert len(parsers) > 10  # the root, every command and every action below them
+    assert [p.prog for p in parsers if p.allow_abbrev] == []
+
+
+@pytest.mark.parametrize("argv", [["migrate", "--migrat"], ["migrate", "--stat"],
+                                  ["doctor", "--js"], ["backup", "prune", "--dry"]])
+def test_an_abbreviated_flag_is_a_usage_error_and_runs_nothing(
+        argv: list[str], capsys: pytest.CaptureFixture[str], clean_environment: Path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
+    assert list(clean_environment.iterdir()) == []
+
+
+def test_the_seed_runner_refuses_abbreviated_flags_too(clean_environment: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "aragora_storage_core.migrations.runner", "--migrat"],
+        capture_output=True, text=True, check=False, cwd=clean_environment, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert list(clean_environment.iterdir()) == []
+
+
+@pytest.mark.parametrize(("size", "text"), [
+    (0, "0 B"), (1023, "1023 B"), (1024, "1.0 KB"), (1536, "1.5 KB"),
+    (int(54.3 * 1024 * 1024), "54.3 MB"), (int(54.96 * 1024 * 1024), "55.0 MB"),
+    (1024 * 1024 - 1, "1.0 MB"), (3 * 1024 ** 4, "3072.0 GB"),
+])
+def test_sizes_are_rounded_to_one_decimal_not_truncated(size: int, text: str) -> None:
+    assert human_size(size) == text
+
+
+def _interrupt(argv: list[str], delay: float, cwd: Path) -> tuple[int, str]:
+    """Run the command, send SIGINT ``delay`` seconds after it started; (exit code, stderr)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARAGORA_")}
+    process = subprocess.Popen([sys.executable, "-c", ENTRY, *argv], cwd=cwd, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    assert process.stderr.readline() == "ready\n"
+    time.sleep(delay)  # not an assertion: spreads the signal over the command's phases
+    process.send_signal(signal.SIGINT)
+    err = process.stderr.read()
+    return process.wait(timeout=60), err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("argv", [["doctor"], ["migrate", "--migrate"],
+                                  ["--url", "sqlite:///one.db", "doctor", "--json"]])
+def test_ctrl_c_at_any_moment_prints_one_line_and_no_traceback(
+        argv: list[str], clean_environment: Path) -> None:
+    interrupted = 0
+    for delay in (0.0, 0.01, 0.03, 0.06, 0.1, 0.2, 0.3, 0.5):
+        code, err = _interrupt(argv, delay, clean_environment)
+        assert "Traceback" not in err and "Exception" not in err, (delay, err)
+        if code == 130:
+            interrupted += 1
+            assert err == INTERRUPTED + "\n", (delay, err)
+        else:
+            # Finished first; a signal during interpreter shutdown ends it silently (-2).
+            assert code in (0, 1, -signal.SIGINT) and err == "", (delay, code, err)
+    assert interrupted > 0  # the signal did arrive while the command ran
