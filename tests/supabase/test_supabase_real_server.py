@@ -25,6 +25,7 @@ from aragora_storage_supabase.project import GatewayAnswer
 
 from aragora_storage_core.backup.create import create_backup
 from aragora_storage_core.errors import BackendUnavailableError
+from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
 from aragora_storage_core.models import AgentMetric, NomicCycle, StreamEvent
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores.protocols import StoreKind
@@ -175,7 +176,9 @@ def test_missing_grants_are_a_grants_error_with_the_fix_and_migrate_restores_the
     assert "GRANT" in error.value.hint and "migrate --migrate" in error.value.hint
     assert not isinstance(error.value, KeyRejectedError)
     registry = Registry(supabase_backend.settings)
-    registry.active().store(StoreKind.STREAM_EVENTS)  # auto-migrate puts the grants back
+    report = registry.hook.storage_migrate(backend=registry.active(),
+                                           request=MigrationRequest(MigrationAction.MIGRATE))
+    assert report.databases[0].ran == []  # nothing pending, and yet the grants are back
     assert events.append(StreamEvent("revoked", 1, "e", {}))
     registry.close()
 

@@ -165,7 +165,9 @@ def run(backend: SupabaseBackend, request: MigrationRequest) -> MigrationReport:
                 f"{len(wanted)} migration(s) pending on the {backend.project.location}; "
                 f"run in the Supabase SQL editor: {files}",
                 "or export SUPABASE_DB_URL=<direct connection string> and migrate again")
-        report.databases.append(apply_direct(backend, request.target) if wanted else current)
+        repairable = wanted or backend.direct_url  # grants and RLS are checked too
+        report.databases.append(apply_direct(backend, request.target) if repairable
+                                else current)
     else:
         report.databases.append(current)
     return report
