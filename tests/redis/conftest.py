@@ -15,6 +15,7 @@ from redis_cluster import (
     SENTINEL_PASSWORD,
     ThrowawayCluster,
     ThrowawaySentinels,
+    running,
 )
 from redis_support import unlink_prefix
 
@@ -64,11 +65,8 @@ def backend(redis_url: str) -> Iterator[RedisBackend]:
 @pytest.fixture(scope="session")
 def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawayCluster]:
     """One throwaway 3-primary, 3-replica Redis Cluster for the whole session."""
-    cluster = ThrowawayCluster(Path(tmp_path_factory.mktemp("redis-cluster")), CLUSTER_PASSWORD)
-    try:
-        yield cluster.start()
-    finally:
-        cluster.stop()
+    yield from running(ThrowawayCluster(Path(tmp_path_factory.mktemp("redis-cluster")),
+                                        CLUSTER_PASSWORD))
 
 
 @pytest.fixture
@@ -80,12 +78,8 @@ def cluster_url(redis_cluster: ThrowawayCluster) -> str:
 @pytest.fixture(scope="session")
 def sentinels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawaySentinels]:
     """One primary, one replica and three sentinels for the whole session."""
-    setup = ThrowawaySentinels(Path(tmp_path_factory.mktemp("sentinel")), PASSWORD,
-                               SENTINEL_PASSWORD)
-    try:
-        yield setup.start()
-    finally:
-        setup.stop()
+    yield from running(ThrowawaySentinels(Path(tmp_path_factory.mktemp("sentinel")), PASSWORD,
+                                          SENTINEL_PASSWORD))
 
 
 @pytest.fixture
