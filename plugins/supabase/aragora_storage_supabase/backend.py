@@ -18,7 +18,7 @@ from aragora_storage_supabase.project import SupabaseProject, timeout_from
 
 #: The logical database whose tables are the seed's "Supabase Tables".
 NOMIC = DatabaseType.NOMIC
-TABLES: tuple[str, ...] = DATABASE_INFO[NOMIC].tables
+TABLES: tuple[str, ...] = DATABASE_INFO[NOMIC].table_names
 
 
 class SupabaseBackend(Backend):
