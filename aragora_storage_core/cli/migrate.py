@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +153,14 @@ def _beside(args: argparse.Namespace, registry: Any, primary: Any,
     beside = registry.redis()
     if beside is None or beside.url == primary.url:
         return []
-    return _call(registry, beside, request).databases
+    report = _call(registry, beside, request)
+    if request.action is MigrationAction.MIGRATE:
+        from aragora_storage_core.beside import record_marker
+
+        note = record_marker(primary, beside)
+        if note:
+            print(f"warning: {note}", file=sys.stderr)
+    return report.databases
 
 
 def _call(registry: Any, backend: Any, request: MigrationRequest) -> MigrationReport:
