@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 from aragora_storage_postgres.backend import PostgresBackend
+from aragora_storage_postgres.dialect import POSTGRES
 from aragora_storage_postgres.schema import SCHEMA_DIR, render
 
 from aragora_storage_core.cli import main
 from aragora_storage_core.errors import MigrationError
-from aragora_storage_core.layout import TABLES, ConsolidatedDatabase
+from aragora_storage_core.layout import DATABASES, TABLES, ConsolidatedDatabase
 from aragora_storage_core.migrations.engine import Migrator
+from aragora_storage_core.migrations.files import discover
 from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
 from aragora_storage_core.registry import Registry
 from tests.postgres.conftest import AUTO, admin_connection, drop_database
@@ -43,7 +45,9 @@ def test_every_core_migration_applies_and_creates_every_table(
         pg_backend: PostgresBackend) -> None:
     registry = Registry(env=AUTO)
     report = migrate(registry, pg_backend, MigrationAction.MIGRATE)
-    assert all(status.ran for status in report.databases)
+    with_files = {s.db for s in report.databases if s.applied}
+    assert all(status.ran for status in report.databases if status.db in with_files)
+    assert {"users", "agora_memory", "genesis"} <= with_files
     tables = {row[0] for row in pg_backend.database.fetch_all(
         pg_backend.database.dialect.tables_sql)}
     assert tables == {*TABLES, "schema_version"}
@@ -74,7 +78,9 @@ def test_identity_real_and_blob_columns_get_postgres_types(pg_backend: PostgresB
     types = dict(((t, c), (d, i)) for t, c, d, _, i in pg_backend.database.fetch_all(COLUMNS))
     assert types["audit_log", "id"] == ("bigint", "YES")
     assert types["ratings", "elo"] == ("double precision", "NO")
-    assert types["embeddings", "vector"] == ("bytea", "NO")
+    assert types["embeddings", "embedding"] == ("bytea", "NO")
+    assert types["debates", "consensus_reached"] == ("integer", "NO")  # SQLite's 0/1
+    assert types["critique_debates", "task"] == ("text", "NO")  # memory.db's debates
 
 
 def test_downgrade_and_upgrade_again_round_trip(pg_backend: PostgresBackend) -> None:
@@ -121,10 +127,17 @@ def test_two_migrators_at_once_apply_each_version_once(pg_url: str) -> None:
         backend.close()
     assert errors == []
     ran = [(s.db, name) for report in reports for s in report.databases for name in s.ran]
-    assert len(ran) == len(set(ran)) == 17
+    assert len(ran) == len(set(ran)) == sum(len(discover(info.type.value)) for info in DATABASES)
 
 
-def test_a_migrator_waits_for_the_advisory_lock_of_another(
+def hold_migration_lock(backend: PostgresBackend) -> Any:
+    """The lock every migration transaction takes, held in an open transaction of ``backend``."""
+    hold = backend.database.transaction()
+    hold.__enter__().execute(POSTGRES.migration_lock_sql)
+    return hold
+
+
+def test_a_migrator_waits_for_the_transaction_lock_of_another(
         pg_url: str, pg_admin: Any) -> None:
     holder, waiter = (Registry(env=AUTO).connect(pg_url) for _ in range(2))
     assert isinstance(holder, PostgresBackend)
@@ -134,15 +147,26 @@ def test_a_migrator_waits_for_the_advisory_lock_of_another(
         migrate(Registry(env=AUTO), waiter, MigrationAction.MIGRATE)
         done.set()
 
-    with holder.database.migration_session():
-        thread = threading.Thread(target=run)
-        thread.start()
-        waiting = _wait_for_advisory_waiter(pg_admin, holder.database.label)
-        assert waiting and not done.is_set()
+    hold = hold_migration_lock(holder)
+    thread = threading.Thread(target=run)
+    thread.start()
+    waiting = _wait_for_advisory_waiter(pg_admin, holder.database.label)
+    assert waiting and not done.is_set()
+    hold.__exit__(None, None, None)  # COMMIT releases the lock
     thread.join()
     assert done.is_set()
+    assert _advisory_locks(pg_admin, holder.database.label) == 0
     holder.close()
     waiter.close()
+
+
+def _advisory_locks(pg_admin: Any, database: str) -> int:
+    with pg_admin.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid ="
+                       " l.database WHERE d.datname = %s AND l.locktype = 'advisory'",
+                       (database,))
+        count: int = cursor.fetchone()[0]
+        return count
 
 
 def _wait_for_advisory_waiter(pg_admin: Any, database: str) -> bool:
@@ -158,28 +182,47 @@ def _wait_for_advisory_waiter(pg_admin: Any, database: str) -> bool:
     return False
 
 
+def _new_advisory_waiter(pg_admin: Any, database: str, known: set[int]) -> int:
+    """The pid of a session of ``database`` waiting for an advisory lock, not in ``known``."""
+    with pg_admin.cursor() as cursor:
+        for _ in range(300):
+            cursor.execute("SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid ="
+                           " l.database WHERE d.datname = %s AND l.locktype = 'advisory'"
+                           " AND NOT l.granted", (database,))
+            fresh = {row[0] for row in cursor.fetchall()} - known
+            if fresh:
+                return fresh.pop()
+            threading.Event().wait(0.05)
+    raise AssertionError(f"no new session of {database} waits for an advisory lock")
+
+
 def test_migrator_losing_its_connection_while_waiting_for_the_lock_fails_in_one_line(
         pg_url: str, pg_database: str, pg_admin: Any,
         capsys: pytest.CaptureFixture[str]) -> None:
     holder = Registry(env=AUTO).connect(pg_url)
     assert isinstance(holder, PostgresBackend)
     codes: list[int] = []
-    with holder.database.migration_session():
-        thread = threading.Thread(
-            target=lambda: codes.append(main(["--url", pg_url, "migrate", "--migrate"])))
-        thread.start()
-        assert _wait_for_advisory_waiter(pg_admin, pg_database)
+    hold = hold_migration_lock(holder)
+    thread = threading.Thread(
+        target=lambda: codes.append(main(["--url", pg_url, "migrate", "--migrate"])))
+    thread.start()
+    # The first statement of a transaction is sent once more on a new connection when its
+    # connection was closed, so the migrator waits twice: end both of its sessions.
+    ended: set[int] = set()
+    for _ in range(2):
+        pid = _new_advisory_waiter(pg_admin, pg_database, ended)
         with pg_admin.cursor() as cursor:  # as a server restart would, for that session only
-            cursor.execute("SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_database d"
-                           " ON d.oid = l.database WHERE d.datname = %s"
-                           " AND l.locktype = 'advisory' AND NOT l.granted", (pg_database,))
-        thread.join()
+            cursor.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        ended.add(pid)
+    thread.join()
+    hold.__exit__(None, None, None)
     lines = capsys.readouterr().err.splitlines()
     assert codes == [1]
     assert len(lines) == 2 and lines[1].startswith("hint: ")
     assert lines[0] == (f"error: the connection to PostgreSQL at 127.0.0.1:5432/{pg_database}"
                         " was lost during migrations; those applied before it are kept")
-    assert migrate(Registry(env=AUTO), holder, MigrationAction.STATUS).pending_count == 17
+    assert migrate(Registry(env={}), holder, MigrationAction.STATUS).pending_count == \
+        sum(len(discover(info.type.value)) for info in DATABASES)
     holder.close()
 
 

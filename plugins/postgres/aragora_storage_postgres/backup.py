@@ -1,10 +1,12 @@
 """Back up and restore a PostgreSQL database: ``pg_dump -Fc``, else a COPY dump.
 
 ``pg_dump`` is used when one whose major version is at least the server's is on PATH
-(an older one refuses a newer server). Otherwise every project table is copied out as
-CSV inside one ``REPEATABLE READ`` snapshot. Restoring needs an empty database: the COPY
-path recreates the schema with the migrations at the versions the backup recorded, loads
-every table and moves each identity sequence past its highest id, all in one transaction.
+(an older one refuses a newer server) and no transaction-mode pooler is in front (its
+session settings would leak to other clients; see :mod:`pooler`). Otherwise every
+project table is copied out as CSV inside one ``REPEATABLE READ`` snapshot. Restoring
+needs an empty database: the COPY path recreates the schema with the migrations at the
+versions the backup recorded, loads every table and moves each identity sequence past
+its highest id, all in one transaction.
 The password reaches ``pg_dump``/``pg_restore`` through ``PGPASSWORD``, never argv.
 """
 
@@ -22,7 +24,7 @@ from aragora_storage_core.backup.manifest import describe_file
 from aragora_storage_core.backup.types import BackupManifest
 from aragora_storage_core.errors import BackupError
 from aragora_storage_core.files import FILE_MODE
-from aragora_storage_core.layout import TABLES
+from aragora_storage_core.layout import DATABASE_INFO, TABLES, DatabaseType, Naming
 from aragora_storage_core.migrations.engine import Migrator
 from aragora_storage_core.models import utcnow_iso
 from aragora_storage_core.sql.dialect import check_identifier
@@ -45,7 +47,8 @@ def dump(backend: PostgresBackend, directory: Path) -> BackupManifest:
     database = backend.database
     server = int(database.server_facts()["server_version"])
     pg_dump = shutil.which("pg_dump")
-    if pg_dump is not None and _major(pg_dump) >= server // 10000:
+    if (pg_dump is not None and _major(pg_dump) >= server // 10000
+            and not backend.behind_transaction_pooler()):
         _run_tool([pg_dump, "-Fc", "--no-owner", "--no-privileges", "-f",
                    str(directory / DUMP_FILE)], backend, "pg_dump")
         os.chmod(directory / DUMP_FILE, FILE_MODE)
@@ -68,6 +71,11 @@ def restore(backend: PostgresBackend, directory: Path) -> BackupManifest:
             f"restore needs an empty database, and {database.label} has {len(existing)} tables",
             "create a new database (createdb NAME), point DATABASE_URL at it, restore again")
     if (directory / DUMP_FILE).is_file():
+        if backend.behind_transaction_pooler():
+            raise BackupError(
+                f"this backup was made with pg_dump, and {where(backend.url)} is a"
+                " transaction-mode pooler that pg_restore cannot run through",
+                "restore over a direct connection to the server (--url postgresql://...)")
         pg_restore = shutil.which("pg_restore")
         if pg_restore is None:
             raise BackupError("this backup was made with pg_dump and needs pg_restore",
@@ -139,7 +147,8 @@ def _copy_in(database: PostgresDatabase, directory: Path) -> list[str]:
             versions[row["database"]] = max(versions.get(row["database"], 0), int(row["version"]))
     with database.transaction(), database.connection() as conn:
         for db, version in versions.items():
-            Migrator(database, db, database.label).migrate(version)
+            renames = DATABASE_INFO[DatabaseType(db)].names(Naming.SHARED)
+            Migrator(database, db, database.label, names=renames).migrate(version)
         cursor = conn.cursor()
         cursor.execute("TRUNCATE schema_version")
         for name in names:
