@@ -16,7 +16,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.columns import ColumnCipher, column_cipher
-from aragora_storage_core.errors import SchemaNotReadyError, StoreNotServedError
+from aragora_storage_core.errors import (
+    SchemaNotReadyError,
+    StorageError,
+    StoreNotServedError,
+)
 from aragora_storage_core.layout import DATABASE_INFO, DatabaseInfo, DatabaseType, Naming
 from aragora_storage_core.migrations.types import (
     MigrationAction,
@@ -257,6 +261,9 @@ class SQLBackend(Backend):
             start = perf_counter()
             try:
                 database.fetch_one("SELECT 1")
+            except StorageError as error:  # a named cause (locked, key, not writable, ...)
+                checks.append(Check(error.code, Level.ERROR, error.message, error.hint))
+                continue
             except Exception as exc:  # reported as a finding; doctor must not crash
                 checks.append(Check("storage.E030", Level.ERROR,
                                     f"{label}: cannot run a query ({type(exc).__name__})",

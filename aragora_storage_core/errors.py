@@ -163,3 +163,21 @@ class CopyError(StorageError):
     """Data could not be copied between two backends; the source is untouched."""
 
     code = "storage.E063"
+
+
+class NotWritableError(StorageError):
+    """A file or directory the operation must write is read-only (permissions, mount)."""
+
+    code = "storage.E016"
+
+
+class DiskFullError(StorageError):
+    """The device holding the data has no space left."""
+
+    code = "storage.E017"
+
+
+class LockedError(TransactionError):
+    """Another process holds a lock on a database for writing it."""
+
+    code = "storage.E018"
