@@ -146,13 +146,15 @@ def _confirm_repair(args: argparse.Namespace, registry: Any, backend: Any) -> No
 
 def _beside(args: argparse.Namespace, registry: Any, primary: Any,
             request: MigrationRequest) -> list[Any]:
-    """Status, dry run or migration of the Redis keyspace beside the primary (REDIS_URL)."""
+    """Status, dry run or migration of the backends beside the primary: the Redis keyspace
+    (REDIS_URL) and the Supabase project (SUPABASE_URL beside a chosen primary)."""
     if getattr(args, "url", None) or request.action not in BESIDE_ACTIONS:
         return []
-    beside = registry.redis()
-    if beside is None or beside.url == primary.url:
-        return []
-    return _call(registry, beside, request).databases
+    databases: list[Any] = []
+    for beside in (registry.redis(), registry.supabase()):
+        if beside is not None and beside.url != primary.url:
+            databases += _call(registry, beside, request).databases
+    return databases
 
 
 def _call(registry: Any, backend: Any, request: MigrationRequest) -> MigrationReport:
