@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -151,9 +152,17 @@ def _beside(args: argparse.Namespace, registry: Any, primary: Any,
     if getattr(args, "url", None) or request.action not in BESIDE_ACTIONS:
         return []
     databases: list[Any] = []
-    for beside in (registry.redis(), registry.supabase()):
+    redis, supabase = registry.redis(), registry.supabase()
+    for beside in (redis, supabase):
         if beside is not None and beside.url != primary.url:
             databases += _call(registry, beside, request).databases
+    if redis is not None and redis.url != primary.url \
+            and request.action is MigrationAction.MIGRATE:
+        from aragora_storage_core.beside import record_marker
+
+        note = record_marker(primary, redis)
+        if note:
+            print(f"warning: {note}", file=sys.stderr)
     return databases
 
 
