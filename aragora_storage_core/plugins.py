@@ -13,12 +13,11 @@ from __future__ import annotations
 import importlib
 import threading
 from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint, entry_points
 from typing import Any, cast
 
 import pluggy
 
-from aragora_storage_core import hookspecs
+from aragora_storage_core import entry_points, hookspecs
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.hookspecs import PROJECT
 
@@ -54,17 +53,6 @@ class PluginRecord:
         }
 
 
-def _record(ep: EntryPoint, group: str) -> PluginRecord:
-    dist = ep.dist
-    return PluginRecord(
-        name=ep.name,
-        group=group,
-        value=ep.value,
-        distribution=dist.metadata["Name"] if dist is not None else None,
-        version=dist.version if dist is not None else None,
-    )
-
-
 def _module(record: PluginRecord) -> str:
     return record.value.split(":")[0].strip()
 
@@ -86,10 +74,10 @@ class PluginHost:
         from aragora_storage_core import builtin
 
         self.pm.register(builtin, name="aragora_storage_core.builtin")
-        self.records: list[PluginRecord] = []
-        for group in (BACKEND_GROUP, PLUGIN_GROUP):
-            for ep in entry_points(group=group):
-                self.records.append(_record(ep, group))
+        found = entry_points.find((BACKEND_GROUP, PLUGIN_GROUP))
+        self.records = [PluginRecord(ep.name, ep.group, ep.value, ep.distribution, ep.version)
+                        for group in (BACKEND_GROUP, PLUGIN_GROUP)
+                        for ep in found if ep.group == group]
         for record in self.records:
             if record.group == PLUGIN_GROUP:
                 self._load(record)

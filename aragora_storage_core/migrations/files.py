@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,6 +38,8 @@ def discover(db: str, root: Path = ROOT) -> list[MigrationFile]:
 
 def split_statements(script: str) -> list[str]:
     """Split a SQL script into complete statements (comments and strings respected)."""
+    import sqlite3  # its statement splitter; not at import time (a PostgreSQL process)
+
     statements: list[str] = []
     buffer = ""
     for line in script.splitlines(keepends=True):

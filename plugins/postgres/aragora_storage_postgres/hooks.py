@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from time import perf_counter
+from typing import TYPE_CHECKING
 
 from aragora_storage_core import hookimpl
 from aragora_storage_core.backend import Backend
-from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.errors import StorageError
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.url import StorageURL
 from aragora_storage_postgres.backend import PostgresBackend
 from aragora_storage_postgres.connection import where
+
+if TYPE_CHECKING:
+    from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
 
 #: ``sslmode`` values that let a connection fall back to plain text.
 UNENCRYPTED_SSLMODES = frozenset({"", "disable", "allow", "prefer"})
