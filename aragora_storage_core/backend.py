@@ -1,36 +1,93 @@
-"""The object a backend plugin's ``storage_connect`` returns, and its SQL flavour."""
+"""The object a backend plugin's ``storage_connect`` returns, and its SQL flavour.
+
+A backend's behaviour lives on it: :meth:`Backend.migrate`, :meth:`~Backend.backup`,
+:meth:`~Backend.restore`, :meth:`~Backend.encrypt` and :meth:`~Backend.health` do that
+backend's work. The core's built-in plugin answers each operation hook last by calling
+them, so extension plugins can wrap or take over any operation.
+"""
 
 from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.columns import ColumnCipher, column_cipher
 from aragora_storage_core.errors import StoreNotServedError
 from aragora_storage_core.layout import DatabaseType
+from aragora_storage_core.migrations.types import (
+    MigrationAction,
+    MigrationReport,
+    MigrationRequest,
+)
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.sql.database import SQLDatabase
 from aragora_storage_core.stores.protocols import StoreKind
 from aragora_storage_core.url import StorageURL
 
+if TYPE_CHECKING:
+    from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
+    from aragora_storage_core.encryption.types import EncryptionRequest, EncryptionStatus
+
 
 class Backend(ABC):
-    """An open backend: hands out stores and closes its connections.
+    """An open backend: hands out stores, does its operations, closes its connections.
 
     ``name`` is the backend's name (``sqlite``, ``postgresql``, ...); ``stores_served``
-    lists the store kinds it implements.
+    lists the store kinds it implements. ``hook`` is the hook relay of the registry that
+    opened it (set by :meth:`Registry.connect`), through which the backend runs its own
+    automatic migrations so that ``storage_migrate`` wrappers see them too.
     """
 
     name: ClassVar[str]
     stores_served: ClassVar[frozenset[StoreKind]]
+    hook: Any = None
 
     def __init__(self, url: StorageURL, settings: Settings) -> None:
         self.url = url
         self.settings = settings
         self._stores: dict[StoreKind, Any] = {}
         self._stores_lock = threading.Lock()
+
+    def migrate(self, request: MigrationRequest) -> MigrationReport | None:
+        """Report on, apply or roll back this backend's migrations.
+
+        :return: the report, or ``None`` when this backend has no migrations.
+        """
+        return None
+
+    def backup(self, request: BackupRequest) -> BackupManifest | None:
+        """Write a backup into ``request.directory``; ``None`` when it cannot back up."""
+        return None
+
+    def restore(self, request: RestoreRequest) -> BackupManifest | None:
+        """Restore from the verified backup in ``request.directory``; ``None`` if it cannot."""
+        return None
+
+    def encrypt(self, request: EncryptionRequest) -> EncryptionStatus | None:
+        """Report or change encryption at rest; ``None`` when it has none of its own."""
+        return None
+
+    def health(self) -> list[Check]:
+        """This backend's own findings (connectivity, latency, versions, ...)."""
+        return []
+
+    def auto_migrate(self, db: str | None = None) -> None:
+        """Apply pending migrations (of ``db``, or all) unless ``ARAGORA_AUTO_MIGRATE=0``.
+
+        Goes through the ``storage_migrate`` hook when the backend was opened by a
+        registry, so wrappers see automatic migrations like any other.
+        """
+        if not self.settings.auto_migrate:
+            return
+        request = MigrationRequest(MigrationAction.MIGRATE, db=db, automatic=True)
+        if self.hook is None:
+            self.migrate(request)
+        else:
+            self.hook.storage_migrate(backend=self, request=request)
 
     def serves(self, kind: StoreKind | str) -> bool:
         """True when this backend implements the store ``kind``."""
@@ -98,12 +155,35 @@ class SQLBackend(Backend):
 
     def ensure_schema(self, db_type: DatabaseType) -> None:
         """Apply pending migrations of ``db_type`` once, unless ``ARAGORA_AUTO_MIGRATE=0``."""
-        if not self.settings.auto_migrate or db_type in self._migrated:
+        if db_type in self._migrated:
             return
-        from aragora_storage_core.migrations.engine import Migrator
-
-        Migrator(self.database_for(db_type), db_type.value, db_type.value).migrate()
+        self.auto_migrate(db_type.value)
         self._migrated.add(db_type)
+
+    def migrate(self, request: MigrationRequest) -> MigrationReport:
+        """Run the migrations engine on every logical database (or ``request.db``)."""
+        from aragora_storage_core.migrations.requests import run_request
+
+        return run_request(self, request)
+
+    def health(self) -> list[Check]:
+        """Round-trip latency of every database that exists."""
+        checks: list[Check] = []
+        for label, database, _ in self.databases():
+            if not database.exists():
+                continue
+            start = perf_counter()
+            try:
+                database.fetch_one("SELECT 1")
+            except Exception as exc:  # reported as a finding; doctor must not crash
+                checks.append(Check("storage.E030", Level.ERROR,
+                                    f"{label}: cannot run a query ({type(exc).__name__})",
+                                    "check the server or file, then run aragora-storage doctor"))
+                continue
+            ms = (perf_counter() - start) * 1000
+            checks.append(Check("storage.I030", Level.INFO, f"{label}: reachable in {ms:.2f} ms",
+                                data={"database": label, "latency_ms": round(ms, 3)}))
+        return checks
 
     def close(self) -> None:
         """Close every database."""

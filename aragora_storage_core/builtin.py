@@ -1,81 +1,74 @@
-"""The core's own plugin: migrations and basic health for every SQL backend.
+"""The core's own plugin: every operation hook answered last by the backend's methods.
 
-Registered like any other plugin, with ``trylast`` so a backend plugin can answer first.
+Registered like any other plugin. Each operation hook is ``trylast`` and calls the
+backend's typed method (``backend.migrate(request)``, ...), so a plugin that wraps a hook
+sees every call and one that answers first takes the operation over. Doctor's own checks
+(schema, backups, keys, stray files) are ``storage_health`` implementations here too.
 """
 
 from __future__ import annotations
 
-from time import perf_counter
-
-from aragora_storage_core.backend import Backend, SQLBackend
-from aragora_storage_core.checks import Check, Level
-from aragora_storage_core.errors import MigrationError
+from aragora_storage_core.backend import Backend
+from aragora_storage_core.backup.health import backup_findings
+from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
+from aragora_storage_core.checks import Check
+from aragora_storage_core.doctor_checks import schema_findings, stray_files
+from aragora_storage_core.encryption.checks import key_checks
+from aragora_storage_core.encryption.types import EncryptionRequest, EncryptionStatus
 from aragora_storage_core.hookspecs import hookimpl
-from aragora_storage_core.migrations import files
-from aragora_storage_core.migrations.engine import Migrator, ordered
-from aragora_storage_core.migrations.types import (
-    MigrationAction,
-    MigrationReport,
-    MigrationRequest,
-)
-
-
-def sql_migrators(backend: SQLBackend, only: str | None = None) -> list[Migrator]:
-    """One migrator per logical database of ``backend`` (or just ``only``)."""
-    homes = {db.value: (label, database) for label, database, dbs in backend.databases()
-             for db in dbs}
-    return [Migrator(homes[name][1], name, homes[name][0])
-            for name in ordered(list(homes), only)]
+from aragora_storage_core.migrations.types import MigrationReport, MigrationRequest
 
 
 @hookimpl(trylast=True)
 def storage_migrate(backend: Backend, request: MigrationRequest) -> MigrationReport | None:
-    """Run the migrations engine on any SQL backend."""
-    if not isinstance(backend, SQLBackend):
-        return None
-    report = MigrationReport(request.action)
-    if request.action is MigrationAction.CREATE:
-        if not request.db:
-            raise MigrationError("--create needs --db NAME", 'e.g. --create "Add X" --db users')
-        ordered([db.value for _, _, dbs in backend.databases() for db in dbs], request.db)
-        report.created = files.create(request.db, request.description or "",
-                                      request.directory or files.ROOT)
-        return report
-    migrators = sql_migrators(backend, request.db)
-    if request.action in (MigrationAction.MIGRATE, MigrationAction.DOWNGRADE):
-        for migrator in migrators:  # an edited file anywhere stops the run before any write
-            migrator.check_unchanged(migrator.status())
-    for migrator in migrators:
-        if request.action is MigrationAction.MIGRATE:
-            report.databases.append(migrator.migrate(request.target))
-        elif request.action is MigrationAction.DOWNGRADE:
-            report.databases.append(migrator.downgrade(request.target or 0))
-        else:
-            status = migrator.status()
-            if request.action is MigrationAction.DRY_RUN:
-                migrator.check_unchanged(status)
-            report.databases.append(status)
-    return report
+    """The backend's own migrations: ``backend.migrate(request)``."""
+    return backend.migrate(request)
+
+
+@hookimpl(trylast=True)
+def storage_backup(backend: Backend, request: BackupRequest) -> BackupManifest | None:
+    """The backend's own backup: ``backend.backup(request)``."""
+    return backend.backup(request)
+
+
+@hookimpl(trylast=True)
+def storage_restore(backend: Backend, request: RestoreRequest) -> BackupManifest | None:
+    """The backend's own restore: ``backend.restore(request)``."""
+    return backend.restore(request)
+
+
+@hookimpl(trylast=True)
+def storage_encrypt(backend: Backend, request: EncryptionRequest) -> EncryptionStatus | None:
+    """The backend's own encryption at rest: ``backend.encrypt(request)``."""
+    return backend.encrypt(request)
 
 
 @hookimpl(trylast=True)
 def storage_health(backend: Backend) -> list[Check]:
-    """Round-trip latency of every database of a SQL backend."""
-    if not isinstance(backend, SQLBackend):
-        return []
-    checks: list[Check] = []
-    for label, database, _ in backend.databases():
-        if not database.exists():
-            continue
-        start = perf_counter()
-        try:
-            database.fetch_one("SELECT 1")
-        except Exception as exc:  # reported as a finding; doctor must not crash
-            checks.append(Check("storage.E030", Level.ERROR,
-                                f"{label}: cannot run a query ({type(exc).__name__})",
-                                "check the server or file, then run aragora-storage doctor"))
-            continue
-        ms = (perf_counter() - start) * 1000
-        checks.append(Check("storage.I030", Level.INFO, f"{label}: reachable in {ms:.2f} ms",
-                            data={"database": label, "latency_ms": round(ms, 3)}))
-    return checks
+    """The backend's own findings: ``backend.health()``."""
+    return backend.health()
+
+
+@hookimpl(specname="storage_health", trylast=True)
+def schema_health(backend: Backend) -> list[Check]:
+    """Pending migrations and applied files changed since (asked of ``storage_migrate``)."""
+    return schema_findings(backend)
+
+
+@hookimpl(specname="storage_health", trylast=True)
+def backup_health(backend: Backend) -> list[Check]:
+    """How old the newest complete backup in the backend's backup folder is."""
+    return backup_findings(backend)
+
+
+@hookimpl(specname="storage_health", trylast=True)
+def key_health(backend: Backend) -> list[Check]:
+    """Strength and permissions of the configured encryption keys and key files."""
+    return key_checks(backend.settings)
+
+
+@hookimpl(specname="storage_health", trylast=True)
+def stray_file_health(backend: Backend) -> list[Check]:
+    """``*.db`` files in the working directory that belong under the data directory."""
+    return stray_files(backend.settings)
+

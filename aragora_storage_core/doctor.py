@@ -6,16 +6,12 @@ command that fixes it. Collecting findings never raises for a problem it can rep
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aragora_storage_core.backend import Backend
-from aragora_storage_core.backup.health import backup_findings
 from aragora_storage_core.checks import Check, Level
-from aragora_storage_core.encryption.checks import key_checks
 from aragora_storage_core.errors import StorageError
-from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
 from aragora_storage_core.registry import REDIS_ROUTED, Registry
 from aragora_storage_core.selection import Selection
 from aragora_storage_core.settings import Settings
@@ -56,7 +52,7 @@ def diagnose(env: dict[str, str] | None = None, url: str | None = None) -> Diagn
     """Check settings, selection, plugins, connectivity, health and schema."""
     diagnosis = Diagnosis()
     try:
-        settings = Settings.from_env(env)
+        settings = replace(Settings.from_env(env), read_only=True, auto_migrate=False)
         registry = Registry(settings)
         diagnosis.selection = registry.explain(url)
     except StorageError as error:
@@ -97,12 +93,13 @@ def _diagnose_with(registry: Registry, diagnosis: Diagnosis, url: str | None) ->
     if selection.redis_url is not None and redis is None:  # these stores fail, as in the app
         for kind in sorted(REDIS_ROUTED):
             diagnosis.routing[kind.value] = "redis (unreachable)"
+    seen: set[tuple[str, str]] = set()
     for opened in filter(None, (backend, redis)):
-        diagnosis.findings.extend(registry.host.collect_health(opened))
-        diagnosis.findings.extend(_schema_findings(registry, opened))
-    diagnosis.findings.extend(backup_findings(backend))
-    diagnosis.findings.extend(key_checks(registry.keyed_settings()))
-    diagnosis.findings.extend(stray_files(registry.settings))
+        for finding in registry.host.collect_health(opened):
+            # settings-wide findings (keys, stray files) come once, not once per backend
+            if (finding.id, finding.message) not in seen:
+                seen.add((finding.id, finding.message))
+                diagnosis.findings.append(finding)
 
 
 def _open(registry: Registry, diagnosis: Diagnosis, url: Any, source: str) -> Backend | None:
@@ -111,45 +108,3 @@ def _open(registry: Registry, diagnosis: Diagnosis, url: Any, source: str) -> Ba
     except StorageError as error:
         diagnosis.findings.append(_error_finding(error))
         return None
-
-
-def _schema_findings(registry: Registry, backend: Backend) -> list[Check]:
-    try:
-        report = registry.hook.storage_migrate(
-            backend=backend, request=MigrationRequest(MigrationAction.STATUS))
-    except StorageError as error:
-        return [_error_finding(error)]
-    if report is None:
-        return []
-    findings: list[Check] = []
-    for status in report.databases:
-        if status.changed:
-            names = ", ".join(m.path.name for m in status.changed)
-            findings.append(Check(
-                "storage.E051", Level.ERROR,
-                f"{status.db}: applied migration changed since it was applied: {names}",
-                "restore the original file and add a new migration for the change"))
-    pending = report.pending_count
-    if pending:
-        dbs = sorted({s.db for s in report.databases if s.pending})
-        findings.append(Check(
-            "storage.W050", Level.WARNING,
-            f"{pending} migration(s) pending in {len(dbs)} database(s): {', '.join(dbs[:5])}"
-            + (" ..." if len(dbs) > 5 else ""),
-            "aragora-storage migrate --migrate"))
-    return findings
-
-
-def stray_files(settings: Settings, where: Path | None = None) -> list[Check]:
-    """``*.db`` files in the working directory that belong under the data directory."""
-    where = where or Path.cwd()
-    data_dir = settings.data_dir.resolve()
-    if where.resolve() == data_dir:
-        return []
-    stray = sorted(p.name for p in where.glob("*.db") if p.is_file())
-    if not stray:
-        return []
-    return [Check(
-        "storage.W016", Level.WARNING,
-        f"{len(stray)} stray database file(s) in {where}: {', '.join(stray[:5])}",
-        f"aragora-storage cleanup (moves them into {settings.data_dir})")]

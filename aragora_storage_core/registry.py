@@ -142,6 +142,7 @@ class Registry:
                 f"no installed plugin accepted the {parsed.scheme}:// URL from {source}",
                 "check `aragora-storage plugins` for the plugin of that scheme",
             )
+        backend.hook = self.hook
         with self._lock:
             self._opened.append(backend)
         return backend

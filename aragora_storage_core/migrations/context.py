@@ -18,9 +18,12 @@ class MigrationContext:
         self.tx = tx
         self.dialect = dialect
         self.db = db
+        #: Statements run so far (the one that fails is named by this number).
+        self.statements = 0
 
     def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; return the rows changed."""
+        self.statements += 1
         return self.tx.execute(self.dialect.sql(self.dialect.ddl(sql)), params, label=self.db)
 
     def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:

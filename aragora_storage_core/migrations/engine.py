@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from time import perf_counter
 
-from aragora_storage_core.errors import ChecksumMismatchError, MigrationError
+from aragora_storage_core.errors import MigrationError
 from aragora_storage_core.migrations.context import MigrationContext
+from aragora_storage_core.migrations.failure import failed
 from aragora_storage_core.migrations.files import ROOT, discover, split_statements, up_and_down
 from aragora_storage_core.migrations.types import (
     AppliedMigration,
@@ -53,6 +54,9 @@ class Migrator:
             "INSERT INTO schema_version (database, version, name, checksum, applied_at,"
             " duration_ms) VALUES (?, ?, ?, ?, ?, ?)"
         )
+        self._repair_sql = dialect.sql(
+            "UPDATE schema_version SET checksum = ? WHERE database = ? AND version = ?"
+        )
         self._forget_sql = dialect.sql(
             "DELETE FROM schema_version WHERE database = ? AND version = ?"
         )
@@ -73,12 +77,20 @@ class Migrator:
 
     def check_unchanged(self, status: DatabaseStatus) -> None:
         """Raise :class:`ChecksumMismatchError` if an applied file was edited."""
-        if status.changed:
-            changed = status.changed[0]
-            raise ChecksumMismatchError(
-                f"migration {self.db}/{changed.path.name} changed after it was applied",
-                "restore the original file and add a new migration for the change",
-            )
+        status.check_unchanged()
+
+    def repair(self) -> DatabaseStatus:
+        """Record the current checksum of every applied file that changed since (``--repair``).
+
+        For an edit that was intended (a comment, a typo in a name nobody used): nothing
+        runs; only ``schema_version`` learns the file's new checksum.
+        """
+        status = self.status()
+        with self.database.transaction() as tx:
+            for migration in status.changed:
+                tx.execute(self._repair_sql, (migration.checksum, self.db, migration.version))
+                status.ran.append(f"{migration.version:03d}_{migration.name}")
+        return self._after(status)
 
     def migrate(self, target: int | None = None) -> DatabaseStatus:
         """Apply pending migrations up to ``target`` (default: all); return the status."""
@@ -140,12 +152,19 @@ class Migrator:
         if migration.path.suffix == ".sql":
             upgrade, downgrade = up_and_down(migration.path.read_text(encoding="utf-8"))
             script = upgrade if up else (downgrade or "")
-            for statement in split_statements(script):
-                tx.execute(dialect.ddl(statement), label=f"{self.db}/{migration.name}")
+            for number, statement in enumerate(split_statements(script), 1):
+                try:
+                    tx.execute(dialect.ddl(statement), label=f"{self.db}/{migration.name}")
+                except Exception as error:
+                    raise failed(self.db, migration, number, error, up) from None
             return
         module = _load(migration)
         function = getattr(module, "upgrade" if up else "downgrade")
-        function(MigrationContext(tx, dialect, self.db))
+        context = MigrationContext(tx, dialect, self.db)
+        try:
+            function(context)
+        except Exception as error:
+            raise failed(self.db, migration, context.statements, error, up) from None
 
 
 def _has_downgrade(migration: MigrationFile) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from aragora_storage_postgres.backend import PostgresBackend
-from aragora_storage_postgres.hooks import storage_health
+from aragora_storage_postgres.health import health as storage_health
 
 from aragora_storage_core.checks import Level
 from aragora_storage_core.cli import main

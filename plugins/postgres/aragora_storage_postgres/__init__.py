@@ -5,22 +5,9 @@ Registered through the ``aragora_storage.backends`` entry points ``postgresql`` 
 """
 
 from aragora_storage_postgres.backend import PostgresBackend
-from aragora_storage_postgres.hooks import (
-    storage_backup,
-    storage_connect,
-    storage_health,
-    storage_restore,
-)
+from aragora_storage_postgres.hooks import storage_connect
 
 BACKEND_NAME = "postgresql"
 STORES = PostgresBackend.stores_served
 
-__all__ = [
-    "BACKEND_NAME",
-    "STORES",
-    "PostgresBackend",
-    "storage_backup",
-    "storage_connect",
-    "storage_health",
-    "storage_restore",
-]
+__all__ = ["BACKEND_NAME", "STORES", "PostgresBackend", "storage_connect"]

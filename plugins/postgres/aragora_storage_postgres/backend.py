@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aragora_storage_core.backend import SQLBackend
 from aragora_storage_core.columns import ColumnCipher
@@ -11,6 +11,10 @@ from aragora_storage_core.layout import DatabaseType
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.url import StorageURL
 from aragora_storage_postgres.database import PostgresDatabase
+
+if TYPE_CHECKING:  # backup and health load their modules when used, not at the first call
+    from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
+    from aragora_storage_core.checks import Check
 
 
 class PostgresBackend(SQLBackend):
@@ -42,3 +46,24 @@ class PostgresBackend(SQLBackend):
         facts = super().describe()
         facts["pool"] = self.database.pool.usage()
         return facts
+
+    def backup(self, request: BackupRequest) -> BackupManifest:
+        """``pg_dump -Fc`` when a new enough ``pg_dump`` is on PATH, else a COPY dump."""
+        from aragora_storage_postgres import backup
+
+        return backup.dump(self, request.directory)
+
+    def restore(self, request: RestoreRequest) -> BackupManifest:
+        """Restore a backup made by :meth:`backup` into an empty database."""
+        from aragora_storage_postgres import backup
+
+        return backup.restore(self, request.directory)
+
+    def health(self) -> list[Check]:
+        """Round trip of every database, server version, pool usage, TLS in use.
+
+        Pending migrations are reported for every backend by the core's schema check.
+        """
+        from aragora_storage_postgres.health import health
+
+        return [*super().health(), *health(self)]

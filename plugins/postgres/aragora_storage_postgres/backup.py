@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aragora_storage_core.backup.manifest import describe_file
 from aragora_storage_core.backup.types import BackupManifest
@@ -26,9 +27,11 @@ from aragora_storage_core.layout import TABLES
 from aragora_storage_core.migrations.engine import Migrator
 from aragora_storage_core.models import utcnow_iso
 from aragora_storage_core.sql.dialect import check_identifier
-from aragora_storage_postgres.backend import PostgresBackend
 from aragora_storage_postgres.connection import connect_kwargs, where
 from aragora_storage_postgres.database import PostgresDatabase
+
+if TYPE_CHECKING:
+    from aragora_storage_postgres.backend import PostgresBackend
 
 DUMP_FILE = "database.dump"
 _IDENTITY_COLUMNS = (

@@ -10,13 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from aragora_storage_core.stores.protocols import StoreKind
-from aragora_storage_redis.hooks import (
-    storage_backup,
-    storage_connect,
-    storage_health,
-    storage_migrate,
-    storage_restore,
-)
+from aragora_storage_redis.hooks import storage_connect
 
 if TYPE_CHECKING:
     from aragora_storage_redis.backend import RedisBackend
@@ -31,11 +25,7 @@ __all__ = [
     "BACKEND_NAME",
     "STORES",
     "RedisBackend",
-    "storage_backup",
     "storage_connect",
-    "storage_health",
-    "storage_migrate",
-    "storage_restore",
 ]
 
 

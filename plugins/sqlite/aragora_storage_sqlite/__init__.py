@@ -5,12 +5,9 @@ backend, and written only against the public plugin API.
 """
 
 from aragora_storage_sqlite.backend import SQLiteBackend
-from aragora_storage_sqlite.backup import storage_backup, storage_restore
-from aragora_storage_sqlite.encrypt import encryption_health, storage_encrypt
-from aragora_storage_sqlite.hooks import storage_connect, storage_health
+from aragora_storage_sqlite.hooks import storage_connect
 
 BACKEND_NAME = "sqlite"
 STORES = SQLiteBackend.stores_served
 
-__all__ = ["BACKEND_NAME", "STORES", "SQLiteBackend", "encryption_health", "storage_backup",
-           "storage_connect", "storage_encrypt", "storage_health", "storage_restore"]
+__all__ = ["BACKEND_NAME", "STORES", "SQLiteBackend", "storage_connect"]

@@ -8,15 +8,26 @@ from pathlib import Path
 from typing import Any
 
 from aragora_storage_core.backend import SQLBackend
+from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
+from aragora_storage_core.checks import Check
 from aragora_storage_core.columns import ColumnCipher
 from aragora_storage_core.encryption.sqlcipher import sqlite_key_for
+from aragora_storage_core.encryption.types import EncryptionRequest, EncryptionStatus
 from aragora_storage_core.errors import ConfigurationError
 from aragora_storage_core.layout import DATABASES, DatabaseMode, DatabaseType, get_db_path
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.sqlite.database import SQLiteDatabase
 from aragora_storage_core.url import StorageURL
+from aragora_storage_sqlite import backup as file_backup
+from aragora_storage_sqlite import encrypt as file_encryption
+from aragora_storage_sqlite import health as file_checks
 
 SINGLE_FILE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+#: The only query option of a sqlite URL.
+URL_OPTIONS = frozenset({"mode"})
+_KEY_HINT = ("a SQLCipher key never goes in the URL: export ARAGORA_SQLITE_KEY (or "
+             "ARAGORA_SQLITE_KEY_FILE) and ARAGORA_SQLITE_ENCRYPTION=1")
+KEY_HINTS = {"key": _KEY_HINT, "hexkey": _KEY_HINT, "password": _KEY_HINT}
 
 
 class SQLiteBackend(SQLBackend):
@@ -32,6 +43,7 @@ class SQLiteBackend(SQLBackend):
     def __init__(self, url: StorageURL, settings: Settings,
                  cipher: ColumnCipher | None = None) -> None:
         super().__init__(url, settings, cipher)
+        url.reject_unknown_options(URL_OPTIONS, "sqlite URL", KEY_HINTS)
         target = url.database or str(settings.data_dir)
         self.single_file = target == ":memory:" or target.endswith(SINGLE_FILE_SUFFIXES)
         self.location = Path(target)
@@ -63,7 +75,8 @@ class SQLiteBackend(SQLBackend):
                 if database is None:
                     database = SQLiteDatabase(key, timeout=self.settings.db_timeout,
                                               slow_query_ms=self.settings.slow_query_ms,
-                                              key=self.key)
+                                              key=self.key,
+                                              read_only=self.settings.read_only)
                     self._databases[key] = database
         return database
 
@@ -85,3 +98,20 @@ class SQLiteBackend(SQLBackend):
             location=str(self.location),
         )
         return facts
+
+    def backup(self, request: BackupRequest) -> BackupManifest:
+        """Copy every existing file of the layout with SQLite's online backup API."""
+        return file_backup.backup(self, request)
+
+    def restore(self, request: RestoreRequest) -> BackupManifest:
+        """Stage each backup file beside its live file, then rename them into place."""
+        return file_backup.restore(self, request)
+
+    def encrypt(self, request: EncryptionRequest) -> EncryptionStatus:
+        """Report or change SQLCipher encryption of every file (an offline operation)."""
+        return file_encryption.encrypt(self, request)
+
+    def health(self) -> list[Check]:
+        """Latency, file permissions, integrity, journal mode, writability, encryption."""
+        return [*super().health(), *file_checks.file_health(self),
+                *file_encryption.encryption_health(self)]

@@ -1,11 +1,10 @@
-"""The SQLite backend's encryption hooks: SQLCipher status, encrypt, re-key, decrypt."""
+"""SQLite encryption at rest: SQLCipher status, encrypt, re-key, decrypt."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aragora_storage_core import hookimpl
-from aragora_storage_core.backend import Backend
 from aragora_storage_core.checks import Check
 from aragora_storage_core.encryption.checks import sqlite_file_checks
 from aragora_storage_core.encryption.convert import decrypt_file, encrypt_file, rekey_file
@@ -20,7 +19,9 @@ from aragora_storage_core.encryption.types import (
     EncryptionStatus,
 )
 from aragora_storage_core.errors import EncryptionError, EncryptionUnavailableError
-from aragora_storage_sqlite.backend import SQLiteBackend
+
+if TYPE_CHECKING:
+    from aragora_storage_sqlite.backend import SQLiteBackend
 
 
 def _files(backend: SQLiteBackend) -> list[tuple[str, Path]]:
@@ -68,14 +69,11 @@ def _refuse_existing(directory: Path, labels: list[str]) -> None:
                               "choose an empty export directory")
 
 
-@hookimpl
-def storage_encrypt(backend: Backend, request: EncryptionRequest) -> EncryptionStatus | None:
+def encrypt(backend: SQLiteBackend, request: EncryptionRequest) -> EncryptionStatus:
     """Report or change SQLCipher encryption of every file of a SQLite backend.
 
     Closes the backend's connections first: converting files is an offline operation.
     """
-    if not isinstance(backend, SQLiteBackend):
-        return None
     status = EncryptionStatus()
     files = _files(backend)
     if request.action is EncryptionAction.DECRYPT and request.directory is not None:
@@ -93,10 +91,7 @@ def storage_encrypt(backend: Backend, request: EncryptionRequest) -> EncryptionS
     return status
 
 
-@hookimpl(specname="storage_health")
-def encryption_health(backend: Backend) -> list[Check]:
+def encryption_health(backend: SQLiteBackend) -> list[Check]:
     """Is each file encrypted as asked, key strength, file and key-file permissions."""
-    if not isinstance(backend, SQLiteBackend):
-        return []
     files = [path for _, path in _files(backend)]
     return sqlite_file_checks(backend.settings, files, backend.key)

@@ -1,19 +1,9 @@
-"""The SQLite backend's hook implementations."""
+"""The SQLite plugin's one hook: open ``sqlite://`` URLs."""
 
 from __future__ import annotations
 
-import os
-import stat
-from pathlib import Path
-
 from aragora_storage_core import hookimpl
 from aragora_storage_core.backend import Backend
-from aragora_storage_core.checks import Check, Level
-from aragora_storage_core.errors import (
-    EncryptedDatabaseError,
-    PlainDatabaseError,
-    WrongKeyError,
-)
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.url import StorageURL
 from aragora_storage_sqlite.backend import SQLiteBackend
@@ -25,65 +15,3 @@ def storage_connect(url: StorageURL, settings: Settings) -> Backend | None:
     if url.scheme != "sqlite":
         return None
     return SQLiteBackend(url, settings)
-
-
-@hookimpl
-def storage_health(backend: Backend) -> list[Check]:
-    """Journal mode, integrity and file permissions of every existing SQLite file."""
-    if not isinstance(backend, SQLiteBackend):
-        return []
-    checks: list[Check] = []
-    for label, database, _ in backend.databases():
-        path = Path(database.path)
-        if not path.exists():
-            continue
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            checks.append(Check(
-                "storage.W040", Level.WARNING,
-                f"{path} is readable by others (mode {mode:o})", f"chmod 600 {path}"))
-        try:
-            journal = database.fetch_one("PRAGMA journal_mode")
-            result = database.fetch_one("PRAGMA quick_check")
-        except (WrongKeyError, EncryptedDatabaseError, PlainDatabaseError) as error:
-            # the file is fine; the key (or the encryption switch) is not: say which
-            checks.append(Check("storage.E041", Level.ERROR, f"{label}: {error.message}",
-                                error.hint))
-            continue
-        except Exception as exc:  # a corrupt file is a finding, not a crash
-            checks.append(Check(
-                "storage.E041", Level.ERROR, f"{label} cannot be read ({type(exc).__name__})",
-                f"restore {path} from a backup: aragora-storage backup restore"))
-            continue
-        if result is None or result[0] != "ok":
-            checks.append(Check(
-                "storage.E041", Level.ERROR, f"{label} failed its integrity check",
-                f"restore {path} from a backup: aragora-storage backup restore"))
-        if journal is None or str(journal[0]).lower() != "wal":
-            checks.append(Check(
-                "storage.W042", Level.WARNING, f"{label} is not in WAL mode",
-                "open it once with aragora-storage doctor, or check the file system"))
-    problem = _unwritable(backend)
-    if problem:
-        checks.append(Check("storage.E043", Level.ERROR, problem,
-                            "fix its permissions or point ARAGORA_DATA_DIR elsewhere"))
-    return checks
-
-
-def _unwritable(backend: SQLiteBackend) -> str | None:
-    """Why the backend's files could not be created or written there, or ``None``.
-
-    A directory not made yet is fine when its nearest existing ancestor is a writable
-    directory (``migrate`` creates the rest).
-    """
-    if str(backend.location) == ":memory:":
-        return None
-    directory = backend.location.parent if backend.single_file else backend.location
-    existing = directory
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        return f"{existing} is not a directory (needed for {directory})"
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return f"{existing} is not writable"
-    return None

@@ -8,13 +8,7 @@ See ``docs/supabase.md``.
 
 from aragora_storage_supabase.backend import SupabaseBackend
 from aragora_storage_supabase.compat import SupabaseClient
-from aragora_storage_supabase.hooks import (
-    storage_backup,
-    storage_connect,
-    storage_health,
-    storage_migrate,
-    storage_restore,
-)
+from aragora_storage_supabase.hooks import storage_connect
 
 BACKEND_NAME = "supabase"
 STORES = SupabaseBackend.stores_served
@@ -24,9 +18,5 @@ __all__ = [
     "STORES",
     "SupabaseBackend",
     "SupabaseClient",
-    "storage_backup",
     "storage_connect",
-    "storage_health",
-    "storage_migrate",
-    "storage_restore",
 ]

@@ -6,7 +6,10 @@ from time import perf_counter
 from typing import Any, ClassVar
 
 from aragora_storage_core.backend import Backend
+from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
+from aragora_storage_core.checks import Check
 from aragora_storage_core.layout import DATABASE_INFO, DatabaseType
+from aragora_storage_core.migrations.types import MigrationReport, MigrationRequest
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.stores.protocols import StoreKind
 from aragora_storage_core.url import MASK, StorageURL
@@ -66,12 +69,34 @@ class SupabaseBackend(Backend):
         """Build the store ``kind``; with ``SUPABASE_DB_URL``, migrate first if allowed."""
         from aragora_storage_supabase.stores import STORE_CLASSES
 
-        if self.settings.auto_migrate and self.direct_url and not self._schema_ready:
-            from aragora_storage_supabase.migrate import apply_direct
-
-            apply_direct(self)
+        if self.direct_url and not self._schema_ready:
+            self.auto_migrate()
             self._schema_ready = True
         return STORE_CLASSES[kind](self.project)
+
+    def migrate(self, request: MigrationRequest) -> MigrationReport:
+        """Status through the API; apply over SUPABASE_DB_URL or name the SQL editor file."""
+        from aragora_storage_supabase import migrate
+
+        return migrate.run(self, request)
+
+    def backup(self, request: BackupRequest) -> BackupManifest:
+        """Dump every table through the API into ``request.directory``."""
+        from aragora_storage_supabase import backup
+
+        return backup.backup(self, request)
+
+    def restore(self, request: RestoreRequest) -> BackupManifest:
+        """Load a backup's rows into the project's empty, migrated tables."""
+        from aragora_storage_supabase import backup
+
+        return backup.restore(self, request)
+
+    def health(self) -> list[Check]:
+        """HTTPS, API latency, which tables exist."""
+        from aragora_storage_supabase import health
+
+        return health.health(self)
 
     def describe(self) -> dict[str, Any]:
         """Facts for ``doctor``: the API address, HTTPS, whether a direct connection is set."""
