@@ -1,12 +1,13 @@
 """Back up and restore a PostgreSQL database: ``pg_dump -Fc``, else a COPY dump.
 
-``pg_dump`` is used when it is on PATH and accepts the server: it is simply run (never
-``pg_dump --version`` first, which costs a process, 90 ms through Debian's wrapper, on
-every backup); one older than the server refuses it with "server version mismatch", and
-then, as without ``pg_dump``, every project table is copied out as CSV inside one
-``REPEATABLE READ`` snapshot. Restoring needs an empty database: the COPY
-path recreates the schema with the migrations at the versions the backup recorded, loads
-every table and moves each identity sequence past its highest id, all in one transaction.
+``pg_dump`` is used when it is on PATH, accepts the server and no transaction-mode pooler
+is in front (its session settings would leak to other clients; see :mod:`pooler`). It is
+simply run (never ``pg_dump --version`` first, which costs a process, 90 ms through
+Debian's wrapper, on every backup); one older than the server refuses it with "server
+version mismatch". Otherwise every project table is copied out as CSV inside one
+``REPEATABLE READ`` snapshot. Restoring needs an empty database: the COPY path recreates
+the schema with the migrations at the versions the backup recorded, loads every table and
+moves each identity sequence past its highest id, all in one transaction.
 The password reaches ``pg_dump``/``pg_restore`` through ``PGPASSWORD``, never argv.
 """
 
@@ -45,7 +46,8 @@ def dump(backend: PostgresBackend, directory: Path) -> BackupManifest:
     database = backend.database
     server = int(database.server_facts()["server_version"])
     pg_dump = shutil.which("pg_dump")
-    if pg_dump is not None and _pg_dump(pg_dump, backend, directory / DUMP_FILE):
+    if (pg_dump is not None and not backend.behind_transaction_pooler()
+            and _pg_dump(pg_dump, backend, directory / DUMP_FILE)):
         names, method = [DUMP_FILE], "pg_dump"
     else:
         names, method = _copy_out(database, directory), "copy"
@@ -65,6 +67,11 @@ def restore(backend: PostgresBackend, directory: Path) -> BackupManifest:
             f"restore needs an empty database, and {database.label} has {len(existing)} tables",
             "create a new database (createdb NAME), point DATABASE_URL at it, restore again")
     if (directory / DUMP_FILE).is_file():
+        if backend.behind_transaction_pooler():
+            raise BackupError(
+                f"this backup was made with pg_dump, and {where(backend.url)} is a"
+                " transaction-mode pooler that pg_restore cannot run through",
+                "restore over a direct connection to the server (--url postgresql://...)")
         pg_restore = shutil.which("pg_restore")
         if pg_restore is None:
             raise BackupError("this backup was made with pg_dump and needs pg_restore",
