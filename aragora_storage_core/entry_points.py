@@ -10,11 +10,12 @@ and the name and version from the head of ``METADATA`` for the few that declare 
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import sys
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 _SUFFIXES = (".dist-info", ".egg-info")
 _SEPARATORS = re.compile(r"[-_.]+")
@@ -48,6 +49,15 @@ def find(groups: Iterable[str], path: Iterable[str] | None = None) -> list[Entry
                 found.extend(EntryPoint(group, ep_name, value, name, version)
                              for group, ep_name, value in declared)
     return found
+
+
+def load(value: str) -> Any:
+    """The object an entry point's ``module:attr.attr`` value names (the module imported)."""
+    module_name, _, attr = value.partition(":")
+    target: Any = importlib.import_module(module_name.strip())
+    for part in filter(None, attr.strip().split(".")):
+        target = getattr(target, part)
+    return target
 
 
 def _metadata_dirs(entry: str) -> list[str]:

@@ -10,7 +10,6 @@ they are imported.
 
 from __future__ import annotations
 
-import importlib
 import threading
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -99,12 +98,8 @@ class PluginHost:
             record.status = "disabled"
             record.error = "blocked by ARAGORA_STORAGE_DISABLE_PLUGINS"
             return record
-        module_name, _, attr = record.value.partition(":")
         try:
-            plugin: Any = importlib.import_module(module_name.strip())
-            if attr:
-                for part in attr.strip().split("."):
-                    plugin = getattr(plugin, part)
+            plugin = entry_points.load(record.value)
             if not self.pm.is_registered(plugin):
                 self.pm.register(plugin, name=record.value)
         except Exception as exc:  # an isolated plugin failure is recorded, not raised
