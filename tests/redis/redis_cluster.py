@@ -10,8 +10,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pytest
 import redis
@@ -19,6 +20,27 @@ from redis_servers import RedisServerProcess
 
 NODE_TIMEOUT_MS = 1000
 SERVICE = "aragora-primary"
+#: Passwords of the test cluster's nodes, of the Sentinel setup's data nodes and sentinels.
+CLUSTER_PASSWORD, PASSWORD, SENTINEL_PASSWORD = "cluster-s3cret", "data-s3cret", "sentinel-s3cret"
+
+
+class Startable(Protocol):
+    """A throwaway setup: started once, stopped at the end."""
+
+    def start(self) -> Startable: ...
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=Startable)
+
+
+def running(setup: S) -> Iterator[S]:
+    """Start ``setup``, hand it out, and stop it afterwards (for ``yield from``)."""
+    try:
+        setup.start()
+        yield setup
+    finally:
+        setup.stop()
 
 
 def wait_until(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
@@ -73,6 +95,14 @@ class ThrowawayCluster:
     def client(self, port: int) -> redis.Redis:
         """A plain client of the node on ``port``."""
         return node_client(port, self.password)
+
+    def url(self, query: str = "", password: str | None = None) -> str:
+        """``redis+cluster://`` with two seed nodes (and the password, or ``password``)."""
+        secret = self.password if password is None else password
+        auth = f":{secret}@" if secret else ""
+        first, second = self.live_ports()[:2]
+        return (f"redis+cluster://{auth}127.0.0.1:{first},127.0.0.1:{second}"
+                + (f"?{query}" if query else ""))
 
     def live_ports(self) -> list[int]:
         """Ports of the nodes that run."""
