@@ -273,7 +273,7 @@ def test_a_cluster_that_lost_a_whole_shard_refuses_clearly_and_comes_back(
         wait_until(lambda: redis_cluster.client(live).cluster("info")["cluster_state"] == "fail",
                    "the cluster noticing that a shard is gone")
         with pytest.raises(BackendUnavailableError,
-                           match="the cluster refused stream_events.append .*did not run"):
+                           match=r"the cluster refused stream_events\.append .*did not run"):
             refusing.append(StreamEvent(loop, 1, "refused", {}))
         found = {check.id: check for check in health(backend)}
         assert "storage.E145" in found and "cluster_state fail" in found["storage.E145"].message
