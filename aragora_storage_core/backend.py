@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.columns import ColumnCipher, column_cipher
 from aragora_storage_core.errors import StoreNotServedError
-from aragora_storage_core.layout import DatabaseType
+from aragora_storage_core.layout import DATABASE_INFO, DatabaseInfo, DatabaseType, Naming
 from aragora_storage_core.migrations.types import (
     MigrationAction,
     MigrationReport,
@@ -62,6 +62,26 @@ class Backend(ABC):
     def backup(self, request: BackupRequest) -> BackupManifest | None:
         """Write a backup into ``request.directory``; ``None`` when it cannot back up."""
         return None
+
+    def marker(self) -> str | None:
+        """The token :meth:`renew_marker` last stored in this backend's data, if still there.
+
+        For backends that can lose their data behind the application's back (a Redis
+        without persistence); ``None`` for the others.
+        """
+        return None
+
+    def renew_marker(self) -> str | None:
+        """Store a fresh random token in this backend's data; ``None`` when it keeps none."""
+        return None
+
+    def remembered(self, name: str) -> tuple[str, str] | None:
+        """``(token, recorded_at)`` of the marker this primary remembers under ``name``."""
+        return None
+
+    def remember(self, name: str, token: str) -> bool:
+        """Remember ``token`` under ``name``; ``False`` when this backend cannot."""
+        return False
 
     def restore(self, request: RestoreRequest) -> BackupManifest | None:
         """Restore from the verified backup in ``request.directory``; ``None`` if it cannot."""
@@ -126,10 +146,12 @@ class SQLBackend(Backend):
     """A backend whose stores are the shared SQL stores over :class:`SQLDatabase` objects.
 
     Subclasses say which database holds each logical database (``database_for``) and
-    list every distinct database (``databases``).
+    list every distinct database (``databases``). ``naming`` says how tables are named
+    there: one database holding every table (the default) uses the shared names.
     """
 
     stores_served: ClassVar[frozenset[StoreKind]] = frozenset(StoreKind) - {StoreKind.CACHE}
+    naming: Naming = Naming.SHARED
 
     def __init__(self, url: StorageURL, settings: Settings,
                  cipher: ColumnCipher | None = None) -> None:
@@ -157,8 +179,34 @@ class SQLBackend(Backend):
         """Apply pending migrations of ``db_type`` once, unless ``ARAGORA_AUTO_MIGRATE=0``."""
         if db_type in self._migrated:
             return
-        self.auto_migrate(db_type.value)
+        self.auto_migrate(DATABASE_INFO[db_type].type.value)
         self._migrated.add(db_type)
+
+    def migrator(self, info: DatabaseInfo, location: str | None = None) -> Any:
+        """The :class:`~.migrations.engine.Migrator` of ``info`` on this backend."""
+        from aragora_storage_core.migrations.engine import Migrator
+        from aragora_storage_core.migrations.files import search_path
+
+        return Migrator(self.database_for(info.type), info.type.value,
+                        location or info.type.value, search_path(self.settings.env),
+                        info.names(self.naming))
+
+    def table_name(self, info: DatabaseInfo, table: str) -> str:
+        """What ``info``'s table ``table`` (its consolidated name) is called here."""
+        return info.names(self.naming).get(table, table)
+
+    def remembered(self, name: str) -> tuple[str, str] | None:
+        """The marker remembered in the token blacklist's database (see :mod:`.beside`)."""
+        from aragora_storage_core.sql.markers import read_marker
+
+        return read_marker(self.database_for(DatabaseType.TOKEN_BLACKLIST), name)
+
+    def remember(self, name: str, token: str) -> bool:
+        """Remember ``token`` in the token blacklist's database."""
+        from aragora_storage_core.sql.markers import write_marker
+
+        write_marker(self.database_for(DatabaseType.TOKEN_BLACKLIST), name, token)
+        return True
 
     def migrate(self, request: MigrationRequest) -> MigrationReport:
         """Run the migrations engine on every logical database (or ``request.db``)."""

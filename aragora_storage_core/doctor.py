@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aragora_storage_core.backend import Backend
+from aragora_storage_core.beside import lost_data_finding
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.errors import StorageError
 from aragora_storage_core.registry import REDIS_ROUTED, Registry
@@ -99,6 +100,13 @@ def _diagnose_with(registry: Registry, diagnosis: Diagnosis, url: str | None) ->
     if selection.redis_url is not None and redis is None:  # these stores fail, as in the app
         for kind in sorted(REDIS_ROUTED):
             diagnosis.routing[kind.value] = "redis (unreachable)"
+    if redis is not None and redis.url != backend.url:
+        try:
+            lost = lost_data_finding(backend, redis)
+        except StorageError as error:
+            lost = _error_finding(error)
+        if lost is not None:
+            diagnosis.findings.append(lost)
     seen: set[tuple[str, str]] = set()
     for opened in filter(None, (backend, redis)):
         for finding in registry.host.collect_health(opened):

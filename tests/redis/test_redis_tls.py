@@ -125,6 +125,22 @@ def test_skipping_verification_needs_an_explicit_setting_and_health_warns(
         registry.close()
 
 
+def test_switching_the_host_name_check_off_warns_too(
+        tls_server: tuple[RedisServerProcess, Path]) -> None:
+    server, ca = tls_server
+    url = server.url("rediss", query=f"ssl_ca_certs={ca}&ssl_check_hostname=false")
+    registry = Registry(env={"DATABASE_URL": url})
+    try:
+        backend = registry.active()
+        backend.store("cache").set("k", b"name unchecked")
+        assert not backend.options.verifies_certificates  # type: ignore[attr-defined]
+        warning = [c for c in registry.host.collect_health(backend) if c.id == "storage.W114"]
+        assert warning and "host name check is off" in warning[0].message
+        assert "ssl_check_hostname" in warning[0].hint
+    finally:
+        registry.close()
+
+
 def _non_loopback_address() -> str | None:
     """An IPv4 address of this machine that is not loopback (``hostname -I``; no traffic)."""
     result = subprocess.run(["hostname", "-I"], capture_output=True, text=True, check=False)

@@ -22,6 +22,11 @@ TYPE_REWRITES: tuple[tuple[str, str], ...] = (
     (r"\bINTEGER\s+PRIMARY\s+KEY(\s+AUTOINCREMENT)?\b", _IDENTITY),
     (r"\bREAL\b", "DOUBLE PRECISION"),
     (r"\bBLOB\b", "BYTEA"),
+    # The application's SQLite files hold 0/1 in BOOLEAN and any text in TIMESTAMP
+    # columns; PostgreSQL keeps those storage classes so every value carries unchanged.
+    # Only a type (right after a column name) is rewritten, never a column named so.
+    (r"(?<=\w )BOOLEAN\b", "INTEGER"),
+    (r"(?<=\w )TIMESTAMP\b", "TEXT"),
     # SQLite's CURRENT_TIMESTAMP is UTC text 'YYYY-MM-DD HH:MM:SS'; keep that format.
     (r"\bDEFAULT\s+CURRENT_TIMESTAMP\b",
      "DEFAULT (to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'))"),

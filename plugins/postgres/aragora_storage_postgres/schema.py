@@ -12,8 +12,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from aragora_storage_core.layout import DATABASES, ConsolidatedDatabase
-from aragora_storage_core.migrations.files import ROOT, discover, split_statements, up_and_down
+from aragora_storage_core.layout import DATABASES, ConsolidatedDatabase, Naming
+from aragora_storage_core.migrations.files import (
+    ROOT,
+    discover,
+    rename_tables,
+    split_statements,
+    up_and_down,
+)
 from aragora_storage_postgres.dialect import TYPE_REWRITES
 
 SCHEMA_DIR = Path(__file__).parent / "schema"
@@ -32,8 +38,9 @@ def render(home: ConsolidatedDatabase, root: Path = ROOT) -> str:
                 parts.append("-- (a Python migration: applied by aragora-storage migrate)\n")
                 continue
             upgrade, _ = up_and_down(migration.path.read_text(encoding="utf-8"))
+            names = info.names(Naming.SHARED)
             for statement in split_statements(upgrade):
-                parts.append(_rewrite(statement) + "\n")
+                parts.append(_rewrite(rename_tables(statement, names)) + "\n")
     return "".join(parts)
 
 
