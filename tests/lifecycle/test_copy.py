@@ -290,7 +290,7 @@ def refused_copy_onto_filled_target(source_url: str, target_url: str, cli: Any) 
     assert again.out == ""
     assert again.err.splitlines() == [
         f"error: the target {parse_url(target_url)} already holds"
-        f" {held} rows in 31 tables",
+        f" {held} rows in 71 tables",
         "hint: pass --overwrite to write the source's rows over the target's (rows with the"
         " same key are replaced, other rows kept), or copy into an empty database"]
     registry, _, target = open_pair(source_url, target_url)
