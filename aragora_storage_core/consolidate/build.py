@@ -93,6 +93,8 @@ def _create_schema(staged: Path, home: ConsolidatedDatabase,
         with database.transaction() as tx:
             for source in sources:
                 for table in source.tables:
+                    if table.create_sql:  # a table the mapping does not know: as it was
+                        tx.execute(table.create_sql)
                     for column, declared in table.extra:
                         tx.execute(f"ALTER TABLE {quote_identifier(table.target)} ADD COLUMN"
                                    f" {quote_identifier(column)} {_plain_type(declared)}")
