@@ -89,7 +89,8 @@ def _create_schema(staged: Path, home: ConsolidatedDatabase,
     try:
         for info in DATABASES:
             if info.home is home:
-                Migrator(database, info.type.value, home.filename, ROOT).migrate()
+                Migrator(database, info.type.value, home.filename, ROOT,
+                         adopt=False).migrate()
         with database.transaction() as tx:
             for source in sources:
                 for table in source.tables:
@@ -133,12 +134,11 @@ def _copy_table(conn: sqlite3.Connection, alias: str, source: SourcePlan,
     legacy = f"{alias}.{quote_identifier(table.table)}"
     columns = ", ".join(quote_identifier(c) for c in table.columns)
     try:
-        conn.execute(f"INSERT INTO main.{target} ({columns}) SELECT {columns} FROM {legacy}")
+        copied = conn.execute(f"INSERT INTO main.{target} ({columns})"
+                              f" SELECT {columns} FROM {legacy}").rowcount
     except sqlite3.DatabaseError as exc:
         raise refusal(conn, alias, source, table, exc) from None
-    copied, present = conn.execute(
-        f"SELECT (SELECT count(*) FROM main.{target}), (SELECT count(*) FROM {legacy})"
-    ).fetchone()
+    present = conn.execute(f"SELECT count(*) FROM {legacy}").fetchone()[0]
     if copied != present:
         raise ConsolidationError(
             f"{table.table}: copied {copied} rows of {present} from {source.path.name}",
