@@ -138,10 +138,10 @@ def _copy_table(conn: sqlite3.Connection, alias: str, source: SourcePlan,
                               f" SELECT {columns} FROM {legacy}").rowcount
     except sqlite3.DatabaseError as exc:
         raise refusal(conn, alias, source, table, exc) from None
-    present = conn.execute(f"SELECT count(*) FROM {legacy}").fetchone()[0]
-    if copied != present:
+    if copied != table.rows:  # the plan counted them: the file changed since, or lost rows
         raise ConsolidationError(
-            f"{table.table}: copied {copied} rows of {present} from {source.path.name}",
-            "re-run --migrate; nothing was moved into place")
+            f"{table.table}: copied {copied} rows of the {table.rows} counted in"
+            f" {source.path.name}", "stop the application, then re-run --migrate; nothing"
+            " was moved into place")
 
 
