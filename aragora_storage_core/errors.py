@@ -168,13 +168,13 @@ class CopyError(StorageError):
 class NotWritableError(StorageError):
     """A file or directory the operation must write is read-only (permissions, mount)."""
 
-    code = "storage.E016"
+    code = "storage.E021"
 
 
 class DiskFullError(StorageError):
     """The device holding the data has no space left."""
 
-    code = "storage.E017"
+    code = "storage.E022"
 
 
 class LockedError(TransactionError):

@@ -63,7 +63,7 @@ def file_health(backend: SQLiteBackend) -> list[Check]:
             result = database.fetch_one("PRAGMA quick_check")
         except (WrongKeyError, EncryptedDatabaseError, PlainDatabaseError) as error:
             # the file is fine; the key (or the encryption switch) is not: say which
-            checks.append(Check(error.code, Level.ERROR, error.message,
+            checks.append(Check("storage.E041", Level.ERROR, f"{label}: {error.message}",
                                 error.hint))
             continue
         except (LockedError, NotWritableError, DiskFullError) as error:  # a cause, not damage
