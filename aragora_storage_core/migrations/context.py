@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aragora_storage_core.sql import ddl
 from aragora_storage_core.sql.database import Params, Row, Transaction
 from aragora_storage_core.sql.dialect import Dialect
 
@@ -14,14 +15,17 @@ class MigrationContext:
     SQL is written in SQLite's spelling with ``?`` placeholders, as in ``.sql`` files.
     """
 
-    def __init__(self, tx: Transaction, dialect: Dialect, db: str) -> None:
+    def __init__(self, tx: Transaction, dialect: Dialect, db: str,
+                 keys: ddl.KeyColumns = frozenset()) -> None:
         self.tx = tx
         self.dialect = dialect
         self.db = db
+        self.keys = keys
 
     def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one statement; return the rows changed."""
-        return self.tx.execute(self.dialect.sql(self.dialect.ddl(sql)), params, label=self.db)
+        """Run one statement (DDL written by the dialect); return the rows changed."""
+        return self.tx.execute(self.dialect.sql(ddl.render(sql, self.dialect, self.keys)),
+                               params, label=self.db)
 
     def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         """Run a query; return its rows."""

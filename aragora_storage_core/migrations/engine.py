@@ -22,14 +22,29 @@ from aragora_storage_core.migrations.types import (
     MigrationFile,
 )
 from aragora_storage_core.models import utcnow_iso
+from aragora_storage_core.sql import ddl
 from aragora_storage_core.sql.database import SQLDatabase, Transaction
 
+#: The bookkeeping table, in the portable spelling (rendered by each database's dialect).
 SCHEMA_VERSION_DDL = (
     "CREATE TABLE IF NOT EXISTS schema_version ("
     " database TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL,"
     " checksum TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms REAL NOT NULL,"
     " PRIMARY KEY (database, version))"
 )
+
+
+def upgrade_statements(migration: MigrationFile, up: bool = True) -> list[str]:
+    """The statements of a ``.sql`` migration's upgrade (or downgrade) part."""
+    upgrade, downgrade = up_and_down(migration.path.read_text(encoding="utf-8"))
+    return split_statements(upgrade if up else (downgrade or ""))
+
+
+def migration_keys(migrations: Sequence[MigrationFile]) -> ddl.KeyColumns:
+    """Key columns over every ``.sql`` upgrade of ``migrations`` (see :func:`ddl.key_columns`)."""
+    return ddl.key_columns(
+        [SCHEMA_VERSION_DDL,
+         *(s for m in migrations if m.path.suffix == ".sql" for s in upgrade_statements(m))])
 
 
 class Migrator:
@@ -41,20 +56,21 @@ class Migrator:
         self.db = db
         self.location = location
         self.files = discover(db, root)
+        self.keys = migration_keys(self.files)
         dialect = database.dialect
+        table, column = dialect.quote("schema_version"), dialect.quote("database")
+        self._ddl = ddl.render(SCHEMA_VERSION_DDL, dialect, self.keys)
         self._applied_sql = dialect.sql(
-            "SELECT version, name, checksum, applied_at, duration_ms FROM schema_version"
-            " WHERE database = ? ORDER BY version"
+            f"SELECT version, name, checksum, applied_at, duration_ms FROM {table}"
+            f" WHERE {column} = ? ORDER BY version"
         )
         self._one_sql = dialect.sql(
-            "SELECT checksum FROM schema_version WHERE database = ? AND version = ?"
+            f"SELECT checksum FROM {table} WHERE {column} = ? AND version = ?"
         )
-        self._record_sql = dialect.sql(
-            "INSERT INTO schema_version (database, version, name, checksum, applied_at,"
-            " duration_ms) VALUES (?, ?, ?, ?, ?, ?)"
-        )
+        self._record_sql = dialect.insert(
+            table, (column, "version", "name", "checksum", "applied_at", "duration_ms"))
         self._forget_sql = dialect.sql(
-            "DELETE FROM schema_version WHERE database = ? AND version = ?"
+            f"DELETE FROM {table} WHERE {column} = ? AND version = ?"
         )
 
     def applied(self) -> list[AppliedMigration]:
@@ -100,7 +116,7 @@ class Migrator:
 
     def _apply(self, session: SQLDatabase, migration: MigrationFile) -> bool:
         with session.transaction() as tx:
-            tx.execute(SCHEMA_VERSION_DDL, label="schema_version")
+            tx.execute(self._ddl, label="schema_version")
             if tx.fetch_one(self._one_sql, (self.db, migration.version)) is not None:
                 return False
             start = perf_counter()
@@ -136,14 +152,13 @@ class Migrator:
              up: bool) -> None:
         dialect = session.dialect
         if migration.path.suffix == ".sql":
-            upgrade, downgrade = up_and_down(migration.path.read_text(encoding="utf-8"))
-            script = upgrade if up else (downgrade or "")
-            for statement in split_statements(script):
-                tx.execute(dialect.ddl(statement), label=f"{self.db}/{migration.name}")
+            for statement in upgrade_statements(migration, up):
+                tx.execute(ddl.render(statement, dialect, self.keys),
+                           label=f"{self.db}/{migration.name}")
             return
         module = _load(migration)
         function = getattr(module, "upgrade" if up else "downgrade")
-        function(MigrationContext(tx, dialect, self.db))
+        function(MigrationContext(tx, dialect, self.db, self.keys))
 
 
 def _has_downgrade(migration: MigrationFile) -> bool:

@@ -11,13 +11,17 @@ same state. Regenerate after adding a core migration:
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from aragora_storage_core.errors import MigrationError
-from aragora_storage_core.migrations.engine import SCHEMA_VERSION_DDL
-from aragora_storage_core.migrations.files import discover, split_statements, up_and_down
+from aragora_storage_core.migrations.engine import (
+    SCHEMA_VERSION_DDL,
+    migration_keys,
+    upgrade_statements,
+)
+from aragora_storage_core.migrations.files import discover
 from aragora_storage_core.migrations.types import MigrationFile
+from aragora_storage_core.sql import ddl
 from aragora_storage_supabase.backend import TABLES
 
 SQL_DIR = Path(__file__).parent / "migrations"
@@ -40,17 +44,16 @@ def sql_path(migration: MigrationFile) -> Path:
 
 def render(migration: MigrationFile) -> str:
     """The SQL editor script of one core migration of the ``nomic`` database."""
-    from aragora_storage_postgres.dialect import POSTGRES, TYPE_REWRITES
+    from aragora_storage_postgres.dialect import POSTGRES
 
     if migration.path.suffix != ".sql":
         raise MigrationError(f"{DB}/{migration.path.name} is a Python migration",
                              "apply it with SUPABASE_DB_URL set: aragora-storage migrate "
                              "--migrate")
-    dialect = replace(POSTGRES, ddl_rewrites=TYPE_REWRITES)
-    upgrade, _ = up_and_down(migration.path.read_text(encoding="utf-8"))
+    keys = migration_keys(discover(DB))
     statements = [
-        SCHEMA_VERSION_DDL,  # as the migrations engine runs it, unrewritten
-        *(dialect.ddl(s).rstrip(";") for s in split_statements(upgrade)),
+        ddl.write(SCHEMA_VERSION_DDL, POSTGRES, keys),
+        *(ddl.write(s, POSTGRES, keys).rstrip(";") for s in upgrade_statements(migration)),
         *security_statements(("schema_version", *TABLES)),
         "INSERT INTO schema_version (database, version, name, checksum, applied_at,"
         f" duration_ms)\nVALUES ('{DB}', {migration.version}, '{migration.name}',"
