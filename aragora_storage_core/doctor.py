@@ -6,7 +6,7 @@ command that fixes it. Collecting findings never raises for a problem it can rep
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aragora_storage_core.backend import Backend
@@ -52,7 +52,7 @@ def diagnose(env: dict[str, str] | None = None, url: str | None = None) -> Diagn
     """Check settings, selection, plugins, connectivity, health and schema."""
     diagnosis = Diagnosis()
     try:
-        settings = Settings.from_env(env)
+        settings = replace(Settings.from_env(env), read_only=True, auto_migrate=False)
         registry = Registry(settings)
         diagnosis.selection = registry.explain(url)
     except StorageError as error:

@@ -38,12 +38,11 @@ def schema_findings(backend: Backend) -> list[Check]:
         return []
     findings: list[Check] = []
     for status in report.databases:
-        if status.changed:
-            names = ", ".join(m.path.name for m in status.changed)
-            findings.append(Check(
-                "storage.E051", Level.ERROR,
-                f"{status.db}: applied migration changed since it was applied: {names}",
-                "restore the original file and add a new migration for the change"))
+        findings.extend(Check(
+            "storage.E051", Level.ERROR, f"applied migration {status.describe_change(m)}",
+            "restore the original file and add a new migration for the change; if the edit "
+            f"was intended: aragora-storage migrate --repair --db {status.db}")
+            for m in status.changed)
     pending = report.pending_count
     if pending:
         dbs = sorted({s.db for s in report.databases if s.pending})

@@ -96,6 +96,7 @@ def select(settings: Settings, explicit: str | None = None) -> Selection:
                 "SUPABASE_URL must be an https:// project URL",
                 "export SUPABASE_URL=https://<project>.supabase.co",
             )
+        parsed.reject_unknown_options((), "SUPABASE_URL")
         url = StorageURL(scheme="supabase", password=key, host=parsed.host, port=parsed.port,
                          query=(("protocol", parsed.scheme),))
         return done(url, "SUPABASE_URL", "SUPABASE_URL and SUPABASE_KEY are set")

@@ -133,6 +133,8 @@ class Settings:
     encryption_keys: tuple[str, ...] = field(default=(), repr=False)
     disabled_plugins: frozenset[str] = frozenset()
     auto_migrate: bool = True
+    #: Set by ``doctor`` (never by the environment): backends only inspect, changing no byte.
+    read_only: bool = False
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod

@@ -1,33 +1,52 @@
 """Parse database URLs into an immutable value whose text never shows the password.
 
 Passwords may contain ``@``, ``/``, ``%``, ``?`` or spaces without being percent-encoded:
-the user part ends at the last ``@`` of the URL. The host part may list several hosts,
-comma separated (``redis+sentinel://s1:26379,s2:26379/...``); ``host``/``port`` are the
-first. Percent escapes (``%40``) are decoded; a ``%`` that starts no escape is kept as it
-is. Parse errors never echo the input.
+the user part ends at the last ``@`` of the URL, unless that ``@`` sits in a well-formed
+query after a user part of its own (``postgresql://app@host/db?password=pa@hunter2``).
+Host-less schemes (``sqlite://``) take no user, password or host at all. The host part
+may list several hosts, comma separated (``redis+sentinel://s1:26379,s2:26379/...``);
+``host``/``port`` are the first. Percent escapes (``%40``) are decoded; a ``%`` that
+starts no escape is kept as it is. Parse errors never echo the input.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote, unquote
 
-from aragora_storage_core.errors import InvalidURLError
+from aragora_storage_core.errors import ConfigurationError, InvalidURLError
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 #: URL schemes that are spellings of another one: ``postgres://`` is ``postgresql://``.
 SCHEME_ALIASES: dict[str, str] = {"postgres": "postgresql"}
 _HOSTLESS = {"sqlite", "sqlcipher"}
 MASK = "***"
-#: Query parameters that carry a secret (libpq's ``password``, ``sslpassword``, Redis
-#: ``sentinel_password``): masked too.
-SECRET_PARAMS = frozenset({"password", "sslpassword", "sentinel_password"})
+#: Query options whose values ``str()`` shows. Any other option's value (``password``,
+#: ``sslpassword``, ``sentinel_password``, ``key``, and a misspelt or unknown option, which
+#: may well hold a secret too) is rendered as ``***``.
+SHOWN_PARAMS = frozenset({
+    # sqlite, supabase
+    "mode", "protocol",
+    # libpq (PostgreSQL)
+    "sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl", "sslnegotiation", "gssencmode",
+    "channel_binding", "connect_timeout", "application_name", "keepalives", "keepalives_idle",
+    "keepalives_interval", "keepalives_count", "tcp_user_timeout", "target_session_attrs",
+    "load_balance_hosts", "client_encoding", "options", "hostaddr", "service", "passfile",
+    # redis
+    "prefix", "stream_maxlen", "socket_timeout", "retries", "max_connections",
+    "ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_check_hostname",
+    "service_name", "master_name",
+})
+_OPTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
+_QUERY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=[^&]*(&[A-Za-z_][A-Za-z0-9_]*=[^&]*)*$")
 
 
 @dataclass(frozen=True)
 class StorageURL:
-    """A parsed database URL. ``str()`` and ``repr()`` mask the password (and secret params)."""
+    """A parsed database URL. ``str()`` and ``repr()`` mask the password and every query
+    value but those of :data:`SHOWN_PARAMS`."""
 
     scheme: str
     driver: str | None = None
@@ -64,7 +83,7 @@ class StorageURL:
         if self.database is not None:
             path = "/" + (self.database if self.scheme in _HOSTLESS else quote(self.database))
         query = "&".join(
-            f"{quote(k)}={MASK if hide_password and k.lower() in SECRET_PARAMS else quote(v)}"
+            f"{quote(k)}={MASK if hide_password and k.lower() not in SHOWN_PARAMS else quote(v)}"
             for k, v in self.query)
         return f"{scheme}://{auth}{host}{path}" + (f"?{query}" if query else "")
 
@@ -73,6 +92,24 @@ class StorageURL:
 
     def __repr__(self) -> str:
         return f"StorageURL({self.render()!r})"
+
+    def reject_unknown_options(self, known: Collection[str], where: str,
+                               hints: Mapping[str, str] | None = None) -> None:
+        """Raise :class:`ConfigurationError` for a query option not in ``known``.
+
+        An option is never silently ignored: ``sqlite:///app.db?key=...`` would otherwise
+        open the file unencrypted. ``where`` names the URL (``"sqlite URL"``), ``hints``
+        gives a better fix for some option names. The
+        message names the option only when it looks like one, and never shows a value.
+        """
+        for key in self.params:
+            if key in known:
+                continue
+            name = repr(key) if _OPTION_NAME.match(key) else "(a name that is not an option)"
+            hint = (hints or {}).get(key.lower()) or (
+                f"known options: {', '.join(sorted(known))}" if known
+                else f"remove the query part: the {where} takes no options")
+            raise ConfigurationError(f"unknown option {name} in the {where}", hint)
 
     def with_params(self, **params: str) -> StorageURL:
         """Return a copy with query parameters added or replaced."""
@@ -121,6 +158,12 @@ def parse_url(text: str) -> StorageURL:
 
 def _parse_hostless(scheme: str, driver: str | None, rest: str) -> StorageURL:
     path, _, query = rest.partition("?")
+    if path and not path.startswith("/"):
+        raise InvalidURLError(
+            f"malformed {scheme} URL: it names a user, password or host, which a {scheme} "
+            "file has none of",
+            f"write {scheme}:///relative/path.db or {scheme}:////absolute/path.db "
+            "(a key goes in ARAGORA_SQLITE_KEY)")
     if path.startswith("/"):
         path = path[1:]
     return StorageURL(
@@ -132,6 +175,7 @@ def _parse_hostless(scheme: str, driver: str | None, rest: str) -> StorageURL:
 
 
 def _parse_http(scheme: str, rest: str) -> StorageURL:
+    rest, _, query = rest.partition("?")
     host, _, path = rest.partition("/")
     if not host or "@" in host:
         raise InvalidURLError(
@@ -139,13 +183,14 @@ def _parse_http(scheme: str, rest: str) -> StorageURL:
             "copy the project URL from the Supabase dashboard (Settings > API)",
         )
     hostname, port = _split_port(scheme, host)
-    return StorageURL(scheme=scheme, host=hostname, port=port, database=path or None)
+    return StorageURL(scheme=scheme, host=hostname, port=port, database=path or None,
+                      query=_parse_query(scheme, query))
 
 
 def _parse_network(scheme: str, driver: str | None, rest: str) -> StorageURL:
     username: str | None = None
     password: str | None = None
-    at = rest.rfind("@")
+    at = _userinfo_end(rest)
     if at >= 0:
         userinfo, rest = rest[:at], rest[at + 1 :]
         user, sep, secret = userinfo.partition(":")
@@ -175,6 +220,24 @@ def _parse_network(scheme: str, driver: str | None, rest: str) -> StorageURL:
         database=unquote(database) or None,
         query=_parse_query(scheme, query),
     )
+
+
+def _userinfo_end(rest: str) -> int:
+    """Index of the ``@`` that ends the user part of ``rest`` (``-1``: there is none).
+
+    The last ``@`` wins (a raw ``@`` in a password is common), except when the URL also
+    reads as ``user@host/db?options`` with that last ``@`` inside a well-formed query:
+    then the query holds it, e.g. ``?password=pa@hunter2``.
+    """
+    last = rest.rfind("@")
+    question = rest.find("?")
+    if last < 0 or question < 0 or last < question:
+        return last
+    first = rest.rfind("@", 0, question)
+    authority = rest[first + 1:question]
+    if first >= 0 and "/" in authority and _QUERY.match(rest[question + 1:]):
+        return first
+    return last
 
 
 def _split_port(scheme: str, hostport: str) -> tuple[str | None, int | None]:

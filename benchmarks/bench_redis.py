@@ -34,7 +34,7 @@ class RawRedis:
     """What a careful programmer writes by hand with redis-py for the same operations."""
 
     def __init__(self, backend: RedisBackend, prefix: str) -> None:
-        self.client: Any = redis.Redis(connection_pool=backend.pool)
+        self.client: Any = redis.Redis(connection_pool=backend.topology.pool)
         self.prefix = prefix
         self.maxlen = backend.options.stream_maxlen
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,12 +40,17 @@ def default_root(backend: Backend) -> Path:
     return backend.settings.data_dir / "backups"
 
 
+def _names(root: Path, now: datetime | None) -> Iterator[Path]:
+    stamp = (now or datetime.now(UTC)).strftime(STAMP)
+    for attempt in range(1000):
+        yield root / (stamp if attempt == 0 else f"{stamp}_{attempt}")
+    raise BackupError(f"too many backups named {stamp} in {root}", "prune old backups")
+
+
 def new_directory(root: Path, now: datetime | None = None) -> Path:
     """Create and return an empty ``root/YYYYMMDD_HHMMSS`` (``_N`` added when taken), 0700."""
     ensure_private_dir(root)
-    stamp = (now or datetime.now(UTC)).strftime(STAMP)
-    for attempt in range(1000):
-        path = root / (stamp if attempt == 0 else f"{stamp}_{attempt}")
+    for path in _names(root, now):
         try:
             path.mkdir(mode=0o700)
         except FileExistsError:
@@ -53,7 +59,12 @@ def new_directory(root: Path, now: datetime | None = None) -> Path:
             raise BackupError(f"cannot create backup directory {path}: {exc.strerror}",
                               "choose a writable directory with --dir") from None
         return path
-    raise BackupError(f"too many backups named {stamp} in {root}", "prune old backups")
+    raise AssertionError("unreachable: _names raises when it runs out")
+
+
+def unused_directory(root: Path, now: datetime | None = None) -> Path:
+    """The path a new backup under ``root`` would get, not created (nothing is written)."""
+    return next(path for path in _names(root, now) if not path.exists())
 
 
 def list_backups(root: Path) -> list[BackupEntry]:

@@ -2,30 +2,56 @@
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aragora_storage_core.backend import Backend
+from aragora_storage_core.backup.catalog import unused_directory
+from aragora_storage_core.backup.manifest import MANIFEST
 from aragora_storage_core.backup.types import BackupManifest, RestoreRequest
 from aragora_storage_core.backup.verify import verify_backup
 from aragora_storage_core.errors import BackupError
 
 
-def restore_backup(hook: Any, backend: Backend, directory: Path) -> BackupManifest:
-    """Verify the backup in ``directory`` completely, then restore ``backend`` from it.
+@dataclass(frozen=True)
+class RestoreResult:
+    """What a restore put in place, and the backup holding what it replaced (if any)."""
 
-    Nothing live is touched unless the manifest and every file check out and the backup
-    was made by the same kind of backend.
-    """
+    manifest: BackupManifest
+    kept: Path | None
+
+
+def check_restorable(backend: Backend, directory: Path) -> BackupManifest:
+    """Verify the backup in ``directory`` completely and that ``backend`` can take it."""
     manifest = verify_backup(directory)
     if manifest.backend != backend.name:
         raise BackupError(
             f"backup {directory.name} is of a {manifest.backend} backend, not {backend.name}",
             "to move data between backends use: aragora-storage copy --from URL --to URL",
         )
-    restored: BackupManifest | None = hook.storage_restore(
-        backend=backend, request=RestoreRequest(directory))
+    return manifest
+
+
+def restore_backup(hook: Any, backend: Backend, directory: Path,
+                   keep_root: Path | None = None) -> RestoreResult:
+    """Verify the backup in ``directory`` completely, then restore ``backend`` from it.
+
+    Nothing live is touched unless the manifest and every file check out and the backup
+    was made by the same kind of backend. The data the restore replaces is kept as a new
+    backup under ``keep_root`` (default: beside ``directory``), named in the result.
+    """
+    check_restorable(backend, directory)
+    keep = unused_directory(keep_root or directory.parent)
+    try:
+        restored: BackupManifest | None = hook.storage_restore(
+            backend=backend, request=RestoreRequest(directory, keep))
+    finally:
+        kept = keep if (keep / MANIFEST).is_file() else None
+        if kept is None and keep.exists():
+            shutil.rmtree(keep, ignore_errors=True)
     if restored is None:
         raise BackupError(f"no installed plugin can restore the {backend.name} backend",
                           "upgrade the backend's plugin (see aragora-storage plugins)")
-    return restored
+    return RestoreResult(restored, kept)

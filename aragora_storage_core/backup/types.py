@@ -16,9 +16,15 @@ class BackupRequest:
 
 @dataclass(frozen=True)
 class RestoreRequest:
-    """Restore from the backup in ``directory`` after verifying its manifest."""
+    """Restore from the backup in ``directory`` after verifying its manifest.
+
+    ``keep`` is a directory that does not exist yet: the plugin creates it and leaves
+    there, as a complete backup with its manifest, the data the restore replaces, so that
+    restoring ``keep`` undoes the restore. It creates nothing when nothing is replaced.
+    """
 
     directory: Path
+    keep: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ def register(sub: Any) -> None:
     verify.add_argument("backup", nargs="?", help="backup name or path (default: all)")
     restore = actions.add_parser("restore", help="restore a verified backup (stop writers)")
     restore.add_argument("backup", help="backup name (e.g. 20260126_101500) or path")
+    restore.add_argument("--yes", action="store_true",
+                         help="restore without asking (needed when not on a terminal)")
     prune = actions.add_parser("prune", help="remove old backups, keeping the newest good one")
     prune.add_argument("--days", type=float, default=DEFAULT_DAYS,
                        help=f"remove backups older than this (default {DEFAULT_DAYS})")
@@ -50,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "verify":
             return _verify(root, args.backup)
         if args.action == "restore":
-            return _restore(registry, backend, _resolve(root, args.backup))
+            return _restore(registry, backend, _resolve(root, args.backup), args.yes)
         return _prune(root, args.days, args.keep, args.dry_run)
     finally:
         backend.close()
@@ -104,13 +107,31 @@ def _verify(root: Path, name: str | None) -> int:
     return 1 if failed else 0
 
 
-def _restore(registry: Any, backend: Any, directory: Path) -> int:
-    from aragora_storage_core.backup.restore import restore_backup
+def _restore(registry: Any, backend: Any, directory: Path, yes: bool) -> int:
+    from aragora_storage_core.backup.restore import check_restorable, restore_backup
+    from aragora_storage_core.errors import StorageError
 
-    manifest = restore_backup(registry.hook, backend, directory)
+    manifest = check_restorable(backend, directory)
     names = ", ".join(f.name for f in manifest.files)
-    print(f"restored {len(manifest.files)} files from {directory.name}: {names}")
+    if not yes:
+        print(f"would restore {len(manifest.files)} files from {directory.name}: {names}\n"
+              f"the data they replace would be kept as a new backup in {directory.parent}")
+        if not _confirmed("restore now?"):
+            raise StorageError("restore not confirmed; nothing was changed",
+                               "pass --yes to restore (on a terminal you are asked)")
+    result = restore_backup(registry.hook, backend, directory)
+    print(f"restored {len(result.manifest.files)} files from {directory.name}: {names}")
+    if result.kept is not None:
+        print(f"the data it replaced is kept in backup {result.kept.name} ({result.kept})\n"
+              f"undo: aragora-storage backup restore {result.kept.name} --yes")
     return 0
+
+
+def _confirmed(question: str) -> bool:
+    """Ask ``question`` on a terminal; ``False`` when stdin is not one or the answer is no."""
+    if not sys.stdin.isatty():
+        return False
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
 def _prune(root: Path, days: float, keep: int | None, dry_run: bool) -> int:

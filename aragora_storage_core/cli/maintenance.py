@@ -18,6 +18,8 @@ def register(sub: Any) -> None:
                         help="keep N days of raw usage events (default "
                              "ARAGORA_USAGE_RETENTION_DAYS)")
     parser.add_argument("--json", action="store_true", help="print the counts as JSON")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="count what would be pruned and aggregated, per table; change nothing")
     parser.set_defaults(run=run)
 
 
@@ -35,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     backend = registry.connect(args.url) if args.url else None
     try:
         results = run_maintenance(backend.store if backend else registry.store,
-                                  args.audit_days, args.usage_days)
+                                  args.audit_days, args.usage_days, dry_run=args.dry_run)
     finally:
         if backend is not None:
             backend.close()
@@ -45,5 +47,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for result in results:
         count = "skipped (store not served)" if result.count is None else str(result.count)
-        print(f"{result.task.kind.value:<16} {count:>8}  {result.task.description}")
+        what = result.task.preview if args.dry_run else result.task.description
+        print(f"{result.task.kind.value:<16} {count:>8}  {what}")
+    if args.dry_run:
+        print("dry run: nothing was changed")
     return 0

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from aragora_storage_core.cli.common import open_backend, print_json, registry_for
+from aragora_storage_core.cli.common import confirm, open_backend, print_json, registry_for
 from aragora_storage_core.errors import MigrationError
 from aragora_storage_core.migrations.types import (
     MigrationAction,
@@ -27,9 +27,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     action.add_argument("--create", metavar="DESC", help="write a new migration file for --db")
     action.add_argument("--to", type=int, metavar="VERSION",
                         help="migrate or downgrade --db to VERSION")
+    action.add_argument("--repair", action="store_true",
+                        help="record the current checksum of applied files of --db that were "
+                             "edited on purpose (asks first)")
     parser.add_argument("--db", metavar="NAME", help="only this logical database (e.g. users)")
     parser.add_argument("--dir", type=Path, help="folder for --create (default: the package's)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--yes", action="store_true",
+                        help="confirm --repair without asking (needed when not on a terminal)")
 
 
 def register(sub: Any) -> None:
@@ -50,6 +55,8 @@ def request_from(args: argparse.Namespace, current: int | None = None) -> Migrat
         action = MigrationAction.MIGRATE if current is None or args.to >= current \
             else MigrationAction.DOWNGRADE
         return MigrationRequest(action, db=args.db, target=args.to)
+    if args.repair:
+        return MigrationRequest(MigrationAction.REPAIR, db=args.db)
     if args.migrate:
         return MigrationRequest(MigrationAction.MIGRATE, db=args.db)
     if args.dry_run:
@@ -67,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
             status = _call(registry, backend, MigrationRequest(MigrationAction.STATUS, args.db))
             current = status.databases[0].version if status.databases else 0
         request = request_from(args, current)
+        if request.action is MigrationAction.REPAIR:
+            _confirm_repair(args, registry, backend)
         report = _call(registry, backend, request)
         report.databases.extend(_beside(args, registry, backend, request))
     finally:
@@ -77,6 +86,20 @@ def run(args: argparse.Namespace) -> int:
         print_report(report)
     changed = any(d.changed for d in report.databases)
     return 1 if changed else 0
+
+
+def _confirm_repair(args: argparse.Namespace, registry: Any, backend: Any) -> None:
+    """Show what ``--repair`` would record and ask the user to confirm the edits."""
+    if not args.db:
+        raise MigrationError("--repair needs --db NAME", "e.g. --repair --db users")
+    status = _call(registry, backend, MigrationRequest(MigrationAction.STATUS, args.db))
+    changed = [(s, m) for s in status.databases for m in s.changed]
+    if not changed:
+        return
+    for database, migration in changed:
+        print(database.describe_change(migration))
+    confirm(f"were these edits intended, and should {len(changed)} checksum(s) be recorded "
+            "as they are now?", args.yes)
 
 
 def _beside(args: argparse.Namespace, registry: Any, primary: Any,
@@ -104,7 +127,8 @@ def print_report(report: MigrationReport) -> None:
     if report.created is not None:
         print(f"created {report.created}")
         return
-    verb = {"dry_run": "would apply", "migrate": "applied", "downgrade": "reversed"}
+    verb = {"dry_run": "would apply", "migrate": "applied", "downgrade": "reversed",
+            "repair": "recorded the current checksum of"}
     for status in report.databases:
         line = f"{status.db:<18} version {status.version:>3}  ({status.location})"
         if status.pending and report.action is not MigrationAction.MIGRATE:

@@ -21,9 +21,12 @@ class MigrationContext:
         self.dialect = dialect
         self.db = db
         self.keys = keys
+        #: Statements run so far (the one that fails is named by this number).
+        self.statements = 0
 
     def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement (DDL written by the dialect); return the rows changed."""
+        self.statements += 1
         return self.tx.execute(self.dialect.sql(ddl.render(sql, self.dialect, self.keys)),
                                params, label=self.db)
 

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from time import perf_counter
 
-from aragora_storage_core.errors import ChecksumMismatchError, MigrationError
+from aragora_storage_core.errors import MigrationError
 from aragora_storage_core.migrations.context import MigrationContext
+from aragora_storage_core.migrations.failure import failed
 from aragora_storage_core.migrations.files import ROOT, discover, split_statements, up_and_down
 from aragora_storage_core.migrations.types import (
     AppliedMigration,
@@ -69,6 +70,9 @@ class Migrator:
         )
         self._record_sql = dialect.insert(
             table, (column, "version", "name", "checksum", "applied_at", "duration_ms"))
+        self._repair_sql = dialect.sql(
+            f"UPDATE {table} SET checksum = ? WHERE {column} = ? AND version = ?"
+        )
         self._forget_sql = dialect.sql(
             f"DELETE FROM {table} WHERE {column} = ? AND version = ?"
         )
@@ -89,12 +93,20 @@ class Migrator:
 
     def check_unchanged(self, status: DatabaseStatus) -> None:
         """Raise :class:`ChecksumMismatchError` if an applied file was edited."""
-        if status.changed:
-            changed = status.changed[0]
-            raise ChecksumMismatchError(
-                f"migration {self.db}/{changed.path.name} changed after it was applied",
-                "restore the original file and add a new migration for the change",
-            )
+        status.check_unchanged()
+
+    def repair(self) -> DatabaseStatus:
+        """Record the current checksum of every applied file that changed since (``--repair``).
+
+        For an edit that was intended (a comment, a typo in a name nobody used): nothing
+        runs; only ``schema_version`` learns the file's new checksum.
+        """
+        status = self.status()
+        with self.database.transaction() as tx:
+            for migration in status.changed:
+                tx.execute(self._repair_sql, (migration.checksum, self.db, migration.version))
+                status.ran.append(f"{migration.version:03d}_{migration.name}")
+        return self._after(status)
 
     def migrate(self, target: int | None = None) -> DatabaseStatus:
         """Apply pending migrations up to ``target`` (default: all); return the status."""
@@ -152,13 +164,20 @@ class Migrator:
              up: bool) -> None:
         dialect = session.dialect
         if migration.path.suffix == ".sql":
-            for statement in upgrade_statements(migration, up):
-                tx.execute(ddl.render(statement, dialect, self.keys),
-                           label=f"{self.db}/{migration.name}")
+            for number, statement in enumerate(upgrade_statements(migration, up), 1):
+                try:
+                    tx.execute(ddl.render(statement, dialect, self.keys),
+                               label=f"{self.db}/{migration.name}")
+                except Exception as error:
+                    raise failed(self.db, migration, number, error, up) from None
             return
         module = _load(migration)
         function = getattr(module, "upgrade" if up else "downgrade")
-        function(MigrationContext(tx, dialect, self.db, self.keys))
+        context = MigrationContext(tx, dialect, self.db, self.keys)
+        try:
+            function(context)
+        except Exception as error:
+            raise failed(self.db, migration, context.statements, error, up) from None
 
 
 def _has_downgrade(migration: MigrationFile) -> bool:

@@ -32,9 +32,23 @@ def discover(db: str, root: Path = ROOT) -> list[MigrationFile]:
                 f"two migrations of {db} have version {version:03d}",
                 f"renumber one of the files in {folder}",
             )
-        checksum = hashlib.sha256(path.read_bytes()).hexdigest()
-        found[version] = MigrationFile(version, match.group(2), path, checksum)
+        checksum, equivalent = checksums(path.read_bytes())
+        found[version] = MigrationFile(version, match.group(2), path, checksum, equivalent)
     return [found[v] for v in sorted(found)]
+
+
+def checksums(data: bytes) -> tuple[str, frozenset[str]]:
+    """The checksum of a migration's text and those of the same text with other line endings.
+
+    The checksum is that of the text with ``\n`` line endings, so a checkout that turns
+    them into ``\r\n`` changes nothing. Files applied before this rule were recorded with
+    the checksum of their raw bytes, which is among the equivalent ones.
+    """
+    unix = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    checksum = hashlib.sha256(unix).hexdigest()
+    others = {hashlib.sha256(variant).hexdigest()
+              for variant in (data, unix.replace(b"\n", b"\r\n"))}
+    return checksum, frozenset(others - {checksum})
 
 
 def split_statements(script: str) -> list[str]:

@@ -35,6 +35,8 @@ def run_request(backend: SQLBackend, request: MigrationRequest) -> MigrationRepo
         report.created = files.create(request.db, request.description or "",
                                       request.directory or files.ROOT)
         return report
+    if request.action is MigrationAction.REPAIR and not request.db:
+        raise MigrationError("--repair needs --db NAME", "e.g. --repair --db users")
     migrators = sql_migrators(backend, request.db)
     if request.action in (MigrationAction.MIGRATE, MigrationAction.DOWNGRADE):
         for migrator in migrators:  # an edited file anywhere stops the run before any write
@@ -44,6 +46,8 @@ def run_request(backend: SQLBackend, request: MigrationRequest) -> MigrationRepo
             report.databases.append(migrator.migrate(request.target))
         elif request.action is MigrationAction.DOWNGRADE:
             report.databases.append(migrator.downgrade(request.target or 0))
+        elif request.action is MigrationAction.REPAIR:
+            report.databases.append(migrator.repair())
         else:
             status = migrator.status()
             if request.action is MigrationAction.DRY_RUN:

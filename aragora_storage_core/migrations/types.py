@@ -8,6 +8,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from aragora_storage_core.errors import ChecksumMismatchError
+
+#: Hex digits of a checksum shown in messages (enough to tell two apart).
+CHECKSUM_SHOWN = 16
+
 
 class MigrationAction(StrEnum):
     """What a migration request asks for."""
@@ -17,6 +22,7 @@ class MigrationAction(StrEnum):
     MIGRATE = "migrate"
     DOWNGRADE = "downgrade"
     CREATE = "create"
+    REPAIR = "repair"
 
 
 @dataclass(frozen=True)
@@ -38,12 +44,21 @@ class MigrationRequest:
 
 @dataclass(frozen=True)
 class MigrationFile:
-    """One migration file: ``NNN_description.sql`` or ``NNN_description.py``."""
+    """One migration file: ``NNN_description.sql`` or ``NNN_description.py``.
+
+    ``checksum`` is recorded when the file is applied; ``equivalent`` holds the checksums
+    of the same text with other line endings, which are no change.
+    """
 
     version: int
     name: str
     path: Path
     checksum: str
+    equivalent: frozenset[str] = frozenset()
+
+    def matches(self, recorded: str) -> bool:
+        """True when ``recorded`` is the checksum of this file's text (any line endings)."""
+        return recorded == self.checksum or recorded in self.equivalent
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,8 @@ class DatabaseStatus:
     pending: list[MigrationFile] = field(default_factory=list)
     changed: list[MigrationFile] = field(default_factory=list)
     ran: list[str] = field(default_factory=list)
+    #: The checksum recorded when each migration in ``changed`` was applied, by version.
+    recorded: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def compare(cls, db: str, location: str, applied: Iterable[AppliedMigration],
@@ -78,9 +95,30 @@ class DatabaseStatus:
             row = done.get(migration.version)
             if row is None:
                 status.pending.append(migration)
-            elif row.checksum != migration.checksum:
+            elif not migration.matches(row.checksum):
                 status.changed.append(migration)
+                status.recorded[migration.version] = row.checksum
         return status
+
+    def describe_change(self, migration: MigrationFile, label: str | None = None) -> str:
+        """``users/002_x.sql changed after it was applied (version 002: recorded …, now …)``.
+
+        ``label`` names the migration (default: database and file name).
+        """
+        recorded = self.recorded.get(migration.version, "?")
+        return (f"{label or f'{self.db}/{migration.path.name}'} changed after it was applied "
+                f"(version {migration.version:03d}: recorded checksum "
+                f"{recorded[:CHECKSUM_SHOWN]}, the file now has "
+                f"{migration.checksum[:CHECKSUM_SHOWN]})")
+
+    def check_unchanged(self, what: str = "migration", label: str | None = None,
+                        hint: str | None = None) -> None:
+        """Raise :class:`ChecksumMismatchError` for the first changed migration, if any."""
+        if self.changed:
+            raise ChecksumMismatchError(
+                f"{what} {self.describe_change(self.changed[0], label)}",
+                hint or "restore the original file and add a new migration for the change; "
+                f"if the edit was intended: aragora-storage migrate --repair --db {self.db}")
 
     @property
     def version(self) -> int:

@@ -7,8 +7,12 @@ header is damaged, fails here with :class:`CorruptDatabaseError` instead of late
 
 from __future__ import annotations
 
+import random
 import sqlite3
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import quote
 
 from aragora_storage_core.encryption.sqlcipher import DatabaseKey, open_keyed, refuse_encrypted
@@ -21,6 +25,7 @@ from aragora_storage_core.errors import (
 from aragora_storage_core.files import ensure_private_file
 
 MEMORY = ":memory:"
+T = TypeVar("T")
 
 
 def _pragmas(timeout: float, journal_mode: str | None = "WAL") -> tuple[str, ...]:
@@ -70,14 +75,36 @@ def connect(path: str | Path, timeout: float = 30.0, *, create: bool = True,
         )
     else:
         conn = open_keyed(target, key, timeout, salt=salt)
-    try:
-        for pragma in _pragmas(timeout, journal_mode):
+    _prepare(conn, target, key, timeout, _pragmas(timeout, journal_mode))
+    return conn
+
+
+def _prepare(conn: sqlite3.Connection, target: str, key: DatabaseKey | None, timeout: float,
+             pragmas: tuple[str, ...]) -> None:
+    """Run ``pragmas`` and a first read on a new connection; close it if that fails.
+
+    A "busy" answer here is retried like any other until ``timeout``: a file another
+    process is creating or switching to WAL answers busy at once, without waiting in
+    SQLite's busy handler.
+    """
+    def first_use() -> None:
+        for pragma in pragmas:
             conn.execute(pragma)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+
+    try:
+        try:
+            first_use()
+        except conn.DatabaseError as exc:
+            if not is_busy(exc):
+                raise
+            retry_while_busy(first_use, timeout, target)
     except conn.DatabaseError as exc:
         conn.close()
         raise _unreadable(target, key, exc, timeout) from None
-    return conn
+    except TransactionError:
+        conn.close()
+        raise
 
 
 _BUSY_WORDS = ("locked", "busy")
@@ -87,6 +114,25 @@ def is_busy(exc: BaseException) -> bool:
     """True for SQLite's "database is locked" / "busy" errors (any driver's)."""
     text = str(exc).lower()
     return type(exc).__name__ == "OperationalError" and any(w in text for w in _BUSY_WORDS)
+
+
+def retry_while_busy(action: Callable[[], T], timeout: float, path: str) -> T:
+    """Run ``action`` until SQLite stops answering "busy", with jittered back-off.
+
+    Raises :class:`TransactionError` once ``timeout`` seconds have passed.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.002
+    while True:
+        time.sleep(random.uniform(0, delay))
+        delay = min(delay * 2, 0.1)
+        try:
+            return action()
+        except Exception as exc:
+            if not is_busy(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise locked_error(path, timeout) from None
 
 
 def locked_error(target: str, timeout: float) -> TransactionError:
@@ -138,10 +184,5 @@ def connect_readonly(path: str | Path, timeout: float = 30.0, *,
                                check_same_thread=False, uri=True)
     else:
         conn = open_keyed(str(path), key, timeout, target=uri)
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except conn.DatabaseError as exc:
-        conn.close()
-        raise _unreadable(str(path), key, exc, timeout) from None
+    _prepare(conn, str(path), key, timeout, (f"PRAGMA busy_timeout = {int(timeout * 1000)}",))
     return conn

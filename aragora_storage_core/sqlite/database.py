@@ -9,10 +9,8 @@ back-off until ``DB_TIMEOUT``; only then does the caller see a :class:`Transacti
 from __future__ import annotations
 
 import os
-import random
 import sqlite3
 import threading
-import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +23,8 @@ from aragora_storage_core.errors import CorruptDatabaseError, TransactionError
 from aragora_storage_core.sql.database import Params, Row, SQLDatabase, Transaction
 from aragora_storage_core.sql.dialect import SQLITE
 from aragora_storage_core.sql.slowlog import report
-from aragora_storage_core.sqlite.connection import connect, is_busy, locked_error
+from aragora_storage_core.sqlite.connection import connect, is_busy, retry_while_busy
+from aragora_storage_core.sqlite.inspect import connect_to_inspect
 
 #: Seconds SQLite's busy handler may wait on its own before we retry with jitter.
 BUSY_SLICE = 0.05
@@ -38,8 +37,11 @@ class SQLiteDatabase(SQLDatabase):
     integrity_error = sqlite3.IntegrityError
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0,
-                 slow_query_ms: float = 500.0, key: DatabaseKey | None = None) -> None:
+                 slow_query_ms: float = 500.0, key: DatabaseKey | None = None,
+                 read_only: bool = False) -> None:
         self.path = str(path)
+        #: Only inspect: connections change no byte of any file, writes are refused.
+        self.read_only = read_only
         self.key = key
         if key is not None:
             self.integrity_error = driver().IntegrityError
@@ -62,7 +64,10 @@ class SQLiteDatabase(SQLDatabase):
             conn: sqlite3.Connection = self._local.conn
             return conn
         except AttributeError:
-            conn = connect(self.path, self.timeout, key=self.key, salt=self._salt)
+            if self.read_only:
+                conn = connect_to_inspect(Path(self.path), self.timeout, key=self.key)
+            else:
+                conn = connect(self.path, self.timeout, key=self.key, salt=self._salt)
             if self.key is not None and self._salt is None and self.path != ":memory:":
                 self._salt = cipher_salt(conn)  # later threads never re-read the header
             # SQLite's own busy handler waits in ever longer sleeps and can starve a
@@ -114,6 +119,9 @@ class SQLiteDatabase(SQLDatabase):
 
     def transaction(self) -> WriteTransaction:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``; ``ROLLBACK`` if the block raises."""
+        if self.read_only:
+            raise TransactionError(f"{self.label} is open read-only (to inspect it)",
+                                   "run the command that changes it outside doctor")
         return WriteTransaction(self)
 
     def close(self) -> None:
@@ -211,20 +219,3 @@ def begin(conn: sqlite3.Connection, timeout: float, path: str = "database") -> N
         retry_while_busy(lambda: conn.execute("BEGIN IMMEDIATE"), timeout, path)
 
 
-def retry_while_busy(action: Callable[[], Any], timeout: float, path: str) -> Any:
-    """Run ``action`` until SQLite stops answering "busy", with jittered back-off.
-
-    Raises :class:`TransactionError` once ``timeout`` seconds have passed.
-    """
-    deadline = time.monotonic() + timeout
-    delay = 0.002
-    while True:
-        time.sleep(random.uniform(0, delay))
-        delay = min(delay * 2, 0.1)
-        try:
-            return action()
-        except Exception as exc:
-            if not is_busy(exc):
-                raise
-            if time.monotonic() >= deadline:
-                raise locked_error(path, timeout) from None

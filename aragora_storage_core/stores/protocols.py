@@ -110,8 +110,12 @@ class AuditStore(Protocol):
         limit: int = 100,
     ) -> list[AuditEntry]:
         """Entries matching every given filter, newest first."""
-    def cleanup_old_entries(self, retention_days: int | None = None) -> int:
-        """Delete entries older than the retention (``ARAGORA_AUDIT_RETENTION_DAYS``)."""
+    def cleanup_old_entries(self, retention_days: int | None = None, *,
+                            dry_run: bool = False) -> int:
+        """Delete entries older than the retention (``ARAGORA_AUDIT_RETENTION_DAYS``).
+
+        Return how many; with ``dry_run`` only count them.
+        """
 
 
 @runtime_checkable
@@ -126,8 +130,12 @@ class UsageStore(Protocol):
         """Sum of ``count`` per event type over the raw events since ``since``."""
     def monthly_totals(self, org_id: str) -> dict[tuple[str, str], int]:
         """``{(YYYY-MM, event_type): total}``, archived months and live events together."""
-    def aggregate_and_prune(self, retention_days: int | None = None) -> int:
-        """Fold raw events older than the retention into monthly totals; return how many."""
+    def aggregate_and_prune(self, retention_days: int | None = None, *,
+                            dry_run: bool = False) -> int:
+        """Fold raw events older than the retention into monthly totals; return how many.
+
+        With ``dry_run`` only count them.
+        """
 
 
 @runtime_checkable
@@ -144,8 +152,8 @@ class ShareLinkStore(Protocol):
         """Links to one debate, oldest first."""
     def revoke(self, token: str) -> bool:
         """Revoke a link; ``False`` if there was none."""
-    def delete_expired(self) -> int:
-        """Delete links past their expiry; return how many."""
+    def delete_expired(self, *, dry_run: bool = False) -> int:
+        """Delete links past their expiry; return how many (``dry_run``: only count)."""
 
 
 @runtime_checkable
@@ -176,8 +184,8 @@ class TokenBlacklistStore(Protocol):
         """True while the token is blacklisted and not yet expired."""
     def revoke_many(self, tokens: Iterable[tuple[str, datetime]]) -> int:
         """Blacklist many ``(jti, expires_at)`` pairs; return how many."""
-    def cleanup_expired(self) -> int:
-        """Drop entries whose tokens have expired; return how many."""
+    def cleanup_expired(self, *, dry_run: bool = False) -> int:
+        """Drop entries whose tokens have expired; return how many (``dry_run``: only count)."""
 
 
 @runtime_checkable

@@ -112,7 +112,7 @@ def test_restore_brings_back_the_data_and_leaves_no_stale_wal_or_shm(
     add_accounts(backend, users=2)
     assert (data_dir / "users.db-wal").exists()
     backend.close()  # the server stops before a restore
-    result = cli("backup", "restore", directory.name)
+    result = cli("backup", "restore", directory.name, "--yes")
     assert result.code == 0, result.err
     assert "restored 1 files" in result.out
     assert not (data_dir / "users.db-wal").exists()
@@ -133,7 +133,7 @@ def test_restore_refuses_a_corrupted_backup_and_leaves_live_data_untouched(
     add_accounts(backend, users=1)
     expected = user_ids(backend)
     _corrupt(directory / "users.db")
-    result = cli("backup", "restore", directory.name)
+    result = cli("backup", "restore", directory.name, "--yes")
     assert result.code == 1
     assert result.err.splitlines()[0] == (
         f"error: backup file {directory / 'users.db'} does not match its SHA-256")
@@ -148,7 +148,7 @@ def test_verify_reports_a_truncated_manifest(backend: Backend, cli: Any) -> None
     result = cli("backup", "verify")
     assert result.code == 1
     assert "is not valid JSON (truncated?)" in result.out
-    refused = cli("backup", "restore", directory.name)
+    refused = cli("backup", "restore", directory.name, "--yes")
     assert refused.code == 1
     assert refused.err.splitlines()[0] == (
         f"error: the manifest of backup {directory} is not valid JSON (truncated?)")
@@ -262,7 +262,7 @@ def test_restore_refuses_a_backup_made_for_another_layout(
         backend: Backend, data_dir: Path, tmp_path: Path, cli: Any) -> None:
     directory = make_backup(backend)
     result = cli("--url", f"sqlite:///{tmp_path / 'other'}?mode=consolidated",
-                 "backup", "restore", str(directory))
+                 "backup", "restore", str(directory), "--yes")
     assert result.code == 1
     assert "has no place in this consolidated layout" in result.err
     assert not (tmp_path / "other").exists()
@@ -330,7 +330,7 @@ def test_restore_refuses_while_another_process_has_the_database_open(
     """)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "open\n"
-        refused = cli("backup", "restore", directory.name)
+        refused = cli("backup", "restore", directory.name, "--yes")
     finally:
         holder.kill()
         holder.wait()
@@ -341,7 +341,7 @@ def test_restore_refuses_while_another_process_has_the_database_open(
     assert user_ids(backend) == expected
     assert not list(data_dir.glob(".*.restoring"))
     backend.close()  # user_ids() opened it again
-    assert cli("backup", "restore", directory.name).code == 0
+    assert cli("backup", "restore", directory.name, "--yes").code == 0
 
 
 def test_a_manifest_from_a_newer_format_is_refused_with_an_upgrade_hint(
@@ -350,7 +350,7 @@ def test_a_manifest_from_a_newer_format_is_refused_with_an_upgrade_hint(
     manifest = json.loads((directory / "manifest.json").read_text())
     manifest["format"] = 99
     (directory / "manifest.json").write_text(json.dumps(manifest))
-    result = cli("backup", "restore", directory.name)
+    result = cli("backup", "restore", directory.name, "--yes")
     assert result.code == 1
     assert "has manifest format 99" in result.err
     assert result.err.splitlines()[1] == "hint: upgrade aragora-storage to use this backup"
@@ -360,8 +360,10 @@ def test_restore_into_an_empty_directory_recreates_the_files_privately(
         backend: Backend, tmp_path: Path, cli: Any) -> None:
     directory = make_backup(backend)
     fresh = tmp_path / "recovered"
-    result = cli("--url", f"sqlite:///{fresh}", "backup", "restore", str(directory))
+    result = cli("--url", f"sqlite:///{fresh}", "backup", "restore", str(directory), "--yes")
     assert result.code == 0, result.err
+    assert len(result.out.splitlines()) == 1  # nothing was replaced, so nothing kept
+    assert [e.name for e in list_backups(directory.parent)] == [directory.name]
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
     assert stat.S_IMODE((fresh / "users.db").stat().st_mode) == 0o600
     registry = Registry(env={})
@@ -422,7 +424,7 @@ def replace_then_die(staged, target, *args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
 
 plugin.replace_database = replace_then_die
-main(["backup", "restore", sys.argv[1]])
+main(["backup", "restore", sys.argv[1], "--yes"])
 """
 
 
@@ -440,7 +442,7 @@ def test_a_restore_killed_half_way_completes_when_run_again(
                             check=False, env=os.environ)
     assert killed.returncode == -signal.SIGKILL
     assert any(p.name.endswith(".restoring") for p in data_dir.iterdir())
-    result = cli("backup", "restore", directory.name)
+    result = cli("backup", "restore", directory.name, "--yes")
     assert result.code == 0, result.err
     assert sorted(p.name for p in data_dir.iterdir() if p.is_file()) == ["nomic.db", "users.db"]
     assert user_ids(backend) == before
@@ -464,3 +466,51 @@ def test_backup_create_shows_progress_per_file_on_a_terminal_only(
     piped = cli("backup", "create")
     assert piped.code == 0 and piped.err == ""
 
+
+
+# --- restore keeps what it replaces, and asks first (issue 10 item 2) --------------------
+
+def file_digests(directory: Path) -> dict[str, str]:
+    """``{name: sha256}`` of every file directly in ``directory``."""
+    import hashlib
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(directory.iterdir()) if p.is_file()}
+
+
+def test_restore_off_a_terminal_without_yes_only_previews_and_changes_nothing(
+        backend: Backend, data_dir: Path, cli: Any) -> None:
+    directory = make_backup(backend)
+    add_accounts(backend, users=2)
+    backend.close()
+    before = file_digests(data_dir)
+    result = cli("backup", "restore", directory.name)
+    assert result.code == 1
+    assert result.out.splitlines() == [
+        f"would restore 1 files from {directory.name}: users.db",
+        f"the data they replace would be kept as a new backup in {data_dir / 'backups'}"]
+    assert result.err.splitlines() == [
+        "error: restore not confirmed; nothing was changed",
+        "hint: pass --yes to restore (on a terminal you are asked)"]
+    assert file_digests(data_dir) == before
+    assert [e.name for e in list_backups(data_dir / "backups")] == [directory.name]
+
+
+def test_restore_keeps_the_replaced_files_as_a_backup_that_undoes_it(
+        backend: Backend, data_dir: Path, cli: Any) -> None:
+    before = user_ids(backend)
+    directory = make_backup(backend)
+    add_accounts(backend, users=2)
+    after = user_ids(backend)
+    backend.close()
+    result = cli("backup", "restore", directory.name, "--yes")
+    assert result.code == 0, result.err
+    assert user_ids(backend) == before
+    backend.close()
+    (kept,) = [e for e in list_backups(data_dir / "backups") if e.name != directory.name]
+    assert result.out.splitlines()[1:] == [
+        f"the data it replaced is kept in backup {kept.name} ({kept.path})",
+        f"undo: aragora-storage backup restore {kept.name} --yes"]
+    assert [f.name for f in verify_backup(kept.path).files] == ["users.db"]
+    undone = cli("backup", "restore", kept.name, "--yes")
+    assert undone.code == 0, undone.err
+    assert user_ids(backend) == after

@@ -92,3 +92,41 @@ def test_maintenance_rejects_a_retention_setting_that_is_no_number_of_days(
     assert len(result.err.splitlines()) == 2
     monkeypatch.delenv("ARAGORA_AUDIT_RETENTION_DAYS")
     assert len(aged_data.store(StoreKind.AUDIT).query(limit=10)) == 3
+
+
+def table_counts(data_dir: Path) -> dict[str, int]:
+    """Rows of every table of every database file in ``data_dir``."""
+    import sqlite3
+    counts = {}
+    for path in sorted(data_dir.glob("*.db")):
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+                counts[f"{path.name}:{table}"] = conn.execute(
+                    f"SELECT count(*) FROM {table}").fetchone()[0]
+        finally:
+            conn.close()
+    return counts
+
+
+def test_maintenance_dry_run_counts_per_table_and_changes_nothing(
+        aged_data: Registry, data_dir: Path, cli: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARAGORA_AUDIT_RETENTION_DAYS", "150")
+    before = table_counts(data_dir)
+    result = cli("maintenance", "--dry-run")
+    assert result.code == 0, result.err
+    assert result.out.splitlines() == [
+        "audit                   1  audit_log: entries past retention would be deleted",
+        "usage                   1  usage_events: events would be folded into usage_monthly",
+        "token_blacklist         1  token_blacklist: expired revoked tokens would be dropped",
+        "share_links             1  share_links: expired share links would be deleted",
+        "dry run: nothing was changed"]
+    assert table_counts(data_dir) == before
+    assert json.loads(cli("maintenance", "--dry-run", "--json").out) == {
+        "audit": 1, "usage": 1, "token_blacklist": 1, "share_links": 1}
+    assert table_counts(data_dir) == before
+    applied = cli("maintenance", "--json")
+    assert json.loads(applied.out) == {"audit": 1, "usage": 1, "token_blacklist": 1,
+                                       "share_links": 1}
+    assert table_counts(data_dir) != before

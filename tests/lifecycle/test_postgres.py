@@ -41,7 +41,7 @@ def test_backup_verify_and_restore_of_postgresql_through_the_cli(
     (entry,) = list_backups(root)
     assert cli("--url", filled_pg, "backup", "verify", "--dir", str(root)).code == 0
     fresh = pg_databases("")
-    restored = cli("--url", fresh, "backup", "restore", str(entry.path))
+    restored = cli("--url", fresh, "backup", "restore", str(entry.path), "--yes")
     assert restored.code == 0, restored.err
     registry = Registry(env={})
     original, backend = registry.connect(filled_pg), registry.connect(fresh)
@@ -64,7 +64,7 @@ def test_a_sqlite_backup_is_refused_by_postgresql(
     make_legacy(data_dir, rows_per_table=1)
     assert cli("backup", "create").code == 0
     (entry,) = list_backups(data_dir / "backups")
-    refused = cli("--url", filled_pg, "backup", "restore", str(entry.path))
+    refused = cli("--url", filled_pg, "backup", "restore", str(entry.path), "--yes")
     assert refused.code == 1
     assert refused.err.splitlines()[0] == (
         f"error: backup {entry.name} is of a sqlite backend, not postgresql")

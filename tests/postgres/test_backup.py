@@ -75,7 +75,7 @@ def test_restore_into_an_empty_database_gives_identical_rows(
         assert (entry.size, entry.sha256) == (path.stat().st_size, sha256_of(path))
         assert os.stat(path).st_mode & 0o077 == 0
     restored = restore_backup(registry().hook, target, directory)
-    assert restored.extra["method"] == method
+    assert restored.manifest.extra["method"] == method
     assert snapshot(target) == snapshot(source)
     new_id = target.store("audit").log(AuditEntry("after restore"))
     assert new_id > 30

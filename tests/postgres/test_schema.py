@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,9 @@ from aragora_storage_postgres.backend import PostgresBackend
 from aragora_storage_postgres.schema import SCHEMA_DIR, render
 
 from aragora_storage_core.cli import main
+from aragora_storage_core.errors import MigrationError
 from aragora_storage_core.layout import TABLES, ConsolidatedDatabase
+from aragora_storage_core.migrations.engine import Migrator
 from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
 from aragora_storage_core.registry import Registry
 from tests.postgres.conftest import admin_connection, drop_database
@@ -178,3 +181,19 @@ def test_migrator_losing_its_connection_while_waiting_for_the_lock_fails_in_one_
                         " was lost during migrations; those applied before it are kept")
     assert migrate(Registry(env={}), holder, MigrationAction.STATUS).pending_count == 17
     holder.close()
+
+
+def test_a_failing_user_migration_names_file_statement_and_server_message(
+        pg_backend: PostgresBackend, tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    (folder / "001_broken.sql").write_text(
+        "CREATE TABLE demo_a (id INTEGER);\nALTER TABLE demo_missing ADD COLUMN x TEXT;\n")
+    with pytest.raises(MigrationError) as caught:
+        Migrator(pg_backend.database, "demo", "demo", tmp_path).migrate()
+    message = caught.value.message
+    assert message.startswith("migration demo/001_broken.sql failed at statement 2: ")
+    assert 'relation "demo_missing" does not exist' in message
+    assert pg_backend.url.render(hide_password=False) not in message
+    assert pg_backend.database.fetch_one(
+        "SELECT to_regclass('demo_a') IS NULL") == (True,)

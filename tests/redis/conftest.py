@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
 from aragora_storage_redis.backend import RedisBackend
+from redis_cluster import ThrowawayCluster
 from redis_support import unlink_prefix
 
 from aragora_storage_core.registry import Registry
@@ -50,3 +52,21 @@ def backend(redis_url: str) -> Iterator[RedisBackend]:
     assert isinstance(opened, RedisBackend)
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawayCluster]:
+    """One throwaway 3-primary, 3-replica Redis Cluster for the whole session."""
+    cluster = ThrowawayCluster(Path(tmp_path_factory.mktemp("redis-cluster")))
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def cluster_url(redis_cluster: ThrowawayCluster) -> str:
+    """``redis+cluster://`` with two seed nodes and a prefix of this test's own."""
+    first, second = redis_cluster.live_ports()[:2]
+    return (f"redis+cluster://127.0.0.1:{first},127.0.0.1:{second}"
+            f"?prefix=test-{uuid.uuid4().hex[:12]}:")

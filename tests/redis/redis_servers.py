@@ -15,21 +15,34 @@ from pathlib import Path
 import pytest
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def free_port(bus: bool = False) -> int:
+    """A TCP port nothing listens on right now; with ``bus``, port + 10000 is free too
+    (a cluster node's bus port)."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if not bus:
+            return port
+        if port + 10000 < 65536:
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port + 10000))
+                except OSError:
+                    continue
+            return port
 
 
 class RedisServerProcess:
     """One ``redis-server`` started with extra arguments; ``restart`` keeps its port."""
 
-    def __init__(self, workdir: Path, *args: str, tls: bool = False) -> None:
+    def __init__(self, workdir: Path, *args: str, tls: bool = False, bus: bool = False,
+                 config: Path | None = None) -> None:
         self.workdir = workdir
         self.args = args
         self.tls = tls
-        self.port = free_port()
+        self.port = free_port(bus)
+        self.config = config
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> RedisServerProcess:
@@ -42,7 +55,8 @@ class RedisServerProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = (self.workdir / "redis.log").open("ab")
         self.process = subprocess.Popen(
-            [binary, *listen, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            [binary, *([str(self.config)] if self.config else []), *listen,
+             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", str(self.workdir), *self.args],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()

@@ -198,7 +198,7 @@ def test_right_password_works_and_never_shows_in_repr_describe_or_health(
         assert backend.store("cache").get("k") == b"v"
         assert isinstance(backend, RedisBackend)
         health = [c.line() for c in registry.host.collect_health(backend)]
-        shown = " ".join([repr(backend), str(backend.describe()), repr(backend.pool),
+        shown = " ".join([repr(backend), str(backend.describe()), repr(backend.topology.pool),
                           repr(backend.client), repr(backend.options), *health, caplog.text,
                           repr(registry.explain()), str(registry.explain().to_dict())])
         assert PASSWORD not in shown

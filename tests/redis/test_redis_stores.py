@@ -25,7 +25,7 @@ def test_every_store_implements_its_protocol_on_the_one_pool(backend: RedisBacke
     assert isinstance(backend.store("stream_events"), StreamEventStore)
     assert isinstance(backend.store("cache"), CacheStore)
     pools = {id(backend.store(kind)._client.connection_pool) for kind in backend.stores_served}
-    assert pools == {id(backend.pool)}
+    assert pools == {id(backend.topology.pool)}
 
 
 def test_revoked_token_is_one_key_expiring_when_the_token_does(

@@ -45,7 +45,6 @@ class SQLAuditStore(SQLStore):
         self._insert = self.insert_sql(returning=("id",))
         self._insert_many = self.insert_sql()
         self._select = f"SELECT {', '.join(AUDIT_COLUMNS)}, id FROM audit_log"
-        self._cleanup = self.prepare("DELETE FROM audit_log WHERE timestamp < ?")
 
     def log(self, entry: AuditEntry) -> int:
         """Append one entry; return its id."""
@@ -85,11 +84,11 @@ class SQLAuditStore(SQLStore):
         rows = self._db.fetch_all(sql, (*params, limit), "audit_log.query")
         return [_audit_from_row(r) for r in rows]
 
-    def cleanup_old_entries(self, retention_days: int | None = None) -> int:
+    def cleanup_old_entries(self, retention_days: int | None = None, *,
+                            dry_run: bool = False) -> int:
         """Delete entries older than the retention (``ARAGORA_AUDIT_RETENTION_DAYS``)."""
         days = self.retention_days if retention_days is None else retention_days
-        with self._db.transaction() as tx:
-            return tx.execute(self._cleanup, (cutoff_iso(days),), label="audit_log.cleanup")
+        return self.remove_where("timestamp < ?", (cutoff_iso(days),), dry_run=dry_run)
 
 
 USAGE_COLUMNS = ("org_id", "event_type", "count", "metadata", "timestamp")
@@ -162,9 +161,12 @@ class SQLUsageStore(SQLStore):
                 result[key] = result.get(key, 0) + int(total)
         return result
 
-    def aggregate_and_prune(self, retention_days: int | None = None) -> int:
+    def aggregate_and_prune(self, retention_days: int | None = None, *,
+                            dry_run: bool = False) -> int:
         """Fold raw events older than the retention into monthly totals; return how many."""
         cutoff = cutoff_iso(self.retention_days if retention_days is None else retention_days)
+        if dry_run:
+            return self.remove_where("timestamp < ?", (cutoff,), dry_run=True)
         with self._db.transaction() as tx:
             tx.execute(self._fold, (cutoff,), label="usage_events.aggregate")
             return tx.execute(self._prune, (cutoff,), label="usage_events.prune")

@@ -82,6 +82,17 @@ class SQLStore:
         """The stored form of ``value`` for ``column`` (see ``encoders``)."""
         return self.encoders.get(column, _same)(value)
 
+    def remove_where(self, where: str, params: Sequence[Any], *, dry_run: bool = False) -> int:
+        """Delete the rows matching ``where``; with ``dry_run`` only count them (read-only)."""
+        if dry_run:
+            row = self._db.fetch_one(
+                self.prepare(f"SELECT count(*) FROM {self.table} WHERE {where}"), params,
+                f"{self.table}.count")
+            return int(row[0]) if row else 0
+        with self._db.transaction() as tx:
+            return tx.execute(self.prepare(f"DELETE FROM {self.table} WHERE {where}"), params,
+                              label=f"{self.table}.delete")
+
     def update_fields(self, key_column: str, key: Any, fields: Mapping[str, Any]) -> None:
         """``UPDATE table SET <fields> WHERE key_column = key``; ``NotFoundError`` if no row."""
         names = tuple(sorted(fields))

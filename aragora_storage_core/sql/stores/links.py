@@ -40,9 +40,6 @@ class SQLShareLinkStore(SQLStore):
             " AND (max_views IS NULL OR view_count < max_views)", "token", SHARE_COLUMNS)
         self._by_debate = self.prepare(f"{_SHARE_SELECT} WHERE debate_id = ? ORDER BY created_at")
         self._revoke = self.prepare("UPDATE share_links SET revoked = 1 WHERE token = ?")
-        self._expired = self.prepare(
-            "DELETE FROM share_links WHERE expires_at IS NOT NULL AND expires_at <= ?"
-        )
 
     def create(self, link: ShareLink) -> ShareLink:
         """Insert a link; ``DuplicateError`` if the token exists."""
@@ -76,10 +73,10 @@ class SQLShareLinkStore(SQLStore):
         with self._db.transaction() as tx:
             return tx.execute(self._revoke, (token,), label="share_links.revoke") > 0
 
-    def delete_expired(self) -> int:
+    def delete_expired(self, *, dry_run: bool = False) -> int:
         """Delete links past their expiry; return how many."""
-        with self._db.transaction() as tx:
-            return tx.execute(self._expired, (utcnow_iso(),), label="share_links.delete_expired")
+        return self.remove_where("expires_at IS NOT NULL AND expires_at <= ?", (utcnow_iso(),),
+                                 dry_run=dry_run)
 
 
 WEBHOOK_COLUMNS = (

@@ -20,7 +20,6 @@ class SQLTokenBlacklistStore(SQLStore):
         super().__init__(db)
         self._insert = self.upsert_sql(key=("jti",))
         self._check = self.prepare("SELECT 1 FROM token_blacklist WHERE jti = ? AND expires_at > ?")
-        self._cleanup = self.prepare("DELETE FROM token_blacklist WHERE expires_at <= ?")
 
     def revoke(self, jti: str, expires_at: datetime, user_id: str | None = None) -> None:
         """Blacklist a token id until ``expires_at``; revoking twice is harmless."""
@@ -40,7 +39,6 @@ class SQLTokenBlacklistStore(SQLStore):
         with self._db.transaction() as tx:
             return tx.execute_many(self._insert, rows, label="token_blacklist.revoke_many")
 
-    def cleanup_expired(self) -> int:
+    def cleanup_expired(self, *, dry_run: bool = False) -> int:
         """Drop entries whose tokens have expired; return how many."""
-        with self._db.transaction() as tx:
-            return tx.execute(self._cleanup, (utcnow_iso(),), label="token_blacklist.cleanup")
+        return self.remove_where("expires_at <= ?", (utcnow_iso(),), dry_run=dry_run)

@@ -1,11 +1,8 @@
-"""The Redis backend: one connection pool, keys under one prefix, three stores."""
+"""The Redis backend: one server, a cluster or Sentinel's primary; keys under one prefix."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
-
-from redis import Redis
-from redis.exceptions import RedisError
 
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
@@ -14,16 +11,18 @@ from aragora_storage_core.migrations.types import MigrationReport, MigrationRequ
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.stores.protocols import StoreKind
 from aragora_storage_core.url import MASK, StorageURL
-from aragora_storage_redis.faults import Retrier, translate
+from aragora_storage_redis.faults import DRIVER_ERRORS, Retrier, translate
 from aragora_storage_redis.keys import Keyspace
-from aragora_storage_redis.options import RedisOptions, build_pool
+from aragora_storage_redis.options import RedisOptions
+from aragora_storage_redis.topology import Topology, location_of, open_topology
 
 
 class RedisBackend(Backend):
     """Token blacklist, stream events and cache in Redis.
 
-    Opening it asks the server for its ``run_id`` (so a restart can be noticed later);
-    an unreachable server fails here within the connect timeout.
+    Opening it asks the servers for their ``run_id`` (so a restart can be noticed later);
+    an unreachable server (or cluster, or set of sentinels) fails here within the
+    connect timeout.
     """
 
     name: ClassVar[str] = "redis"
@@ -34,31 +33,40 @@ class RedisBackend(Backend):
         super().__init__(url, settings)
         self.options = RedisOptions.from_url(url)
         self.keys = Keyspace(self.options.prefix)
-        self.pool = build_pool(url, self.options)
-        self.client = Redis(connection_pool=self.pool)
         self.retrier = Retrier(self.options.retries)
-        self.location = f"redis at {url.host or 'localhost'}:{url.port or 6379}/{self.options.db}"
         self.socket_timeout = self.options.socket_timeout
+        self.location = location_of(url, self.options)
         self._keyspace_ready = False
         try:
-            self.run_id = self.server_info("server", operation="connect")["run_id"]
+            self.topology: Topology = open_topology(url, self.options)
+        except DRIVER_ERRORS as error:
+            raise translate(error, self, "connect") from error
+        self.client: Any = self.topology.client
+        try:
+            self.run_ids = self.retrier.idempotent(lambda: self.topology.run_ids(every_node=True))
+        except DRIVER_ERRORS as error:
+            self.topology.close()
+            raise translate(error, self, "connect") from error
         except BaseException:
-            self.pool.disconnect()
+            self.topology.close()
             raise
 
     def __repr__(self) -> str:
         return f"<RedisBackend {self.url.render()} prefix={self.options.prefix!r}>"
 
     def scrub(self, text: str) -> str:
-        """``text`` with the URL's password masked (redis-py never prints it; belt and braces)."""
-        password = self.url.password
-        return text.replace(password, MASK) if password else text
+        """``text`` with the URL's passwords masked (redis-py never prints them; belt and
+        braces)."""
+        for secret in (self.url.password, self.url.params.get("sentinel_password")):
+            if secret:
+                text = text.replace(secret, MASK)
+        return text
 
     def server_info(self, section: str, operation: str | None = None) -> dict[str, Any]:
         """``INFO section`` as a dict; connection failures become typed errors."""
         try:
             info: dict[str, Any] = self.retrier.idempotent(lambda: self.client.info(section))
-        except RedisError as error:
+        except DRIVER_ERRORS as error:
             raise translate(error, self, operation or f"INFO {section}") from error
         return info
 
@@ -96,13 +104,13 @@ class RedisBackend(Backend):
         return health.health(self)
 
     def describe(self) -> dict[str, Any]:
-        """Facts for ``doctor``: masked URL, prefix, TLS and whether certificates are checked."""
-        return super().describe() | {
+        """Facts for ``doctor``: masked URL, topology, prefix, TLS, certificate checks."""
+        return super().describe() | self.topology.facts() | {
             "prefix": self.options.prefix,
             "tls": self.options.tls,
             "verifies_certificates": self.options.verifies_certificates,
         }
 
     def close(self) -> None:
-        """Close every pooled connection."""
-        self.pool.disconnect()
+        """Close every connection."""
+        self.topology.close()

@@ -1,5 +1,8 @@
 """Backup and restore of every key under a backend's prefix with DUMP/RESTORE.
 
+On a Redis Cluster, SCAN runs on every primary and each key's commands go to its slot's
+primary, so a backup of a single server restores into a cluster and back.
+
 The backup is one file of JSON lines, one key each: its name relative to the prefix, its
 ``DUMP`` payload and its absolute expiry (server time plus ``PTTL``), all base64. Restore
 replaces the keys under the prefix with the file's, so the result has exactly the backed
@@ -15,12 +18,12 @@ import base64
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from redis.exceptions import RedisError
-
+from aragora_storage_core.backup.manifest import write_manifest
 from aragora_storage_core.backup.types import (
     BackupFile,
     BackupManifest,
@@ -28,9 +31,10 @@ from aragora_storage_core.backup.types import (
     RestoreRequest,
 )
 from aragora_storage_core.errors import StorageError
+from aragora_storage_core.files import ensure_private_dir
 from aragora_storage_core.models import utcnow_iso
-from aragora_storage_redis.faults import translate
-from aragora_storage_redis.keys import scan_batches
+from aragora_storage_redis.faults import DRIVER_ERRORS, translate
+from aragora_storage_redis.keys import scan_every_primary
 
 if TYPE_CHECKING:
     from aragora_storage_redis.backend import RedisBackend
@@ -63,7 +67,7 @@ def backup(backend: RedisBackend, request: BackupRequest) -> BackupManifest:
         server = backend.server_info("server")["redis_version"]
         with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w",
                   encoding="ascii") as out:
-            for batch in scan_batches(client, keys.pattern()):
+            for batch in scan_every_primary(backend.topology.scan_targets(), keys.pattern()):
                 fresh = [key for key in batch if key not in seen]
                 seen.update(fresh)
                 pipe = client.pipeline(transaction=False)
@@ -79,7 +83,7 @@ def backup(backend: RedisBackend, request: BackupRequest) -> BackupManifest:
                         "expires_at_ms": now_ms + ttl if ttl >= 0 else None,
                         "dump": base64.b64encode(payload).decode(),
                     }) + "\n")
-    except RedisError as error:
+    except DRIVER_ERRORS as error:
         raise translate(error, backend, "backup") from error
     return BackupManifest(
         backend=backend.name,
@@ -103,6 +107,16 @@ def _entries(path: Path) -> Iterator[tuple[bytes, int | None, bytes]]:
                    base64.b64decode(entry["dump"], validate=True))
 
 
+def _keep_current_keys(backend: RedisBackend, keep: Path) -> None:
+    """Back the keys a restore is about to replace up into ``keep`` (none: nothing kept)."""
+    ensure_private_dir(keep)
+    kept = backup(backend, BackupRequest(keep))
+    if kept.extra["keys"]:
+        write_manifest(keep, kept)
+    else:
+        shutil.rmtree(keep)
+
+
 def restore(backend: RedisBackend, request: RestoreRequest) -> BackupManifest:
     """Replace the keys under the prefix with those in the backup in ``request.directory``.
 
@@ -121,9 +135,11 @@ def restore(backend: RedisBackend, request: RestoreRequest) -> BackupManifest:
         raise StorageError(f"{path.name} in {request.directory} is not a valid Redis backup "
                            f"({type(error).__name__}); nothing was changed",
                            "restore from another backup; this file is damaged") from error
+    if request.keep is not None:
+        _keep_current_keys(backend, request.keep)
     restored = 0
     try:
-        for batch in scan_batches(client, keys.pattern()):
+        for batch in scan_every_primary(backend.topology.scan_targets(), keys.pattern()):
             client.unlink(*batch)
         now_ms = _server_ms(client)
         pipe = client.pipeline(transaction=False)
@@ -137,7 +153,7 @@ def restore(backend: RedisBackend, request: RestoreRequest) -> BackupManifest:
                 pipe.execute()
         pipe.execute()
         version = client.get(keys.version)
-    except RedisError as error:
+    except DRIVER_ERRORS as error:
         raise translate(error, backend, "restore", idempotent=False) from error
     return BackupManifest(
         backend=backend.name,

@@ -1,15 +1,16 @@
 """Redis failures as the project's typed errors, and which commands may be retried.
 
-redis-py's own retry is switched off on the pool (see ``options.build_pool``). Reads and
+redis-py's own retry is switched off (see ``options.connection_kwargs``). Reads and
 writes that give the same result when repeated (GET, EXISTS, SET, DEL) go through
-:meth:`Retrier.idempotent`; writes that would be applied twice (``XADD``) run once, and a
-timeout on one says that its outcome is unknown.
+:meth:`Retrier.idempotent`; writes that would be applied twice (``XADD``) go through
+:meth:`Retrier.unsent`, which retries only errors that prove the command did not run (a
+cluster that is down or moving a slot), and a timeout on one says its outcome is unknown.
 """
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import wraps
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -17,13 +18,20 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import (
     AuthenticationError,
     AuthorizationError,
+    ClusterDownError,
     ConnectionError,
+    CrossSlotTransactionError,
     NoPermissionError,
+    RedisClusterException,
+    RedisClusterUnreachableError,
     RedisError,
     ResponseError,
+    SlotNotCoveredError,
     TimeoutError,
+    TryAgainError,
 )
 from redis.retry import Retry
+from redis.sentinel import MasterNotFoundError
 
 from aragora_storage_core.errors import BackendUnavailableError, StorageError
 
@@ -31,18 +39,30 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 _CREDENTIALS_HINT = "check the user name and password in REDIS_URL (or DATABASE_URL)"
+#: Errors that say the command was not run: safe to send again, even a write.
+NOT_RUN = (ClusterDownError, TryAgainError, SlotNotCoveredError)
+#: Every error redis-py raises (its cluster errors are not all ``RedisError``).
+DRIVER_ERRORS = (RedisError, RedisClusterException)
 
 
 class Retrier:
-    """Runs idempotent commands again after a dropped connection or a timeout, with backoff."""
+    """Runs commands again, with backoff, after errors that allow it."""
 
     def __init__(self, retries: int) -> None:
-        self._retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries,
-                            supported_errors=(ConnectionError, TimeoutError))
+        backoff = ExponentialBackoff(cap=1.0, base=0.05)
+        self._retry = Retry(backoff, retries, supported_errors=(
+            ConnectionError, TimeoutError, RedisClusterUnreachableError, *NOT_RUN))
+        self._unsent = Retry(backoff, retries, supported_errors=NOT_RUN)
 
     def idempotent(self, command: Callable[[], T]) -> T:
-        """Run ``command``; retry it on connection errors and timeouts, never on bad auth."""
+        """Run ``command``; retry it on connection errors, timeouts and cluster failovers,
+        never on bad credentials."""
         result: T = self._retry.call_with_retry(command, _ignore, is_retryable=_retryable)
+        return result
+
+    def unsent(self, command: Callable[[], T]) -> T:
+        """Run the write ``command``; retry only when the cluster said it did not run it."""
+        result: T = self._unsent.call_with_retry(command, _ignore)
         return result
 
 
@@ -55,20 +75,22 @@ def _retryable(error: Exception) -> bool:
         error)
 
 
-def _tls_failure(error: BaseException) -> bool:
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and the errors it was raised from (a cluster wraps a node's error)."""
     seen: BaseException | None = error
     while seen is not None:
-        if isinstance(seen, ssl.SSLError) or "SSL" in str(seen):
-            return True
+        yield seen
         seen = seen.__cause__ or seen.__context__
-    return False
 
 
-def _credentials_rejected(error: RedisError) -> bool:
-    if isinstance(error, AuthenticationError):
-        return True
-    text = str(error)
-    return isinstance(error, ResponseError) and text.startswith(("WRONGPASS", "NOAUTH"))
+def _tls_failure(error: BaseException) -> bool:
+    return any(isinstance(seen, ssl.SSLError) or "SSL" in str(seen) for seen in _chain(error))
+
+
+def _credentials_rejected(error: BaseException) -> bool:
+    return any(isinstance(seen, AuthenticationError) or (
+        isinstance(seen, ResponseError) and str(seen).startswith(("WRONGPASS", "NOAUTH")))
+        for seen in _chain(error))
 
 
 class Located(Protocol):
@@ -81,7 +103,7 @@ class Located(Protocol):
         """``text`` with any secret masked."""
 
 
-def translate(error: RedisError, where: Located, operation: str,
+def translate(error: RedisError | RedisClusterException, where: Located, operation: str,
               idempotent: bool = True) -> StorageError:
     """The typed error for a redis-py ``error`` raised while running ``operation``."""
     reason = where.scrub(str(error).strip().rstrip("."))
@@ -97,6 +119,10 @@ def translate(error: RedisError, where: Located, operation: str,
             f"TLS connection to {where.location} failed: {reason}",
             "give the CA certificate with ?ssl_ca_certs=/path/ca.pem; switching checks off "
             "(?ssl_cert_reqs=none) is for testing only")
+    if isinstance(error, MasterNotFoundError):  # its text lists every sentinel client
+        return BackendUnavailableError(
+            f"{where.location}: no sentinel named a primary for the service ({operation})",
+            "check the sentinel hosts and ports, the service name and ?sentinel_password=")
     outcome = "" if idempotent else (
         "; the write may or may not have been applied and was not retried, so it is "
         "never applied twice")
@@ -104,7 +130,8 @@ def translate(error: RedisError, where: Located, operation: str,
         return BackendUnavailableError(
             f"{operation} timed out after {where.socket_timeout:g}s on {where.location}{outcome}",
             "check the server's load (SLOWLOG, LATENCY DOCTOR) or raise ?socket_timeout=")
-    if isinstance(error, ConnectionError):
+    if isinstance(error, ConnectionError | RedisClusterException) and not isinstance(
+            error, CrossSlotTransactionError):
         return BackendUnavailableError(
             f"cannot reach {where.location} ({operation}): {reason}{outcome}",
             "check that the server is running and that the URL's host and port are right")
@@ -131,7 +158,7 @@ def translated(operation: str, *, idempotent: bool = True) -> Callable[
         def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
             try:
                 return method(self, *args, **kwargs)
-            except RedisError as error:
+            except DRIVER_ERRORS as error:
                 raise translate(error, self._where, operation, idempotent) from error
         return wrapper
 

@@ -1,9 +1,15 @@
-"""Where each piece of data lives: every key starts with the backend's prefix."""
+"""Where each piece of data lives: every key starts with the backend's prefix.
+
+Each token, stream and cache entry is one key, so a store call touches one key and a
+Redis Cluster spreads them over its slots by the whole name. A prefix with a hash tag
+(``{aragora}:``) puts every key in one slot instead: multi-key transactions then span
+loops, and one primary carries all the load.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,3 +68,10 @@ def scan_batches(client: Any, pattern: str, count: int = SCAN_BATCH) -> Iterator
             yield list(dict.fromkeys(keys))
         if cursor == 0:
             return
+
+
+def scan_every_primary(targets: Iterable[Any], pattern: str,
+                       count: int = SCAN_BATCH) -> Iterator[list[bytes]]:
+    """:func:`scan_batches` on each primary in turn (a cluster's keys are spread over them)."""
+    for client in targets:
+        yield from scan_batches(client, pattern, count)

@@ -15,9 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from redis.exceptions import RedisError
-
-from aragora_storage_core.errors import ChecksumMismatchError, MigrationError
+from aragora_storage_core.errors import MigrationError
 from aragora_storage_core.migrations.types import (
     AppliedMigration,
     DatabaseStatus,
@@ -27,7 +25,7 @@ from aragora_storage_core.migrations.types import (
     MigrationRequest,
 )
 from aragora_storage_core.models import utcnow_iso
-from aragora_storage_redis.faults import translate
+from aragora_storage_redis.faults import DRIVER_ERRORS, translate
 from aragora_storage_redis.migrations import MIGRATIONS, DataMigration, MigrationContext
 
 if TYPE_CHECKING:
@@ -63,7 +61,7 @@ class KeyspaceMigrator:
         """Applied, pending and changed migrations of the keyspace."""
         try:
             raw = self.client.hgetall(self.keys.migrations)
-        except RedisError as error:
+        except DRIVER_ERRORS as error:
             raise translate(error, self.backend, "migration status") from error
         applied = sorted(
             (AppliedMigration(int(version), **json.loads(entry)) for version, entry in raw.items()),
@@ -76,9 +74,8 @@ class KeyspaceMigrator:
         """Raise :class:`ChecksumMismatchError` if an applied migration was edited."""
         if status.changed:
             changed = status.changed[0]
-            raise ChecksumMismatchError(
-                f"redis data migration {changed.version:03d}_{changed.name} changed after "
-                "it was applied",
+            status.check_unchanged(
+                "redis data migration", f"{changed.version:03d}_{changed.name}",
                 "restore the function's original source; add a new migration instead")
 
     def migrate(self, target: int | None = None) -> DatabaseStatus:
@@ -86,6 +83,11 @@ class KeyspaceMigrator:
         status = self.status()
         self.check_unchanged(status)
         if not any(target is None or m.version <= target for m in status.pending):
+            if status.applied:
+                try:
+                    self._set_version()
+                except DRIVER_ERRORS as error:
+                    raise translate(error, self.backend, "migrate") from error
             return status
         try:
             token = self._acquire()
@@ -97,7 +99,7 @@ class KeyspaceMigrator:
                     status.ran.append(f"{migration.version:03d}_{migration.name}")
             finally:
                 self.client.eval(_RELEASE, 1, self.keys.migration_lock, token)
-        except RedisError as error:
+        except DRIVER_ERRORS as error:
             raise translate(error, self.backend, "migrate", idempotent=False) from error
         done = self.status()
         done.ran = status.ran
@@ -107,8 +109,9 @@ class KeyspaceMigrator:
         upgrade = MIGRATIONS[migration.version - 1].upgrade
         started = time.perf_counter()
         try:
-            upgrade(MigrationContext(self.client, self.keys))
-        except RedisError:
+            upgrade(MigrationContext(self.client, self.keys, self.backend.topology.scan_targets(),
+                                     cluster=self.backend.topology.mode == "cluster"))
+        except DRIVER_ERRORS:
             raise
         except Exception as error:
             raise MigrationError(
@@ -118,10 +121,16 @@ class KeyspaceMigrator:
         record = {"name": migration.name, "checksum": migration.checksum,
                   "applied_at": utcnow_iso(),
                   "duration_ms": round((time.perf_counter() - started) * 1000, 3)}
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(self.keys.migrations, str(migration.version), json.dumps(record))
-        pipe.set(self.keys.version, migration.version)
-        pipe.execute()
+        self.client.hset(self.keys.migrations, str(migration.version), json.dumps(record))
+        self._set_version()
+
+    def _set_version(self) -> None:
+        """``meta:version`` := the highest applied migration. Written after the record (the
+        two keys may sit on different cluster nodes, so no transaction holds both) and
+        set again by every ``migrate``: an interruption between the two leaves it stale
+        until the next one."""
+        applied = [int(version) for version in self.client.hkeys(self.keys.migrations)]
+        self.client.set(self.keys.version, max(applied, default=0))
 
     def _acquire(self) -> str:
         token = secrets.token_hex(8)
@@ -141,7 +150,8 @@ def run(backend: RedisBackend, request: MigrationRequest) -> MigrationReport:
     report = MigrationReport(request.action)
     if request.db not in (None, KEYSPACE_DB):
         return report
-    if request.action in (MigrationAction.DOWNGRADE, MigrationAction.CREATE):
+    if request.action in (MigrationAction.DOWNGRADE, MigrationAction.CREATE,
+                          MigrationAction.REPAIR):
         raise MigrationError(
             f"redis data migrations do not support {request.action.value}: they are "
             "forward-only Python functions",

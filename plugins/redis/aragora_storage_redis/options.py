@@ -1,25 +1,29 @@
-"""Connection options read from a ``redis://`` or ``rediss://`` URL, and the pool they make.
+"""Connection options read from a Redis URL, and the connection settings they make.
 
-Every option is a query parameter (``?prefix=app:&socket_timeout=2``); an unknown one
-is an error naming the known ones. ``rediss://`` verifies the server certificate unless
-``ssl_cert_reqs=none`` says otherwise, explicitly.
+``redis://host:6379/0`` is one server, ``redis+cluster://host1:7000,host2:7001`` a Redis
+Cluster (any reachable nodes; the rest are discovered), ``redis+sentinel://s1:26379,
+s2:26379/<service>/0`` the primary that the sentinels name; ``rediss`` in place of
+``redis`` is TLS for every connection. Every option is a query parameter
+(``?prefix=app:&socket_timeout=2``); an unknown one is an error naming the known ones.
+TLS verifies the server certificate unless ``ssl_cert_reqs=none`` says otherwise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aragora_storage_core.errors import ConfigurationError
 from aragora_storage_core.settings import parse_flag
 from aragora_storage_core.url import StorageURL
 
-if TYPE_CHECKING:
-    from redis import ConnectionPool
-
 DEFAULT_PREFIX = "aragora:"
 CERT_REQS = ("required", "optional", "none")
+#: ``redis+<mode>://``: how the URL's hosts are used (no ``+mode`` is one server).
+MODES = ("single", "cluster", "sentinel")
+#: Options that only a ``redis+sentinel://`` URL takes; the password is never stored here.
+SENTINEL_ONLY = frozenset({"sentinel_username", "sentinel_password", "sentinel_check_interval"})
 
 
 def _text(value: str) -> str:
@@ -29,6 +33,13 @@ def _text(value: str) -> str:
 def _positive_float(value: str) -> float:
     number = float(value)
     if number <= 0:
+        raise ValueError(value)
+    return number
+
+
+def _seconds(value: str) -> float:
+    number = float(value)
+    if not 0 <= number < float("inf"):
         raise ValueError(value)
     return number
 
@@ -73,6 +84,9 @@ PARAMETERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "ssl_certfile": (_text, "/etc/ssl/client.pem"),
     "ssl_keyfile": (_text, "/etc/ssl/client.key"),
     "ssl_check_hostname": (_flag, "true"),
+    "sentinel_username": (_text, "sentinel-user"),
+    "sentinel_password": (_text, "..."),
+    "sentinel_check_interval": (_seconds, "1"),
 }
 
 
@@ -93,33 +107,81 @@ class RedisOptions:
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
     ssl_check_hostname: bool = True
+    mode: str = "single"
+    #: The Sentinel service name of the primary (``redis+sentinel://`` only).
+    service: str | None = None
+    sentinel_username: str | None = None
+    #: Seconds between two questions to the sentinels about the primary (0: every command).
+    sentinel_check_interval: float = 1.0
 
     @classmethod
     def from_url(cls, url: StorageURL) -> RedisOptions:
         """Read and validate the options of ``url``; the message never shows the URL."""
-        values: dict[str, Any] = {"tls": url.scheme == "rediss"}
+        mode = _mode(url)
+        values: dict[str, Any] = {"tls": url.scheme == "rediss", "mode": mode}
         for key, raw in url.params.items():
             if key not in PARAMETERS:
                 known = ", ".join(sorted(PARAMETERS))
                 raise ConfigurationError(
                     f"unknown option {key!r} in the redis URL", f"known options: {known}")
+            if key in SENTINEL_ONLY and mode != "sentinel":
+                raise ConfigurationError(f"redis URL option {key} needs a sentinel URL",
+                                         "write the URL as redis+sentinel://...")
             parse, example = PARAMETERS[key]
             try:
-                values[key] = parse(raw)
+                value = parse(raw)
             except ValueError:
                 raise ConfigurationError(
                     f"redis URL option {key} has an invalid value",
                     f"write it like ?{key}={example}") from None
+            if key != "sentinel_password":  # secrets stay in the URL
+                values[key] = value
         if not values.get("prefix", DEFAULT_PREFIX):
             raise ConfigurationError("redis URL option prefix is empty",
                                      "use a non-empty prefix such as ?prefix=aragora:")
-        values["db"] = _database_number(url.database)
+        if mode == "sentinel":
+            values["service"], values["db"] = _service_and_database(url.database)
+        elif mode == "cluster":
+            values["db"] = _cluster_database(url.database)
+        else:
+            if len(url.addresses) > 1:
+                raise ConfigurationError(
+                    "a redis:// URL names one server, this one lists several hosts",
+                    "write redis+cluster://host1:port,host2:port for a Redis Cluster or "
+                    "redis+sentinel://host1:26379,host2:26379/<service>/0 for Sentinel")
+            values["db"] = _database_number(url.database)
         return cls(**values)
 
     @property
     def verifies_certificates(self) -> bool:
         """True unless TLS is on with certificate checks explicitly switched off."""
         return not self.tls or self.ssl_cert_reqs == "required"
+
+
+def _mode(url: StorageURL) -> str:
+    if url.driver is None:
+        return "single"
+    if url.driver not in MODES[1:]:
+        raise ConfigurationError(f"unknown redis URL form {url.scheme}+{url.driver}://",
+                                 f"use {url.scheme}://, {url.scheme}+cluster:// or "
+                                 f"{url.scheme}+sentinel://")
+    return url.driver
+
+
+def _cluster_database(path: str | None) -> int:
+    if path not in (None, "", "0"):
+        raise ConfigurationError("a Redis Cluster has only database 0",
+                                 "write the URL as redis+cluster://host:port (or .../0)")
+    return 0
+
+
+def _service_and_database(path: str | None) -> tuple[str, int]:
+    service, _, number = (path or "").partition("/")
+    if not service:
+        raise ConfigurationError(
+            "the redis+sentinel URL names no service",
+            "write it as redis+sentinel://host1:26379,host2:26379/<service name>/0")
+    return service, _database_number(number)
 
 
 def _database_number(path: str | None) -> int:
@@ -131,13 +193,13 @@ def _database_number(path: str | None) -> int:
     return int(path)
 
 
-def build_pool(url: StorageURL, options: RedisOptions) -> ConnectionPool:
-    """One connection pool for ``url``: bounded timeouts, and no retries inside redis-py.
+def connection_kwargs(url: StorageURL, options: RedisOptions) -> dict[str, Any]:
+    """Settings of every connection to a data node (no host: the topology adds that).
 
-    Retrying is decided per command by :class:`~aragora_storage_redis.faults.Retrier`:
-    a write such as ``XADD`` must never be sent twice.
+    Bounded timeouts and no retries inside redis-py: retrying is decided per command by
+    :class:`~aragora_storage_redis.faults.Retrier`, as a write such as ``XADD`` must
+    never be sent twice.
     """
-    from redis import ConnectionPool, SSLConnection
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
@@ -149,9 +211,6 @@ def build_pool(url: StorageURL, options: RedisOptions) -> ConnectionPool:
                 f"the {part} in the redis URL is not UTF-8 text",
                 f"use a {part} of text characters (percent-encoded in the URL)") from None
     kwargs: dict[str, Any] = {
-        "host": url.host or "localhost",
-        "port": url.port or 6379,
-        "db": options.db,
         "username": url.username,
         "password": url.password,
         "socket_timeout": options.socket_timeout,
@@ -161,12 +220,16 @@ def build_pool(url: StorageURL, options: RedisOptions) -> ConnectionPool:
         "client_name": "aragora-storage",
     }
     if options.tls:
-        kwargs.update(
-            connection_class=SSLConnection,
-            ssl_cert_reqs=options.ssl_cert_reqs,
-            ssl_ca_certs=options.ssl_ca_certs,
-            ssl_certfile=options.ssl_certfile,
-            ssl_keyfile=options.ssl_keyfile,
-            ssl_check_hostname=options.ssl_check_hostname,
-        )
-    return ConnectionPool(**kwargs)
+        kwargs.update(tls_kwargs(options))
+    return kwargs
+
+
+def tls_kwargs(options: RedisOptions) -> dict[str, Any]:
+    """The ``ssl_*`` settings of a TLS connection."""
+    return {
+        "ssl_cert_reqs": options.ssl_cert_reqs,
+        "ssl_ca_certs": options.ssl_ca_certs,
+        "ssl_certfile": options.ssl_certfile,
+        "ssl_keyfile": options.ssl_keyfile,
+        "ssl_check_hostname": options.ssl_check_hostname,
+    }

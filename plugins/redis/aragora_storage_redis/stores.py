@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from redis.crc import key_slot
+
 from aragora_storage_core.models import StreamEvent, to_iso, utcnow_iso
 from aragora_storage_core.stores.protocols import StoreKind
 from aragora_storage_redis.faults import translated
@@ -32,10 +34,22 @@ class RedisStore:
         self._client: Any = backend.client  # bytes replies: decode_responses is off
         self._keys = backend.keys
         self._idempotent = backend.retrier.idempotent
+        self._unsent = backend.retrier.unsent
+        self._slot = _cluster_slot if backend.topology.mode == "cluster" else _one_slot
 
     @property
     def _where(self) -> RedisBackend:
         return self._backend
+
+
+def _one_slot(key: str) -> int:
+    """Every key of one server is in the same place."""
+    return 0
+
+
+def _cluster_slot(key: str) -> int:
+    """The Redis Cluster hash slot of ``key`` (of its ``{hash tag}`` if it has one)."""
+    return key_slot(key.encode())
 
 
 def encode_token(user_id: str | None) -> bytes:
@@ -83,7 +97,7 @@ class RedisTokenBlacklistStore(RedisStore):
             self._idempotent(send)
         return len(rows)
 
-    def cleanup_expired(self) -> int:
+    def cleanup_expired(self, *, dry_run: bool = False) -> int:
         """Return 0: Redis deletes each token key itself when its expiry passes."""
         return 0
 
@@ -126,23 +140,39 @@ class RedisStreamEventStore(RedisStore):
 
     @translated("stream_events.append", idempotent=False)
     def append(self, event: StreamEvent) -> str:
-        """``XADD`` one event (never retried: a retry could append it twice)."""
-        entry_id: bytes = self._client.xadd(self._keys.stream(event.loop_id),
-                                            _event_fields(event), maxlen=self._maxlen,
-                                            approximate=True)
+        """``XADD`` one event (retried only when a cluster says it did not run it: a retry
+        after a lost reply could append it twice)."""
+        key, fields = self._keys.stream(event.loop_id), _event_fields(event)
+        entry_id: bytes = self._unsent(
+            lambda: self._client.xadd(key, fields, maxlen=self._maxlen, approximate=True))
         event.id = entry_id.decode()
         return event.id
 
     @translated("stream_events.append_many", idempotent=False)
     def append_many(self, events: Sequence[StreamEvent]) -> list[str]:
-        """Append events in order in one ``MULTI``/``EXEC`` pipeline: all or none."""
-        pipe = self._client.pipeline(transaction=True)
-        for event in events:
-            pipe.xadd(self._keys.stream(event.loop_id), _event_fields(event),
-                      maxlen=self._maxlen, approximate=True)
-        ids = [entry_id.decode() for entry_id in pipe.execute()]
-        for event, entry_id in zip(events, ids, strict=True):
-            event.id = entry_id
+        """Append events in order in one ``MULTI``/``EXEC`` pipeline: all or none.
+
+        On a Redis Cluster a transaction holds the keys of one hash slot only, so the
+        events go in one transaction per slot (all or none per loop) unless the prefix
+        has a hash tag that puts every loop in one slot.
+        """
+        by_slot: dict[int, list[int]] = {}
+        for index, event in enumerate(events):
+            by_slot.setdefault(self._slot(self._keys.stream(event.loop_id)), []).append(index)
+        ids: list[str] = [""] * len(events)
+        for indexes in by_slot.values():
+            batch = [(self._keys.stream(events[i].loop_id), _event_fields(events[i]))
+                     for i in indexes]
+
+            def send(batch: list[tuple[str, dict[str, Any]]] = batch) -> list[bytes]:
+                pipe = self._client.pipeline(transaction=True)
+                for key, fields in batch:
+                    pipe.xadd(key, fields, maxlen=self._maxlen, approximate=True)
+                replies: list[bytes] = pipe.execute()
+                return replies
+
+            for index, entry_id in zip(indexes, self._unsent(send), strict=True):
+                ids[index] = events[index].id = entry_id.decode()
         return ids
 
     @translated("stream_events.read")

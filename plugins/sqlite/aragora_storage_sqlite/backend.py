@@ -23,6 +23,11 @@ from aragora_storage_sqlite import encrypt as file_encryption
 from aragora_storage_sqlite import health as file_checks
 
 SINGLE_FILE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+#: The only query option of a sqlite URL.
+URL_OPTIONS = frozenset({"mode"})
+_KEY_HINT = ("a SQLCipher key never goes in the URL: export ARAGORA_SQLITE_KEY (or "
+             "ARAGORA_SQLITE_KEY_FILE) and ARAGORA_SQLITE_ENCRYPTION=1")
+KEY_HINTS = {"key": _KEY_HINT, "hexkey": _KEY_HINT, "password": _KEY_HINT}
 
 
 class SQLiteBackend(SQLBackend):
@@ -38,6 +43,7 @@ class SQLiteBackend(SQLBackend):
     def __init__(self, url: StorageURL, settings: Settings,
                  cipher: ColumnCipher | None = None) -> None:
         super().__init__(url, settings, cipher)
+        url.reject_unknown_options(URL_OPTIONS, "sqlite URL", KEY_HINTS)
         target = url.database or str(settings.data_dir)
         self.single_file = target == ":memory:" or target.endswith(SINGLE_FILE_SUFFIXES)
         self.location = Path(target)
@@ -69,7 +75,8 @@ class SQLiteBackend(SQLBackend):
                 if database is None:
                     database = SQLiteDatabase(key, timeout=self.settings.db_timeout,
                                               slow_query_ms=self.settings.slow_query_ms,
-                                              key=self.key)
+                                              key=self.key,
+                                              read_only=self.settings.read_only)
                     self._databases[key] = database
         return database
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aragora_storage_core.backup.manifest import describe_file, read_manifest
+from aragora_storage_core.backup.manifest import describe_file, read_manifest, write_manifest
 from aragora_storage_core.backup.sqlite import (
     backup_file,
     quiesce,
@@ -20,6 +21,7 @@ from aragora_storage_core.errors import (
     BackupError,
     EncryptedDatabaseError,
     PlainDatabaseError,
+    StorageError,
     WrongKeyError,
 )
 from aragora_storage_core.files import FILE_MODE, ensure_private_dir, fsync_path
@@ -84,8 +86,42 @@ def _refuse_unreadable(path: Path, key: DatabaseKey | None) -> None:
         ) from None
 
 
+def _keep_live_files(backend: SQLiteBackend, live: dict[str, Path], keep: Path,
+                     restoring: str) -> None:
+    """Make ``keep`` a backup of the ``live`` files a restore is about to replace.
+
+    Each file (its WAL already folded in) is hard-linked, so keeping it costs no copy and
+    the restore's rename later leaves the old contents there; copied where links are not
+    possible. A damaged file is kept as it is: its manifest records its digest, not a check.
+    """
+    present = {name: path for name, path in live.items() if path.is_file()}
+    if not present:
+        return
+    ensure_private_dir(keep)
+    kept = BackupManifest(backend=backend.name, created_at=utcnow_iso(),
+                          extra={"layout": backend.describe()["layout"],
+                                 "replaced_by_restore_of": restoring})
+    for name, path in present.items():
+        try:
+            os.link(path, keep / name)
+        except OSError:
+            shutil.copyfile(path, keep / name)
+        fsync_path(keep / name)
+        kept.files.append(describe_file(keep, name))
+        kept.schema_versions.update(_versions_if_readable(keep / name, backend.key))
+    write_manifest(keep, kept)
+
+
+def _versions_if_readable(path: Path, key: DatabaseKey | None) -> dict[str, int]:
+    """The schema versions in ``path``; none for a damaged file (kept all the same)."""
+    try:
+        return schema_versions(path, key=key)
+    except (StorageError, sqlite3.DatabaseError):
+        return {}
+
+
 def restore(backend: SQLiteBackend, request: RestoreRequest) -> BackupManifest:
-    """Stage each backup file beside its live file, then rename them into place."""
+    """Keep the live files in ``request.keep``, stage each backup file, rename into place."""
     manifest = read_manifest(request.directory)
     targets = _files(backend)
     for entry in manifest.files:
@@ -98,6 +134,9 @@ def restore(backend: SQLiteBackend, request: RestoreRequest) -> BackupManifest:
     backend.close()
     for entry in manifest.files:
         quiesce(targets[entry.name], backend.key)
+    if request.keep is not None:
+        _keep_live_files(backend, {e.name: targets[e.name] for e in manifest.files},
+                         request.keep, request.directory.name)
     staged: list[tuple[Path, Path]] = []
     try:
         for entry in manifest.files:

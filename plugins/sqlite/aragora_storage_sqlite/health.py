@@ -13,6 +13,7 @@ from aragora_storage_core.errors import (
     PlainDatabaseError,
     WrongKeyError,
 )
+from aragora_storage_core.sqlite.inspect import in_wal_mode, leftover_wal_bytes
 
 if TYPE_CHECKING:
     from aragora_storage_sqlite.backend import SQLiteBackend
@@ -25,13 +26,20 @@ def file_health(backend: SQLiteBackend) -> list[Check]:
         path = Path(database.path)
         if not path.exists():
             continue
+        leftover = leftover_wal_bytes(path)
+        if leftover:
+            checks.append(Check(
+                "storage.W044", Level.WARNING,
+                f"{path.name}-wal holds {leftover} bytes of committed writes not yet in"
+                f" {path.name}: left by a process that stopped (doctor did not read them)",
+                "the next command that opens it read-write folds them in:"
+                " aragora-storage migrate --migrate"))
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
             checks.append(Check(
                 "storage.W040", Level.WARNING,
                 f"{path} is readable by others (mode {mode:o})", f"chmod 600 {path}"))
         try:
-            journal = database.fetch_one("PRAGMA journal_mode")
             result = database.fetch_one("PRAGMA quick_check")
         except (WrongKeyError, EncryptedDatabaseError, PlainDatabaseError) as error:
             # the file is fine; the key (or the encryption switch) is not: say which
@@ -47,10 +55,11 @@ def file_health(backend: SQLiteBackend) -> list[Check]:
             checks.append(Check(
                 "storage.E041", Level.ERROR, f"{label} failed its integrity check",
                 f"restore {path} from a backup: aragora-storage backup restore"))
-        if journal is None or str(journal[0]).lower() != "wal":
+        if in_wal_mode(path) is False:
             checks.append(Check(
                 "storage.W042", Level.WARNING, f"{label} is not in WAL mode",
-                "open it once with aragora-storage doctor, or check the file system"))
+                "the next command that opens it read-write sets it:"
+                " aragora-storage migrate --migrate"))
     problem = _unwritable(backend)
     if problem:
         checks.append(Check("storage.E043", Level.ERROR, problem,

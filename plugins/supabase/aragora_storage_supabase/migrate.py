@@ -92,11 +92,11 @@ def run(backend: SupabaseBackend, request: MigrationRequest) -> MigrationReport:
     current = status(backend)
     if current.changed and request.action in (MigrationAction.MIGRATE,
                                               MigrationAction.DOWNGRADE):
-        changed = current.changed[0]
-        raise MigrationError(
-            f"migration {DB}/{changed.path.name} changed after it was applied to the project",
-            "restore the original file and add a new migration for the change")
-    if request.action is MigrationAction.DOWNGRADE:
+        current.check_unchanged()
+    if request.action is MigrationAction.REPAIR:
+        with direct_database(backend, "recording migration checksums") as database:
+            report.databases.append(Migrator(database, DB, backend.project.location).repair())
+    elif request.action is MigrationAction.DOWNGRADE:
         report.databases.append(apply_direct(backend, request.target, downgrade=True))
     elif request.action is MigrationAction.MIGRATE:
         wanted = [m for m in current.pending

@@ -54,6 +54,21 @@ def key_role(key: str) -> str | None:
     return role if isinstance(role, str) else None
 
 
+def checked_key(key: str) -> str:
+    """``key`` if it can travel in an HTTP header, else a :class:`ConfigurationError`.
+
+    Supabase keys are printable ASCII without spaces. A key holding a line break (a copy
+    and paste accident) would make the HTTP library fail with the key quoted in its
+    message and in its DEBUG log, so it is refused before any request, unquoted.
+    """
+    if not key.isascii() or not key.isprintable() or " " in key:
+        raise ConfigurationError(
+            "SUPABASE_KEY contains a line break, space or other character no Supabase key has",
+            "copy the key again from the dashboard (Settings > API) into SUPABASE_KEY, "
+            "on one line")
+    return key
+
+
 def timeout_from(env: Mapping[str, str]) -> float:
     """``SUPABASE_TIMEOUT`` in seconds (default 10)."""
     raw = env.get("SUPABASE_TIMEOUT", "").strip()
@@ -71,6 +86,7 @@ def timeout_from(env: Mapping[str, str]) -> float:
 
 def api_base(url: StorageURL) -> str:
     """``https://<host>[:port]`` of a ``supabase://`` URL; plain http only for this machine."""
+    url.reject_unknown_options({"protocol"}, "supabase URL")
     protocol = url.params.get("protocol", "https")
     if protocol not in ("https", "http"):
         raise ConfigurationError("the supabase URL option protocol must be https or http",
@@ -125,7 +141,7 @@ class SupabaseProject:
         self.location = f"Supabase project at {self.base_url}"
         self.encrypted = self.base_url.startswith("https://")
         self.timeout = timeout
-        self._key = url.password or ""
+        self._key = checked_key(url.password or "")
         self.role = key_role(self._key)
         self._slow_s = slow_query_ms / 1000
         self.client, self.http = open_client(self.base_url, self._key, timeout)

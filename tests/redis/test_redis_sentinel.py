@@ -1,0 +1,109 @@
+"""``redis+sentinel://``: the primary that three real sentinels name, and following a
+``SENTINEL FAILOVER`` to the replica (a primary, a replica and three sentinels started
+here, all requiring passwords)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aragora_storage_redis.backend import RedisBackend
+from aragora_storage_redis.health import health
+from redis_cluster import SERVICE, ThrowawaySentinels, node_client
+
+from aragora_storage_core.errors import BackendUnavailableError, ConfigurationError
+from aragora_storage_core.models import StreamEvent
+from aragora_storage_core.registry import Registry
+
+pytestmark = pytest.mark.slow
+PASSWORD, SENTINEL_PASSWORD = "data-s3cret", "sentinel-s3cret"
+LATER = datetime.now(UTC) + timedelta(hours=1)
+
+
+@pytest.fixture(scope="module")
+def sentinels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawaySentinels]:
+    """One primary, one replica and three sentinels for this module."""
+    setup = ThrowawaySentinels(Path(tmp_path_factory.mktemp("sentinel")), PASSWORD,
+                               SENTINEL_PASSWORD)
+    try:
+        yield setup.start()
+    finally:
+        setup.stop()
+
+
+def connect(url: str) -> RedisBackend:
+    backend = Registry(env={}).connect(url)
+    assert isinstance(backend, RedisBackend)
+    return backend
+
+
+@pytest.fixture
+def sentinel_backend(sentinels: ThrowawaySentinels) -> Iterator[RedisBackend]:
+    """A backend on the primary the sentinels name, retrying long enough for a failover."""
+    backend = connect(sentinels.url("prefix=sentinel-test:&retries=10&sentinel_check_interval=0"))
+    yield backend
+    backend.close()
+
+
+def shown(backend: RedisBackend) -> str:
+    return " ".join([repr(backend), str(backend.describe()), backend.location,
+                     *(f"{c.message} {c.hint} {c.data}" for c in health(backend))])
+
+
+def test_the_stores_run_on_the_primary_the_sentinels_name(
+        sentinel_backend: RedisBackend, sentinels: ThrowawaySentinels) -> None:
+    sentinel_backend.store("token_blacklist").revoke("jti-1", LATER, user_id="u1")
+    sentinel_backend.store("cache").set("k", b"v")
+    primary = node_client(sentinels.primary_port(), PASSWORD)
+    assert primary.exists("sentinel-test:token:jti-1") == 1
+    assert primary.get("sentinel-test:cache:k") == b"v"
+    assert sentinel_backend.describe()["service"] == SERVICE
+    found = {check.id: check for check in health(sentinel_backend)}
+    state = found["storage.I146"].data
+    assert state is not None
+    assert state["primary"] == f"127.0.0.1:{sentinels.primary_port()}"
+    assert (state["replicas"], state["sentinels_answering"], state["sentinels"]) == (1, 3, 3)
+    assert not {"storage.W146", "storage.E146", "storage.E110", "storage.W113"} & set(found)
+    text = shown(sentinel_backend)
+    assert PASSWORD not in text and SENTINEL_PASSWORD not in text
+
+
+def test_sentinels_refuse_without_their_password_and_name_no_unknown_service(
+        sentinels: ThrowawaySentinels) -> None:
+    for url in (sentinels.url("connect_timeout=1&retries=0", sentinel_password=False),
+                sentinels.url("retries=0").replace(f"/{SERVICE}/", "/no-such-service/")):
+        with pytest.raises(BackendUnavailableError,
+                           match="no sentinel named a primary for the service") as info:
+            connect(url)
+        text = f"{info.value} {info.value.hint}"
+        assert "?sentinel_password=" in text and "\n" not in str(info.value)
+        assert PASSWORD not in text and SENTINEL_PASSWORD not in text
+
+
+def test_bad_sentinel_urls_fail_before_connecting(sentinels: ThrowawaySentinels) -> None:
+    with pytest.raises(ConfigurationError, match="names no service"):
+        connect(sentinels.url().replace(f"/{SERVICE}/0", ""))
+    with pytest.raises(ConfigurationError, match="needs a sentinel URL"):
+        connect(f"redis://127.0.0.1:{sentinels.primary.port}/0?sentinel_password=x")
+
+
+def test_a_sentinel_failover_is_followed(sentinel_backend: RedisBackend,
+                                         sentinels: ThrowawaySentinels) -> None:
+    cache, events = sentinel_backend.store("cache"), sentinel_backend.store("stream_events")
+    cache.set("before", b"1")
+    first = events.append(StreamEvent("loop", 1, "before", {}))
+    old = sentinels.primary_port()
+    node_client(old, PASSWORD).execute_command("WAIT", 1, 2000)
+    new = sentinels.failover()
+    assert new != old
+    assert cache.get("before") == b"1"
+    cache.set("after", b"2")
+    second = events.append(StreamEvent("loop", 1, "after", {}))
+    assert [e.id for e in events.read("loop")] == [first, second]
+    assert node_client(new, PASSWORD).get("sentinel-test:cache:after") == b"2"
+    found = {check.id: check for check in health(sentinel_backend)}
+    state = found["storage.I146"].data
+    assert state is not None and state["primary"] == f"127.0.0.1:{new}"
+    assert "storage.W113" not in found  # a failover to a known replica is no restart
