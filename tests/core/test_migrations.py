@@ -79,7 +79,7 @@ def test_failing_statement_rolls_back_the_whole_migration(tmp_path: Path, root: 
         INSERT INTO no_such_table VALUES (1);
     """)
     db = tmp_path / "demo.db"
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(MigrationError, match=r"003_broken\.sql failed at statement 2"):
         migrator(db, root).migrate()
     assert "c" not in tables(db)
     assert versions(db) == [1, 2]
