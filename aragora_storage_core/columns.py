@@ -4,10 +4,16 @@ Stores pass every value of a sensitive column through a :class:`ColumnCipher`. W
 ``ARAGORA_ENCRYPTION_KEY`` the cipher is :class:`PlainColumns` (values stored as given);
 with it, :class:`~aragora_storage_core.encryption.fernet.FernetColumns`. A sealed value is
 ``fernet:<key id>:<token>``: the key id lets an error name the key a value needs.
+
+Only a value of exactly that shape (8 hex digits, a Fernet token) counts as sealed, so a
+plain secret that merely starts with ``fernet:`` reads back as given. A plain value that
+has exactly that shape, or starts with ``plain:``, is stored behind ``plain:`` so it can
+never be taken for a sealed one.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
 
 from aragora_storage_core.encryption.keys import COLUMNS_KEY, resolve_key, split_keys
@@ -18,6 +24,11 @@ from aragora_storage_core.settings import Settings
 SENSITIVE_COLUMNS: frozenset[tuple[str, str]] = frozenset({("webhooks", "secret")})
 
 SEALED_PREFIX = "fernet:"
+#: A sealed value: the prefix, a key id, and a Fernet token (url-safe base64 of at least
+#: 73 bytes, the first the version byte 0x80).
+_SEALED = re.compile(r"fernet:([0-9a-f]{8}):(gA[A-Za-z0-9_-]{94,}={0,2})")
+#: Marks a plain value that would otherwise read as sealed (or as marked).
+PLAIN_PREFIX = "plain:"
 
 
 class ColumnCipher(Protocol):
@@ -31,21 +42,31 @@ class ColumnCipher(Protocol):
 
 def sealed_key_id(stored: str) -> str | None:
     """The key id of a sealed value, or ``None`` for a value stored in plain."""
-    if not stored.startswith(SEALED_PREFIX):
-        return None
-    key_id, _, token = stored[len(SEALED_PREFIX):].partition(":")
-    return key_id if key_id and token else None
+    match = _SEALED.fullmatch(stored)
+    return match.group(1) if match else None
+
+
+def store_plain(value: str) -> str:
+    """The stored form of a plain ``value``: as given, unless it could read as sealed."""
+    if value.startswith(PLAIN_PREFIX) or sealed_key_id(value) is not None:
+        return PLAIN_PREFIX + value
+    return value
+
+
+def read_plain(stored: str) -> str:
+    """The plain value of a stored value that is not sealed (see :func:`store_plain`)."""
+    return stored[len(PLAIN_PREFIX):] if stored.startswith(PLAIN_PREFIX) else stored
 
 
 class PlainColumns:
     """The identity cipher used when column encryption is not configured."""
 
     def encrypt(self, table: str, column: str, value: str) -> str:
-        """Return ``value`` unchanged."""
-        return value
+        """Return ``value`` as given (marked ``plain:`` only if it could read as sealed)."""
+        return store_plain(value)
 
     def decrypt(self, table: str, column: str, stored: str) -> str:
-        """Return ``stored``; a sealed value raises :class:`ColumnKeyError` (no key set)."""
+        """Return the plain value; a sealed value raises :class:`ColumnKeyError` (no key)."""
         key_id = sealed_key_id(stored)
         if key_id is not None:
             raise ColumnKeyError(
@@ -53,7 +74,7 @@ class PlainColumns:
                 f"{COLUMNS_KEY.variable} is not set",
                 f"export {COLUMNS_KEY.variable} (or {COLUMNS_KEY.file_variable}) with that key",
             )
-        return stored
+        return read_plain(stored)
 
 
 def column_cipher(settings: Settings) -> ColumnCipher:

@@ -82,6 +82,12 @@ def _diagnose_with(registry: Registry, diagnosis: Diagnosis, url: str | None) ->
     if backend is None:
         return
     diagnosis.backend = backend.describe()
+    if registry.settings.replica_urls and "replicas" not in diagnosis.backend:
+        diagnosis.findings.append(Check(
+            "storage.W017", Level.WARNING,
+            f"DATABASE_REPLICA_URLS is set, but the {backend.name} backend selected by"
+            f" {selection.source} reads from no replicas: they are not used",
+            "point DATABASE_URL at the PostgreSQL primary, or unset DATABASE_REPLICA_URLS"))
     redis = None
     if selection.redis_url is not None:
         redis = _open(registry, diagnosis, selection.redis_url, selection.redis_source or "")

@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from aragora_storage_core.backend import Backend
+from aragora_storage_core.consistency import primary_reads
 from aragora_storage_core.errors import (
     BackendNotInstalledError,
     BackendUnavailableError,
@@ -36,6 +39,9 @@ KNOWN_EXTRAS: Mapping[str, str] = {
 REDIS_ROUTED: frozenset[StoreKind] = frozenset(
     {StoreKind.TOKEN_BLACKLIST, StoreKind.STREAM_EVENTS, StoreKind.CACHE}
 )
+#: Sources of the primary backend's URL: only its backend reads from DATABASE_REPLICA_URLS
+#: (``copy --from/--to`` and Redis never do).
+PRIMARY_SOURCES = frozenset({"explicit", "DATABASE_URL", "ARAGORA_DATABASE_URL"})
 
 
 @dataclass(frozen=True)
@@ -135,8 +141,10 @@ class Registry:
                 "remove it from ARAGORA_STORAGE_DISABLE_PLUGINS" if record.status == "disabled"
                 else "reinstall it, or check `aragora-storage plugins`",
             )
-        backend: Backend | None = self.hook.storage_connect(url=parsed,
-                                                            settings=self.keyed_settings())
+        settings = self.keyed_settings()
+        if source not in PRIMARY_SOURCES:
+            settings = dataclasses.replace(settings, replica_urls=())
+        backend: Backend | None = self.hook.storage_connect(url=parsed, settings=settings)
         if backend is None:
             raise BackendUnavailableError(
                 f"no installed plugin accepted the {parsed.scheme}:// URL from {source}",
@@ -216,6 +224,14 @@ class Registry:
                 if serving else "install a backend plugin that serves it",
             )
         return backend.store(kind)
+
+    def primary(self) -> AbstractContextManager[None]:
+        """``with registry.primary():`` every read of this thread or task goes to the primary.
+
+        For reads that must see the newest data when ``DATABASE_REPLICA_URLS`` is set (see
+        docs/scaling.md); without replicas every read goes to the primary anyway.
+        """
+        return primary_reads()
 
     def close(self) -> None:
         """Close the backends this registry opened."""

@@ -51,6 +51,13 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("ARAGORA_DB_POOL_SIZE", "10", "PostgreSQL pool size"),
     EnvVar("ARAGORA_DB_POOL_MAX_OVERFLOW", "5", "PostgreSQL connections beyond the pool"),
     EnvVar("ARAGORA_DB_POOL_TIMEOUT", "30", "Seconds to wait for a pooled connection"),
+    EnvVar("DATABASE_REPLICA_URLS", "-", "PostgreSQL read replicas beside DATABASE_URL, "
+           "comma separated (percent-encode a comma in a password as %2C)", secret=True),
+    EnvVar("ARAGORA_DB_MAX_REPLICA_LAG", "5", "Seconds a replica may lag behind the primary "
+           "before reads leave it until it catches up"),
+    EnvVar("ARAGORA_DB_READ_YOUR_WRITES_WINDOW", "0", "Seconds after any write through a "
+           "registry during which all its reads go to the primary (the writing thread or "
+           "task always reads its own writes)"),
     EnvVar("ARAGORA_SQLITE_ENCRYPTION", "0", "1 to encrypt SQLite files with SQLCipher"),
     EnvVar("ARAGORA_SQLITE_KEY", "-", "SQLCipher key", secret=True),
     EnvVar("ARAGORA_ENCRYPTION_KEY", "-", "Fernet key(s) for column encryption, newest "
@@ -128,6 +135,9 @@ class Settings:
     pool_size: int = 10
     pool_max_overflow: int = 5
     pool_timeout: float = 30.0
+    replica_urls: tuple[str, ...] = field(default=(), repr=False)
+    max_replica_lag: float = 5.0
+    read_your_writes_window: float = 0.0
     sqlite_encryption: bool = False
     sqlite_key: str | None = field(default=None, repr=False)
     encryption_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -169,6 +179,10 @@ class Settings:
             pool_size=int(_number(env, "ARAGORA_DB_POOL_SIZE", 10, minimum=1)),
             pool_max_overflow=int(_number(env, "ARAGORA_DB_POOL_MAX_OVERFLOW", 5)),
             pool_timeout=_number(env, "ARAGORA_DB_POOL_TIMEOUT", 30.0),
+            replica_urls=tuple(u.strip() for u in env.get("DATABASE_REPLICA_URLS", "").split(",")
+                               if u.strip()),
+            max_replica_lag=_number(env, "ARAGORA_DB_MAX_REPLICA_LAG", 5.0, minimum=0.001),
+            read_your_writes_window=_number(env, "ARAGORA_DB_READ_YOUR_WRITES_WINDOW", 0.0),
             sqlite_encryption=encryption,
             sqlite_key=env.get("ARAGORA_SQLITE_KEY") or None,
             encryption_keys=keys,

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from aragora_storage_core.columns import SEALED_PREFIX, sealed_key_id
+from aragora_storage_core.columns import SEALED_PREFIX, read_plain, sealed_key_id
 from aragora_storage_core.encryption.keys import COLUMNS_KEY
 from aragora_storage_core.errors import (
     ColumnKeyError,
@@ -99,7 +99,7 @@ class FernetColumns:
         """
         wanted = sealed_key_id(stored)
         if wanted is None:
-            return stored
+            return read_plain(stored)
         key = self._by_id.get(wanted)
         if key is None:
             known = ", ".join(k.id for k in self.keys)

@@ -1,8 +1,9 @@
 """Apply, report and roll back migrations on any :class:`SQLDatabase`.
 
 Each migration and its ``schema_version`` row commit in one transaction: a migration
-killed half-way leaves nothing behind. Whether a version is applied is read inside that
-transaction, so two migrators at once apply each version once. An applied file whose
+killed half-way leaves nothing behind. Each transaction first takes the dialect's
+migration lock (``migration_lock_sql``), then reads whether its version is applied, so
+two migrators at once apply each version once. An applied file whose
 checksum changed stops ``migrate`` before anything runs.
 """
 
@@ -128,6 +129,7 @@ class Migrator:
 
     def _apply(self, session: SQLDatabase, migration: MigrationFile) -> bool:
         with session.transaction() as tx:
+            self._lock(tx)
             tx.execute(self._ddl, label="schema_version")
             if tx.fetch_one(self._one_sql, (self.db, migration.version)) is not None:
                 return False
@@ -155,10 +157,16 @@ class Migrator:
             for applied in to_reverse:
                 migration = by_version[applied.version]
                 with session.transaction() as tx:
+                    self._lock(tx)
                     self._run(tx, session, migration, up=False)
                     tx.execute(self._forget_sql, (self.db, migration.version))
                 status.ran.append(f"-{migration.version:03d}_{migration.name}")
         return self._after(status)
+
+    def _lock(self, tx: Transaction) -> None:
+        """Wait for other migrators: the lock is held until this transaction ends."""
+        if self.database.dialect.migration_lock_sql:
+            tx.execute(self.database.dialect.migration_lock_sql, label="migration lock")
 
     def _run(self, tx: Transaction, session: SQLDatabase, migration: MigrationFile,
              up: bool) -> None:

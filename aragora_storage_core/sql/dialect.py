@@ -59,6 +59,11 @@ class Dialect:
     tables_sql: str
     identity_reset_sql: str = ""
     transactional_ddl: bool = True
+    #: Run first in every migration transaction so that one migrator at a time applies
+    #: versions. The lock must end with the transaction (it then holds behind a
+    #: transaction-mode pooler such as PgBouncer); empty when ``begin_write`` already
+    #: serializes writers, as SQLite's ``BEGIN IMMEDIATE`` does.
+    migration_lock_sql: str = ""
 
     def sql(self, text: str) -> str:
         """Rewrite ``?`` placeholders to this dialect's."""

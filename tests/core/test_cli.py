@@ -39,6 +39,17 @@ def test_doctor_json_explains_the_selection(capsys: pytest.CaptureFixture[str],
     assert {"id", "level", "message", "hint"} <= set(data["findings"][0])
 
 
+def test_doctor_warns_that_replica_urls_are_unused_by_a_backend_without_replicas(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_REPLICA_URLS", "postgresql://app:s3cret@replica:5432/app")
+    code, out, _ = run(capsys, "doctor", "--json")
+    findings = {f["id"]: f for f in json.loads(out)["findings"]}
+    assert code == 0 and "s3cret" not in out
+    assert findings["storage.W017"]["message"] == (
+        "DATABASE_REPLICA_URLS is set, but the sqlite backend selected by default reads from"
+        " no replicas: they are not used")
+
+
 def test_migrate_then_doctor_has_no_warnings(capsys: pytest.CaptureFixture[str],
                                              clean_environment: Path) -> None:
     assert run(capsys, "migrate", "--migrate")[0] == 0

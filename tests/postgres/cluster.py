@@ -3,8 +3,9 @@
 The machine's server trusts every local connection and has TLS off; this one is made by
 ``initdb`` in a temporary directory on a free port with TLS on (certificates generated
 here, signed by a test CA), password (scram) authentication on TCP, and a role whose
-password holds ``@ / % : ?``, spaces and quotes. Tests may restart or stop it. As root,
-the server runs as the ``postgres`` user (``initdb`` refuses root).
+password holds ``@ / % : ?``, spaces and quotes. Tests may restart or stop it, and make
+streaming replicas of it (:meth:`ScratchCluster.standby`). As root, the server runs as
+the ``postgres`` user (``initdb`` refuses root).
 """
 
 from __future__ import annotations
@@ -96,11 +97,12 @@ class ScratchCluster:
         self._certificates()
         (self.data / "pg_hba.conf").write_text(
             "local all all trust\n"
+            "local replication all trust\n"
             "hostssl all all 127.0.0.1/32 scram-sha-256\n"
             "host all all 127.0.0.1/32 scram-sha-256\n")
         self.start()
-        self._admin(f"CREATE ROLE {ROLE} LOGIN PASSWORD %s", (PASSWORD,))
-        self._admin(f"CREATE DATABASE {DATABASE} OWNER {ROLE}")
+        self.admin(f"CREATE ROLE {ROLE} LOGIN PASSWORD %s", (PASSWORD,))
+        self.admin(f"CREATE DATABASE {DATABASE} OWNER {ROLE}")
 
     def _certificates(self) -> None:
         ca_key, wrong_key, server_key = (ec.generate_private_key(ec.SECP256R1()) for _ in "abc")
@@ -114,15 +116,32 @@ class ScratchCluster:
             if self.as_server:
                 shutil.chown(path, "postgres", "postgres")
 
-    def _admin(self, sql: str, params: tuple[str, ...] = ()) -> None:
+    def standby(self) -> ScratchCluster:
+        """A streaming replica of this server (``pg_basebackup -R``), started."""
+        replica = ScratchCluster()
+        replica.ca_file, replica.wrong_ca_file = self.ca_file, self.wrong_ca_file
+        replica._server(str(BIN / "pg_basebackup"), "-D", str(replica.data), "-R", "-X",
+                        "stream", "-c", "fast", "-h", str(self.root), "-p", str(self.port),
+                        "-U", "postgres")
+        replica.start()
+        return replica
+
+    def admin(self, sql: str, params: tuple[str, ...] = (), dbname: str = "postgres") -> object:
+        """Run ``sql`` as the superuser over the server's socket; return the first value."""
         import psycopg2
 
         conn = psycopg2.connect(host=str(self.root), port=self.port, user="postgres",
-                                dbname="postgres")
+                                dbname=dbname)
         conn.autocommit = True
         with conn.cursor() as cursor:
             cursor.execute(sql, params or None)
+            row = cursor.fetchone() if cursor.description else None
         conn.close()
+        return None if row is None else row[0]
+
+    def promote(self) -> None:
+        """Turn this standby into a primary of its own (``pg_ctl promote``)."""
+        self._server(str(BIN / "pg_ctl"), "-D", str(self.data), "-w", "promote")
 
     def start(self) -> None:
         """Start the server and wait until it accepts connections."""

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from aragora_storage_postgres.backend import PostgresBackend
+from aragora_storage_postgres.dialect import POSTGRES
 from aragora_storage_postgres.schema import SCHEMA_DIR, render
 
 from aragora_storage_core.cli import main
@@ -124,7 +125,14 @@ def test_two_migrators_at_once_apply_each_version_once(pg_url: str) -> None:
     assert len(ran) == len(set(ran)) == 17
 
 
-def test_a_migrator_waits_for_the_advisory_lock_of_another(
+def hold_migration_lock(backend: PostgresBackend) -> Any:
+    """The lock every migration transaction takes, held in an open transaction of ``backend``."""
+    hold = backend.database.transaction()
+    hold.__enter__().execute(POSTGRES.migration_lock_sql)
+    return hold
+
+
+def test_a_migrator_waits_for_the_transaction_lock_of_another(
         pg_url: str, pg_admin: Any) -> None:
     holder, waiter = (Registry(env={}).connect(pg_url) for _ in range(2))
     assert isinstance(holder, PostgresBackend)
@@ -134,15 +142,26 @@ def test_a_migrator_waits_for_the_advisory_lock_of_another(
         migrate(Registry(env={}), waiter, MigrationAction.MIGRATE)
         done.set()
 
-    with holder.database.migration_session():
-        thread = threading.Thread(target=run)
-        thread.start()
-        waiting = _wait_for_advisory_waiter(pg_admin, holder.database.label)
-        assert waiting and not done.is_set()
+    hold = hold_migration_lock(holder)
+    thread = threading.Thread(target=run)
+    thread.start()
+    waiting = _wait_for_advisory_waiter(pg_admin, holder.database.label)
+    assert waiting and not done.is_set()
+    hold.__exit__(None, None, None)  # COMMIT releases the lock
     thread.join()
     assert done.is_set()
+    assert _advisory_locks(pg_admin, holder.database.label) == 0
     holder.close()
     waiter.close()
+
+
+def _advisory_locks(pg_admin: Any, database: str) -> int:
+    with pg_admin.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid ="
+                       " l.database WHERE d.datname = %s AND l.locktype = 'advisory'",
+                       (database,))
+        count: int = cursor.fetchone()[0]
+        return count
 
 
 def _wait_for_advisory_waiter(pg_admin: Any, database: str) -> bool:
@@ -158,22 +177,40 @@ def _wait_for_advisory_waiter(pg_admin: Any, database: str) -> bool:
     return False
 
 
+def _new_advisory_waiter(pg_admin: Any, database: str, known: set[int]) -> int:
+    """The pid of a session of ``database`` waiting for an advisory lock, not in ``known``."""
+    with pg_admin.cursor() as cursor:
+        for _ in range(300):
+            cursor.execute("SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid ="
+                           " l.database WHERE d.datname = %s AND l.locktype = 'advisory'"
+                           " AND NOT l.granted", (database,))
+            fresh = {row[0] for row in cursor.fetchall()} - known
+            if fresh:
+                return fresh.pop()
+            threading.Event().wait(0.05)
+    raise AssertionError(f"no new session of {database} waits for an advisory lock")
+
+
 def test_migrator_losing_its_connection_while_waiting_for_the_lock_fails_in_one_line(
         pg_url: str, pg_database: str, pg_admin: Any,
         capsys: pytest.CaptureFixture[str]) -> None:
     holder = Registry(env={}).connect(pg_url)
     assert isinstance(holder, PostgresBackend)
     codes: list[int] = []
-    with holder.database.migration_session():
-        thread = threading.Thread(
-            target=lambda: codes.append(main(["--url", pg_url, "migrate", "--migrate"])))
-        thread.start()
-        assert _wait_for_advisory_waiter(pg_admin, pg_database)
+    hold = hold_migration_lock(holder)
+    thread = threading.Thread(
+        target=lambda: codes.append(main(["--url", pg_url, "migrate", "--migrate"])))
+    thread.start()
+    # The first statement of a transaction is sent once more on a new connection when its
+    # connection was closed, so the migrator waits twice: end both of its sessions.
+    ended: set[int] = set()
+    for _ in range(2):
+        pid = _new_advisory_waiter(pg_admin, pg_database, ended)
         with pg_admin.cursor() as cursor:  # as a server restart would, for that session only
-            cursor.execute("SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_database d"
-                           " ON d.oid = l.database WHERE d.datname = %s"
-                           " AND l.locktype = 'advisory' AND NOT l.granted", (pg_database,))
-        thread.join()
+            cursor.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        ended.add(pid)
+    thread.join()
+    hold.__exit__(None, None, None)
     lines = capsys.readouterr().err.splitlines()
     assert codes == [1]
     assert len(lines) == 2 and lines[1].startswith("hint: ")

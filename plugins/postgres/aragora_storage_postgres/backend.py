@@ -9,9 +9,11 @@ from aragora_storage_core.backend import SQLBackend
 from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
 from aragora_storage_core.checks import Check
 from aragora_storage_core.columns import ColumnCipher
+from aragora_storage_core.consistency import primary_reads
+from aragora_storage_core.errors import ConfigurationError, InvalidURLError
 from aragora_storage_core.layout import DatabaseType
 from aragora_storage_core.settings import Settings
-from aragora_storage_core.url import StorageURL
+from aragora_storage_core.url import StorageURL, parse_url
 from aragora_storage_postgres.database import PostgresDatabase
 
 
@@ -19,6 +21,8 @@ class PostgresBackend(SQLBackend):
     """PostgreSQL backend: ``postgresql://user:password@host:port/database?sslmode=...``.
 
     Opening it checks out one connection, so a wrong URL fails here, not at first use.
+    ``DATABASE_REPLICA_URLS`` adds read replicas; a replica that is down when the backend
+    opens is only reported (reads go to the primary until it answers).
     """
 
     name = "postgresql"
@@ -30,6 +34,19 @@ class PostgresBackend(SQLBackend):
             url, pool_size=settings.pool_size, max_overflow=settings.pool_max_overflow,
             pool_timeout=settings.pool_timeout, slow_query_ms=settings.slow_query_ms)
         self.database.pool.release(self.database.pool.acquire())
+        self._transaction_pooler: bool | None = None
+        if settings.replica_urls:
+            self.database.add_replicas(replica_urls(settings.replica_urls),
+                                       max_lag=settings.max_replica_lag,
+                                       window=settings.read_your_writes_window)
+
+    def behind_transaction_pooler(self) -> bool:
+        """True when a transaction-mode pooler (PgBouncer, ...) is in front (probed once)."""
+        if self._transaction_pooler is None:
+            from aragora_storage_postgres.pooler import behind_transaction_pooler
+
+            self._transaction_pooler = behind_transaction_pooler(self.database.url)
+        return self._transaction_pooler
 
     def database_for(self, db_type: DatabaseType) -> PostgresDatabase:
         """The one database: every logical database's tables live in it."""
@@ -43,25 +60,47 @@ class PostgresBackend(SQLBackend):
         """Connection target and pool limits for ``doctor``; never the password."""
         facts = super().describe()
         facts["pool"] = self.database.pool.usage()
+        if self.database.replicas is not None:
+            facts["replicas"] = [r.to_dict() for r in self.database.replicas.reports()]
         return facts
 
     def backup(self, request: BackupRequest) -> BackupManifest:
         """``pg_dump -Fc`` when a new enough ``pg_dump`` is on PATH, else a COPY dump."""
         from aragora_storage_postgres import backup
 
-        return backup.dump(self, request.directory)
+        with primary_reads():
+            return backup.dump(self, request.directory)
 
     def restore(self, request: RestoreRequest) -> BackupManifest:
         """Restore a backup made by :meth:`backup` into an empty database."""
         from aragora_storage_postgres import backup
 
-        return backup.restore(self, request.directory)
+        with primary_reads():
+            return backup.restore(self, request.directory)
 
     def health(self) -> list[Check]:
-        """Round trip of every database, server version, pool usage, TLS in use.
+        """Round trip of the primary, server version, pool usage, TLS in use, a
+        transaction-mode pooler in front, and each replica's state and lag.
 
         Pending migrations are reported for every backend by the core's schema check.
         """
         from aragora_storage_postgres.health import health
 
-        return [*super().health(), *health(self)]
+        with primary_reads():
+            return [*super().health(), *health(self)]
+
+def replica_urls(texts: tuple[str, ...]) -> list[StorageURL]:
+    """Parse ``DATABASE_REPLICA_URLS`` entries; a bad one names its position, never its text."""
+    urls = []
+    for position, text in enumerate(texts, 1):
+        try:
+            url = parse_url(text)
+        except InvalidURLError as error:
+            raise ConfigurationError(f"DATABASE_REPLICA_URLS entry {position}: {error.message}",
+                                     error.hint) from None
+        if url.scheme != "postgresql":
+            raise ConfigurationError(
+                f"DATABASE_REPLICA_URLS entry {position} is a {url.scheme}:// URL, not a"
+                " PostgreSQL replica", "list postgresql:// URLs of the primary's standbys")
+        urls.append(url)
+    return urls

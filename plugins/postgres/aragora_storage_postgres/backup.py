@@ -1,10 +1,12 @@
 """Back up and restore a PostgreSQL database: ``pg_dump -Fc``, else a COPY dump.
 
 ``pg_dump`` is used when one whose major version is at least the server's is on PATH
-(an older one refuses a newer server). Otherwise every project table is copied out as
-CSV inside one ``REPEATABLE READ`` snapshot. Restoring needs an empty database: the COPY
-path recreates the schema with the migrations at the versions the backup recorded, loads
-every table and moves each identity sequence past its highest id, all in one transaction.
+(an older one refuses a newer server) and no transaction-mode pooler is in front (its
+session settings would leak to other clients; see :mod:`pooler`). Otherwise every
+project table is copied out as CSV inside one ``REPEATABLE READ`` snapshot. Restoring
+needs an empty database: the COPY path recreates the schema with the migrations at the
+versions the backup recorded, loads every table and moves each identity sequence past
+its highest id, all in one transaction.
 The password reaches ``pg_dump``/``pg_restore`` through ``PGPASSWORD``, never argv.
 """
 
@@ -45,7 +47,8 @@ def dump(backend: PostgresBackend, directory: Path) -> BackupManifest:
     database = backend.database
     server = int(database.server_facts()["server_version"])
     pg_dump = shutil.which("pg_dump")
-    if pg_dump is not None and _major(pg_dump) >= server // 10000:
+    if (pg_dump is not None and _major(pg_dump) >= server // 10000
+            and not backend.behind_transaction_pooler()):
         _run_tool([pg_dump, "-Fc", "--no-owner", "--no-privileges", "-f",
                    str(directory / DUMP_FILE)], backend, "pg_dump")
         os.chmod(directory / DUMP_FILE, FILE_MODE)
@@ -68,6 +71,11 @@ def restore(backend: PostgresBackend, directory: Path) -> BackupManifest:
             f"restore needs an empty database, and {database.label} has {len(existing)} tables",
             "create a new database (createdb NAME), point DATABASE_URL at it, restore again")
     if (directory / DUMP_FILE).is_file():
+        if backend.behind_transaction_pooler():
+            raise BackupError(
+                f"this backup was made with pg_dump, and {where(backend.url)} is a"
+                " transaction-mode pooler that pg_restore cannot run through",
+                "restore over a direct connection to the server (--url postgresql://...)")
         pg_restore = shutil.which("pg_restore")
         if pg_restore is None:
             raise BackupError("this backup was made with pg_dump and needs pg_restore",

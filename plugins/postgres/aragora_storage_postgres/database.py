@@ -3,6 +3,8 @@
 Reads run in autocommit on a pooled connection (no ``BEGIN``/``ROLLBACK`` round trips)
 and go straight to psycopg2: no hook, no event, no context manager. A read that failed
 because the server had closed the connection (a restart) is retried once on a new one.
+With read replicas (:mod:`replicas`) a plain read outside a transaction may go to a
+replica; one that fails there is retried on the primary.
 Writes run between ``BEGIN`` (sent with the first statement) and ``COMMIT`` on one
 connection, which goes back to the pool only after the transaction is finished; a write
 is never retried once it may have reached the server: a connection lost mid-transaction
@@ -11,7 +13,6 @@ raises :class:`ConnectionLostError`.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 import threading
@@ -20,7 +21,7 @@ from contextlib import contextmanager
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, cast
 
-from aragora_storage_core.errors import BackendUnavailableError
+from aragora_storage_core.errors import BackendUnavailableError, StorageError
 from aragora_storage_core.sql.database import Cursor, Params, Row, SQLDatabase, Transaction
 from aragora_storage_core.sql.slowlog import report
 from aragora_storage_core.url import StorageURL
@@ -29,14 +30,12 @@ from aragora_storage_postgres.copy_rows import copy_csv
 from aragora_storage_postgres.dialect import POSTGRES
 from aragora_storage_postgres.errors import ConnectionLostError, refusal
 from aragora_storage_postgres.pool import ConnectionPool, Lease
+from aragora_storage_postgres.replicas import Replica, ReplicaSet
 from aragora_storage_postgres.write_cursor import WriteCursor
 
 if TYPE_CHECKING:
     import psycopg2.extensions
 
-#: The ``pg_advisory_lock`` key every migrator of this project takes.
-MIGRATION_LOCK_KEY = int.from_bytes(
-    hashlib.sha256(b"aragora_storage.migrations").digest()[:8], "big", signed=True)
 #: Rows per ``execute_values`` statement.
 BULK_PAGE_SIZE = 1000
 _COPY_TARGET = re.compile(r"^\s*INSERT\s+INTO\s+(\w+\s*\([\w\s,]+\))\s*VALUES\s*$", re.I)
@@ -45,7 +44,7 @@ _VALUES = re.compile(r"^(.*?\bVALUES\s*)(\((?:\s*%s\s*,)*\s*%s\s*\))(.*)$", re.S
 
 
 class _ThreadState(threading.local):
-    """The connection this thread holds (in a transaction or a migration session)."""
+    """The connection this thread holds while it has a transaction open."""
 
     lease: Lease | None = None
     cursor: WriteCursor | None = None
@@ -55,6 +54,9 @@ class PostgresDatabase(SQLDatabase):
     """One PostgreSQL database holding every logical database's tables."""
 
     dialect = POSTGRES
+
+    #: The read replicas, or ``None`` (every read on the primary).
+    replicas: ReplicaSet | None = None
 
     def __init__(self, url: StorageURL, *, pool_size: int = 10, max_overflow: int = 5,
                  pool_timeout: float = 30.0, slow_query_ms: float = 500.0) -> None:
@@ -66,20 +68,70 @@ class PostgresDatabase(SQLDatabase):
         self.slow_query_seconds = slow_query_ms / 1000.0
         self._errors = psycopg2.Error
         self._lost = (psycopg2.OperationalError, psycopg2.InterfaceError)
-        kwargs = connect_kwargs(url)
-        self.pool = ConnectionPool(lambda: open_connection(url, kwargs), size=pool_size,
-                                   max_overflow=max_overflow, timeout=pool_timeout)
+        self.pool = self._pool_for(url, pool_size, max_overflow, pool_timeout)
         self._state = _ThreadState()
+
+    @staticmethod
+    def _pool_for(url: StorageURL, size: int, max_overflow: int,
+                  timeout: float) -> ConnectionPool:
+        kwargs = connect_kwargs(url)
+        return ConnectionPool(lambda: open_connection(url, kwargs), size=size,
+                              max_overflow=max_overflow, timeout=timeout)
+
+    def add_replicas(self, urls: list[StorageURL], *, max_lag: float, window: float) -> None:
+        """Send plain reads to these replicas when fresh enough (see :mod:`replicas`).
+
+        Each replica gets a pool as large as the primary's; the checker starts at once.
+        """
+        pool = self.pool
+        replicas = [Replica(u, self._pool_for(u, pool.size, pool.max_overflow, pool.timeout))
+                    for u in urls]
+        self.replicas = ReplicaSet(pool, replicas, max_lag=max_lag, window=window,
+                                   errors=self._errors)
+        self.replicas.choose()
 
     def fetch_one(self, sql: str, params: Params = (), label: str = "fetch") -> Row | None:
         """Run a read on a pooled connection; return the first row."""
-        row: Row | None = self._read(sql, params, label, False)
+        row: Row | None = (self._read(sql, params, label, False) if self.replicas is None
+                           else self._routed(self.replicas, sql, params, label, False))
         return row
 
     def fetch_all(self, sql: str, params: Params = (), label: str = "fetch") -> list[Row]:
         """Run a read on a pooled connection; return every row."""
-        rows: list[Row] = self._read(sql, params, label, True)
+        rows: list[Row] = (self._read(sql, params, label, True) if self.replicas is None
+                           else self._routed(self.replicas, sql, params, label, True))
         return rows
+
+    def _routed(self, replicas: ReplicaSet, sql: str, params: Params, label: str,
+                every: bool) -> Any:
+        """A read on a fresh enough replica; on the primary inside a transaction, when none
+        is, or when the replica fails (a replica that stopped answering is left out)."""
+        replica = None if self._state.lease is not None else replicas.choose()
+        if replica is None:
+            return self._read(sql, params, label, every)
+        try:
+            lease = replica.pool.acquire()
+        except StorageError as error:
+            replicas.lost(replica, error.message)
+            return self._read(sql, params, label, every)
+        start = perf_counter()
+        try:
+            cursor = lease.raw.cursor()
+            cursor.execute(sql, params)
+            result = cursor.fetchall() if every else cursor.fetchone()
+        except self._errors:
+            if lease.raw.closed:
+                replica.pool.discard(lease)
+                replicas.lost(replica, f"{replica.label} stopped answering")
+            else:  # e.g. cancelled by a conflict with recovery: the primary answers instead
+                replica.pool.release(lease)
+            return self._read(sql, params, label, every)
+        except BaseException:
+            replica.pool.discard(lease)  # interrupted mid-query: state unknown
+            raise
+        replica.pool.release(lease)
+        self.timed(label, start)
+        return result
 
     def _read(self, sql: str, params: Params, label: str, every: bool,
               retry: bool = True) -> Any:
@@ -133,9 +185,7 @@ class PostgresDatabase(SQLDatabase):
         if state.cursor is not None:
             yield Transaction(cast(Cursor, state.cursor), self)
             return
-        pinned = state.lease
-        cursor = WriteCursor(pinned or self.pool.acquire(),
-                             None if pinned else self._replace_lease, self._lost)
+        cursor = WriteCursor(self.pool.acquire(), self._replace_lease, self._lost)
         state.lease, state.cursor = cursor.lease, cursor
         try:
             try:
@@ -152,12 +202,13 @@ class PostgresDatabase(SQLDatabase):
                 self._commit(cursor.lease)
         finally:
             state.cursor = None
-            if pinned is None:
-                state.lease = None
-                if cursor.lease.raw.closed:
-                    self.pool.discard(cursor.lease)
-                else:
-                    self.pool.release(cursor.lease)
+            if cursor.begun and self.replicas is not None:
+                self.replicas.wrote()
+            state.lease = None
+            if cursor.lease.raw.closed:
+                self.pool.discard(cursor.lease)
+            else:
+                self.pool.release(cursor.lease)
 
     def _replace_lease(self, closed: Lease) -> Lease:
         """A fresh connection for this thread's transaction in place of a closed one."""
@@ -222,39 +273,18 @@ class PostgresDatabase(SQLDatabase):
 
     @contextmanager
     def migration_session(self) -> Iterator[SQLDatabase]:
-        """This database with one connection pinned to the thread, holding the advisory lock.
+        """This database, for a migrator; a lost connection says what was kept.
 
-        A second migrator (thread or process) waits here until the first one is done, then
-        finds every version it wanted already applied. A connection lost meanwhile (a
-        server restart) raises :class:`ConnectionLostError`.
+        No connection is pinned and no session lock taken: each migration transaction
+        first takes ``pg_advisory_xact_lock`` (the dialect's ``migration_lock_sql``), which
+        ends with the transaction, so migrators serialize behind a transaction-mode pooler
+        (PgBouncer, Supavisor) too. A second migrator waits there, then finds the version
+        applied.
         """
-        state = self._state
-        if state.lease is not None:
-            yield self
-            return
-        lease = self.pool.acquire()
-        cursor = lease.raw.cursor()
-        try:
-            cursor.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
-        except BaseException as exc:
-            self.pool.discard(lease)
-            if isinstance(exc, self._lost) and lease.raw.closed:
-                raise self._migrations_lost() from None
-            raise
-        state.lease = lease
         try:
             yield self
-        except self._lost:
-            if not lease.raw.closed:
-                raise
+        except ConnectionLostError:
             raise self._migrations_lost() from None
-        finally:
-            state.lease = None
-            try:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
-                self.pool.release(lease)
-            except self._errors:
-                self.pool.discard(lease)  # the server drops the lock with the connection
 
     def _migrations_lost(self) -> ConnectionLostError:
         return ConnectionLostError(
@@ -269,10 +299,8 @@ class PostgresDatabase(SQLDatabase):
         Autocommit unless a transaction of this thread is open; put back afterwards.
         """
         state = self._state
-        if state.lease is not None:
-            if state.cursor is not None:
-                state.cursor.started()
-            yield state.lease.raw
+        if state.cursor is not None:
+            yield state.cursor.started().connection
             return
         lease = self.pool.acquire()
         try:
@@ -297,5 +325,7 @@ class PostgresDatabase(SQLDatabase):
         return facts | {"pool": self.pool.usage()}
 
     def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (the replicas' too)."""
+        if self.replicas is not None:
+            self.replicas.close()
         self.pool.close()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from aragora_storage_core.sql.dialect import Dialect
+
+#: The advisory lock key every migrator of this project takes.
+MIGRATION_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"aragora_storage.migrations").digest()[:8], "big", signed=True)
 
 #: Portable column types that PostgreSQL spells differently. The application's SQLite
 #: files hold 0/1 in BOOLEAN and any text in TIMESTAMP columns; PostgreSQL keeps those
@@ -47,4 +52,7 @@ POSTGRES = PostgresDialect(
     ),
     identity_reset_sql=("SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"
                         " COALESCE(max({column}), 0) + 1, false) FROM {table}"),
+    # A transaction-level lock: released by COMMIT/ROLLBACK, so it never outlives the
+    # migration's transaction, even behind a transaction-mode pooler.
+    migration_lock_sql=f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})",
 )

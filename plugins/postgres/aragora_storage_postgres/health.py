@@ -1,4 +1,5 @@
-"""Health findings about a PostgreSQL server: version, latency, pool, TLS."""
+"""Health findings about a PostgreSQL server: version, latency, pool, TLS, a pooler in
+front, and each read replica."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import TYPE_CHECKING
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.errors import StorageError
 from aragora_storage_postgres.connection import where
+from aragora_storage_postgres.pooler import CHANGES
+from aragora_storage_postgres.replicas import ReplicaReport, ReplicaSet, ReplicaState
 
 if TYPE_CHECKING:
     from aragora_storage_postgres.backend import PostgresBackend
@@ -17,7 +20,8 @@ UNENCRYPTED_SSLMODES = frozenset({"", "disable", "allow", "prefer"})
 
 
 def health(backend: PostgresBackend) -> list[Check]:
-    """Server version and latency, pool usage, TLS in use.
+    """Server version and latency, pool usage, TLS in use, a transaction-mode pooler,
+    each replica's state and lag (call it inside ``primary_reads()``).
 
     Pending migrations are reported by ``doctor`` for every backend (the core asks
     ``storage_migrate`` for their status), so they are not repeated here.
@@ -50,4 +54,45 @@ def health(backend: PostgresBackend) -> list[Check]:
             f"connection to remote PostgreSQL at {target} may be unencrypted "
             f"(sslmode={sslmode or 'unset'})",
             "add ?sslmode=verify-full&sslrootcert=/path/to/ca.pem to DATABASE_URL"))
+    if backend.behind_transaction_pooler():
+        checks.append(Check(
+            "storage.I150", Level.INFO,
+            f"{target} is a transaction-mode pooler (PgBouncer or alike): "
+            + "; ".join(CHANGES) + "; migrations lock per transaction as everywhere",
+            data={"transaction_pooler": True, "changes": list(CHANGES)}))
+    if database.replicas is not None:
+        checks.extend(replica_checks(database.replicas))
     return checks
+
+
+def replica_checks(replicas: ReplicaSet) -> list[Check]:
+    """One finding per replica, measured now: in use with its lag, lagging, down, promoted."""
+    replicas.check()
+    return [_replica_check(report, replicas.max_lag) for report in replicas.reports()]
+
+
+def _replica_check(report: ReplicaReport, max_lag: float) -> Check:
+    data = report.to_dict()
+    if report.state is ReplicaState.DOWN:
+        return Check("storage.W142", Level.WARNING,
+                     f"replica {report.label} does not answer ({report.problem}); reads go to"
+                     " the primary or other replicas until it does",
+                     "start it, or fix its entry in DATABASE_REPLICA_URLS", data=data)
+    if report.state is ReplicaState.NOT_A_REPLICA:
+        return Check("storage.W143", Level.WARNING,
+                     f"replica {report.label} is not a standby (promoted, or a primary listed as"
+                     " a replica); reads skip it",
+                     "remove it from DATABASE_REPLICA_URLS, or make DATABASE_URL point at it if"
+                     " it is the new primary", data=data)
+    if not report.readable:
+        behind = "by more than the checks remember" if report.lag is None else (
+            f"{report.lag:.2f} s")
+        return Check("storage.W141", Level.WARNING,
+                     f"replica {report.label} lags {behind} behind the primary (limit"
+                     f" ARAGORA_DB_MAX_REPLICA_LAG={max_lag:g} s); reads skip it until it"
+                     " catches up",
+                     "check replication on it (SELECT pg_is_wal_replay_paused(); the primary's"
+                     " pg_stat_replication)", data=data)
+    return Check("storage.I140", Level.INFO,
+                 f"replica {report.label}: standby, lag at most {report.lag:.2f} s, serving reads",
+                 data=data)

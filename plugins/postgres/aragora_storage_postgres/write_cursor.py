@@ -22,13 +22,13 @@ if TYPE_CHECKING:
 class WriteCursor:
     """A psycopg2 cursor inside ``BEGIN`` ... ``COMMIT`` that begins lazily.
 
-    ``replace`` gives a fresh lease for a closed one (``None``: never replace, as for a
-    migration session's pinned connection); ``lost`` are the driver's connection errors.
+    ``replace`` gives a fresh lease for a closed one; ``lost`` are the driver's connection
+    errors.
     """
 
     __slots__ = ("_lost", "_replace", "begun", "cursor", "lease")
 
-    def __init__(self, lease: Lease, replace: Callable[[Lease], Lease] | None,
+    def __init__(self, lease: Lease, replace: Callable[[Lease], Lease],
                  lost: tuple[type[Exception], ...]) -> None:
         self.lease = lease
         self.cursor: psycopg2.extensions.cursor = lease.raw.cursor()
@@ -70,7 +70,7 @@ class WriteCursor:
         try:
             self.cursor.execute(sql, params)
         except self._lost:
-            if self._replace is None or not self.lease.raw.closed:
+            if not self.lease.raw.closed:
                 raise
             self.lease = self._replace(self.lease)
             self.cursor = self.lease.raw.cursor()
