@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.columns import ColumnCipher, column_cipher
 from aragora_storage_core.errors import StoreNotServedError
-from aragora_storage_core.layout import DatabaseType
+from aragora_storage_core.layout import DATABASE_INFO, DatabaseInfo, DatabaseType, Naming
 from aragora_storage_core.migrations.types import (
     MigrationAction,
     MigrationReport,
@@ -126,10 +126,12 @@ class SQLBackend(Backend):
     """A backend whose stores are the shared SQL stores over :class:`SQLDatabase` objects.
 
     Subclasses say which database holds each logical database (``database_for``) and
-    list every distinct database (``databases``).
+    list every distinct database (``databases``). ``naming`` says how tables are named
+    there: one database holding every table (the default) uses the shared names.
     """
 
     stores_served: ClassVar[frozenset[StoreKind]] = frozenset(StoreKind) - {StoreKind.CACHE}
+    naming: Naming = Naming.SHARED
 
     def __init__(self, url: StorageURL, settings: Settings,
                  cipher: ColumnCipher | None = None) -> None:
@@ -157,8 +159,21 @@ class SQLBackend(Backend):
         """Apply pending migrations of ``db_type`` once, unless ``ARAGORA_AUTO_MIGRATE=0``."""
         if db_type in self._migrated:
             return
-        self.auto_migrate(db_type.value)
+        self.auto_migrate(DATABASE_INFO[db_type].type.value)
         self._migrated.add(db_type)
+
+    def migrator(self, info: DatabaseInfo, location: str | None = None) -> Any:
+        """The :class:`~.migrations.engine.Migrator` of ``info`` on this backend."""
+        from aragora_storage_core.migrations.engine import Migrator
+        from aragora_storage_core.migrations.files import search_path
+
+        return Migrator(self.database_for(info.type), info.type.value,
+                        location or info.type.value, search_path(self.settings.env),
+                        info.names(self.naming))
+
+    def table_name(self, info: DatabaseInfo, table: str) -> str:
+        """What ``info``'s table ``table`` (its consolidated name) is called here."""
+        return info.names(self.naming).get(table, table)
 
     def migrate(self, request: MigrationRequest) -> MigrationReport:
         """Run the migrations engine on every logical database (or ``request.db``)."""

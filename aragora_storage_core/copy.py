@@ -21,7 +21,7 @@ from aragora_storage_core.backend import Backend, SQLBackend
 from aragora_storage_core.consolidate.plan import quote_identifier
 from aragora_storage_core.consolidate.schema import TableSchema, reference_schema
 from aragora_storage_core.errors import CopyError, StorageError
-from aragora_storage_core.layout import DATABASES, DatabaseType
+from aragora_storage_core.layout import DATABASES, DatabaseType, Naming
 from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
 from aragora_storage_core.progress import Progress
 from aragora_storage_core.sql.database import Row, SQLDatabase
@@ -66,6 +66,14 @@ class TableSource:
 
     schema: TableSchema
     columns: tuple[str, ...]
+    #: The table's name in the target (legacy files and shared databases name a few
+    #: tables differently, :class:`~aragora_storage_core.layout.Naming`).
+    target_name: str = ""
+
+    @property
+    def written_name(self) -> str:
+        """Where rows are written."""
+        return self.target_name or self.schema.name
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -114,7 +122,7 @@ def read_batches(database: SQLDatabase, table: TableSource,
 
 def upsert_sql(database: SQLDatabase, table: TableSource) -> str:
     """``INSERT ... ON CONFLICT (key) DO UPDATE`` for ``table`` in ``database``'s dialect."""
-    name = quote_identifier(table.schema.name)
+    name = quote_identifier(table.written_name)
     columns = [quote_identifier(c) for c in table.columns]
     key = [quote_identifier(c) for c in table.key]
     updates = [f"{c} = excluded.{c}" for c in columns if c not in key]
@@ -143,31 +151,35 @@ def copy_table(source: SQLDatabase, target: SQLDatabase, table: TableSource,
     if table.schema.integer_key and target.dialect.identity_reset_sql:
         with target.transaction() as tx:
             tx.execute(target.dialect.identity_reset_sql.format(
-                table=table.schema.name, column=table.schema.primary_key[0]))
+                table=table.written_name, column=table.schema.primary_key[0]))
     return written
 
 
 Planned = tuple[SQLDatabase, DatabaseType, TableSource, int]
 
 
-def plan_tables(source: SQLBackend, report: CopyReport) -> list[Planned]:
+def plan_tables(source: SQLBackend, report: CopyReport,
+                target: SQLBackend | None = None) -> list[Planned]:
     """``(source database, logical database, table, rows)`` of every table the source has."""
     schema = reference_schema()
     planned = []
     for info in DATABASES:
         database = source.database_for(info.type)
         if not database.exists():
-            report.skipped.extend((t, "not in the source") for t in info.tables)
+            report.skipped.extend((t, "not in the source") for t in info.table_names)
             continue
         present = _tables_in(database)
         for table in info.tables:
-            if table not in present:
-                report.skipped.append((table, "not in the source"))
+            name = source.table_name(info, table.name)
+            if name not in present:
+                report.skipped.append((name, "not in the source"))
                 continue
             found = tuple(r[0] for r in database.fetch_all(database.dialect.columns_sql,
-                                                           (table,)))
-            entry = TableSource(schema[table], schema[table].common_columns(found))
-            planned.append((database, info.type, entry, count(database, table)))
+                                                           (name,)))
+            reference = schema[table.named(Naming.SHARED)].with_name(name)
+            written = target.table_name(info, table.name) if target is not None else name
+            entry = TableSource(reference, reference.common_columns(found), written)
+            planned.append((database, info.type, entry, count(database, name)))
     return planned
 
 
@@ -183,7 +195,7 @@ def rows_held(target: SQLBackend) -> dict[str, int]:
     for info in DATABASES:
         database = target.database_for(info.type)
         present = _tables_in(database)
-        for table in info.tables:
+        for table in (target.table_name(info, t) for t in info.table_names):
             rows = count(database, table) if table in present else 0
             if rows:
                 held[table] = rows
@@ -261,7 +273,7 @@ def copy_backend(hook: Any, source: Backend, target: Backend, *,
         raise CopyError("the source and target are the same database",
                         "pass two different URLs to --from and --to")
     report = CopyReport()
-    planned = plan_tables(src, report)
+    planned = plan_tables(src, report, dst)
     if not planned:
         raise CopyError(f"the source {src.url} holds none of the store tables",
                         "check the --from URL (an absolute sqlite path has four slashes:"
@@ -286,7 +298,7 @@ def copy_backend(hook: Any, source: Backend, target: Backend, *,
                     " there and run the copy again (copied rows are kept, none duplicated)",
                 ) from None
             report.tables.append(TableCopy(table.schema.name, rows, written,
-                                           count(destination, table.schema.name)))
+                                           count(destination, table.written_name)))
     finally:
         progress.close()
     mark_finished(dst)

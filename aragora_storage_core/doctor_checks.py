@@ -38,6 +38,12 @@ def schema_findings(backend: Backend) -> list[Check]:
         return []
     findings: list[Check] = []
     for status in report.databases:
+        if status.unversioned:
+            findings.append(Check(
+                "storage.W121", Level.WARNING,
+                f"{status.location}: tables {', '.join(status.unversioned)} of {status.db} have"
+                " no version records (made before aragora-storage, e.g. by the application)",
+                f"adopt them: aragora-storage migrate --baseline --db {status.db}"))
         findings.extend(Check(
             "storage.E051", Level.ERROR, f"applied migration {status.describe_change(m)}",
             "restore the original file and add a new migration for the change; if the edit "

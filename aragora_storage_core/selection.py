@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aragora_storage_core.errors import ConfigurationError
+from aragora_storage_core.layout import DatabaseMode, files_on_disk
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.url import StorageURL, parse_url
 
@@ -103,5 +104,7 @@ def select(settings: Settings, explicit: str | None = None) -> Selection:
     if settings.db_mode:
         return done(sqlite_url(settings, settings.db_mode), "ARAGORA_DB_MODE",
                     f"ARAGORA_DB_MODE={settings.db_mode}: SQLite under {settings.data_dir}")
-    return done(sqlite_url(settings, "legacy"), "default",
-                f"nothing set: embedded SQLite, legacy mode, under {settings.data_dir}")
+    found = files_on_disk(settings.data_dir)
+    source = "files" if found.mode is DatabaseMode.CONSOLIDATED else "default"
+    return done(sqlite_url(settings, found.mode.value), source,
+                found.reason(settings.data_dir))

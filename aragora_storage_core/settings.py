@@ -70,6 +70,9 @@ ENV_VARS: tuple[EnvVar, ...] = (
            "(or --new-key-file)", secret=True),
     EnvVar("ARAGORA_AUTO_MIGRATE", "1", "0 to never apply migrations when a store is "
            "first used (run aragora-storage migrate instead)"),
+    EnvVar("ARAGORA_MIGRATIONS_PATH", "-", "The application's migration folders "
+           "(os.pathsep-separated, one sub-folder per database); --create writes into "
+           "the first"),
     EnvVar("ARAGORA_STORAGE_DEBUG", "-", "1: the CLI shows the traceback of an unexpected "
            "error (which may quote secrets) instead of one line"),
     EnvVar("ARAGORA_STORAGE_DISABLE_PLUGINS", "-", "Comma list of plugin names or "

@@ -37,7 +37,7 @@ SHOWN_PARAMS = frozenset({
     # redis
     "prefix", "stream_maxlen", "socket_timeout", "retries", "max_connections",
     "ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_check_hostname",
-    "service_name", "master_name",
+    "service_name", "master_name", "sentinel_check_interval",
 })
 _OPTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
 _QUERY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=[^&]*(&[A-Za-z_][A-Za-z0-9_]*=[^&]*)*$")

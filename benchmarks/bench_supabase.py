@@ -1,9 +1,10 @@
 """Supabase stores vs hand-written calls with the supabase client, on the same server.
 
 Both sides use the same ``supabase`` client (the backend's, over its one ``httpx``
-connection pool) against the PostgREST-protocol test server of ``tests/supabase`` over a
-scratch PostgreSQL database on 127.0.0.1 (PostgREST itself cannot run here), and do the
-same work: the same requests (the same columns asked for), the same JSON text columns,
+connection pool) against the real PostgREST 12 behind the test gateway of
+``tests/supabase`` (installed by ``.ci/setup.d/20-postgrest.sh``) over a scratch
+PostgreSQL database on 127.0.0.1 set up as a Supabase project's, and do the same work:
+the same requests (the same columns asked for), the same JSON text columns,
 rows decoded into the same dataclasses. Within each pair of batches the two sides
 alternate call by call (which one goes first alternates too); the ratio is the median
 over the pairs of store time / raw time. The scratch database is dropped at the end.
@@ -15,13 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg2
 from postgrest.types import ReturnMethod
 from timing import compare, print_table
 
@@ -37,14 +36,19 @@ from aragora_storage_core.models import (
 from aragora_storage_core.registry import Registry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.supabase.postgrest_test_server import PostgrestTestServer
+from tests.supabase.supabase_support import (
+    KEY,
+    TestProject,
+    dsn,
+    make_database,
+    remove_database,
+)
 
 TARGET = 1.10
 #: The columns each side asks for (the same request, so the server's work is the same).
 CYCLE_FIELDS = ("loop_id,cycle_number,phase,stage,started_at,completed_at,success,git_commit,"
                 "task_description,total_tasks,completed_tasks,error_message")
 EVENT_FIELDS = "loop_id,cycle,event_type,event_data,agent,timestamp,id"
-ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 class RawSupabase:
@@ -67,15 +71,7 @@ class RawSupabase:
     def get_cycle(self, loop_id: str, number: int) -> NomicCycle | None:
         rows = (self.client.table("nomic_cycles").select(CYCLE_FIELDS).eq("loop_id", loop_id)
                 .eq("cycle_number", number).limit(1).execute().data)
-        if not rows:
-            return None
-        r = rows[0]
-        return NomicCycle(r["loop_id"], r["cycle_number"], r["phase"], r["stage"],
-                          from_iso(r["started_at"]),  # type: ignore[arg-type]
-                          from_iso(r["completed_at"]),
-                          None if r["success"] is None else bool(r["success"]),
-                          r["git_commit"], r["task_description"], r["total_tasks"],
-                          r["completed_tasks"], r["error_message"])
+        return _cycle(rows[0]) if rows else None
 
     def record_metrics(self, metrics: list[AgentMetric]) -> int:
         self.client.table("agent_metrics").insert([{
@@ -111,22 +107,38 @@ class RawSupabase:
 
     def append_many(self, events: list[StreamEvent]) -> list[str]:
         rows = (self.client.table("stream_events").insert([self._event(e) for e in events])
-                .execute().data)
+                .select("id").execute().data)
         return [str(i) for i in sorted(r["id"] for r in rows)]
 
     def read(self, loop_id: str) -> list[StreamEvent]:
         rows = (self.client.table("stream_events").select(EVENT_FIELDS).eq("loop_id", loop_id)
-                .order("id").limit(100).execute().data)
+                .order("id").range(0, 99).execute().data)
         return [StreamEvent(r["loop_id"], r["cycle"], r["event_type"],
                             json.loads(r["event_data"]), r["agent"],
                             from_iso(r["timestamp"]), str(r["id"]))  # type: ignore[arg-type]
                 for r in rows]
 
 
-def _admin() -> Any:
-    conn = psycopg2.connect(ADMIN)
-    conn.autocommit = True
-    return conn
+    def list_cycles(self, loop_id: str) -> list[NomicCycle]:
+        """Pages until an empty one, as a careful caller must under ``max-rows``."""
+        rows: list[dict[str, Any]] = []
+        while True:
+            page = (self.client.table("nomic_cycles").select(CYCLE_FIELDS)
+                    .eq("loop_id", loop_id).order("cycle_number")
+                    .range(len(rows), len(rows) + 999).execute().data)
+            if not page:
+                break
+            rows += page
+        return [_cycle(r) for r in rows]
+
+
+def _cycle(r: dict[str, Any]) -> NomicCycle:
+    return NomicCycle(r["loop_id"], r["cycle_number"], r["phase"], r["stage"],
+                      from_iso(r["started_at"]),  # type: ignore[arg-type]
+                      from_iso(r["completed_at"]),
+                      None if r["success"] is None else bool(r["success"]),
+                      r["git_commit"], r["task_description"], r["total_tasks"],
+                      r["completed_tasks"], r["error_message"])
 
 
 def main() -> int:
@@ -135,18 +147,12 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=20)
     parser.add_argument("--batch", type=int, default=40)
     args = parser.parse_args()
-    name, key = f"aragora_bench_{secrets.token_hex(6)}", secrets.token_hex(16)
-    admin = _admin()
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    name = make_database()
     try:
-        with PostgrestTestServer(dsn, key) as server:
-            rows = run(server.url, key, dsn, args.pairs, args.batch)
+        with TestProject(name) as project:
+            rows = run(project.url, KEY, dsn(name), args.pairs, args.batch)
     finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        remove_database(name)
     return print_table(rows, "supabase-py", args.pairs, TARGET)
 
 
@@ -176,6 +182,9 @@ def run(url: str, key: str, dsn: str, pairs: int, batch: int) -> list[dict[str, 
                 lambda i: raw.save_cycle(cycle), pairs, batch),
         compare("NomicCycles.get_cycle", lambda i: cycles.get_cycle("loop", 1),
                 lambda i: raw.get_cycle("raw-loop", 1), pairs, batch),
+        compare("NomicCycles.list_cycles (1 cycle, 2 pages)",
+                lambda i: cycles.list_cycles("loop"), lambda i: raw.list_cycles("raw-loop"),
+                pairs, batch),
         compare("StreamEvents.append", lambda i: events.append(event),
                 lambda i: raw.append(raw_event), pairs, batch),
         compare("StreamEvents.read (100 events)", lambda i: events.read("loop"),

@@ -59,8 +59,9 @@ def _print_plan(plan: Any, target: Path) -> None:
     print(f"source {plan.source} -> target {target}")
     for source in plan.sources:
         for table in source.tables:
+            renamed = f" {table.target}" if table.target != table.table else ""
             print(f"  {source.path.name:<24} {table.table:<24} {table.rows:>10} rows"
-                  f" -> {source.home.filename}")
+                  f" -> {source.home.filename}{renamed}")
     for line in plan.warnings():
         print(f"warning: {line}")
     for home in ConsolidatedDatabase:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     action.add_argument("--repair", action="store_true",
                         help="record the current checksum of applied files of --db that were "
                              "edited on purpose (asks first)")
+    action.add_argument("--baseline", action="store_true",
+                        help="adopt tables made without version records: record the versions "
+                             "they match, change no table")
+    action.add_argument("--rollback", action="store_true",
+                        help="reverse the newest applied migration of --db")
+    action.add_argument("--rollback-to", type=int, metavar="N",
+                        help="reverse the migrations of --db above version N")
     parser.add_argument("--db", metavar="NAME", help="only this logical database (e.g. users)")
-    parser.add_argument("--dir", type=Path, help="folder for --create (default: the package's)")
+    parser.add_argument("--dir", type=Path,
+                        help="folder for --create (one of ARAGORA_MIGRATIONS_PATH)")
+    parser.add_argument("--nomic-dir", type=Path, metavar="DIR",
+                        help="data directory (as ARAGORA_DATA_DIR)")
+    parser.add_argument("--no-backup", action="store_true",
+                        help="skip the backup taken before migrating or rolling back")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also list every applied migration of each database")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--yes", action="store_true",
                         help="confirm --repair without asking (needed when not on a terminal)")
@@ -49,12 +64,13 @@ def request_from(args: argparse.Namespace, current: int | None = None) -> Migrat
     if args.create is not None:
         return MigrationRequest(MigrationAction.CREATE, db=args.db, description=args.create,
                                 directory=args.dir)
-    if args.to is not None:
-        if not args.db:
-            raise MigrationError("--to needs --db NAME", "e.g. --to 1 --db users")
-        action = MigrationAction.MIGRATE if current is None or args.to >= current \
+    target = _target(args, current)
+    if target is not None:
+        action = MigrationAction.MIGRATE if current is None or target >= current \
             else MigrationAction.DOWNGRADE
-        return MigrationRequest(action, db=args.db, target=args.to)
+        return MigrationRequest(action, db=args.db, target=target)
+    if args.baseline:
+        return MigrationRequest(MigrationAction.BASELINE, db=args.db)
     if args.repair:
         return MigrationRequest(MigrationAction.REPAIR, db=args.db)
     if args.migrate:
@@ -64,18 +80,44 @@ def request_from(args: argparse.Namespace, current: int | None = None) -> Migrat
     return MigrationRequest(MigrationAction.STATUS, db=args.db)
 
 
+def _target(args: argparse.Namespace, current: int | None) -> int | None:
+    """The version ``--to``, ``--rollback-to`` or ``--rollback`` asks for (needs ``--db``)."""
+    flag = "--to" if args.to is not None else "--rollback-to" \
+        if args.rollback_to is not None else "--rollback" if args.rollback else None
+    if flag is None:
+        return None
+    if not args.db:
+        raise MigrationError(f"{flag} needs --db NAME", f"e.g. {flag} --db users")
+    if args.rollback:
+        return max((current or 0) - 1, 0)
+    wanted: int = args.to if args.to is not None else args.rollback_to
+    if flag == "--rollback-to" and current is not None and wanted > current:
+        raise MigrationError(f"--rollback-to {wanted} is above the current version {current}",
+                             "use --to VERSION (or --migrate) to upgrade")
+    return wanted
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the request through the ``storage_migrate`` hook and print the report."""
     registry = registry_for(args)
+    if args.nomic_dir is not None:  # the seed runner's flag: this data directory
+        from aragora_storage_core.registry import Registry
+        from aragora_storage_core.settings import Settings
+
+        registry = Registry(Settings.from_env(
+            {**os.environ, "ARAGORA_DATA_DIR": str(args.nomic_dir)}))
     try:
         backend = open_backend(args, registry)
         current = None
-        if args.to is not None and args.db:
+        if args.db and (args.to is not None or args.rollback or args.rollback_to is not None):
             status = _call(registry, backend, MigrationRequest(MigrationAction.STATUS, args.db))
             current = status.databases[0].version if status.databases else 0
         request = request_from(args, current)
         if request.action is MigrationAction.REPAIR:
             _confirm_repair(args, registry, backend)
+        if request.action in (MigrationAction.MIGRATE, MigrationAction.DOWNGRADE) \
+                and not args.no_backup:
+            _backup_first(registry, backend, request)
         report = _call(registry, backend, request)
         report.databases.extend(_beside(args, registry, backend, request))
     finally:
@@ -83,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report.to_dict())
     else:
-        print_report(report)
+        print_report(report, args.verbose)
     changed = any(d.changed for d in report.databases)
     return 1 if changed else 0
 
@@ -122,13 +164,26 @@ def _call(registry: Any, backend: Any, request: MigrationRequest) -> MigrationRe
     return report
 
 
-def print_report(report: MigrationReport) -> None:
-    """Human-readable report, one line per database."""
+def _backup_first(registry: Any, backend: Any, request: MigrationRequest) -> None:
+    """Back the backend up before migrations change it (only when something would run)."""
+    from aragora_storage_core.backup.create import create_backup
+
+    status = _call(registry, backend, MigrationRequest(MigrationAction.STATUS, request.db))
+    if request.action is MigrationAction.MIGRATE and not status.pending_count:
+        return
+    if not any(d.applied or d.unversioned for d in status.databases):
+        return  # nothing exists yet: nothing to lose
+    directory, _ = create_backup(registry.hook, backend)
+    print(f"backup before migrating: {directory} (skip with --no-backup)")
+
+
+def print_report(report: MigrationReport, verbose: bool = False) -> None:
+    """Human-readable report, one line per database (``verbose``: and its applied files)."""
     if report.created is not None:
         print(f"created {report.created}")
         return
     verb = {"dry_run": "would apply", "migrate": "applied", "downgrade": "reversed",
-            "repair": "recorded the current checksum of"}
+            "repair": "recorded the current checksum of", "baseline": "adopted"}
     for status in report.databases:
         line = f"{status.db:<18} version {status.version:>3}  ({status.location})"
         if status.pending and report.action is not MigrationAction.MIGRATE:
@@ -139,4 +194,10 @@ def print_report(report: MigrationReport) -> None:
         if status.changed:
             names = ", ".join(m.path.name for m in status.changed)
             line += f"  CHANGED AFTER APPLY: {names}"
+        if status.unversioned:
+            line += (f"  UNVERSIONED TABLES: {', '.join(status.unversioned)}"
+                     f" (adopt: --baseline --db {status.db})")
         print(line)
+        if verbose:
+            for applied in status.applied:
+                print(f"    {applied.version:03d}_{applied.name}  {applied.applied_at}")

@@ -17,12 +17,19 @@ from pathlib import Path
 from aragora_storage_core.backup.manifest import sha256_of
 from aragora_storage_core.backup.sqlite import replace_database
 from aragora_storage_core.consolidate import DEFAULT_ATTACH_LIMIT, ledger
-from aragora_storage_core.consolidate.plan import Plan, SourcePlan, legacy_uri, quote_identifier
-from aragora_storage_core.consolidate.schema import reference_schema
+from aragora_storage_core.consolidate.plan import (
+    Plan,
+    SourcePlan,
+    TablePlan,
+    legacy_uri,
+    quote_identifier,
+)
+from aragora_storage_core.consolidate.refusal import refusal
 from aragora_storage_core.errors import ConsolidationError
 from aragora_storage_core.files import remove_with_companions
 from aragora_storage_core.layout import DATABASES, ConsolidatedDatabase
 from aragora_storage_core.migrations.engine import Migrator
+from aragora_storage_core.migrations.files import ROOT
 from aragora_storage_core.progress import Progress
 from aragora_storage_core.sqlite.connection import connect
 from aragora_storage_core.sqlite.database import SQLiteDatabase
@@ -58,7 +65,7 @@ def build_home(plan: Plan, home: ConsolidatedDatabase, target: Path, progress: P
 
 def _fill(staged: Path, plan: Plan, home: ConsolidatedDatabase, progress: Progress,
           attach_limit: int) -> None:
-    _create_schema(staged, home)
+    _create_schema(staged, home, plan.for_home(home))
     conn = connect(staged, journal_mode="OFF")  # a failed build is discarded whole
     try:
         conn.execute("PRAGMA synchronous = OFF")  # flushed once, before the rename
@@ -75,19 +82,31 @@ def _fill(staged: Path, plan: Plan, home: ConsolidatedDatabase, progress: Progre
         conn.close()
 
 
-def _create_schema(staged: Path, home: ConsolidatedDatabase) -> None:
+def _create_schema(staged: Path, home: ConsolidatedDatabase,
+                   sources: Sequence[SourcePlan]) -> None:
+    """The home's tables by the migrations, plus every extra legacy column."""
     database = SQLiteDatabase(staged)
     try:
         for info in DATABASES:
             if info.home is home:
-                Migrator(database, info.type.value, home.filename).migrate()
+                Migrator(database, info.type.value, home.filename, ROOT).migrate()
+        with database.transaction() as tx:
+            for source in sources:
+                for table in source.tables:
+                    for column, declared in table.extra:
+                        tx.execute(f"ALTER TABLE {quote_identifier(table.target)} ADD COLUMN"
+                                   f" {quote_identifier(column)} {_plain_type(declared)}")
     finally:
         database.close()
 
 
+def _plain_type(declared: str) -> str:
+    """A legacy column's declared type, if it is plain words (else no type: any value)."""
+    return declared if all(ch.isalnum() or ch in " (),_" for ch in declared) else ""
+
+
 def _copy_batch(conn: sqlite3.Connection, batch: Sequence[SourcePlan],
                 progress: Progress) -> None:
-    schema = reference_schema()
     aliases = [f"legacy{n}" for n in range(len(batch))]
     for alias, source in zip(aliases, batch, strict=True):
         conn.execute(f"ATTACH DATABASE ? AS {alias}", (legacy_uri(source.path),))
@@ -95,18 +114,7 @@ def _copy_batch(conn: sqlite3.Connection, batch: Sequence[SourcePlan],
         conn.execute("BEGIN")
         for alias, source in zip(aliases, batch, strict=True):
             for table in source.tables:
-                name = quote_identifier(table.table)
-                columns = ", ".join(quote_identifier(c) for c in
-                                    schema[table.table].common_columns(table.columns))
-                conn.execute(f"INSERT INTO main.{name} ({columns})"
-                             f" SELECT {columns} FROM {alias}.{name}")
-                copied, present = conn.execute(
-                    f"SELECT (SELECT count(*) FROM main.{name}),"
-                    f" (SELECT count(*) FROM {alias}.{name})").fetchone()
-                if copied != present:
-                    raise ConsolidationError(
-                        f"{table.table}: copied {copied} rows of {present} from "
-                        f"{source.path.name}", "re-run --migrate; nothing was moved into place")
+                _copy_table(conn, alias, source, table)
                 progress.advance(table.rows, note=f"{source.path.name}:{table.table}")
         conn.execute("COMMIT")
     finally:
@@ -114,5 +122,24 @@ def _copy_batch(conn: sqlite3.Connection, batch: Sequence[SourcePlan],
             conn.execute("ROLLBACK")
         for alias in aliases:
             conn.execute(f"DETACH DATABASE {alias}")
+
+
+def _copy_table(conn: sqlite3.Connection, alias: str, source: SourcePlan,
+                table: TablePlan) -> None:
+    """Every row and column of one legacy table into its target, or a named refusal."""
+    target = quote_identifier(table.target)
+    legacy = f"{alias}.{quote_identifier(table.table)}"
+    columns = ", ".join(quote_identifier(c) for c in table.columns)
+    try:
+        conn.execute(f"INSERT INTO main.{target} ({columns}) SELECT {columns} FROM {legacy}")
+    except sqlite3.DatabaseError as exc:
+        raise refusal(conn, alias, source, table, exc) from None
+    copied, present = conn.execute(
+        f"SELECT (SELECT count(*) FROM main.{target}), (SELECT count(*) FROM {legacy})"
+    ).fetchone()
+    if copied != present:
+        raise ConsolidationError(
+            f"{table.table}: copied {copied} rows of {present} from {source.path.name}",
+            "re-run --migrate; nothing was moved into place")
 
 

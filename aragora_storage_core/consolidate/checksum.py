@@ -10,6 +10,7 @@ from pathlib import Path
 from aragora_storage_core.consolidate.plan import Plan, open_legacy, quote_identifier
 from aragora_storage_core.consolidate.schema import reference_schema
 from aragora_storage_core.errors import ConsolidationError
+from aragora_storage_core.layout import Naming
 from aragora_storage_core.sqlite.connection import connect_readonly
 
 _BATCH = 2000
@@ -64,12 +65,12 @@ def compare(plan: Plan, target: Path) -> list[TableCheck]:
         dest = connect_readonly(final)
         try:
             for table in source.tables:
-                reference = schema[table.table]
-                columns = reference.common_columns(table.columns)
+                reference = schema[table.info.named(Naming.SHARED)]
+                columns = table.columns
                 order = tuple(c for c in reference.order_key if c in columns) or columns
                 src_rows, src_digest = table_digest(src, table.table, columns, order)
-                dest_rows, dest_digest = table_digest(dest, table.table, columns, order)
-                checks.append(TableCheck(table.table, source.path.name, final.name,
+                dest_rows, dest_digest = table_digest(dest, table.target, columns, order)
+                checks.append(TableCheck(table.target, source.path.name, final.name,
                                          src_rows, dest_rows, src_digest, dest_digest))
         finally:
             src.close()

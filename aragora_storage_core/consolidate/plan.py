@@ -16,10 +16,12 @@ from aragora_storage_core.consolidate.schema import reference_schema
 from aragora_storage_core.errors import ConsolidationError, EncryptedDatabaseError
 from aragora_storage_core.layout import (
     DATABASES,
-    TABLES,
+    LEGACY_FILES,
     ConsolidatedDatabase,
     DatabaseInfo,
     DatabaseMode,
+    Naming,
+    TableInfo,
     get_db_path,
 )
 from aragora_storage_core.sqlite.connection import readonly_uri
@@ -68,12 +70,30 @@ def quote_identifier(name: str) -> str:
 
 
 @dataclass
-class TablePlan:
-    """One mapped table of one legacy file."""
+class FoundTable:
+    """A table as found in a legacy file: its columns with declared types, its rows."""
 
     table: str
     rows: int
     columns: tuple[str, ...]
+    types: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class TablePlan:
+    """One mapped table of one legacy file and where it goes.
+
+    ``table`` is its name in the legacy file, ``target`` in the consolidated home;
+    ``extra`` lists the legacy columns the consolidated schema lacks (the target gains
+    them, with the legacy declared type, so nothing is dropped).
+    """
+
+    table: str
+    rows: int
+    columns: tuple[str, ...]
+    target: str
+    info: TableInfo
+    extra: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -98,10 +118,10 @@ class Plan:
 
     source: Path
     sources: list[SourcePlan] = field(default_factory=list)
-    #: (legacy file, table, file that owns the table by the mapping)
-    duplicates: list[tuple[str, str, str]] = field(default_factory=list)
     #: (legacy file, table) found but not in the mapping table
     unmapped: list[tuple[str, str]] = field(default_factory=list)
+    #: ``.db`` files of the source directory the layout does not know: left where they are
+    unknown_files: list[str] = field(default_factory=list)
 
     def for_home(self, home: ConsolidatedDatabase) -> list[SourcePlan]:
         """Existing legacy files that go into ``home``."""
@@ -118,15 +138,26 @@ class Plan:
                  for s in self.sources if not s.exists]
         lines += [f"{s.path.name} has no table {t}: it starts empty"
                   for s in self.sources for t in s.missing_tables]
-        lines += [f"{f} also has a table {t}: not copied (the mapping puts {t} in {owner})"
-                  for f, t, owner in self.duplicates]
         lines += [f"{f} has a table {t} that is not in the mapping table: not copied"
                   for f, t in self.unmapped]
-        schema = reference_schema()
         lines += [f"{s.path.name}: column {t.table}.{c} is not in the consolidated schema:"
-                  " not copied" for s in self.sources for t in s.tables
-                  for c in t.columns if c not in schema[t.table].columns]
+                  f" {t.target} in {s.home.filename} gains it" for s in self.sources
+                  for t in s.tables for c, _ in t.extra]
+        lines += unknown_lines(self.unknown_files, self.source)
         return lines
+
+
+def unknown_lines(names: list[str], directory: Path) -> list[str]:
+    """One line per unknown ``.db`` file: named, and left where it is."""
+    return [f"{directory / name} is not a file of the layout: left where it is, not copied"
+            for name in names]
+
+
+def unknown_files(directory: Path) -> list[str]:
+    """``.db`` files in ``directory`` that are neither legacy nor consolidated files."""
+    known = LEGACY_FILES | {h.filename for h in ConsolidatedDatabase}
+    return sorted(p.name for p in directory.glob("*.db")
+                  if p.is_file() and p.name not in known and not p.name.startswith("."))
 
 
 def make_plan(source: Path, env: Mapping[str, str] | None = None) -> Plan:
@@ -134,8 +165,8 @@ def make_plan(source: Path, env: Mapping[str, str] | None = None) -> Plan:
     if not source.is_dir():
         raise ConsolidationError(f"source directory {source} does not exist",
                                  "pass --source DIR with your legacy .db files (default .nomic)")
-    owner_file = {info.type: info.legacy_file for info in DATABASES}
-    plan = Plan(source)
+    plan = Plan(source, unknown_files=unknown_files(source))
+    schema = reference_schema()
     for info in DATABASES:
         path = get_db_path(info.type, source, DatabaseMode.LEGACY, env)
         entry = SourcePlan(info, path, path.is_file())
@@ -144,23 +175,24 @@ def make_plan(source: Path, env: Mapping[str, str] | None = None) -> Plan:
             continue
         found = _inspect(path)
         for table in info.tables:
-            if table in found:
-                entry.tables.append(found[table])
-            else:
-                entry.missing_tables.append(table)
-        for table in sorted(set(found) - set(info.tables) - BOOKKEEPING):
-            owner = TABLES.get(table)
-            if owner is None:
-                plan.unmapped.append((path.name, table))
-            else:
-                plan.duplicates.append((path.name, table, owner_file[owner]))
+            legacy = table.named(Naming.LEGACY)
+            if legacy not in found:
+                entry.missing_tables.append(legacy)
+                continue
+            seen = found[legacy]
+            known = set(schema[table.named(Naming.SHARED)].columns)
+            extra = tuple((c, seen.types[c]) for c in seen.columns if c not in known)
+            entry.tables.append(TablePlan(legacy, seen.rows, seen.columns, table.name,
+                                          table, extra))
+        legacy_names = {t.named(Naming.LEGACY) for t in info.tables}
+        plan.unmapped += [(path.name, t) for t in sorted(set(found) - legacy_names - BOOKKEEPING)]
     if not any(s.exists for s in plan.sources):
         raise ConsolidationError(f"no legacy database files in {source}",
                                  "pass --source DIR with your legacy .db files (default .nomic)")
     return plan
 
 
-def _inspect(path: Path) -> dict[str, TablePlan]:
+def _inspect(path: Path) -> dict[str, FoundTable]:
     """Every table of the file at ``path`` with its columns and row count."""
     conn = open_legacy(path)
     try:
@@ -169,9 +201,10 @@ def _inspect(path: Path) -> dict[str, TablePlan]:
         found = {}
         for name in names:
             quoted = quote_identifier(name)
-            columns = tuple(r[1] for r in conn.execute(f"PRAGMA table_info({quoted})"))
+            info = conn.execute(f"PRAGMA table_info({quoted})").fetchall()
             rows = int(conn.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0])
-            found[name] = TablePlan(name, rows, columns)
+            found[name] = FoundTable(name, rows, tuple(r[1] for r in info),
+                                     {r[1]: str(r[2]) for r in info})
         return found
     finally:
         conn.close()

@@ -7,11 +7,12 @@ copying between backends pages through tables by them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
-from aragora_storage_core.layout import DATABASES
+from aragora_storage_core.layout import DATABASES, Naming
 from aragora_storage_core.migrations.engine import Migrator
+from aragora_storage_core.migrations.files import ROOT
 from aragora_storage_core.sqlite.database import SQLiteDatabase
 
 
@@ -30,6 +31,10 @@ class TableSchema:
         present = set(other)
         return tuple(c for c in self.columns if c in present)
 
+    def with_name(self, name: str) -> TableSchema:
+        """The same table under another name (a legacy file's or a shared database's)."""
+        return replace(self, name=name)
+
     @property
     def order_key(self) -> tuple[str, ...]:
         """Columns that order rows uniquely: the primary key, else every column."""
@@ -38,14 +43,19 @@ class TableSchema:
 
 @cache
 def reference_schema() -> dict[str, TableSchema]:
-    """Every mapped table as the latest migrations define it."""
+    """Every mapped table as the core's migrations define it, by its shared name.
+
+    The shared name is unique over the layout (:data:`~aragora_storage_core.layout.TABLES`);
+    :meth:`TableSchema.with_name` gives the table under its name elsewhere.
+    """
     database = SQLiteDatabase(":memory:")
     try:
         for info in DATABASES:
-            Migrator(database, info.type.value, "reference").migrate()
+            Migrator(database, info.type.value, "reference", ROOT,
+                     info.names(Naming.SHARED)).migrate()
         tables: dict[str, TableSchema] = {}
         for info in DATABASES:
-            for table in info.tables:
+            for table in (t.named(Naming.SHARED) for t in info.tables):
                 rows = database.fetch_all(f"PRAGMA table_info({table})")
                 columns = tuple(r[1] for r in rows)
                 keys = sorted((r for r in rows if r[5]), key=lambda r: r[5])

@@ -47,7 +47,7 @@ class RotationReport:
 
 
 def _home(table: str) -> DatabaseType:
-    return next(info.type for info in DATABASES if table in info.tables)
+    return next(info.type for info in DATABASES if table in info.table_names)
 
 
 def _batches(database: SQLDatabase, table: str, column: str,

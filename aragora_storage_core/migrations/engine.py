@@ -10,14 +10,21 @@ checksum changed stops ``migrate`` before anything runs.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from time import perf_counter
 
 from aragora_storage_core.errors import MigrationError
+from aragora_storage_core.migrations.adoption import Adoption, compare, refuse_partial, steps
 from aragora_storage_core.migrations.context import MigrationContext
 from aragora_storage_core.migrations.failure import failed
-from aragora_storage_core.migrations.files import ROOT, discover, split_statements, up_and_down
+from aragora_storage_core.migrations.files import (
+    discover,
+    rename_tables,
+    search_path,
+    split_statements,
+    up_and_down,
+)
 from aragora_storage_core.migrations.types import (
     AppliedMigration,
     DatabaseStatus,
@@ -42,23 +49,33 @@ def upgrade_statements(migration: MigrationFile, up: bool = True) -> list[str]:
     return split_statements(upgrade if up else (downgrade or ""))
 
 
-def migration_keys(migrations: Sequence[MigrationFile]) -> ddl.KeyColumns:
-    """Key columns over every ``.sql`` upgrade of ``migrations`` (see :func:`ddl.key_columns`)."""
+def migration_keys(migrations: Sequence[MigrationFile],
+                   names: Mapping[str, str] | None = None) -> ddl.KeyColumns:
+    """Key columns over every ``.sql`` upgrade of ``migrations``, tables renamed by ``names``
+    (see :func:`ddl.key_columns`)."""
     return ddl.key_columns(
         [SCHEMA_VERSION_DDL,
-         *(s for m in migrations if m.path.suffix == ".sql" for s in upgrade_statements(m))])
+         *(rename_tables(s, dict(names or {})) for m in migrations if m.path.suffix == ".sql"
+           for s in upgrade_statements(m))])
 
 
 class Migrator:
-    """Migrations of one logical database ``db`` on one SQL database."""
+    """Migrations of one logical database ``db`` on one SQL database.
+
+    ``roots`` is the migrations search path (default: :func:`search_path` of the process
+    environment); ``names`` renames tables for where they live (consolidated name ->
+    actual name, from :meth:`DatabaseInfo.names <aragora_storage_core.layout.DatabaseInfo.names>`).
+    """
 
     def __init__(self, database: SQLDatabase, db: str, location: str,
-                 root: Path = ROOT) -> None:
+                 roots: Path | Sequence[Path] | None = None,
+                 names: Mapping[str, str] | None = None) -> None:
         self.database = database
         self.db = db
         self.location = location
-        self.files = discover(db, root)
-        self.keys = migration_keys(self.files)
+        self.names = dict(names or {})
+        self.files = discover(db, search_path() if roots is None else roots)
+        self.keys = migration_keys(self.files, self.names)
         dialect = database.dialect
         table, column = dialect.quote("schema_version"), dialect.quote("database")
         self._ddl = ddl.render(SCHEMA_VERSION_DDL, dialect, self.keys)
@@ -89,8 +106,12 @@ class Migrator:
         return [AppliedMigration(int(r[0]), r[1], r[2], r[3], float(r[4])) for r in rows]
 
     def status(self) -> DatabaseStatus:
-        """Applied, pending and changed migrations."""
-        return DatabaseStatus.compare(self.db, self.location, self.applied(), self.files)
+        """Applied, pending and changed migrations, and tables that exist unversioned."""
+        status = DatabaseStatus.compare(self.db, self.location, self.applied(), self.files)
+        if not status.applied and status.pending:
+            status.unversioned = list(
+                compare(self.database, self.db, self.files, self.names).existing)
+        return status
 
     def check_unchanged(self, status: DatabaseStatus) -> None:
         """Raise :class:`ChecksumMismatchError` if an applied file was edited."""
@@ -109,9 +130,45 @@ class Migrator:
                 status.ran.append(f"{migration.version:03d}_{migration.name}")
         return self._after(status)
 
-    def migrate(self, target: int | None = None) -> DatabaseStatus:
-        """Apply pending migrations up to ``target`` (default: all); return the status."""
+    def baseline(self) -> DatabaseStatus:
+        """Adopt tables made without version records: record the versions they match.
+
+        Nothing runs and no table changes; the status lists what stays pending. Raises
+        :class:`MigrationError` when the tables match no first migration.
+        """
         status = self.status()
+        if status.applied:
+            return status
+        adoption = compare(self.database, self.db, self.files, self.names)
+        if adoption.existing and len(adoption.matched) < len(self.files) \
+                and any(self._creates_existing(adoption)):
+            raise refuse_partial(self.db, self.location, adoption, self.files, self.names)
+        with self.database.transaction() as tx:
+            for migration in adoption.matched:
+                tx.execute(SCHEMA_VERSION_DDL, label="schema_version")
+                tx.execute(self._record_sql, (self.db, migration.version, migration.name,
+                                              migration.checksum, utcnow_iso(), 0.0))
+                status.ran.append(f"={migration.version:03d}_{migration.name}")
+        return self._after(status)
+
+    def _creates_existing(self, adoption: Adoption) -> list[str]:
+        """Tables the first unmatched migration creates that already exist."""
+        index = len(adoption.matched)
+        before = steps(self.db, self.files[:index + 1], self.names)
+        made = set(before[-1]) - (set(before[-2]) if index else set())
+        return [t for t in made if t in adoption.existing]
+
+    def migrate(self, target: int | None = None) -> DatabaseStatus:
+        """Apply pending migrations up to ``target`` (default: all); return the status.
+
+        A database holding this logical database's tables without version records is
+        adopted first (:meth:`baseline`): only what it lacks is applied.
+        """
+        status = self.status()
+        if not status.applied and status.pending and self.database.exists():
+            adopted = self.baseline()
+            status = self.status()
+            status.ran = adopted.ran
         self.check_unchanged(status)
         with self.database.migration_session() as session:
             for migration in status.pending:
@@ -174,14 +231,15 @@ class Migrator:
         if migration.path.suffix == ".sql":
             for number, statement in enumerate(upgrade_statements(migration, up), 1):
                 try:
-                    tx.execute(ddl.render(statement, dialect, self.keys),
+                    tx.execute(ddl.render(rename_tables(statement, self.names), dialect,
+                                          self.keys),
                                label=f"{self.db}/{migration.name}")
                 except Exception as error:
                     raise failed(self.db, migration, number, error, up) from None
             return
         module = _load(migration)
         function = getattr(module, "upgrade" if up else "downgrade")
-        context = MigrationContext(tx, dialect, self.db, self.keys)
+        context = MigrationContext(tx, dialect, self.db, self.names, self.keys)
         try:
             function(context)
         except Exception as error:

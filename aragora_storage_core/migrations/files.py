@@ -1,39 +1,106 @@
-"""Find migration files, split SQL scripts, and write new migration files."""
+"""Find migration files on the search path, split SQL scripts, write new migrations.
+
+The search path holds folders with one sub-folder per logical database
+(``<folder>/users/004_add_x.py``): the core's own folder first, then the folders of the
+entry-point group ``aragora_storage.migrations`` (plugins, installed applications), then
+those of ``ARAGORA_MIGRATIONS_PATH`` (the application's own, ``os.pathsep``-separated).
+The versions of one logical database form one sequence over every folder.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import sqlite3
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from importlib.metadata import entry_points
 from pathlib import Path
 
-from aragora_storage_core.errors import MigrationError
+from aragora_storage_core.errors import ConfigurationError, MigrationError
 from aragora_storage_core.migrations.types import MigrationFile
 
 ROOT = Path(__file__).parent
 _NAME = re.compile(r"^(\d{3,})_([a-z0-9_]+)\.(sql|py)$")
 DOWN_MARKER = "-- migrate:down"
+#: Entry-point group whose entries name a folder of migration folders.
+ENTRY_POINT_GROUP = "aragora_storage.migrations"
+#: The application's migration folders, ``os.pathsep``-separated; the first gets ``--create``.
+PATH_VARIABLE = "ARAGORA_MIGRATIONS_PATH"
 
 
-def discover(db: str, root: Path = ROOT) -> list[MigrationFile]:
-    """The migration files of logical database ``db`` in version order."""
-    folder = root / db
-    if not folder.is_dir():
-        return []
-    found: dict[int, MigrationFile] = {}
-    for path in sorted(folder.iterdir()):
-        match = _NAME.match(path.name)
-        if not match:
+def application_folders(env: Mapping[str, str] | None = None) -> list[Path]:
+    """The folders of ``ARAGORA_MIGRATIONS_PATH``, in order."""
+    raw = (os.environ if env is None else env).get(PATH_VARIABLE, "")
+    return [Path(part) for part in raw.split(os.pathsep) if part.strip()]
+
+
+def plugin_folders(disabled: frozenset[str] = frozenset()) -> list[Path]:
+    """The folders the entry points of ``aragora_storage.migrations`` name.
+
+    An entry's value is a package (its directory is the folder), or an object that is a
+    path or returns one when called. Entries named in ``disabled`` (or whose distribution
+    is) are skipped, as for every plugin.
+    """
+    folders = []
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        dist = ep.dist.name if ep.dist is not None else ""
+        if ep.name in disabled or dist in disabled:
             continue
-        version = int(match.group(1))
-        if version in found:
-            raise MigrationError(
-                f"two migrations of {db} have version {version:03d}",
-                f"renumber one of the files in {folder}",
-            )
-        checksum, equivalent = checksums(path.read_bytes())
-        found[version] = MigrationFile(version, match.group(2), path, checksum, equivalent)
+        try:
+            target = ep.load()
+        except Exception as exc:  # a broken plugin is named, never a traceback
+            raise ConfigurationError(
+                f"migrations entry point {ep.name!r} ({ep.value}) failed to import:"
+                f" {type(exc).__name__}",
+                f"fix or uninstall {dist or ep.value}, or add {ep.name} to"
+                " ARAGORA_STORAGE_DISABLE_PLUGINS") from None
+        folders.append(_folder_of(ep.name, target))
+    return folders
+
+
+def _folder_of(name: str, target: object) -> Path:
+    if callable(target):
+        target = target()
+    if isinstance(target, str | os.PathLike):
+        return Path(target)
+    locations = getattr(target, "__path__", None)
+    if locations:
+        return Path(next(iter(locations)))
+    raise ConfigurationError(f"migrations entry point {name!r} names neither a package nor"
+                             " a folder", "point it at a package of migration folders")
+
+
+def search_path(env: Mapping[str, str] | None = None) -> list[Path]:
+    """The core's folder, the entry points' folders, then ``ARAGORA_MIGRATIONS_PATH``."""
+    env = os.environ if env is None else env
+    raw = env.get("ARAGORA_STORAGE_DISABLE_PLUGINS", "")
+    disabled = frozenset(p.strip() for p in raw.split(",") if p.strip())
+    return [ROOT, *plugin_folders(disabled), *application_folders(env)]
+
+
+def discover(db: str, roots: Path | Sequence[Path] = ROOT) -> list[MigrationFile]:
+    """The migration files of logical database ``db`` over ``roots``, in version order."""
+    found: dict[int, MigrationFile] = {}
+    for root in [roots] if isinstance(roots, Path) else roots:
+        folder = root / db
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            match = _NAME.match(path.name)
+            if not match:
+                continue
+            version = int(match.group(1))
+            if version in found:
+                raise MigrationError(
+                    f"two migrations of {db} have version {version:03d}:"
+                    f" {found[version].path} and {path}",
+                    "renumber the application's file to the next free version",
+                )
+            checksum, equivalent = checksums(path.read_bytes())
+            found[version] = MigrationFile(version, match.group(2), path, checksum,
+                                           equivalent)
     return [found[v] for v in sorted(found)]
 
 
@@ -55,8 +122,8 @@ def split_statements(script: str) -> list[str]:
     """Split a SQL script into complete statements (comments and strings respected)."""
     statements: list[str] = []
     buffer = ""
-    for line in script.splitlines(keepends=True):
-        buffer += line
+    for piece in re.split(r"(?<=;)", script):  # after every ';' (several on one line too)
+        buffer += piece
         if sqlite3.complete_statement(buffer):
             statement = buffer.strip()
             buffer = ""
@@ -75,18 +142,35 @@ def _has_code(text: str) -> bool:
     )
 
 
+def rename_tables(statement: str, names: Mapping[str, str]) -> str:
+    """``statement`` with each table name of ``names`` (as a whole word) renamed.
+
+    Migration files name tables as in their consolidated home; a legacy file or a shared
+    database names a few differently (:class:`~aragora_storage_core.layout.Naming`).
+    """
+    if not names:
+        return statement
+    pattern = r"\b(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) \
+        + r")\b"
+    return re.sub(pattern, lambda m: names[m.group(1)], statement)
+
+
 def up_and_down(script: str) -> tuple[str, str | None]:
     """Split a ``.sql`` migration at ``-- migrate:down`` into its up and down parts."""
     up, marker, down = script.partition(DOWN_MARKER)
     return up, (down if marker else None)
 
 
-def create(db: str, description: str, root: Path = ROOT) -> Path:
-    """Write ``NNN_description.py`` for ``db`` with the next version; return its path."""
+def create(db: str, description: str, root: Path, roots: Sequence[Path] = ()) -> Path:
+    """Write ``root/db/NNN_description.py`` with the next version over ``root`` and ``roots``.
+
+    ``root`` is the application's folder; the version follows every file of ``db`` on the
+    search path ``roots``, so the new file runs after the core's and plugins' ones.
+    """
     slug = re.sub(r"[^a-z0-9]+", "_", description.lower()).strip("_")
     if not slug:
         raise MigrationError("a migration needs a description", 'use --create "Add field X"')
-    existing = discover(db, root)
+    existing = discover(db, [*roots, root] if root not in roots else roots)
     version = (existing[-1].version if existing else 0) + 1
     folder = root / db
     path = folder / f"{version:03d}_{slug}.py"
@@ -95,7 +179,7 @@ def create(db: str, description: str, root: Path = ROOT) -> Path:
         _write_new(path, version, description)
     except OSError as exc:
         raise MigrationError(f"cannot write the migration into {folder}: {exc.strerror}",
-                             "pass --dir DIR, a folder you can write to") from None
+                             f"point {PATH_VARIABLE} at a folder you can write to") from None
     return path
 
 

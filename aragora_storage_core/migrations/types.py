@@ -23,6 +23,7 @@ class MigrationAction(StrEnum):
     DOWNGRADE = "downgrade"
     CREATE = "create"
     REPAIR = "repair"
+    BASELINE = "baseline"
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ class DatabaseStatus:
     pending: list[MigrationFile] = field(default_factory=list)
     changed: list[MigrationFile] = field(default_factory=list)
     ran: list[str] = field(default_factory=list)
+    #: Tables of this database that exist without any version record (to adopt).
+    unversioned: list[str] = field(default_factory=list)
     #: The checksum recorded when each migration in ``changed`` was applied, by version.
     recorded: dict[int, str] = field(default_factory=dict)
 
@@ -134,6 +137,7 @@ class DatabaseStatus:
             "pending": [f"{m.version:03d}_{m.name}" for m in self.pending],
             "changed": [f"{m.version:03d}_{m.name}" for m in self.changed],
             "ran": self.ran,
+            "unversioned": self.unversioned,
         }
 
 

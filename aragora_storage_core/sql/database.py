@@ -67,6 +67,15 @@ class Transaction:
         self.execute(sql, params, label)
         return list(self._cursor.fetchall())
 
+    def next_row(self) -> Row | None:
+        """The next row of the last statement's result, or ``None``."""
+        row: Row | None = self._cursor.fetchone()
+        return row
+
+    def rest_rows(self) -> list[Row]:
+        """The remaining rows of the last statement's result."""
+        return list(self._cursor.fetchall())
+
     def execute_many(self, sql: str, rows: Iterable[Params], label: str = "bulk") -> int:
         """Run one statement for many rows with the driver's fastest bulk method."""
         start = perf_counter()

@@ -228,11 +228,13 @@ def test_migrate_dry_run_writes_nothing(capsys: pytest.CaptureFixture[str],
 
 
 def test_create_writes_the_next_numbered_migration(capsys: pytest.CaptureFixture[str],
-                                                   clean_environment: Path) -> None:
+                                                   clean_environment: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     folder = clean_environment / "mig"
+    monkeypatch.setenv("ARAGORA_MIGRATIONS_PATH", str(folder))
     code, out, _ = run(capsys, "migrate", "--create", "Add user lockout fields", "--db",
                        "users", "--dir", str(folder))
-    created = folder / "users" / "001_add_user_lockout_fields.py"
+    created = folder / "users" / "004_add_user_lockout_fields.py"  # after the core's 003
     assert code == 0 and str(created) in out
     compile(created.read_text(), str(created), "exec")
     code, _, err = run(capsys, "migrate", "--create", "x", "--db", "nonsense")
@@ -240,8 +242,10 @@ def test_create_writes_the_next_numbered_migration(capsys: pytest.CaptureFixture
 
 
 def test_create_into_a_folder_that_cannot_be_made_is_one_clear_line(
-        capsys: pytest.CaptureFixture[str], clean_environment: Path) -> None:
+        capsys: pytest.CaptureFixture[str], clean_environment: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     (clean_environment / "a-file").write_text("x")
+    monkeypatch.setenv("ARAGORA_MIGRATIONS_PATH", "a-file/migrations")
     code, out, err = run(capsys, "migrate", "--create", "Add x", "--db", "users",
                          "--dir", "a-file/migrations")
     assert code == 1 and out == "" and err.startswith("error: cannot write the migration")
@@ -249,7 +253,9 @@ def test_create_into_a_folder_that_cannot_be_made_is_one_clear_line(
 
 
 def test_create_with_an_empty_description_is_refused(capsys: pytest.CaptureFixture[str],
-                                                     clean_environment: Path) -> None:
+                                                     clean_environment: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARAGORA_MIGRATIONS_PATH", "mig")
     code, out, err = run(capsys, "migrate", "--create", "", "--db", "users", "--dir", "mig")
     assert code == 1 and out == "" and "needs a description" in err
     assert not (clean_environment / "mig").exists()

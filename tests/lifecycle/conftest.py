@@ -66,9 +66,9 @@ def table_rows(backend: Backend) -> dict[str, list[tuple[Any, ...]]]:
     found = {}
     for info in DATABASES:
         database = backend.database_for(info.type)
-        for table in info.tables:
-            rows = database.fetch_all(f"SELECT * FROM {table}")
-            found[table] = sorted(
+        for table in info.table_names:
+            rows = database.fetch_all(f"SELECT * FROM {backend.table_name(info, table)}")
+            found[f"{info.type.value}.{table}"] = sorted(
                 (tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
                  for row in rows), key=repr)
     return found

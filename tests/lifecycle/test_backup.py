@@ -462,7 +462,7 @@ def test_backup_create_shows_progress_per_file_on_a_terminal_only(
     with monkeypatch.context() as patch:
         patch.setattr(sys, "stderr", terminal)
         assert main(["backup", "create"]) == 0
-    assert "backup: 15/15 (100%) agent_relationships.db" in terminal.getvalue()
+    assert "backup: 25/25 (100%) genesis.db" in terminal.getvalue()
     piped = cli("backup", "create")
     assert piped.code == 0 and piped.err == ""
 

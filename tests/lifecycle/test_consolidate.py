@@ -62,9 +62,10 @@ def test_dry_run_lists_every_table_with_rows_and_destination_and_writes_nothing(
     assert result.code == 0, result.err
     assert "  users.db                 users                             3 rows -> core.db" \
         in result.out
-    assert "continuum_memory" in result.out and "-> memory.db" in result.out
-    assert result.out.count(" rows -> ") == 31
-    assert "would copy 93 rows from 15 legacy files; nothing was written" in result.out
+    assert "  continuum.db             memories                          3 rows ->" \
+        " memory.db continuum_memory" in result.out
+    assert result.out.count(" rows -> ") == 71
+    assert "would copy 213 rows from 25 legacy files; nothing was written" in result.out
     assert snapshot(legacy) == before
     assert sorted(p.name for p in legacy.iterdir()) == sorted(before)
 
@@ -79,7 +80,7 @@ def test_migrate_backs_up_builds_four_files_and_leaves_legacy_files_untouched(
     for home in HOMES:
         assert (legacy / home).is_file()
     assert rows(legacy / "core.db", "users") == rows(legacy / "users.db", "users")
-    assert rows(legacy / "agents.db", "relationships") == \
+    assert rows(legacy / "agents.db", "agent_relationships") == \
         rows(legacy / "agent_relationships.db", "relationships")
     (backup,) = list_backups(legacy / "backup")
     assert sorted(f.name for f in verify_backup(backup.path).files) == sorted(before)
@@ -112,7 +113,7 @@ def test_a_source_path_with_url_characters_is_backed_up_from_that_very_path(
     make_legacy(source, rows_per_table=2)
     outcome = consolidate(source)
     assert outcome.backup is not None and outcome.backup.parent == source / "backup"
-    assert len(verify_backup(outcome.backup).files) == 15
+    assert len(verify_backup(outcome.backup).files) == 25
 
 
 def test_verify_reports_a_table_whose_copy_differs(legacy: Path, cli: Any) -> None:
@@ -125,7 +126,7 @@ def test_verify_reports_a_table_whose_copy_differs(legacy: Path, cli: Any) -> No
     assert result.code == 1
     assert [line.split()[1] for line in result.out.splitlines() if "MISMATCH" in line] == \
         ["ratings"]
-    assert "1 of 31 tables differ" in result.out
+    assert "1 of 71 tables differ" in result.out
 
 
 def test_separate_target_and_attach_batches_smaller_than_the_files_give_the_same_result(
@@ -139,13 +140,12 @@ def test_separate_target_and_attach_batches_smaller_than_the_files_give_the_same
         [c.target_digest for c in compare(plan, two)]
 
 
-def test_missing_files_tables_duplicates_and_unknown_tables_are_reported(
+def test_missing_files_tables_and_unknown_tables_are_reported(
         tmp_path: Path, cli: Any) -> None:
     source = tmp_path / "src"
     make_legacy(source, skip=[DatabaseType.GENESIS])
     conn = sqlite3.connect(source / "agent_elo.db")
     conn.execute("DROP TABLE matches")
-    conn.execute("CREATE TABLE personas (agent_name TEXT)")
     conn.execute("CREATE TABLE scratch (x)")
     conn.commit()
     conn.close()
@@ -153,8 +153,6 @@ def test_missing_files_tables_duplicates_and_unknown_tables_are_reported(
     assert result.code == 0, result.err
     assert "warning: missing legacy file genesis.db (Genesis ledger / genomes)" in result.out
     assert "warning: agent_elo.db has no table matches: it starts empty" in result.out
-    assert ("warning: agent_elo.db also has a table personas: not copied "
-            "(the mapping puts personas in agent_personas.db)") in result.out
     assert "warning: agent_elo.db has a table scratch that is not in the mapping" in result.out
     assert rows(source / "agents.db", "genomes") == []
     assert len(rows(source / "agents.db", "personas")) == 3
@@ -170,12 +168,12 @@ def test_older_legacy_schema_copies_the_columns_it_has(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     plan = make_plan(source)
-    assert any("column users.legacy_flag is not in the consolidated schema" in w
-               for w in plan.warnings())
+    assert "users.db: column users.legacy_flag is not in the consolidated schema: users in" \
+        " core.db gains it" in plan.warnings()
     consolidate(source, backup=False)
     copied = sqlite3.connect(source / "core.db").execute(
-        "SELECT id, email, failed_login_count FROM users").fetchall()
-    assert copied == [("u1", "a@b", 0)]
+        "SELECT id, email, failed_login_count, legacy_flag FROM users").fetchall()
+    assert copied == [("u1", "a@b", 0, 1)]  # the target's default; the extra column kept
 
 
 def test_missing_source_directory_is_one_clear_line(tmp_path: Path, cli: Any) -> None:
@@ -250,9 +248,9 @@ def record_then_pause(target, name, digest):
     if stop_at == "after-record:" + name:
         pause(stop_at)
 
-def schema_then_pause(staged, home):
+def schema_then_pause(staged, home, sources):
     '''Fault injection: stop while a file is half-built.'''
-    real_create(staged, home)
+    real_create(staged, home, sources)
     if stop_at == "building:" + home.filename:
         pause(stop_at)
 
@@ -332,8 +330,9 @@ def test_a_target_written_by_the_application_during_a_rerun_is_not_replaced(
     consolidate(legacy, backup=False)
     real_create = build._create_schema
 
-    def application_writes_meanwhile(staged: Path, home: ConsolidatedDatabase) -> None:
-        real_create(staged, home)
+    def application_writes_meanwhile(staged: Path, home: ConsolidatedDatabase,
+                                     sources: Any) -> None:
+        real_create(staged, home, sources)
         if home is ConsolidatedDatabase.CORE:
             registry = Registry(Settings.from_env({"ARAGORA_DATA_DIR": str(legacy),
                                                    "ARAGORA_DB_MODE": "consolidated"}))
@@ -393,7 +392,7 @@ def test_seed_module_entry_takes_the_same_flags(legacy: Path) -> None:
         [sys.executable, "-m", "aragora_storage_core.migrations.consolidate", "--dry-run",
          "--source", str(legacy)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
-    assert "would copy 93 rows from 15 legacy files" in result.stdout
+    assert "would copy 213 rows from 25 legacy files" in result.stdout
     missing = subprocess.run(
         [sys.executable, "-m", "aragora_storage_core.migrations.consolidate", "--verify",
          "--source", str(legacy / "nope")], capture_output=True, text=True, check=False)
@@ -408,9 +407,9 @@ from aragora_storage_core.migrations.consolidate import main
 
 real_create = build._create_schema
 
-def schema_then_pause(staged, home):
+def schema_then_pause(staged, home, sources):
     '''Fault injection: wait for Ctrl-C while core.db is half-built.'''
-    real_create(staged, home)
+    real_create(staged, home, sources)
     print("building", flush=True)
     time.sleep(600)
 
@@ -439,8 +438,12 @@ def test_consolidation_error_names_the_failing_table(tmp_path: Path) -> None:
     conn.execute("INSERT INTO users VALUES ('u1', 'a@b')")
     conn.commit()
     conn.close()
-    with pytest.raises(ConsolidationError, match=r"building core\.db failed: NOT NULL"):
+    with pytest.raises(ConsolidationError) as error:
         consolidate(source, backup=False)
+    assert error.value.message == ("users.db table users: row rowid 1 has no value in column"
+                                   " password_hash, which users requires (NOT NULL, no"
+                                   " default)")
+    assert error.value.hint.startswith(f"fix or delete that row in {source / 'users.db'}")
     assert not (source / "core.db").exists()
     assert [p.name for p in source.iterdir() if p.name.endswith(".consolidating")] == []
 
@@ -464,7 +467,7 @@ class TerminalStream(io.StringIO):
 def test_progress_shows_on_a_terminal_and_nothing_when_piped(legacy: Path, cli: Any) -> None:
     terminal = TerminalStream()
     consolidate(legacy, backup=False, stream=terminal)
-    assert "consolidate: 93/93 (100%)" in terminal.getvalue()
+    assert "consolidate: 213/213 (100%)" in terminal.getvalue()
     piped = cli("consolidate", "--migrate", "--no-backup", "--source", str(legacy))
     assert piped.code == 0 and piped.err == ""
 

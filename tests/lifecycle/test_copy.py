@@ -53,7 +53,7 @@ def test_copy_sqlite_legacy_to_consolidated_streams_every_table_and_verifies_cou
     result = cli("copy", "--from", legacy_url, "--to", target_url, "--batch-size", "100")
     assert result.code == 0, result.err
     assert "  stream_events                  2503 ->       2503  ok" in result.out
-    assert "copied 2593 rows in 31 tables; counts match" in result.out
+    assert "copied 2713 rows in 71 tables; counts match" in result.out
     _, source, target = open_pair(legacy_url, target_url)
     assert table_rows(target) == table_rows(source)
     assert sorted(p.name for p in (tmp_path / "consolidated").glob("*.db")) == \

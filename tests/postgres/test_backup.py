@@ -44,8 +44,9 @@ def populate(backend: PostgresBackend) -> None:
     backend.store("token_blacklist").revoke("jti", datetime.now(UTC) + timedelta(hours=1))
     backend.store("agent_metrics").record(AgentMetric("loop", 1, "claude", "score", 0.1 + 0.2))
     with backend.database.transaction() as tx:
-        tx.execute("INSERT INTO embeddings (id, source_type, source_id, model, vector,"
-                   " created_at) VALUES ('e', 't', 's', 'm', %s, 'now')", (b"\x00\xff\\\n",))
+        tx.execute("INSERT INTO embeddings (id, text_hash, text, embedding, provider,"
+                   " created_at) VALUES ('e', 't', 's', %s, 'p', 'now')", (b"\x00\xff\\\n",))
+        tx.execute("INSERT INTO critique_debates (id, task) VALUES ('d', 'memory.db debates')")
 
 
 def snapshot(backend: PostgresBackend) -> dict[str, list[Any]]:

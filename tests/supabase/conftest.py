@@ -1,8 +1,9 @@
-"""Fixtures for the Supabase backend: a PostgREST-protocol test server over real PostgreSQL.
+"""Fixtures for the Supabase backend: the real PostgREST over real PostgreSQL.
 
-One uniquely named database and one server per test session (dropped and stopped after);
-each test starts from empty tables. The key is random per session, so a test that looks
-for it in output finds it only if it really leaked.
+One database (set up as a Supabase project's) and one PostgREST with its gateway per test
+session (dropped and stopped after); each test starts from empty tables. The keys are
+signed with a secret random per session, so a test that looks for one in output finds
+it only if it really leaked.
 """
 
 from __future__ import annotations
@@ -15,30 +16,34 @@ from aragora_storage_supabase.backend import SupabaseBackend
 
 from aragora_storage_core.registry import Registry
 from tests.postgres.conftest import admin_connection
-from tests.supabase.postgrest_test_server import PostgrestTestServer
-from tests.supabase.supabase_support import KEY, dsn, empty_tables, make_database, remove_database
+from tests.supabase.supabase_support import (
+    TestProject,
+    empty_tables,
+    env_of,
+    make_database,
+    remove_database,
+)
 
 
 @pytest.fixture(scope="session")
 def project_database() -> Iterator[str]:
-    """The session's database, standing in for a Supabase project's."""
+    """The session's database, a Supabase project's."""
     name = make_database()
     yield name
     remove_database(name)
 
 
 @pytest.fixture(scope="session")
-def postgrest(project_database: str) -> Iterator[PostgrestTestServer]:
-    """The PostgREST-protocol server over the session's database."""
-    with PostgrestTestServer(dsn(project_database), KEY) as server:
-        yield server
+def postgrest(project_database: str) -> Iterator[TestProject]:
+    """PostgREST and the gateway over the session's database."""
+    with TestProject(project_database) as project:
+        yield project
 
 
 @pytest.fixture
-def supabase_env(postgrest: PostgrestTestServer, project_database: str) -> dict[str, str]:
+def supabase_env(postgrest: TestProject, project_database: str) -> dict[str, str]:
     """Environment selecting the test project, with its direct connection for migrations."""
-    return {"SUPABASE_URL": postgrest.url, "SUPABASE_KEY": KEY,
-            "SUPABASE_DB_URL": dsn(project_database)}
+    return env_of(postgrest, project_database)
 
 
 @pytest.fixture
@@ -62,10 +67,10 @@ def admin_of(project_database: str) -> Iterator[Any]:
 
 
 @pytest.fixture
-def fresh_project() -> Iterator[tuple[PostgrestTestServer, str]]:
-    """Another project: a new empty database (no tables) behind its own test server."""
+def fresh_project() -> Iterator[tuple[TestProject, str]]:
+    """Another project: a new empty database (no tables) behind its own PostgREST."""
     name = make_database()
-    server = PostgrestTestServer(dsn(name), KEY).start()
-    yield server, name
-    server.stop()
+    project = TestProject(name).start()
+    yield project, name
+    project.stop()
     remove_database(name)

@@ -3,8 +3,6 @@ never appears in any message, repr, log line or command output."""
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import socket
 import traceback
@@ -14,7 +12,7 @@ from typing import Any
 import pytest
 from aragora_storage_supabase import SupabaseClient
 from aragora_storage_supabase.errors import KeyRejectedError
-from postgrest import APIError
+from aragora_storage_supabase.project import key_role
 
 from aragora_storage_core.cli import main
 from aragora_storage_core.errors import (
@@ -26,8 +24,8 @@ from aragora_storage_core.errors import (
 from aragora_storage_core.models import StreamEvent
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores.protocols import StoreKind
-from tests.supabase.postgrest_test_server import PostgrestTestServer
-from tests.supabase.supabase_support import KEY, dsn
+from tests.supabase.postgrest_server import ANON_KEY
+from tests.supabase.supabase_support import KEY, TestProject
 
 pytestmark = pytest.mark.postgres
 WRONG_KEY = "sb-wrong-" + KEY[::-1]
@@ -83,13 +81,13 @@ def test_plain_http_to_a_remote_host_is_refused_before_any_request() -> None:
     assert KEY not in _all_text(error.value)
 
 
-def test_invalid_timeout_is_a_configuration_error(postgrest: PostgrestTestServer) -> None:
+def test_invalid_timeout_is_a_configuration_error(postgrest: TestProject) -> None:
     with pytest.raises(ConfigurationError, match="SUPABASE_TIMEOUT"):
         _open({"SUPABASE_URL": postgrest.url, "SUPABASE_KEY": KEY, "SUPABASE_TIMEOUT": "-1"})
 
 
 def test_wrong_key_is_rejected_at_connect_and_never_shown(
-        postgrest: PostgrestTestServer) -> None:
+        postgrest: TestProject) -> None:
     with pytest.raises(KeyRejectedError) as error:
         _open({"SUPABASE_URL": postgrest.url, "SUPABASE_KEY": WRONG_KEY})
     assert "rejected the key" in error.value.message and "SUPABASE_KEY" in error.value.hint
@@ -122,7 +120,7 @@ def test_hung_project_times_out_within_supabase_timeout(silent: SilentServer) ->
 def test_project_going_down_mid_use_says_a_write_may_not_have_been_applied(
         supabase_backend: Any, project_database: str) -> None:
     supabase_backend.store(StoreKind.STREAM_EVENTS)  # tables ready on the session server
-    server = PostgrestTestServer(dsn(project_database), KEY).start()
+    server = TestProject(project_database).start()
     registry = Registry(env={"SUPABASE_URL": server.url, "SUPABASE_KEY": KEY})
     events = registry.active().store(StoreKind.STREAM_EVENTS)
     events.append(StreamEvent("loop-down", 1, "cycle_start", {}))
@@ -147,7 +145,7 @@ def test_backend_and_project_reprs_and_descriptions_hide_the_key(supabase_backen
 @pytest.mark.parametrize("command", [["doctor"], ["doctor", "--json"], ["migrate"],
                                      ["plugins"]])
 def test_no_command_ever_prints_or_logs_the_key(
-        key: str, command: list[str], postgrest: PostgrestTestServer,
+        key: str, command: list[str], postgrest: TestProject,
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
@@ -170,37 +168,26 @@ def test_seed_compat_client_reports_configuration_without_the_key() -> None:
     assert KEY not in _all_text(error.value)
 
 
-def test_seed_compat_client_opens_the_supabase_client(postgrest: PostgrestTestServer) -> None:
+def test_seed_compat_client_opens_the_supabase_client(postgrest: TestProject) -> None:
     client = SupabaseClient({"SUPABASE_URL": postgrest.url, "SUPABASE_KEY": KEY})
     rows = client.client.table("schema_version").select("version").limit(1).execute().data
     assert isinstance(rows, list)
 
 
-def _jwt(role: str) -> str:
-    def part(data: dict[str, str]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-
-    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part({'role': role})}.c2lnbmF0dXJl"
-
-
-@pytest.mark.parametrize(("key", "warned"), [(_jwt("anon"), True), ("sb_publishable_x", True),
-                                             (_jwt("service_role"), False),
-                                             ("sb_secret_x", False)])
-def test_doctor_warns_when_the_key_is_the_public_anon_key(
-        key: str, warned: bool, project_database: str) -> None:
-    with PostgrestTestServer(dsn(project_database), key) as server:
-        registry = Registry(env={"SUPABASE_URL": server.url, "SUPABASE_KEY": key})
-        checks = registry.host.collect_health(registry.active())
-        registry.close()
-    assert any(c.id == "storage.W095" for c in checks) is warned
-    assert all(key not in c.line() for c in checks)
+@pytest.mark.parametrize(("key", "role"), [
+    (ANON_KEY, "anon"), ("sb_publishable_x", "anon"), (KEY, "service_role"),
+    ("sb_secret_x", "service_role"), ("not-a-jwt", None)])
+def test_the_keys_role_is_read_from_its_claim_or_prefix(key: str, role: str | None) -> None:
+    assert key_role(key) == role
 
 
-def test_permission_denied_by_row_level_security_is_a_key_error(supabase_backend: Any) -> None:
-    denied = APIError({"code": "42501", "message": "new row violates row-level security "
-                       "policy for table \"stream_events\"", "details": None, "hint": None})
-    error = supabase_backend.project.translate(denied, "append_event")
-    assert isinstance(error, KeyRejectedError) and "service_role" in error.hint
+def test_the_anon_key_is_refused_at_connect_naming_it_and_the_fix(
+        supabase_backend: Any, postgrest: TestProject) -> None:
+    supabase_backend.store(StoreKind.STREAM_EVENTS)  # migrated: grants and RLS in place
+    with pytest.raises(KeyRejectedError) as error:
+        _open({"SUPABASE_URL": postgrest.url, "SUPABASE_KEY": ANON_KEY})
+    assert "anon key" in error.value.message and "service_role" in error.value.hint
+    assert ANON_KEY not in _all_text(error.value)
 
 
 class RedirectingProject:

@@ -16,8 +16,13 @@ from aragora_storage_core.migrations.types import MigrationAction, MigrationRequ
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores.protocols import StoreKind
 from tests.postgres.conftest import admin_connection
-from tests.supabase.postgrest_test_server import PostgrestTestServer
-from tests.supabase.supabase_support import KEY, dsn, env_of, make_database, remove_database
+from tests.supabase.supabase_support import (
+    KEY,
+    TestProject,
+    env_of,
+    make_database,
+    remove_database,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -104,7 +109,7 @@ def test_sql_editor_file_and_direct_migrate_give_the_same_schema_and_status(
 
     by_migrate = make_database()
     try:
-        with PostgrestTestServer(dsn(by_migrate), KEY) as other:
+        with TestProject(by_migrate) as other:
             registry = Registry(env=env_of(other, by_migrate))
             report = _migrate(registry, registry.active())
             assert report.databases[0].ran == ["001_initial"]

@@ -1,5 +1,5 @@
-"""Store behaviour beyond the conformance kit, and the test server's protocol subset as
-the unmodified supabase client uses it."""
+"""Store behaviour beyond the conformance kit, and the real PostgREST as the unmodified
+supabase client uses it."""
 
 from __future__ import annotations
 
@@ -9,13 +9,11 @@ from typing import Any
 import httpx
 import pytest
 from aragora_storage_supabase.stores import PAGE_SIZE
-from postgrest import APIError
 
 from aragora_storage_core.errors import DuplicateError
 from aragora_storage_core.models import AgentMetric, NomicCycle
 from aragora_storage_core.stores.protocols import StoreKind
-from tests.supabase.postgrest_test_server import PostgrestTestServer
-from tests.supabase.supabase_support import KEY
+from tests.supabase.supabase_support import KEY, TestProject
 
 pytestmark = pytest.mark.postgres
 START = datetime(2026, 1, 2, tzinfo=UTC)
@@ -35,7 +33,7 @@ def test_stream_cursor_must_be_a_row_id(supabase_backend: Any) -> None:
 
 
 def test_unique_violation_has_postgrests_error_shape_and_maps_to_duplicate_error(
-        supabase_backend: Any, postgrest: PostgrestTestServer) -> None:
+        supabase_backend: Any, postgrest: TestProject) -> None:
     cycles = supabase_backend.store(StoreKind.NOMIC_CYCLES)
     cycles.save_cycle(NomicCycle("dup", 1, "debate", "voting", START))
     row = {"loop_id": "dup", "cycle_number": 1, "phase": "p", "stage": "s",
@@ -69,14 +67,3 @@ def test_patch_delete_in_offset_and_ignore_duplicates_through_the_client(
     assert page == [{"cycle_number": 2, "phase": "verify"}, {"cycle_number": 3, "phase": "verify"}]
     first = table("nomic_cycles").select("phase").eq("cycle_number", 1).execute().data
     assert first == [{"phase": "debate"}], "ignore-duplicates kept the existing row"
-
-
-def test_unknown_table_and_unsupported_operators_are_postgrest_errors(
-        supabase_backend: Any) -> None:
-    table = supabase_backend.project.table
-    with pytest.raises(APIError) as missing:
-        table("no_such_table").select("*").execute()
-    assert missing.value.code == "PGRST205"
-    with pytest.raises(APIError) as unsupported:
-        table("nomic_cycles").select("*").like("phase", "d%").execute()
-    assert unsupported.value.code == "PGRST100"

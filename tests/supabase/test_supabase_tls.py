@@ -15,15 +15,14 @@ from aragora_storage_core.models import StreamEvent
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores.protocols import StoreKind
 from tests.postgres.cluster import _cert_pem, _certificate, _key_pem, _pem
-from tests.supabase.postgrest_test_server import PostgrestTestServer
-from tests.supabase.supabase_support import KEY, dsn
+from tests.supabase.supabase_support import KEY, TestProject
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
 def tls_project(supabase_backend: Any, project_database: str,
-                tmp_path: Path) -> Iterator[tuple[PostgrestTestServer, Path]]:
+                tmp_path: Path) -> Iterator[tuple[TestProject, Path]]:
     """The session's project (migrated) behind HTTPS with a certificate from a test CA."""
     supabase_backend.store(StoreKind.STREAM_EVENTS)
     ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), \
@@ -34,7 +33,7 @@ def tls_project(supabase_backend: Any, project_database: str,
     context.load_cert_chain(_pem(tmp_path / "server.pem", _cert_pem(server)),
                             _pem(tmp_path / "server.key", _key_pem(server_key), 0o600))
     ca_file = _pem(tmp_path / "ca.pem", _cert_pem(ca))
-    with PostgrestTestServer(dsn(project_database), KEY, tls=context) as project:
+    with TestProject(project_database, tls=context) as project:
         yield project, ca_file
 
 

@@ -1,10 +1,40 @@
+-- consensus_memory.db: Consensus history (the application's tables; own DDL).
 CREATE TABLE consensus (
-    id TEXT PRIMARY KEY,
+    id TEXT PRIMARY KEY NOT NULL,
     topic TEXT NOT NULL,
-    conclusion TEXT NOT NULL,
-    strength TEXT NOT NULL,
-    confidence REAL NOT NULL DEFAULT 0,
-    participants TEXT NOT NULL DEFAULT '[]',
-    created_at TEXT NOT NULL
+    topic_hash TEXT,
+    conclusion TEXT,
+    strength TEXT,
+    confidence REAL,
+    domain TEXT,
+    tags TEXT,
+    timestamp TEXT,
+    data TEXT,
+    supporting_agents TEXT,
+    opposing_agents TEXT,
+    evidence TEXT,
+    debate_ids TEXT,
+    stability_score REAL,
+    last_challenged_at TEXT,
+    created_at TEXT,
+    updated_at TEXT
 );
-CREATE INDEX idx_consensus_topic ON consensus(topic);
+
+CREATE TABLE dissent (
+    id TEXT PRIMARY KEY NOT NULL,
+    debate_id TEXT,
+    agent_id TEXT NOT NULL,
+    dissent_type TEXT,
+    content TEXT,
+    confidence REAL,
+    timestamp TEXT,
+    data TEXT,
+    reasoning TEXT,
+    strength REAL,
+    resolved INTEGER,
+    resolved_at TEXT,
+    created_at TEXT
+);
+-- migrate:down
+DROP TABLE dissent;
+DROP TABLE consensus;

@@ -1,26 +1,17 @@
+-- debates.db: Debates (the application's tables; own DDL).
 CREATE TABLE debates (
-    id TEXT PRIMARY KEY,
-    topic TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'open',
-    result TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    id TEXT PRIMARY KEY NOT NULL,
+    slug TEXT NOT NULL,
+    task TEXT NOT NULL,
+    agents TEXT NOT NULL,
+    artifact_json TEXT NOT NULL,
+    consensus_reached BOOLEAN,
+    confidence REAL,
+    view_count INTEGER,
+    audio_path TEXT,
+    audio_generated_at TIMESTAMP,
+    audio_duration_seconds INTEGER,
+    created_at TIMESTAMP
 );
-CREATE TABLE traces (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    debate_id TEXT NOT NULL,
-    step INTEGER NOT NULL,
-    agent TEXT,
-    content TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE INDEX idx_traces_debate ON traces(debate_id, step);
-CREATE TABLE embeddings (
-    id TEXT PRIMARY KEY,
-    source_type TEXT NOT NULL,
-    source_id TEXT NOT NULL,
-    model TEXT NOT NULL,
-    vector BLOB NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE INDEX idx_embeddings_source ON embeddings(source_type, source_id);
+-- migrate:down
+DROP TABLE debates;

@@ -11,7 +11,7 @@ from aragora_storage_core.checks import Check
 from aragora_storage_core.columns import ColumnCipher
 from aragora_storage_core.consistency import primary_reads
 from aragora_storage_core.errors import ConfigurationError, InvalidURLError
-from aragora_storage_core.layout import DatabaseType
+from aragora_storage_core.layout import DATABASES, DatabaseType
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.url import StorageURL, parse_url
 from aragora_storage_postgres.database import PostgresDatabase
@@ -54,7 +54,7 @@ class PostgresBackend(SQLBackend):
 
     def databases(self) -> Iterable[tuple[str, PostgresDatabase, tuple[DatabaseType, ...]]]:
         """One entry holding every logical database."""
-        return [(self.database.label, self.database, tuple(DatabaseType))]
+        return [(self.database.label, self.database, tuple(info.type for info in DATABASES))]
 
     def describe(self) -> dict[str, Any]:
         """Connection target and pool limits for ``doctor``; never the password."""

@@ -24,7 +24,7 @@ from aragora_storage_core.backup.manifest import describe_file
 from aragora_storage_core.backup.types import BackupManifest
 from aragora_storage_core.errors import BackupError
 from aragora_storage_core.files import FILE_MODE
-from aragora_storage_core.layout import TABLES
+from aragora_storage_core.layout import DATABASE_INFO, TABLES, DatabaseType, Naming
 from aragora_storage_core.migrations.engine import Migrator
 from aragora_storage_core.models import utcnow_iso
 from aragora_storage_core.sql.dialect import check_identifier
@@ -147,7 +147,8 @@ def _copy_in(database: PostgresDatabase, directory: Path) -> list[str]:
             versions[row["database"]] = max(versions.get(row["database"], 0), int(row["version"]))
     with database.transaction(), database.connection() as conn:
         for db, version in versions.items():
-            Migrator(database, db, database.label).migrate(version)
+            renames = DATABASE_INFO[DatabaseType(db)].names(Naming.SHARED)
+            Migrator(database, db, database.label, names=renames).migrate(version)
         cursor = conn.cursor()
         cursor.execute("TRUNCATE schema_version")
         for name in names:

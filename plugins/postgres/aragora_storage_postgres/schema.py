@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aragora_storage_core.layout import DATABASES, ConsolidatedDatabase
+from aragora_storage_core.layout import DATABASES, ConsolidatedDatabase, Naming
 from aragora_storage_core.migrations.engine import migration_keys, upgrade_statements
-from aragora_storage_core.migrations.files import ROOT, discover
+from aragora_storage_core.migrations.files import ROOT, discover, rename_tables
 from aragora_storage_core.sql import ddl
 from aragora_storage_postgres.dialect import POSTGRES
 
@@ -28,13 +28,15 @@ def render(home: ConsolidatedDatabase, root: Path = ROOT) -> str:
         if info.home is not home:
             continue
         migrations = discover(info.type.value, root)
-        keys = migration_keys(migrations)
+        names = info.names(Naming.SHARED)
+        keys = migration_keys(migrations, names)
         for migration in migrations:
             parts.append(f"\n-- {info.type.value}/{migration.path.name}\n")
             if migration.path.suffix != ".sql":
                 parts.append("-- (a Python migration: applied by aragora-storage migrate)\n")
                 continue
             for statement in upgrade_statements(migration):
+                statement = rename_tables(statement, names)
                 parts.append(ddl.write(statement, POSTGRES, keys) + ";\n")
     return "".join(parts)
 

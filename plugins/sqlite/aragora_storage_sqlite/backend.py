@@ -14,7 +14,14 @@ from aragora_storage_core.columns import ColumnCipher
 from aragora_storage_core.encryption.sqlcipher import sqlite_key_for
 from aragora_storage_core.encryption.types import EncryptionRequest, EncryptionStatus
 from aragora_storage_core.errors import ConfigurationError
-from aragora_storage_core.layout import DATABASES, DatabaseMode, DatabaseType, get_db_path
+from aragora_storage_core.layout import (
+    DATABASES,
+    DatabaseMode,
+    DatabaseType,
+    Naming,
+    get_db_path,
+    naming_for,
+)
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.sqlite.database import SQLiteDatabase
 from aragora_storage_core.url import StorageURL
@@ -55,6 +62,7 @@ class SQLiteBackend(SQLBackend):
                 "mode in a sqlite URL must be 'legacy' or 'consolidated'",
                 "use sqlite:///DIR?mode=legacy or ?mode=consolidated",
             ) from None
+        self.naming = Naming.SHARED if self.single_file else naming_for(self.mode)
         self.key = sqlite_key_for(settings)
         self._databases: dict[str, SQLiteDatabase] = {}
         self._lock = threading.Lock()

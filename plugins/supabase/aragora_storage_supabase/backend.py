@@ -13,12 +13,12 @@ from aragora_storage_core.migrations.types import MigrationReport, MigrationRequ
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.stores.protocols import StoreKind
 from aragora_storage_core.url import MASK, StorageURL
-from aragora_storage_supabase.errors import TablesMissingError
+from aragora_storage_supabase.errors import GrantsMissingError, TablesMissingError
 from aragora_storage_supabase.project import SupabaseProject, timeout_from
 
 #: The logical database whose tables are the seed's "Supabase Tables".
 NOMIC = DatabaseType.NOMIC
-TABLES: tuple[str, ...] = DATABASE_INFO[NOMIC].tables
+TABLES: tuple[str, ...] = DATABASE_INFO[NOMIC].table_names
 
 
 class SupabaseBackend(Backend):
@@ -57,12 +57,17 @@ class SupabaseBackend(Backend):
         return (perf_counter() - started) * 1000
 
     def table_exists(self, table: str, retry: bool = True) -> bool:
-        """True when the project's API knows ``table`` (``retry``: the client's GET retries)."""
+        """True when the project's API knows ``table`` (``retry``: the client's GET retries).
+
+        A table the key's role lacks grants on exists (``migrate`` repairs the grants).
+        """
         query = self.project.table(table).select("*").limit(0).retry(retry)
         try:
             self.project.run(query, f"probe {table}")
         except TablesMissingError:
             return False
+        except GrantsMissingError:
+            return True
         return True
 
     def make_store(self, kind: StoreKind) -> Any:

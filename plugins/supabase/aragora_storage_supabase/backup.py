@@ -1,6 +1,6 @@
 """Backup and restore of the project's Supabase tables through the API.
 
-Each table (``schema_version`` and the seed's seven) is read in pages of 1000 rows and
+Each table (``schema_version`` and the seed's seven) is read in pages until an empty one and
 written as ``<table>.jsonl``, one row per line exactly as the API returns it; files are
 0600. The API gives no snapshot: rows written while the backup runs may or may not be in
 it. Restore needs the schema at the backup's versions (``aragora-storage migrate``) and
@@ -26,7 +26,6 @@ from aragora_storage_core.models import utcnow_iso
 from aragora_storage_supabase.backend import TABLES
 from aragora_storage_supabase.direct import direct_database
 from aragora_storage_supabase.migrate import applied
-from aragora_storage_supabase.stores import PAGE_SIZE, pages
 
 if TYPE_CHECKING:
     from aragora_storage_supabase.backend import SupabaseBackend
@@ -40,20 +39,15 @@ RESTORE_BATCH = 500
 
 def _rows(backend: SupabaseBackend, table: str) -> Iterator[dict[str, Any]]:
     project = backend.project
-    if table not in KEYED:
-        for page in pages(project, table, "*", f"backup {table}"):
-            yield from page
-        return
-    offset = 0
-    while True:
+
+    def build() -> Any:
         query = project.table(table).select("*")
-        for column in KEYED[table]:
+        for column in KEYED.get(table, ("id",)):
             query = query.order(column)
-        rows = project.run(query.limit(PAGE_SIZE).offset(offset), f"backup {table}")
-        yield from rows
-        if len(rows) < PAGE_SIZE:
-            return
-        offset += len(rows)
+        return query
+
+    for page in project.pages(build, f"backup {table}"):
+        yield from page
 
 
 def backup(backend: SupabaseBackend, request: BackupRequest) -> BackupManifest:

@@ -15,3 +15,16 @@ class TablesMissingError(MigrationError):
     """A table of the seed's Supabase schema does not exist in the project (yet)."""
 
     code = "storage.E092"
+
+
+#: How to give the service role what the tables need (what ``migrate`` does).
+GRANTS_HINT = ("aragora-storage migrate --migrate (it grants them), or in the SQL editor: "
+               "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "
+               "service_role")
+
+
+class GrantsMissingError(MigrationError):
+    """The service role lacks privileges on the tables (Supabase no longer grants new
+    ``public`` tables to it by default)."""
+
+    code = "storage.E094"

@@ -9,6 +9,8 @@ migrations engine (the same bookkeeping and lock as the PostgreSQL backend); wit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from time import monotonic, sleep
 from typing import TYPE_CHECKING
 
 from aragora_storage_core.errors import MigrationError
@@ -26,13 +28,18 @@ from aragora_storage_supabase.direct import direct_database
 from aragora_storage_supabase.errors import TablesMissingError
 from aragora_storage_supabase.schema import (
     DB,
+    POLICY,
     RELOAD_SCHEMA,
     security_statements,
     sql_path,
 )
 
 if TYPE_CHECKING:
+    from aragora_storage_core.sql.database import SQLDatabase
     from aragora_storage_supabase.backend import SupabaseBackend
+
+#: Seconds a migration waits for the API to serve the new schema.
+SCHEMA_RELOAD_WAIT = 30.0
 
 
 def applied(backend: SupabaseBackend) -> list[AppliedMigration]:
@@ -64,19 +71,70 @@ def status(backend: SupabaseBackend) -> DatabaseStatus:
                                   applied(backend), discover(DB))
 
 
+def missing_security(database: SQLDatabase, tables: Sequence[str]) -> list[str]:
+    """Tables of ``tables`` that exist but lack the service role's grants, row level
+    security or its policy (read over the direct connection)."""
+    rows = database.fetch_all(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname = ANY(%s) AND NOT ("
+        " c.relrowsecurity AND has_table_privilege('service_role', c.oid,"
+        " 'SELECT,INSERT,UPDATE,DELETE') AND EXISTS (SELECT 1 FROM pg_policy p"
+        " WHERE p.polrelid = c.oid AND p.polname = %s)) ORDER BY 1",
+        (list(tables), POLICY), "supabase security check")
+    return [str(row[0]) for row in rows]
+
+
+def served_columns(database: SQLDatabase, tables: Sequence[str]) -> dict[str, list[str]]:
+    """``{table: columns}`` of the existing ``tables``, from the catalog."""
+    columns: dict[str, list[str]] = {}
+    for table, column in database.fetch_all(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE"
+            " table_schema = 'public' AND table_name = ANY(%s) ORDER BY ordinal_position",
+            (list(tables),), "supabase columns"):
+        columns.setdefault(str(table), []).append(str(column))
+    return columns
+
+
+def wait_until_served(backend: SupabaseBackend, columns: dict[str, list[str]],
+                      within: float = SCHEMA_RELOAD_WAIT) -> None:
+    """Return once the API serves every table and column of ``columns``.
+
+    PostgREST reloads its schema cache asynchronously after ``NOTIFY pgrst``; until then
+    it answers a write to a new table with 404 and to a new column with ``PGRST204``.
+    Polls the API's OpenAPI root (its schema cache) for at most ``within`` s.
+    """
+    deadline = monotonic() + within
+    while True:
+        served = backend.project.served_schema()
+        pending = [t for t, wanted in columns.items() if not set(wanted) <= served.get(t, set())]
+        if not pending:
+            return
+        if monotonic() >= deadline:
+            raise MigrationError(
+                f"the migrations were applied, but the API of the {backend.project.location}"
+                f" did not serve {', '.join(sorted(pending))} within {within:g}s",
+                f"run {RELOAD_SCHEMA} in the SQL editor, or restart the project's API")
+        sleep(0.05)
+
+
 def apply_direct(backend: SupabaseBackend, target: int | None = None,
                  downgrade: bool = False) -> DatabaseStatus:
-    """Migrate (or downgrade to ``target``) over ``SUPABASE_DB_URL``; RLS on, API reloaded."""
+    """Migrate (or downgrade to ``target``) over ``SUPABASE_DB_URL``.
+
+    Afterwards the service role has its grants, row level security is on with the
+    service role's policy, the API has reloaded its schema and serves every table.
+    """
+    tables = ("schema_version", *TABLES)
     with direct_database(backend, "applying migrations") as database:
         migrator = Migrator(database, DB, backend.project.location)
-        if downgrade:
-            return migrator.downgrade(target or 0)
-        result = migrator.migrate(target)
-        if result.ran:
-            with database.transaction() as tx:
-                for statement in (*security_statements(("schema_version", *TABLES)),
-                                  RELOAD_SCHEMA):
-                    tx.execute(statement, label="supabase security")
+        result = migrator.downgrade(target or 0) if downgrade else migrator.migrate(target)
+        unsecured = missing_security(database, tables)
+        if not (result.ran or unsecured):
+            return result
+        with database.transaction() as tx:
+            for statement in (*security_statements(tuple(unsecured)), RELOAD_SCHEMA):
+                tx.execute(statement, label="supabase security")
+        wait_until_served(backend, served_columns(database, tables))
         return result
 
 
@@ -107,7 +165,9 @@ def run(backend: SupabaseBackend, request: MigrationRequest) -> MigrationReport:
                 f"{len(wanted)} migration(s) pending on the {backend.project.location}; "
                 f"run in the Supabase SQL editor: {files}",
                 "or export SUPABASE_DB_URL=<direct connection string> and migrate again")
-        report.databases.append(apply_direct(backend, request.target) if wanted else current)
+        repairable = wanted or backend.direct_url  # grants and RLS are checked too
+        report.databases.append(apply_direct(backend, request.target) if repairable
+                                else current)
     else:
         report.databases.append(current)
     return report

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -21,15 +21,30 @@ from aragora_storage_core.errors import (
 )
 from aragora_storage_core.sql import slowlog
 from aragora_storage_core.url import MASK, StorageURL
-from aragora_storage_supabase.errors import KeyRejectedError, TablesMissingError
+from aragora_storage_supabase.errors import (
+    GRANTS_HINT,
+    GrantsMissingError,
+    KeyRejectedError,
+    TablesMissingError,
+)
 
 if TYPE_CHECKING:
     from postgrest import SyncRequestBuilder
 
 
 DEFAULT_TIMEOUT = 10.0
-#: PostgREST's answer for a table it does not know (``PGRST205``; ``42P01`` before v12).
-_MISSING_TABLE = frozenset({"PGRST205", "42P01"})
+#: Rows asked for per request (Supabase's default ``max-rows``; a project may cap lower).
+PAGE_SIZE = 1000
+#: PostgREST's answers for a table or column its schema cache does not hold (yet):
+#: ``42P01``/``PGRST205`` (table), ``42703``/``PGRST204`` (column), ``PGRST202`` (function).
+_MISSING_SCHEMA = frozenset({"PGRST205", "42P01", "42703", "PGRST204", "PGRST202"})
+#: PostgREST's 503s: cannot connect to, lost, or cannot read the schema of the database;
+#: and the server's own "connection terminated" / "cannot connect now" (57P01-57P03).
+_DATABASE_LOST = frozenset({"PGRST000", "PGRST001", "PGRST002", "57P01", "57P02", "57P03"})
+#: Statuses recognised by status, not body: the gateway's 401 for a wrong or missing key
+#: (hosted or self-hosted Kong), its 502/504 when PostgREST is down or too slow, and 404
+#: (PostgREST answers a write to a table not in its schema cache with a bare ``{}``).
+GATEWAY_STATUSES = frozenset({401, 404, 502, 504})
 _KEY_HINT = "use the project's service_role key (Dashboard > Settings > API) as SUPABASE_KEY"
 
 
@@ -106,6 +121,29 @@ def api_base(url: StorageURL) -> str:
     return f"{protocol}://{host}" + (f":{url.port}" if url.port else "")
 
 
+class GatewayAnswer(Exception):
+    """A response the gateway (or PostgREST) gave with a status in :data:`GATEWAY_STATUSES`."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+def raise_gateway_answer(response: Any) -> None:
+    """``httpx`` response hook: raise :class:`GatewayAnswer` for a gateway status."""
+    if response.status_code not in GATEWAY_STATUSES:
+        return
+    response.read()
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    message = body.get("message") if isinstance(body, dict) else None
+    raise GatewayAnswer(response.status_code,
+                        str(message or response.reason_phrase or "no message"))
+
+
 def open_client(base_url: str, key: str, timeout: float) -> tuple[Any, Any]:
     """The unmodified ``supabase`` client over an ``httpx`` client with ``timeout``.
 
@@ -117,7 +155,8 @@ def open_client(base_url: str, key: str, timeout: float) -> tuple[Any, Any]:
 
     # No redirects: httpx would send the ``apikey`` header on to any other host.
     http = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-                        follow_redirects=False)
+                        follow_redirects=False,
+                        event_hooks={"response": [raise_gateway_answer]})
     options = ClientOptions(httpx_client=http, auto_refresh_token=False,
                             persist_session=False)
     try:
@@ -145,6 +184,7 @@ class SupabaseProject:
         self.role = key_role(self._key)
         self._slow_s = slow_query_ms / 1000
         self.client, self.http = open_client(self.base_url, self._key, timeout)
+        self._full_page = 0  # the largest page size the server ever answered in full
 
     def __repr__(self) -> str:
         return f"<SupabaseProject {self.base_url} key={MASK}>"
@@ -166,12 +206,59 @@ class SupabaseProject:
         started = perf_counter()
         try:
             rows: list[dict[str, Any]] = query.execute().data
-        except (APIError, HTTPError) as error:
+        except (APIError, HTTPError, GatewayAnswer) as error:
             raise self.translate(error, operation, idempotent) from None
         elapsed = perf_counter() - started
         if elapsed > self._slow_s:
             slowlog.report(f"supabase {operation}", elapsed, self._slow_s)
         return rows
+
+    def served_schema(self) -> dict[str, set[str]]:
+        """``{table: columns}`` as the API's schema cache holds them (its OpenAPI root),
+        for the tables the key's role may use."""
+        from httpx import HTTPError
+
+        started = perf_counter()
+        try:
+            response = self.http.get(f"{self.base_url}/rest/v1/", headers={
+                "apikey": self._key, "Authorization": f"Bearer {self._key}",
+                "Accept": "application/openapi+json"})
+            response.raise_for_status()
+            definitions = response.json().get("definitions") or {}
+        except (HTTPError, GatewayAnswer) as error:
+            raise self.translate(error, "read the API's schema") from None
+        except ValueError:
+            raise BackendUnavailableError(
+                f"the {self.location} answered the schema request with no JSON",
+                "check SUPABASE_URL: it must be the project's API URL") from None
+        elapsed = perf_counter() - started
+        if elapsed > self._slow_s:
+            slowlog.report("supabase schema", elapsed, self._slow_s)
+        return {str(table): set(spec.get("properties") or {})
+                for table, spec in definitions.items() if isinstance(spec, dict)}
+
+    def pages(self, build: Callable[[], Any], operation: str,
+              limit: int | None = None) -> Iterator[list[dict[str, Any]]]:
+        """The rows of the ordered query ``build()`` makes, page by page, up to ``limit``.
+
+        The server silently caps every answer at its ``max-rows``, so a page shorter than
+        asked is the end only when the cap is known to be larger: it is shorter than an
+        earlier page, or a page that size once came back full. Otherwise the next page is
+        asked for, and an empty page ends the rows.
+        """
+        offset = largest = 0
+        while limit is None or offset < limit:
+            want = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - offset)
+            page = self.run(build().range(offset, offset + want - 1), operation)
+            if not page:
+                return
+            yield page
+            offset += len(page)
+            if len(page) == want:
+                self._full_page = max(self._full_page, want)
+            elif len(page) < largest or self._full_page >= want:
+                return
+            largest = max(largest, len(page))
 
     def translate(self, error: Exception, operation: str,
                   idempotent: bool = True) -> StorageError:
@@ -179,10 +266,12 @@ class SupabaseProject:
         import httpx
         from postgrest import APIError
 
-        if isinstance(error, APIError):
-            return self._api_error(error, operation)
         outcome = "" if idempotent else (
             "; the write may or may not have been applied and was not retried")
+        if isinstance(error, GatewayAnswer):
+            return self._gateway_error(error, operation, outcome)
+        if isinstance(error, APIError):
+            return self._api_error(error, operation, outcome)
         if isinstance(error, httpx.TimeoutException):
             return BackendUnavailableError(
                 f"{operation} timed out after {self.timeout:g}s on {self.location}{outcome}",
@@ -196,23 +285,53 @@ class SupabaseProject:
             f"cannot reach the {self.location} ({operation}): {reason}{outcome}",
             "check SUPABASE_URL and the network (is the project paused?)")
 
-    def _api_error(self, error: Any, operation: str) -> StorageError:
+    def _gateway_error(self, error: GatewayAnswer, operation: str,
+                       outcome: str) -> StorageError:
+        if error.status == 404:
+            return TablesMissingError(
+                f"{operation}: the API of the {self.location} does not serve this table or "
+                f"function ({self.scrub(error.message)})",
+                "aragora-storage migrate --migrate (see docs/supabase.md)")
+        if error.status == 401 and self.role == "anon":
+            return KeyRejectedError(
+                f"{operation}: SUPABASE_KEY is the public anon key, which may not use the "
+                f"tables of the {self.location}", _KEY_HINT)
+        if error.status == 401:
+            return KeyRejectedError(
+                f"the {self.location} rejected the key ({self.scrub(error.message)})",
+                _KEY_HINT)
+        what = "could not reach" if error.status == 502 else "timed out waiting for"
+        return BackendUnavailableError(
+            f"{operation}: the API gateway of the {self.location} {what} the database API "
+            f"(HTTP {error.status}){outcome}",
+            "check the project's status (Dashboard, or status.supabase.com) and retry")
+
+    def _api_error(self, error: Any, operation: str, outcome: str) -> StorageError:
         code = str(error.code or "")
         message = self.scrub(str(error.message or "no message"))
         if message == "Invalid API key" or code.startswith("PGRST30") or code == "401":
             return KeyRejectedError(f"the {self.location} rejected the key", _KEY_HINT)
+        if code in _DATABASE_LOST or code == "503":
+            return BackendUnavailableError(
+                f"{operation}: the {self.location} cannot reach its database "
+                f"({message}, {code}){outcome}",
+                "check the project's status (Dashboard, or status.supabase.com) and retry")
         if len(code) == 3 and code.startswith("3"):
             return BackendUnavailableError(
                 f"the {self.location} answered {operation} with a redirect (HTTP {code}); "
                 "the key is not sent to another address",
                 "set SUPABASE_URL to the project's own API URL (Dashboard > Settings > API)")
-        if code == "42501":
+        if code == "42501" and self.role == "anon":
             return KeyRejectedError(
-                f"{operation}: the key may not use this table of the {self.location} "
-                "(row level security or missing grant)", _KEY_HINT)
+                f"{operation}: the anon key may not use this table of the {self.location} "
+                "(row level security)", _KEY_HINT)
+        if code == "42501":
+            return GrantsMissingError(
+                f"{operation}: {message} on the {self.location}: the key's role lacks the "
+                "grants the tables need", GRANTS_HINT)
         if code == "23505":
             return DuplicateError(f"{operation}: {message}", "the row exists already")
-        if code in _MISSING_TABLE:
+        if code in _MISSING_SCHEMA:
             return TablesMissingError(
                 f"{operation}: the {self.location} has no such table ({message})",
                 "aragora-storage migrate --migrate (see docs/supabase.md)")

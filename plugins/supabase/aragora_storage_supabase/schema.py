@@ -31,10 +31,29 @@ RELOAD_SCHEMA = "NOTIFY pgrst, 'reload schema'"
 _APPLIED_AT = """to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
 
 
+#: The policy that lets the service role reach every row (it also bypasses RLS today).
+POLICY = "aragora_service_role_all"
+
+
 def security_statements(tables: tuple[str, ...]) -> list[str]:
-    """Row level security on for ``tables``: only the service_role key (which bypasses
-    RLS) reaches them through the API; the public anon key sees nothing."""
-    return [f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY" for table in tables]
+    """Grants and row level security for ``tables``, as the API needs them.
+
+    Supabase no longer grants new ``public`` tables to ``service_role``, so they are
+    granted here; ``anon`` and ``authenticated`` lose theirs, row level security is on and
+    the only policy admits ``service_role``: the public anon key reads and writes nothing.
+    Safe to run again.
+    """
+    statements: list[str] = []
+    for table in tables:
+        statements += [
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {table} TO service_role",
+            f"REVOKE ALL ON TABLE {table} FROM anon, authenticated",
+            f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+            f"DROP POLICY IF EXISTS {POLICY} ON {table}",
+            f"CREATE POLICY {POLICY} ON {table} FOR ALL TO service_role USING (true) "
+            "WITH CHECK (true)",
+        ]
+    return statements
 
 
 def sql_path(migration: MigrationFile) -> Path:

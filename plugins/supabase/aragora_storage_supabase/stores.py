@@ -9,7 +9,7 @@ transaction; only ``AgentMetricsStore.summary`` reads several pages.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from postgrest.types import ReturnMethod
@@ -39,8 +39,8 @@ from aragora_storage_core.stores.protocols import StoreKind
 if TYPE_CHECKING:
     from aragora_storage_supabase.project import SupabaseProject
 
-#: Rows per request when reading a whole table or loop (Supabase's default ``max-rows``).
-PAGE_SIZE = 1000
+from aragora_storage_supabase.project import PAGE_SIZE
+
 _CYCLES = ",".join(CYCLE_COLUMNS)
 _ARTIFACTS = ",".join((*ARTIFACT_COLUMNS, "id"))
 _EVENTS = ",".join((*EVENT_COLUMNS, "id"))
@@ -54,20 +54,29 @@ def _values(row: dict[str, Any], columns: Sequence[str]) -> tuple[Any, ...]:
 
 def pages(project: SupabaseProject, table: str, columns: str, operation: str,
           **equals: Any) -> Iterator[list[dict[str, Any]]]:
-    """Every row of ``table`` (matching ``equals``) in pages of :data:`PAGE_SIZE`, by ``id``."""
-    last: int | None = None
-    while True:
+    """Every row of ``table`` (matching ``equals``) in pages, ordered by ``id``."""
+    def build() -> Any:
         query = project.table(table).select(columns)
         for column, value in equals.items():
             query = query.eq(column, value)
-        if last is not None:
-            query = query.gt("id", last)
-        rows = project.run(query.order("id").limit(PAGE_SIZE), operation)
-        if rows:
-            yield rows
-        if len(rows) < PAGE_SIZE:
-            return
-        last = rows[-1]["id"]
+        return query.order("id")
+
+    return project.pages(build, operation)
+
+
+def fetch(project: SupabaseProject, build: Callable[[], Any], operation: str,
+          limit: int | None = None) -> list[dict[str, Any]]:
+    """Every row (at most ``limit``) of the ordered query ``build()`` makes, in pages."""
+    rows: list[dict[str, Any]] = []
+    for page in project.pages(build, operation, limit):
+        rows += page
+    return rows
+
+
+def batches(rows: Sequence[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """``rows`` in slices of :data:`PAGE_SIZE`: one write request each."""
+    for start in range(0, len(rows), PAGE_SIZE):
+        yield list(rows[start:start + PAGE_SIZE])
 
 
 class SupabaseStore:
@@ -105,7 +114,8 @@ class SupabaseNomicCycleStore(SupabaseStore):
 
     def list_cycles(self, loop_id: str) -> list[NomicCycle]:
         """Cycles of one loop in order."""
-        rows = self._run(self._select(loop_id).order("cycle_number"), "list_cycles")
+        rows = fetch(self._project, lambda: self._select(loop_id).order("cycle_number"),
+                     "list_cycles")
         return [cycle_from_row(_values(r, CYCLE_COLUMNS)) for r in rows]
 
     def latest_cycle(self, loop_id: str) -> NomicCycle | None:
@@ -138,10 +148,12 @@ class SupabaseNomicCycleStore(SupabaseStore):
 
     def list_file_changes(self, loop_id: str, cycle_number: int) -> list[dict[str, Any]]:
         """Changed files of one cycle, in the order recorded."""
-        query = (self._table("cycle_file_changes").select(",".join(_FILE_CHANGE_KEYS))
-                 .eq("loop_id", loop_id).eq("cycle_number", cycle_number).order("id"))
+        def build() -> Any:
+            return (self._table("cycle_file_changes").select(",".join(_FILE_CHANGE_KEYS))
+                    .eq("loop_id", loop_id).eq("cycle_number", cycle_number).order("id"))
+
         return [{k: row[k] for k in _FILE_CHANGE_KEYS}
-                for row in self._run(query, "list_file_changes")]
+                for row in fetch(self._project, build, "list_file_changes")]
 
 
 def _artifact(row: dict[str, Any]) -> DebateArtifact:
@@ -171,9 +183,11 @@ class SupabaseDebateArtifactStore(SupabaseStore):
 
     def list_for_cycle(self, loop_id: str, cycle_number: int) -> list[DebateArtifact]:
         """Artifacts of one cycle, oldest first."""
-        query = (self._table("debate_artifacts").select(_ARTIFACTS).eq("loop_id", loop_id)
-                 .eq("cycle_number", cycle_number).order("id"))
-        return [_artifact(r) for r in self._run(query, "list_debate_artifacts")]
+        def build() -> Any:
+            return (self._table("debate_artifacts").select(_ARTIFACTS).eq("loop_id", loop_id)
+                    .eq("cycle_number", cycle_number).order("id"))
+
+        return [_artifact(r) for r in fetch(self._project, build, "list_debate_artifacts")]
 
 
 def _event(row: dict[str, Any]) -> StreamEvent:
@@ -194,15 +208,17 @@ class SupabaseStreamEventStore(SupabaseStore):
         return event.id
 
     def append_many(self, events: Sequence[StreamEvent]) -> list[str]:
-        """Append events in order in one request (one transaction); return their ids."""
+        """Append events in order, one request (one transaction) per :data:`PAGE_SIZE`."""
         if not events:
             return []
         body = [dict(zip(EVENT_COLUMNS, event_row(e), strict=True)) for e in events]
-        query = self._table("stream_events").insert(body)
-        rows = self._run(query, "append_events", idempotent=False)
-        # One INSERT draws the identity values in input order; sorting does not rely on
-        # the order of the returned rows.
-        ids = [str(i) for i in sorted(int(r["id"]) for r in rows)]
+        ids: list[str] = []
+        for batch in batches(body):
+            query = self._table("stream_events").insert(batch).select("id")
+            rows = self._run(query, "append_events", idempotent=False)
+            # One INSERT draws the identity values in input order; sorting does not rely
+            # on the order of the returned rows.
+            ids += [str(i) for i in sorted(int(r["id"]) for r in rows)]
         for event, event_id in zip(events, ids, strict=True):
             event.id = event_id
         return ids
@@ -210,13 +226,17 @@ class SupabaseStreamEventStore(SupabaseStore):
     def read(self, loop_id: str, *, cycle: int | None = None, after: str | None = None,
              limit: int = 100) -> list[StreamEvent]:
         """Events of a loop in order, optionally of one cycle and after an id."""
-        query = self._table("stream_events").select(_EVENTS).eq("loop_id", loop_id)
-        if cycle is not None:
-            query = query.eq("cycle", int(cycle))
-        if after is not None:
-            query = query.gt("id", int(after))
-        rows = self._run(query.order("id").limit(limit), "read_events")
-        return [_event(r) for r in rows]
+        after_id = None if after is None else int(after)
+
+        def build() -> Any:
+            query = self._table("stream_events").select(_EVENTS).eq("loop_id", loop_id)
+            if cycle is not None:
+                query = query.eq("cycle", int(cycle))
+            if after_id is not None:
+                query = query.gt("id", after_id)
+            return query.order("id")
+
+        return [_event(r) for r in fetch(self._project, build, "read_events", limit)]
 
 
 def _metric(row: dict[str, Any]) -> AgentMetric:
@@ -236,21 +256,23 @@ class SupabaseAgentMetricsStore(SupabaseStore):
         return int(rows[0]["id"])
 
     def record_many(self, metrics: Iterable[AgentMetric]) -> int:
-        """Record many measurements in one request (one transaction); return how many."""
+        """Record many measurements, one request (one transaction) per :data:`PAGE_SIZE`."""
         body = [dict(zip(METRIC_COLUMNS, metric_row(m), strict=True)) for m in metrics]
-        if body:
-            query = self._table("agent_metrics").insert(body, returning=ReturnMethod.minimal)
+        for batch in batches(body):
+            query = self._table("agent_metrics").insert(batch, returning=ReturnMethod.minimal)
             self._run(query, "record_metrics", idempotent=False)
         return len(body)
 
     def for_agent(self, agent: str, metric: str | None = None,
                   limit: int = 100) -> list[AgentMetric]:
         """Measurements of one agent, newest first."""
-        query = self._table("agent_metrics").select(_METRICS).eq("agent", agent)
-        if metric is not None:
-            query = query.eq("metric", metric)
-        query = query.order("recorded_at", desc=True).order("id", desc=True).limit(limit)
-        return [_metric(r) for r in self._run(query, "metrics_for_agent")]
+        def build() -> Any:
+            query = self._table("agent_metrics").select(_METRICS).eq("agent", agent)
+            if metric is not None:
+                query = query.eq("metric", metric)
+            return query.order("recorded_at", desc=True).order("id", desc=True)
+
+        return [_metric(r) for r in fetch(self._project, build, "metrics_for_agent", limit)]
 
     def summary(self, loop_id: str) -> dict[str, dict[str, float]]:
         """``{agent: {metric: mean}}`` over one loop (read in pages; PostgREST has no AVG)."""

@@ -1,0 +1,85 @@
+"""Adopt a database made before version records existed (a deployment of the application).
+
+Such a database holds tables but no ``schema_version`` rows for its logical database.
+Running the migrations would fail with "table already exists", so instead the schema each
+migration leaves is rebuilt in a scratch SQLite database, one version at a time, and
+compared with what is there: every version whose tables and columns are all present is
+recorded as applied (nothing runs); the versions after it are left pending, to be applied
+by ``migrate`` (e.g. the lockout columns of ``users/002`` on a seed-made ``users.db``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aragora_storage_core.errors import MigrationError
+from aragora_storage_core.migrations.types import MigrationFile
+from aragora_storage_core.sql.database import SQLDatabase
+
+Schema = dict[str, frozenset[str]]
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """What comparing a database with its migrations found."""
+
+    matched: tuple[MigrationFile, ...]
+    #: Tables of this logical database that exist although no version is recorded.
+    existing: tuple[str, ...]
+
+
+def schema_of(database: SQLDatabase, tables: Sequence[str] | None = None) -> Schema:
+    """Table -> column names of ``database`` (or of ``tables`` only), without bookkeeping."""
+    dialect = database.dialect
+    names = [r[0] for r in database.fetch_all(dialect.tables_sql)]
+    wanted = set(tables) if tables is not None else None
+    return {name: frozenset(r[0] for r in database.fetch_all(dialect.columns_sql, (name,)))
+            for name in names
+            if name != "schema_version" and (wanted is None or name in wanted)}
+
+
+def steps(db: str, files: Sequence[MigrationFile], names: dict[str, str]) -> list[Schema]:
+    """The schema after each of ``files``, built in a scratch in-memory SQLite database."""
+    from aragora_storage_core.migrations.engine import Migrator
+    from aragora_storage_core.sqlite.database import SQLiteDatabase
+
+    scratch = SQLiteDatabase(":memory:")
+    try:
+        migrator = Migrator(scratch, db, "scratch", (), names)
+        migrator.files = list(files)
+        after = []
+        for migration in files:
+            migrator.migrate(migration.version)
+            after.append(schema_of(scratch))
+        return after
+    finally:
+        scratch.close()
+
+
+def compare(database: SQLDatabase, db: str, files: Sequence[MigrationFile],
+            names: dict[str, str]) -> Adoption:
+    """Which of ``files`` the tables already in ``database`` match, in order."""
+    if not files or not database.exists() or not schema_of(database):
+        return Adoption((), ())  # a new, empty database: nothing to adopt
+    after = steps(db, files, names)
+    ours = set().union(*after)
+    actual = schema_of(database, sorted(ours))
+    matched: list[MigrationFile] = []
+    for migration, expected in zip(files, after, strict=True):
+        if not all(table in actual and columns <= actual[table]
+                   for table, columns in expected.items()):
+            break
+        matched.append(migration)
+    return Adoption(tuple(matched), tuple(sorted(actual)))
+
+
+def refuse_partial(db: str, location: str, adoption: Adoption, files: Sequence[MigrationFile],
+                   names: dict[str, str]) -> MigrationError:
+    """The error for tables that exist but match no migration (running it would clash)."""
+    nxt = files[len(adoption.matched)]
+    return MigrationError(
+        f"{location} already holds {', '.join(adoption.existing)} of {db} without version"
+        f" records, but not as migration {nxt.version:03d}_{nxt.name} leaves them",
+        f"compare the tables with {nxt.path} and add what is missing by hand, then run:"
+        f" aragora-storage migrate --baseline --db {db}")
