@@ -21,6 +21,7 @@ from aragora_storage_core.migrations.engine import (
 )
 from aragora_storage_core.migrations.files import discover
 from aragora_storage_core.migrations.types import MigrationFile
+from aragora_storage_core.registry import Registry
 from aragora_storage_core.sql import ddl
 from aragora_storage_supabase.backend import TABLES
 
@@ -63,16 +64,15 @@ def sql_path(migration: MigrationFile) -> Path:
 
 def render(migration: MigrationFile) -> str:
     """The SQL editor script of one core migration of the ``nomic`` database."""
-    from aragora_storage_postgres.dialect import POSTGRES
-
+    postgres = Registry(env={}).dialect("postgresql")
     if migration.path.suffix != ".sql":
         raise MigrationError(f"{DB}/{migration.path.name} is a Python migration",
                              "apply it with SUPABASE_DB_URL set: aragora-storage migrate "
                              "--migrate")
     keys = migration_keys(discover(DB))
     statements = [
-        ddl.write(SCHEMA_VERSION_DDL, POSTGRES, keys),
-        *(ddl.write(s, POSTGRES, keys).rstrip(";") for s in upgrade_statements(migration)),
+        ddl.write(SCHEMA_VERSION_DDL, postgres, keys),
+        *(ddl.write(s, postgres, keys).rstrip(";") for s in upgrade_statements(migration)),
         *security_statements(("schema_version", *TABLES)),
         "INSERT INTO schema_version (database, version, name, checksum, applied_at,"
         f" duration_ms)\nVALUES ('{DB}', {migration.version}, '{migration.name}',"
