@@ -28,6 +28,13 @@ if TYPE_CHECKING:
         get_db_path,
     )
     from aragora_storage_core.registry import Registry, get_registry, reset_registry
+    from aragora_storage_core.seed_stores import (
+        AuditStore,
+        OrganizationStore,
+        ShareLinkStore,
+        UserStore,
+        WebhookStore,
+    )
 
 __version__ = "0.1.0"
 
@@ -45,13 +52,23 @@ _LAZY = {
     "get_wal_connection": "aragora_storage_core.compat",
     "get_encrypted_connection": "aragora_storage_core.compat",
     "safe_add_column": "aragora_storage_core.compat",
+    "UserStore": "aragora_storage_core.seed_stores",
+    "OrganizationStore": "aragora_storage_core.seed_stores",
+    "AuditStore": "aragora_storage_core.seed_stores",
+    "ShareLinkStore": "aragora_storage_core.seed_stores",
+    "WebhookStore": "aragora_storage_core.seed_stores",
 }
 
 __all__ = [
+    "AuditStore",
     "DatabaseManager",
     "DatabaseMode",
     "DatabaseType",
+    "OrganizationStore",
     "Registry",
+    "ShareLinkStore",
+    "UserStore",
+    "WebhookStore",
     "get_db_mode",
     "get_db_path",
     "get_encrypted_connection",

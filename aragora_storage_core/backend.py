@@ -66,6 +66,26 @@ class Backend(ABC):
         """Write a backup into ``request.directory``; ``None`` when it cannot back up."""
         return None
 
+    def marker(self) -> str | None:
+        """The token :meth:`renew_marker` last stored in this backend's data, if still there.
+
+        For backends that can lose their data behind the application's back (a Redis
+        without persistence); ``None`` for the others.
+        """
+        return None
+
+    def renew_marker(self) -> str | None:
+        """Store a fresh random token in this backend's data; ``None`` when it keeps none."""
+        return None
+
+    def remembered(self, name: str) -> tuple[str, str] | None:
+        """``(token, recorded_at)`` of the marker this primary remembers under ``name``."""
+        return None
+
+    def remember(self, name: str, token: str) -> bool:
+        """Remember ``token`` under ``name``; ``False`` when this backend cannot."""
+        return False
+
     def restore(self, request: RestoreRequest) -> BackupManifest | None:
         """Restore from the verified backup in ``request.directory``; ``None`` if it cannot."""
         return None
@@ -177,6 +197,19 @@ class SQLBackend(Backend):
     def table_name(self, info: DatabaseInfo, table: str) -> str:
         """What ``info``'s table ``table`` (its consolidated name) is called here."""
         return info.names(self.naming).get(table, table)
+
+    def remembered(self, name: str) -> tuple[str, str] | None:
+        """The marker remembered in the token blacklist's database (see :mod:`.beside`)."""
+        from aragora_storage_core.sql.markers import read_marker
+
+        return read_marker(self.database_for(DatabaseType.TOKEN_BLACKLIST), name)
+
+    def remember(self, name: str, token: str) -> bool:
+        """Remember ``token`` in the token blacklist's database."""
+        from aragora_storage_core.sql.markers import write_marker
+
+        write_marker(self.database_for(DatabaseType.TOKEN_BLACKLIST), name, token)
+        return True
 
     def migrate(self, request: MigrationRequest) -> MigrationReport:
         """Run the migrations engine on every logical database (or ``request.db``)."""

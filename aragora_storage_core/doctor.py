@@ -10,11 +10,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aragora_storage_core.backend import Backend
+from aragora_storage_core.beside import lost_data_finding
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.errors import StorageError
-from aragora_storage_core.registry import REDIS_ROUTED, Registry
+from aragora_storage_core.registry import REDIS_ROUTED, SUPABASE_ROUTED, Registry
 from aragora_storage_core.selection import Selection
 from aragora_storage_core.settings import Settings
+from aragora_storage_core.stores.protocols import StoreKind
 
 
 @dataclass
@@ -24,6 +26,7 @@ class Diagnosis:
     selection: Selection | None = None
     backend: dict[str, Any] | None = None
     redis: dict[str, Any] | None = None
+    supabase: dict[str, Any] | None = None
     routing: dict[str, str] = field(default_factory=dict)
     plugins: list[dict[str, Any]] = field(default_factory=list)
     findings: list[Check] = field(default_factory=list)
@@ -38,6 +41,7 @@ class Diagnosis:
             "selection": self.selection.to_dict() if self.selection else None,
             "backend": self.backend,
             "redis": self.redis,
+            "supabase": self.supabase,
             "routing": self.routing,
             "plugins": self.plugins,
             "findings": [f.to_dict() for f in self.findings],
@@ -88,24 +92,49 @@ def _diagnose_with(registry: Registry, diagnosis: Diagnosis, url: str | None) ->
             f"DATABASE_REPLICA_URLS is set, but the {backend.name} backend selected by"
             f" {selection.source} reads from no replicas: they are not used",
             "point DATABASE_URL at the PostgreSQL primary, or unset DATABASE_REPLICA_URLS"))
-    redis = None
+    redis = supabase = None
     if selection.redis_url is not None:
         redis = _open(registry, diagnosis, selection.redis_url, selection.redis_source or "")
         diagnosis.redis = redis.describe() if redis else None
-    for kind in sorted(backend.stores_served | (redis.stores_served if redis else frozenset())):
-        chosen = redis if redis is not None and kind in REDIS_ROUTED and redis.serves(kind) \
-            else backend
-        diagnosis.routing[kind.value] = chosen.name
-    if selection.redis_url is not None and redis is None:  # these stores fail, as in the app
-        for kind in sorted(REDIS_ROUTED):
-            diagnosis.routing[kind.value] = "redis (unreachable)"
+    if selection.supabase_url is not None:
+        supabase = _open(registry, diagnosis, selection.supabase_url, "SUPABASE_URL")
+        diagnosis.supabase = supabase.describe() if supabase else None
+    diagnosis.routing = _routing(backend, [
+        (redis, REDIS_ROUTED, selection.redis_url is not None, "redis"),
+        (supabase, SUPABASE_ROUTED, selection.supabase_url is not None, "supabase")])
+    if redis is not None and redis.url != backend.url:
+        try:
+            lost = lost_data_finding(backend, redis)
+        except StorageError as error:
+            lost = _error_finding(error)
+        if lost is not None:
+            diagnosis.findings.append(lost)
     seen: set[tuple[str, str]] = set()
-    for opened in filter(None, (backend, redis)):
+    for opened in filter(None, (backend, redis, supabase)):
         for finding in registry.host.collect_health(opened):
             # settings-wide findings (keys, stray files) come once, not once per backend
             if (finding.id, finding.message) not in seen:
                 seen.add((finding.id, finding.message))
                 diagnosis.findings.append(finding)
+
+
+def _routing(primary: Backend, beside: list[tuple[Backend | None, frozenset[StoreKind],
+                                                  bool, str]]) -> dict[str, str]:
+    """``{store: backend name}`` as :meth:`Registry.route` routes; a backend set beside
+    but unreachable shows as ``<name> (unreachable)``: those stores fail, as in the app."""
+    routing: dict[str, str] = {}
+    kinds = set(primary.stores_served)
+    for other, _, _, _ in beside:
+        kinds |= other.stores_served if other is not None else frozenset()
+    for kind in sorted(kinds):
+        routing[kind.value] = primary.name
+    for other, routed, configured, name in reversed(beside):  # the first one listed wins
+        for kind in sorted(routed):
+            if other is not None and other.serves(kind):
+                routing[kind.value] = other.name
+            elif configured and other is None:
+                routing[kind.value] = f"{name} (unreachable)"
+    return routing
 
 
 def _open(registry: Registry, diagnosis: Diagnosis, url: Any, source: str) -> Backend | None:

@@ -10,15 +10,13 @@ they are imported.
 
 from __future__ import annotations
 
-import importlib
 import threading
 from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint, entry_points
 from typing import Any, cast
 
 import pluggy
 
-from aragora_storage_core import hookspecs
+from aragora_storage_core import entry_points, hookspecs
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.hookspecs import PROJECT
 
@@ -54,17 +52,6 @@ class PluginRecord:
         }
 
 
-def _record(ep: EntryPoint, group: str) -> PluginRecord:
-    dist = ep.dist
-    return PluginRecord(
-        name=ep.name,
-        group=group,
-        value=ep.value,
-        distribution=dist.metadata["Name"] if dist is not None else None,
-        version=dist.version if dist is not None else None,
-    )
-
-
 def _module(record: PluginRecord) -> str:
     return record.value.split(":")[0].strip()
 
@@ -86,10 +73,10 @@ class PluginHost:
         from aragora_storage_core import builtin
 
         self.pm.register(builtin, name="aragora_storage_core.builtin")
-        self.records: list[PluginRecord] = []
-        for group in (BACKEND_GROUP, PLUGIN_GROUP):
-            for ep in entry_points(group=group):
-                self.records.append(_record(ep, group))
+        found = entry_points.find((BACKEND_GROUP, PLUGIN_GROUP))
+        self.records = [PluginRecord(ep.name, ep.group, ep.value, ep.distribution, ep.version)
+                        for group in (BACKEND_GROUP, PLUGIN_GROUP)
+                        for ep in found if ep.group == group]
         for record in self.records:
             if record.group == PLUGIN_GROUP:
                 self._load(record)
@@ -111,12 +98,8 @@ class PluginHost:
             record.status = "disabled"
             record.error = "blocked by ARAGORA_STORAGE_DISABLE_PLUGINS"
             return record
-        module_name, _, attr = record.value.partition(":")
         try:
-            plugin: Any = importlib.import_module(module_name.strip())
-            if attr:
-                for part in attr.strip().split("."):
-                    plugin = getattr(plugin, part)
+            plugin = entry_points.load(record.value)
             if not self.pm.is_registered(plugin):
                 self.pm.register(plugin, name=record.value)
         except Exception as exc:  # an isolated plugin failure is recorded, not raised

@@ -40,6 +40,13 @@ KNOWN_EXTRAS: Mapping[str, str] = {
 REDIS_ROUTED: frozenset[StoreKind] = frozenset(
     {StoreKind.TOKEN_BLACKLIST, StoreKind.STREAM_EVENTS, StoreKind.CACHE}
 )
+#: The seed's Supabase tables: their stores go to Supabase when ``SUPABASE_URL`` and
+#: ``SUPABASE_KEY`` are set beside an explicitly chosen primary (Redis still takes
+#: ``stream_events`` when ``REDIS_URL`` is set too).
+SUPABASE_ROUTED: frozenset[StoreKind] = frozenset(
+    {StoreKind.NOMIC_CYCLES, StoreKind.DEBATE_ARTIFACTS, StoreKind.STREAM_EVENTS,
+     StoreKind.AGENT_METRICS}
+)
 #: Sources of the primary backend's URL: only its backend reads from DATABASE_REPLICA_URLS
 #: (``copy --from/--to`` and Redis never do).
 PRIMARY_SOURCES = frozenset({"explicit", "DATABASE_URL", "ARAGORA_DATABASE_URL"})
@@ -80,6 +87,7 @@ class Registry:
         self._lock = threading.RLock()
         self._active: Backend | None = None
         self._redis: Backend | None = None
+        self._supabase: Backend | None = None
         self._opened: list[Backend] = []
         self._keyed: Settings | None = None
         self._selection: Selection | None = None
@@ -209,13 +217,30 @@ class Registry:
                     self._redis = self.connect(selection.redis_url, selection.redis_source or "")
         return self._redis
 
+    def supabase(self) -> Backend | None:
+        """The Supabase backend beside the primary one (``SUPABASE_URL`` beside a chosen
+        primary); ``None`` when Supabase is not set or is itself the primary."""
+        if self._supabase is None:
+            selection = self.explain()
+            if selection.supabase_url is None:
+                return None
+            with self._lock:
+                if self._supabase is None:
+                    self._supabase = self.connect(selection.supabase_url, "SUPABASE_URL")
+        return self._supabase
+
     def route(self, kind: StoreKind | str) -> Backend:
-        """The backend that serves store ``kind``: Redis for its stores when set, else primary."""
+        """The backend that serves store ``kind``: Redis, then Supabase for their stores
+        when set beside the primary, else the primary."""
         kind = StoreKind(kind)
         if kind in REDIS_ROUTED:
             redis = self.redis()
             if redis is not None and redis.serves(kind):
                 return redis
+        if kind in SUPABASE_ROUTED:
+            supabase = self.supabase()
+            if supabase is not None and supabase.serves(kind):
+                return supabase
         return self.active()
 
     def store(self, kind: StoreKind | str) -> Any:
@@ -251,7 +276,7 @@ class Registry:
             for backend in self._opened:
                 backend.close()
             self._opened.clear()
-            self._active = self._redis = None
+            self._active = self._redis = self._supabase = None
 
 
 _registry: Registry | None = None

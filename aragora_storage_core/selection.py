@@ -2,7 +2,10 @@
 
 First match wins: an explicit URL; ``DATABASE_URL`` (alias ``ARAGORA_DATABASE_URL``);
 ``SUPABASE_URL`` with ``SUPABASE_KEY``; ``ARAGORA_DB_MODE``; else SQLite in legacy mode
-under the data directory. ``REDIS_URL`` (alias ``ARAGORA_REDIS_URL``) adds Redis beside.
+under the data directory. ``REDIS_URL`` (alias ``ARAGORA_REDIS_URL``) adds Redis beside;
+``SUPABASE_URL`` with ``SUPABASE_KEY`` beside an explicitly chosen primary
+(``DATABASE_URL``, or ``ARAGORA_DB_MODE``) adds Supabase beside it (the seed's dual
+storage), and alone makes Supabase the primary.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from aragora_storage_core.url import StorageURL, parse_url
 
 @dataclass(frozen=True)
 class Selection:
-    """The selected primary URL, the variable that chose it, and the Redis URL beside."""
+    """The selected primary URL, the variable that chose it, and the URLs beside it:
+    Redis (``REDIS_URL``) and Supabase (``SUPABASE_URL`` beside a chosen primary)."""
 
     url: StorageURL
     source: str
@@ -26,6 +30,7 @@ class Selection:
     warnings: tuple[str, ...] = ()
     redis_url: StorageURL | None = None
     redis_source: str | None = None
+    supabase_url: StorageURL | None = None
 
     @property
     def scheme(self) -> str:
@@ -42,6 +47,7 @@ class Selection:
             "warnings": list(self.warnings),
             "redis_url": self.redis_url.render() if self.redis_url else None,
             "redis_source": self.redis_source,
+            "supabase_url": self.supabase_url.render() if self.supabase_url else None,
         }
 
 
@@ -63,6 +69,28 @@ def sqlite_url(settings: Settings, mode: str) -> StorageURL:
     return StorageURL(scheme="sqlite", database=str(settings.data_dir), query=(("mode", mode),))
 
 
+def supabase_url(env: dict[str, str]) -> StorageURL | None:
+    """The ``supabase://`` URL of ``SUPABASE_URL`` and ``SUPABASE_KEY``; ``None`` if unset."""
+    supabase = env.get("SUPABASE_URL", "").strip()
+    if not supabase:
+        return None
+    key = env.get("SUPABASE_KEY", "").strip()
+    if not key:
+        raise ConfigurationError(
+            "SUPABASE_URL is set but SUPABASE_KEY is not",
+            "export SUPABASE_KEY=<service-role key>, or unset SUPABASE_URL",
+        )
+    parsed = parse_url(supabase)
+    if parsed.scheme not in ("https", "http"):
+        raise ConfigurationError(
+            "SUPABASE_URL must be an https:// project URL",
+            "export SUPABASE_URL=https://<project>.supabase.co",
+        )
+    parsed.reject_unknown_options((), "SUPABASE_URL")
+    return StorageURL(scheme="supabase", password=key, host=parsed.host, port=parsed.port,
+                      query=(("protocol", parsed.scheme),))
+
+
 def select(settings: Settings, explicit: str | None = None) -> Selection:
     """Apply the selection rules to ``settings.env``; raise on a URL that cannot work."""
     env = dict(settings.env)
@@ -75,32 +103,23 @@ def select(settings: Settings, explicit: str | None = None) -> Selection:
             f"export {redis_source}=redis://localhost:6379/0",
         )
 
-    def done(url: StorageURL, source: str, reason: str) -> Selection:
-        return Selection(url, source, reason, tuple(warnings), redis_url, redis_source)
+    def done(url: StorageURL, source: str, reason: str,
+             beside: StorageURL | None = None) -> Selection:
+        return Selection(url, source, reason, tuple(warnings), redis_url, redis_source, beside)
 
     if explicit:
         return done(parse_url(explicit), "explicit", "URL passed in code or on the command line")
+    supabase = supabase_url(env)
     text, source = _env_url(env, "DATABASE_URL", "ARAGORA_DATABASE_URL", warnings)
     if text and source:
-        return done(parse_url(text), source, f"{source} is set")
-    supabase = env.get("SUPABASE_URL", "").strip()
-    if supabase:
-        key = env.get("SUPABASE_KEY", "").strip()
-        if not key:
-            raise ConfigurationError(
-                "SUPABASE_URL is set but SUPABASE_KEY is not",
-                "export SUPABASE_KEY=<service-role key>, or unset SUPABASE_URL",
-            )
-        parsed = parse_url(supabase)
-        if parsed.scheme not in ("https", "http"):
-            raise ConfigurationError(
-                "SUPABASE_URL must be an https:// project URL",
-                "export SUPABASE_URL=https://<project>.supabase.co",
-            )
-        parsed.reject_unknown_options((), "SUPABASE_URL")
-        url = StorageURL(scheme="supabase", password=key, host=parsed.host, port=parsed.port,
-                         query=(("protocol", parsed.scheme),))
-        return done(url, "SUPABASE_URL", "SUPABASE_URL and SUPABASE_KEY are set")
+        reason = f"{source} is set" + ("; Supabase beside it" if supabase else "")
+        return done(parse_url(text), source, reason, beside=supabase)
+    if supabase is not None:
+        if settings.db_mode:
+            return done(sqlite_url(settings, settings.db_mode), "ARAGORA_DB_MODE",
+                        f"ARAGORA_DB_MODE={settings.db_mode}: SQLite under "
+                        f"{settings.data_dir}; Supabase beside it", beside=supabase)
+        return done(supabase, "SUPABASE_URL", "SUPABASE_URL and SUPABASE_KEY are set")
     if settings.db_mode:
         return done(sqlite_url(settings, settings.db_mode), "ARAGORA_DB_MODE",
                     f"ARAGORA_DB_MODE={settings.db_mode}: SQLite under {settings.data_dir}")

@@ -196,12 +196,8 @@ def _parse_network(scheme: str, driver: str | None, rest: str) -> StorageURL:
         user, sep, secret = userinfo.partition(":")
         username = unquote(user) or None
         password = unquote(secret) if sep else None
-    hostport, slash, tail = rest.partition("/")
-    if not slash:
-        hostport, _, query = hostport.partition("?")
-        database = ""
-    else:
-        database, _, query = tail.partition("?")
+    hostport, _, query = rest.partition("?")  # a host has no "?"; an option value may
+    hostport, _, database = hostport.partition("/")  # hold a "/" (?ssl_ca_certs=/etc/ca)
     hosts = tuple(_split_port(scheme, part) for part in hostport.split(","))
     if len(hosts) > 1 and not all(name for name, _ in hosts):
         raise InvalidURLError(

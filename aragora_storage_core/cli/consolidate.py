@@ -93,7 +93,10 @@ def _migrate(source: Path, target: Path, args: argparse.Namespace) -> int:
 
 def _verify(plan: Any, target: Path) -> int:
     from aragora_storage_core.consolidate.checksum import compare
+    from aragora_storage_core.consolidate.plan import unknown_lines
 
+    for line in unknown_lines(plan.unknown_files, plan.source):
+        print(f"warning: {line}")
     checks = compare(plan, target)
     bad = [c for c in checks if not c.ok]
     for check in checks:

@@ -39,6 +39,8 @@ def _print(diagnosis: Any, verbose: bool) -> None:
         print(f"backend:  {selection.scheme}  (chosen by {selection.source}: {selection.reason})")
         print(f"url:      {selection.url}")
         print(f"redis:    {selection.redis_url or 'not configured'}")
+        if selection.supabase_url is not None:
+            print(f"supabase: {selection.supabase_url} (beside the primary)")
     if diagnosis.backend:
         facts = ", ".join(f"{k}={v}" for k, v in diagnosis.backend.items()
                           if k not in ("backend", "url"))

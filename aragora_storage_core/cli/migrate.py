@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -146,13 +147,23 @@ def _confirm_repair(args: argparse.Namespace, registry: Any, backend: Any) -> No
 
 def _beside(args: argparse.Namespace, registry: Any, primary: Any,
             request: MigrationRequest) -> list[Any]:
-    """Status, dry run or migration of the Redis keyspace beside the primary (REDIS_URL)."""
+    """Status, dry run or migration of the backends beside the primary: the Redis keyspace
+    (REDIS_URL) and the Supabase project (SUPABASE_URL beside a chosen primary)."""
     if getattr(args, "url", None) or request.action not in BESIDE_ACTIONS:
         return []
-    beside = registry.redis()
-    if beside is None or beside.url == primary.url:
-        return []
-    return _call(registry, beside, request).databases
+    databases: list[Any] = []
+    redis, supabase = registry.redis(), registry.supabase()
+    for beside in (redis, supabase):
+        if beside is not None and beside.url != primary.url:
+            databases += _call(registry, beside, request).databases
+    if redis is not None and redis.url != primary.url \
+            and request.action is MigrationAction.MIGRATE:
+        from aragora_storage_core.beside import record_marker
+
+        note = record_marker(primary, redis)
+        if note:
+            print(f"warning: {note}", file=sys.stderr)
+    return databases
 
 
 def _call(registry: Any, backend: Any, request: MigrationRequest) -> MigrationReport:

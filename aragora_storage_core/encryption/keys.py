@@ -15,7 +15,6 @@ Key values never appear in messages, logs or ``repr``.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,8 @@ from typing import Any
 from aragora_storage_core.errors import ConfigurationError
 from aragora_storage_core.settings import Settings
 
-log = logging.getLogger("aragora_storage.encryption")
+#: The logger warning about key files others can read (``logging`` loads on first use).
+LOGGER = "aragora_storage.encryption"
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,11 @@ def read_key_file(path: Path, slot: KeySlot) -> str:
                                  f"write the key into {path}")
     mode = loose_permissions(path)
     if mode is not None:
-        log.warning("key file %s is accessible by group or others (mode %o); chmod 600 %s",
-                    path, mode, path)
+        import logging
+
+        logging.getLogger(LOGGER).warning(
+            "key file %s is accessible by group or others (mode %o); chmod 600 %s",
+            path, mode, path)
     return text
 
 

@@ -170,6 +170,8 @@ class Migrator:
             status = self.status()
             status.ran = adopted.ran
         self.check_unchanged(status)
+        if not status.pending:  # up to date (the usual first use): no lock, no re-read
+            return status
         with self.database.migration_session() as session:
             for migration in status.pending:
                 if target is not None and migration.version > target:

@@ -12,12 +12,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from importlib.metadata import entry_points
 from pathlib import Path
 
+from aragora_storage_core import entry_points
 from aragora_storage_core.errors import ConfigurationError, MigrationError
 from aragora_storage_core.migrations.types import MigrationFile
 
@@ -44,12 +43,12 @@ def plugin_folders(disabled: frozenset[str] = frozenset()) -> list[Path]:
     is) are skipped, as for every plugin.
     """
     folders = []
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        dist = ep.dist.name if ep.dist is not None else ""
+    for ep in sorted(entry_points.find([ENTRY_POINT_GROUP]), key=lambda e: e.name):
+        dist = ep.distribution or ""
         if ep.name in disabled or dist in disabled:
             continue
         try:
-            target = ep.load()
+            target = entry_points.load(ep.value)
         except Exception as exc:  # a broken plugin is named, never a traceback
             raise ConfigurationError(
                 f"migrations entry point {ep.name!r} ({ep.value}) failed to import:"
@@ -120,6 +119,8 @@ def checksums(data: bytes) -> tuple[str, frozenset[str]]:
 
 def split_statements(script: str) -> list[str]:
     """Split a SQL script into complete statements (comments and strings respected)."""
+    import sqlite3  # its statement splitter; not at import time (a PostgreSQL process)
+
     statements: list[str] = []
     buffer = ""
     for piece in re.split(r"(?<=;)", script):  # after every ';' (several on one line too)

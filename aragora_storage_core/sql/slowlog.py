@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-
-logger = logging.getLogger("aragora_storage.slow_query")
+LOGGER = "aragora_storage.slow_query"
 
 
 def report(label: str, elapsed: float, threshold: float) -> None:
-    """Log one slow query in the seed's format; ``label`` names the operation, not its data."""
-    logger.warning("Slow query (%.3fs): %s (threshold: %.3fs)", elapsed, label, threshold)
+    """Log one slow query in the seed's format; ``label`` names the operation, not its data.
+
+    ``logging`` is imported here, on the first slow query, not by every process at start.
+    """
+    import logging
+
+    logging.getLogger(LOGGER).warning("Slow query (%.3fs): %s (threshold: %.3fs)", elapsed,
+                                      label, threshold)

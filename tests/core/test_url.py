@@ -95,3 +95,10 @@ def test_one_host_has_one_address_and_locality_covers_every_host() -> None:
 def test_malformed_host_lists_raise(text: str) -> None:
     with pytest.raises(InvalidURLError, match="malformed redis URL"):
         parse_url(text)
+
+
+def test_an_option_value_with_a_slash_after_a_url_without_a_path() -> None:
+    url = parse_url("rediss+cluster://:pw@h1:7000,h2:7001?ssl_ca_certs=/etc/ssl/ca.pem&prefix=a:")
+    assert (url.addresses, url.database) == ((("h1", 7000), ("h2", 7001)), None)
+    assert url.params == {"ssl_ca_certs": "/etc/ssl/ca.pem", "prefix": "a:"}
+    assert parse_url("redis://h?ssl_ca_certs=/x/ca.pem").params == {"ssl_ca_certs": "/x/ca.pem"}

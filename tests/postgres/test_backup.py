@@ -172,3 +172,43 @@ def test_copy_restore_refuses_a_table_file_whose_header_is_not_column_names(
     assert info.value.message == f"{directory} holds a damaged table file: users.csv"
     assert target.database.fetch_all(target.database.dialect.tables_sql) == []
     target.close()
+
+
+def _tool_on_path(directory: Path, name: str, body: str) -> None:
+    """An executable script ``name`` in ``directory`` (put first on PATH by the test)."""
+    directory.mkdir(exist_ok=True)
+    script = directory / name
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(0o755)
+
+
+def test_backup_runs_pg_dump_once_and_never_asks_its_version(
+        pg_backend: PostgresBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pg_dump --version`` cost a process per backup; the real pg_dump, logged by a wrapper."""
+    import shutil
+
+    real = shutil.which("pg_dump")
+    assert real is not None
+    calls = tmp_path / "calls"
+    _tool_on_path(tmp_path / "bin", "pg_dump", f'echo "$*" >> {calls}\nexec {real} "$@"')
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    populate(pg_backend)
+    for round_ in ("one", "two"):
+        _, manifest = create_backup(registry().hook, pg_backend, tmp_path / round_)
+        assert manifest.extra["method"] == "pg_dump"
+    runs = calls.read_text().splitlines()
+    assert len(runs) == 2 and all(" -Fc " in run for run in runs)  # no "pg_dump --version"
+
+
+def test_pg_dump_older_than_the_server_falls_back_to_copy(
+        pg_backend: PostgresBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fault injection (no older pg_dump is installed): the refusal pg_dump prints."""
+    _tool_on_path(tmp_path / "bin", "pg_dump",
+                  'echo "pg_dump: error: aborting because of server version mismatch" >&2\n'
+                  'echo "partial" > "$6"\nexit 1')
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    populate(pg_backend)
+    directory, manifest = create_backup(registry().hook, pg_backend, tmp_path / "backups")
+    assert manifest.extra["method"] == "copy"
+    assert "database.dump" not in {p.name for p in directory.iterdir()}
+    assert "users.csv" in {entry.name for entry in manifest.files}

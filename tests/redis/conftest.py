@@ -9,13 +9,21 @@ from pathlib import Path
 import pytest
 import redis
 from aragora_storage_redis.backend import RedisBackend
-from redis_cluster import ThrowawayCluster
+from redis_cluster import (
+    CLUSTER_PASSWORD,
+    PASSWORD,
+    SENTINEL_PASSWORD,
+    ThrowawayCluster,
+    ThrowawaySentinels,
+    running,
+)
 from redis_support import unlink_prefix
 
 from aragora_storage_core.registry import Registry
 from tests.conftest import service_unavailable
 
 SHARED = "redis://127.0.0.1:6379/0"
+
 
 
 @pytest.fixture(scope="session")
@@ -57,16 +65,24 @@ def backend(redis_url: str) -> Iterator[RedisBackend]:
 @pytest.fixture(scope="session")
 def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawayCluster]:
     """One throwaway 3-primary, 3-replica Redis Cluster for the whole session."""
-    cluster = ThrowawayCluster(Path(tmp_path_factory.mktemp("redis-cluster")))
-    try:
-        yield cluster.start()
-    finally:
-        cluster.stop()
+    yield from running(ThrowawayCluster(Path(tmp_path_factory.mktemp("redis-cluster")),
+                                        CLUSTER_PASSWORD))
 
 
 @pytest.fixture
 def cluster_url(redis_cluster: ThrowawayCluster) -> str:
     """``redis+cluster://`` with two seed nodes and a prefix of this test's own."""
-    first, second = redis_cluster.live_ports()[:2]
-    return (f"redis+cluster://127.0.0.1:{first},127.0.0.1:{second}"
-            f"?prefix=test-{uuid.uuid4().hex[:12]}:")
+    return redis_cluster.url(f"prefix=test-{uuid.uuid4().hex[:12]}:")
+
+
+@pytest.fixture(scope="session")
+def sentinels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawaySentinels]:
+    """One primary, one replica and three sentinels for the whole session."""
+    yield from running(ThrowawaySentinels(Path(tmp_path_factory.mktemp("sentinel")), PASSWORD,
+                                          SENTINEL_PASSWORD))
+
+
+@pytest.fixture
+def sentinel_url(sentinels: ThrowawaySentinels) -> str:
+    """``redis+sentinel://`` of the three sentinels, with a prefix of this test's own."""
+    return sentinels.url(f"prefix=test-{uuid.uuid4().hex[:12]}:")

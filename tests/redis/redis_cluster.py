@@ -10,8 +10,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pytest
 import redis
@@ -19,6 +20,27 @@ from redis_servers import RedisServerProcess
 
 NODE_TIMEOUT_MS = 1000
 SERVICE = "aragora-primary"
+#: Passwords of the test cluster's nodes, of the Sentinel setup's data nodes and sentinels.
+CLUSTER_PASSWORD, PASSWORD, SENTINEL_PASSWORD = "cluster-s3cret", "data-s3cret", "sentinel-s3cret"
+
+
+class Startable(Protocol):
+    """A throwaway setup: started once, stopped at the end."""
+
+    def start(self) -> Startable: ...
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=Startable)
+
+
+def running(setup: S) -> Iterator[S]:
+    """Start ``setup``, hand it out, and stop it afterwards (for ``yield from``)."""
+    try:
+        setup.start()
+        yield setup
+    finally:
+        setup.stop()
 
 
 def wait_until(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
@@ -34,22 +56,34 @@ def wait_until(condition: Callable[[], bool], what: str, seconds: float = 30) ->
     pytest.fail(f"{what} did not happen within {seconds:g} s")
 
 
-def node_client(port: int, password: str | None = None) -> redis.Redis:
-    """A plain client of one node (no cluster routing)."""
+def node_client(port: int, password: str | None = None,
+                ca: Path | None = None) -> redis.Redis:
+    """A plain client of one node (no cluster routing); TLS when given the ``ca``."""
+    tls = {"ssl": True, "ssl_ca_certs": str(ca)} if ca else {}
     return redis.Redis(host="127.0.0.1", port=port, password=password, socket_timeout=5,
-                       socket_connect_timeout=2)
+                       socket_connect_timeout=2, **tls)  # type: ignore[arg-type]
 
 
 class ThrowawayCluster:
-    """Six cluster-enabled servers joined into 3 primaries with one replica each."""
+    """Six cluster-enabled servers joined into 3 primaries with one replica each.
 
-    def __init__(self, workdir: Path, password: str | None = None) -> None:
+    With ``certs`` (from ``tls_certs.make_certificates``) every node speaks only TLS, to
+    clients, to its replicas and on the cluster bus.
+    """
+
+    def __init__(self, workdir: Path, password: str | None = None,
+                 certs: dict[str, Path] | None = None) -> None:
         auth = ("--requirepass", password, "--masterauth", password) if password else ()
+        tls = ("--tls-cert-file", str(certs["cert"]), "--tls-key-file", str(certs["key"]),
+               "--tls-ca-cert-file", str(certs["ca"]), "--tls-auth-clients", "no",
+               "--tls-cluster", "yes", "--tls-replication", "yes") if certs else ()
         self.password = password
+        self.ca = certs["ca"] if certs else None
         self.nodes = [
             RedisServerProcess(workdir / f"node{index}", "--cluster-enabled", "yes",
                                "--cluster-config-file", "nodes.conf",
-                               "--cluster-node-timeout", str(NODE_TIMEOUT_MS), *auth, bus=True)
+                               "--cluster-node-timeout", str(NODE_TIMEOUT_MS), *auth, *tls,
+                               bus=True, tls=bool(certs))
             for index in range(6)]
 
     def start(self) -> ThrowawayCluster:
@@ -60,8 +94,9 @@ class ThrowawayCluster:
         if cli is None:
             pytest.fail("redis-cli is not installed (apt-get install redis-tools)")
         auth = ["-a", self.password, "--no-auth-warning"] if self.password else []
+        tls = ["--tls", "--cacert", str(self.ca)] if self.ca else []
         created = subprocess.run(
-            [cli, *auth, "--cluster", "create",
+            [cli, *auth, *tls, "--cluster", "create",
              *(f"127.0.0.1:{node.port}" for node in self.nodes),
              "--cluster-replicas", "1", "--cluster-yes"],
             capture_output=True, text=True, timeout=60, check=False)
@@ -72,7 +107,17 @@ class ThrowawayCluster:
 
     def client(self, port: int) -> redis.Redis:
         """A plain client of the node on ``port``."""
-        return node_client(port, self.password)
+        return node_client(port, self.password, self.ca)
+
+    def url(self, query: str = "", password: str | None = None) -> str:
+        """``redis+cluster://`` (``rediss+cluster://`` with TLS, naming the CA) with two
+        seed nodes and the password (or ``password``)."""
+        secret = self.password if password is None else password
+        auth = f":{secret}@" if secret else ""
+        first, second = self.live_ports()[:2]
+        options = [*([f"ssl_ca_certs={self.ca}"] if self.ca else []), *filter(None, [query])]
+        return (f"{'rediss' if self.ca else 'redis'}+cluster://{auth}127.0.0.1:{first},"
+                f"127.0.0.1:{second}" + ("?" + "&".join(options) if options else ""))
 
     def live_ports(self) -> list[int]:
         """Ports of the nodes that run."""

@@ -1,10 +1,21 @@
-"""Helpers the Redis tests share: cleaning up a prefix, reading a key's contents."""
+"""Helpers the Redis tests share: opening a backend, cleaning up a prefix, reading a key's
+contents."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import redis
+from aragora_storage_redis.backend import RedisBackend
+
+from aragora_storage_core.registry import Registry
+
+
+def connect_redis(url: str) -> RedisBackend:
+    """A Redis backend opened through a registry of its own (the caller closes it)."""
+    backend = Registry(env={}).connect(url)
+    assert isinstance(backend, RedisBackend)
+    return backend
 
 
 def unlink_prefix(client: redis.Redis, prefix: str) -> None:

@@ -15,6 +15,7 @@ from aragora_storage_redis.migrate import KeyspaceMigrator
 from redis.cluster import ClusterNode, RedisCluster
 from redis.crc import key_slot
 from redis_cluster import ThrowawayCluster, wait_until
+from redis_support import connect_redis
 
 from aragora_storage_core.backup.types import BackupRequest, RestoreRequest
 from aragora_storage_core.errors import BackendUnavailableError, ConfigurationError
@@ -25,22 +26,17 @@ pytestmark = pytest.mark.slow
 LATER = datetime.now(UTC) + timedelta(hours=1)
 
 
-def connect(url: str) -> RedisBackend:
-    backend = Registry(env={}).connect(url)
-    assert isinstance(backend, RedisBackend)
-    return backend
-
-
 @pytest.fixture
 def cluster_backend(cluster_url: str) -> Iterator[RedisBackend]:
     """A backend on the cluster under a prefix of its own."""
-    backend = connect(cluster_url)
+    backend = connect_redis(cluster_url)
     yield backend
     backend.close()
 
 
 def raw_cluster(redis_cluster: ThrowawayCluster) -> RedisCluster:
-    return RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", redis_cluster.live_ports()[0])])
+    return RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", redis_cluster.live_ports()[0])],
+                        password=redis_cluster.password)
 
 
 def loops_in_different_slots(backend: RedisBackend, count: int) -> list[str]:
@@ -83,7 +79,7 @@ def test_append_many_across_slots_keeps_every_loop_in_order(
 def test_a_prefix_with_a_hash_tag_keeps_every_key_on_one_primary(
         redis_cluster: ThrowawayCluster) -> None:
     port = redis_cluster.live_ports()[0]
-    backend = connect(f"redis+cluster://127.0.0.1:{port}?prefix={{tagged-{port}}}:")
+    backend = connect_redis(redis_cluster.url(f"prefix={{tagged-{port}}}:"))
     try:
         events = backend.store("stream_events")
         events.append_many([StreamEvent(f"loop-{i}", 1, "tick", {"i": i}) for i in range(20)])
@@ -127,7 +123,7 @@ def test_backup_covers_every_primary_and_moves_between_a_server_and_a_cluster(
     hook.storage_restore(backend=backend, request=RestoreRequest(directory=from_cluster))
     assert contents(backend) == expected
     hook.storage_backup(backend=backend, request=BackupRequest(directory=from_server))
-    other = connect(cluster_url.replace("?prefix=", "?prefix=copy-"))
+    other = connect_redis(cluster_url.replace("?prefix=", "?prefix=copy-"))
     try:
         hook.storage_restore(backend=other, request=RestoreRequest(directory=from_server))
         assert contents(other) == expected
@@ -142,7 +138,7 @@ def test_migrations_move_single_server_keys_across_slots(
     try:
         for i in range(60):
             raw.set(f"{prefix}blacklist:jti-{i}", f"user-{i}", px=3_600_000)
-        backend = connect(cluster_url + "&retries=3")
+        backend = connect_redis(cluster_url + "&retries=3")
         settings_free = KeyspaceMigrator(backend)
         assert [m.version for m in settings_free.migrate().applied] == [1, 2]
         moved = {f"jti-{i}" for i in range(60)
@@ -171,22 +167,27 @@ def test_doctor_reports_cluster_state_slots_and_nodes(cluster_backend: RedisBack
     assert not {"storage.E145", "storage.W145", "storage.W113", "storage.E110"} & set(found)
     assert cluster_backend.describe()["mode"] == "cluster"
     assert len(cluster_backend.describe()["primaries"]) == 3
+    assert len(cluster_backend.run_ids) == 6  # every node's: a failover is no restart
 
 
 def test_bad_cluster_urls_fail_with_one_line_and_no_password(
         redis_cluster: ThrowawayCluster) -> None:
     port = redis_cluster.live_ports()[0]
     with pytest.raises(ConfigurationError, match="only database 0"):
-        connect(f"redis+cluster://127.0.0.1:{port}/3")
+        connect_redis(f"redis+cluster://127.0.0.1:{port}/3")
     with pytest.raises(ConfigurationError, match="unknown redis URL form"):
-        connect(f"redis+clustr://127.0.0.1:{port}")
+        connect_redis(f"redis+clustr://127.0.0.1:{port}")
     with pytest.raises(ConfigurationError, match="lists several hosts"):
-        connect(f"redis://127.0.0.1:{port},127.0.0.1:{port + 1}")
+        connect_redis(f"redis://127.0.0.1:{port},127.0.0.1:{port + 1}")
     with pytest.raises(BackendUnavailableError) as info:
-        connect("redis+cluster://:s3cret-pw@127.0.0.1:1,127.0.0.1:2?connect_timeout=1")
+        connect_redis("redis+cluster://:s3cret-pw@127.0.0.1:1,127.0.0.1:2?connect_timeout=1")
     shown = f"{info.value} {info.value.hint} {info.value!r}"
     assert "s3cret-pw" not in shown and "\n" not in str(info.value)
     assert "redis cluster at 127.0.0.1:1,127.0.0.1:2" in str(info.value)
+    with pytest.raises(BackendUnavailableError, match="rejected the credentials") as info:
+        connect_redis(redis_cluster.url("retries=0", password="wr0ng-s3cret"))
+    shown = f"{info.value} {info.value.hint} {info.value!r}"
+    assert "wr0ng-s3cret" not in shown and "\n" not in str(info.value)
 
 
 def same_primary_loop(backend: RedisBackend, redis_cluster: ThrowawayCluster,
@@ -195,6 +196,21 @@ def same_primary_loop(backend: RedisBackend, redis_cluster: ThrowawayCluster,
         if redis_cluster.primary_of_key(backend.keys.stream(f"loop-{number}")) == primary:
             return f"loop-{number}"
     pytest.fail(f"no loop id on the primary {primary}")
+
+
+def test_a_replica_that_is_down_keeps_no_one_out(cluster_url: str,
+                                                 redis_cluster: ThrowawayCluster) -> None:
+    replica = redis_cluster.node(redis_cluster.replica_of(redis_cluster.primary_ports()[0]))
+    replica.stop()
+    try:
+        backend = connect_redis(cluster_url + "&retries=0&connect_timeout=1")
+        assert len(backend.run_ids) == 5
+        backend.store("cache").set("k", b"v")
+        assert backend.store("cache").get("k") == b"v"
+        backend.close()
+    finally:
+        replica.start()
+        wait_until(redis_cluster.healthy, "the replica catching up again")
 
 
 def test_a_manual_failover_is_absorbed_by_reads_and_writes(
@@ -217,7 +233,7 @@ def test_a_manual_failover_is_absorbed_by_reads_and_writes(
 
 def test_a_killed_primary_is_absorbed_by_idempotent_commands_and_a_write_says_unknown(
         cluster_url: str, redis_cluster: ThrowawayCluster) -> None:
-    backend = connect(cluster_url + "&retries=12")
+    backend = connect_redis(cluster_url + "&retries=12")
     cache, events = backend.store("cache"), backend.store("stream_events")
     cache.set("k", b"kept")
     primary = redis_cluster.primary_of_key(backend.keys.cache("k"))
@@ -231,9 +247,45 @@ def test_a_killed_primary_is_absorbed_by_idempotent_commands_and_a_write_says_un
             events.append(StreamEvent(loop, 1, "cut", {}))
         assert cache.get("k") == b"kept"  # retried until a replica took over
         assert events.append(StreamEvent(loop, 1, "after", {}))
+        while_down = connect_redis(cluster_url)  # a node that is down keeps no one out
+        assert while_down.store("cache").get("k") == b"kept"
+        while_down.close()
         warned = {check.id: check for check in health(backend)}
         assert f"127.0.0.1:{primary}" in warned["storage.W145"].message
     finally:
         backend.close()
         killed.start()
         wait_until(redis_cluster.healthy, "the killed node rejoining as a replica")
+
+
+def test_a_cluster_that_lost_a_whole_shard_refuses_clearly_and_comes_back(
+        cluster_url: str, redis_cluster: ThrowawayCluster) -> None:
+    primary = redis_cluster.primary_ports()[0]
+    shard = [redis_cluster.node(primary), redis_cluster.node(redis_cluster.replica_of(primary))]
+    backend = connect_redis(cluster_url + "&retries=0")
+    patient = connect_redis(cluster_url + "&retries=8")
+    live = next(port for port in redis_cluster.primary_ports() if port != primary)
+    loop = same_primary_loop(backend, redis_cluster, live)
+    refusing, events = backend.store("stream_events"), patient.store("stream_events")
+    try:
+        for node in shard:
+            node.stop()
+        wait_until(lambda: redis_cluster.client(live).cluster("info")["cluster_state"] == "fail",
+                   "the cluster noticing that a shard is gone")
+        with pytest.raises(BackendUnavailableError,
+                           match=r"the cluster refused stream_events\.append .*did not run"):
+            refusing.append(StreamEvent(loop, 1, "refused", {}))
+        found = {check.id: check for check in health(backend)}
+        assert "storage.E145" in found and "cluster_state fail" in found["storage.E145"].message
+        for node in shard:
+            node.start()
+        # CLUSTERDOWN says the write did not run, so even XADD is retried until it is served
+        assert events.append(StreamEvent(loop, 1, "served", {}))
+        assert [e.event_type for e in events.read(loop)] == ["served"]
+    finally:
+        backend.close()
+        patient.close()
+        for node in shard:
+            if node.process is None:
+                node.start()
+        wait_until(redis_cluster.healthy, "the shard rejoining")

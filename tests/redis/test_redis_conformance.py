@@ -1,4 +1,5 @@
-"""The conformance kit's tests for the stores Redis serves, against the shared server."""
+"""The conformance kit's tests for the stores Redis serves: on the shared server, on a
+throwaway Redis Cluster and behind throwaway sentinels (those two are slow)."""
 
 from __future__ import annotations
 
@@ -31,9 +32,13 @@ __all__ = [
 ]
 
 
-@pytest.fixture
-def conformance_backend(redis_url: str) -> Iterator[Backend]:
-    """An open Redis backend under a prefix of its own (SCAN + UNLINK cleans it after)."""
-    backend = Registry(env={}).connect(redis_url)
+@pytest.fixture(params=["server", pytest.param("cluster", marks=pytest.mark.slow),
+                        pytest.param("sentinel", marks=pytest.mark.slow)])
+def conformance_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """An open Redis backend under a prefix of its own: on the shared server (SCAN +
+    UNLINK cleans it after), a Redis Cluster or the primary Sentinel names."""
+    url: str = request.getfixturevalue({"server": "redis_url", "cluster": "cluster_url",
+                                        "sentinel": "sentinel_url"}[request.param])
+    backend = Registry(env={}).connect(url)
     yield backend
     backend.close()

@@ -204,3 +204,33 @@ def test_right_password_works_and_never_shows_in_repr_describe_or_health(
         assert PASSWORD not in shown
     finally:
         registry.close()
+
+
+@pytest.mark.slow
+def test_default_retries_absorb_a_two_second_restart_for_reads_but_not_for_xadd(
+        throwaway: RedisServerProcess) -> None:
+    registry = Registry(env={"DATABASE_URL": throwaway.url()})  # every option at its default
+    try:
+        backend = registry.active()
+        cache, blacklist = backend.store("cache"), backend.store("token_blacklist")
+        cache.set("k", b"before")
+        for read in (lambda: cache.get("k"), lambda: blacklist.is_revoked("jti")):
+            throwaway.stop()
+            comeback = threading.Timer(1.8, throwaway.start)  # the fault: ~2 s without Redis
+            comeback.start()
+            try:
+                assert read() in (None, False)  # answered after the restart (nothing persisted)
+            finally:
+                comeback.join()
+        throwaway.stop()
+        comeback = threading.Timer(1.8, throwaway.start)
+        comeback.start()
+        try:
+            lost = raises_without_hanging(
+                lambda: backend.store("stream_events").append(StreamEvent("l", 1, "tick", {})))
+        finally:
+            comeback.join()
+        assert isinstance(lost, BackendUnavailableError)
+        assert "was not retried, so it is never applied twice" in lost.message
+    finally:
+        registry.close()

@@ -6,43 +6,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from aragora_storage_redis.backend import RedisBackend
 from aragora_storage_redis.health import health
-from redis_cluster import SERVICE, ThrowawaySentinels, node_client
+from redis_cluster import (
+    PASSWORD,
+    SENTINEL_PASSWORD,
+    SERVICE,
+    ThrowawaySentinels,
+    node_client,
+    wait_until,
+)
+from redis_support import connect_redis
 
 from aragora_storage_core.errors import BackendUnavailableError, ConfigurationError
 from aragora_storage_core.models import StreamEvent
-from aragora_storage_core.registry import Registry
 
 pytestmark = pytest.mark.slow
-PASSWORD, SENTINEL_PASSWORD = "data-s3cret", "sentinel-s3cret"
 LATER = datetime.now(UTC) + timedelta(hours=1)
-
-
-@pytest.fixture(scope="module")
-def sentinels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawaySentinels]:
-    """One primary, one replica and three sentinels for this module."""
-    setup = ThrowawaySentinels(Path(tmp_path_factory.mktemp("sentinel")), PASSWORD,
-                               SENTINEL_PASSWORD)
-    try:
-        yield setup.start()
-    finally:
-        setup.stop()
-
-
-def connect(url: str) -> RedisBackend:
-    backend = Registry(env={}).connect(url)
-    assert isinstance(backend, RedisBackend)
-    return backend
 
 
 @pytest.fixture
 def sentinel_backend(sentinels: ThrowawaySentinels) -> Iterator[RedisBackend]:
     """A backend on the primary the sentinels name, retrying long enough for a failover."""
-    backend = connect(sentinels.url("prefix=sentinel-test:&retries=10&sentinel_check_interval=0"))
+    backend = connect_redis(
+        sentinels.url("prefix=sentinel-test:&retries=10&sentinel_check_interval=0"))
     yield backend
     backend.close()
 
@@ -60,6 +49,7 @@ def test_the_stores_run_on_the_primary_the_sentinels_name(
     assert primary.exists("sentinel-test:token:jti-1") == 1
     assert primary.get("sentinel-test:cache:k") == b"v"
     assert sentinel_backend.describe()["service"] == SERVICE
+    assert len(sentinel_backend.run_ids) == 2  # the primary's and the replica's
     found = {check.id: check for check in health(sentinel_backend)}
     state = found["storage.I146"].data
     assert state is not None
@@ -76,7 +66,7 @@ def test_sentinels_refuse_without_their_password_and_name_no_unknown_service(
                 sentinels.url("retries=0").replace(f"/{SERVICE}/", "/no-such-service/")):
         with pytest.raises(BackendUnavailableError,
                            match="no sentinel named a primary for the service") as info:
-            connect(url)
+            connect_redis(url)
         text = f"{info.value} {info.value.hint}"
         assert "?sentinel_password=" in text and "\n" not in str(info.value)
         assert PASSWORD not in text and SENTINEL_PASSWORD not in text
@@ -84,9 +74,30 @@ def test_sentinels_refuse_without_their_password_and_name_no_unknown_service(
 
 def test_bad_sentinel_urls_fail_before_connecting(sentinels: ThrowawaySentinels) -> None:
     with pytest.raises(ConfigurationError, match="names no service"):
-        connect(sentinels.url().replace(f"/{SERVICE}/0", ""))
+        connect_redis(sentinels.url().replace(f"/{SERVICE}/0", ""))
     with pytest.raises(ConfigurationError, match="needs a sentinel URL"):
-        connect(f"redis://127.0.0.1:{sentinels.primary.port}/0?sentinel_password=x")
+        connect_redis(f"redis://127.0.0.1:{sentinels.primary.port}/0?sentinel_password=x")
+
+
+def test_sentinels_that_stop_answering_are_reported_and_do_not_stop_the_data(
+        sentinel_backend: RedisBackend, sentinels: ThrowawaySentinels) -> None:
+    cache = sentinel_backend.store("cache")
+    cache.set("k", b"v")
+    try:
+        sentinels.sentinels[2].stop()
+        found = {check.id: check for check in health(sentinel_backend)}
+        assert "2 of 3 sentinels answer" in found["storage.W146"].message
+        for sentinel in sentinels.sentinels[:2]:
+            sentinel.stop()
+        # every command asks the sentinels (interval 0); none answers, the primary does
+        assert cache.get("k") == b"v"
+        found = {check.id: check for check in health(sentinel_backend)}
+        assert "storage.E146" in found and "storage.I146" not in found
+    finally:
+        for sentinel in sentinels.sentinels:
+            if sentinel.process is None:
+                sentinel.start()
+        wait_until(sentinels.settled, "the sentinels answering again")
 
 
 def test_a_sentinel_failover_is_followed(sentinel_backend: RedisBackend,

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aragora_storage_core.backend import SQLBackend
-from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
-from aragora_storage_core.checks import Check
 from aragora_storage_core.columns import ColumnCipher
 from aragora_storage_core.consistency import primary_reads
 from aragora_storage_core.errors import ConfigurationError, InvalidURLError
@@ -15,6 +13,10 @@ from aragora_storage_core.layout import DATABASES, DatabaseType
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.url import StorageURL, parse_url
 from aragora_storage_postgres.database import PostgresDatabase
+
+if TYPE_CHECKING:  # backup and health load their modules when used, not at the first call
+    from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
+    from aragora_storage_core.checks import Check
 
 
 class PostgresBackend(SQLBackend):

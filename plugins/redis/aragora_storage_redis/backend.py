@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any, ClassVar
 
 from aragora_storage_core.backend import Backend
@@ -61,6 +62,23 @@ class RedisBackend(Backend):
             if secret:
                 text = text.replace(secret, MASK)
         return text
+
+    def marker(self) -> str | None:
+        """The token under ``<prefix>meta:marker``, or ``None`` when it is gone."""
+        try:
+            value = self.retrier.idempotent(lambda: self.client.get(self.keys.marker))
+        except DRIVER_ERRORS as error:
+            raise translate(error, self, "GET marker") from error
+        return value.decode() if isinstance(value, bytes) else value
+
+    def renew_marker(self) -> str:
+        """Store a fresh random token under ``<prefix>meta:marker``."""
+        token = secrets.token_hex(16)
+        try:
+            self.retrier.idempotent(lambda: self.client.set(self.keys.marker, token))
+        except DRIVER_ERRORS as error:
+            raise translate(error, self, "SET marker") from error
+        return token
 
     def server_info(self, section: str, operation: str | None = None) -> dict[str, Any]:
         """``INFO section`` as a dict; connection failures become typed errors."""

@@ -45,11 +45,16 @@ NOT_RUN = (ClusterDownError, TryAgainError, SlotNotCoveredError)
 DRIVER_ERRORS = (RedisError, RedisClusterException)
 
 
+#: Backoff before retry ``n`` is ``min(BACKOFF_CAP, BACKOFF_BASE * 2**n)``: 0.2, 0.4, 0.8,
+#: 1.5 s. The default 4 retries wait 2.9 s in all, so a restart of about 2 s is absorbed.
+BACKOFF_BASE, BACKOFF_CAP = 0.1, 1.5
+
+
 class Retrier:
     """Runs commands again, with backoff, after errors that allow it."""
 
     def __init__(self, retries: int) -> None:
-        backoff = ExponentialBackoff(cap=1.0, base=0.05)
+        backoff = ExponentialBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE)
         self._retry = Retry(backoff, retries, supported_errors=(
             ConnectionError, TimeoutError, RedisClusterUnreachableError, *NOT_RUN))
         self._unsent = Retry(backoff, retries, supported_errors=NOT_RUN)
@@ -123,6 +128,11 @@ def translate(error: RedisError | RedisClusterException, where: Located, operati
         return BackendUnavailableError(
             f"{where.location}: no sentinel named a primary for the service ({operation})",
             "check the sentinel hosts and ports, the service name and ?sentinel_password=")
+    if isinstance(error, NOT_RUN):
+        return BackendUnavailableError(
+            f"{where.location}: the cluster refused {operation} ({reason}); a command "
+            "refused this way did not run",
+            "see `aragora-storage doctor` for the slots not served and the failing nodes")
     outcome = "" if idempotent else (
         "; the write may or may not have been applied and was not retried, so it is "
         "never applied twice")

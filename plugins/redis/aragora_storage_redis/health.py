@@ -25,12 +25,19 @@ def transport_checks(backend: RedisBackend) -> list[Check]:
     """Warnings about how the connection is protected; needs no server."""
     checks: list[Check] = []
     where = backend.location
-    if not backend.options.verifies_certificates:
+    options = backend.options
+    if options.tls and options.ssl_cert_reqs != "required":
         checks.append(Check(
             "storage.W114", Level.WARNING,
             f"{where}: TLS certificate verification is off (ssl_cert_reqs="
-            f"{backend.options.ssl_cert_reqs})",
+            f"{options.ssl_cert_reqs})",
             "remove ssl_cert_reqs from the URL and pass the CA: ?ssl_ca_certs=/path/ca.pem"))
+    elif options.tls and not options.ssl_check_hostname:
+        checks.append(Check(
+            "storage.W114", Level.WARNING,
+            f"{where}: TLS host name check is off (ssl_check_hostname=false): any "
+            "certificate the CA signed, for any host, is accepted",
+            "remove ssl_check_hostname from the URL; connect by the name in the certificate"))
     if not backend.options.tls and not backend.url.is_local:
         checks.append(Check(
             "storage.W115", Level.WARNING,
@@ -168,6 +175,8 @@ def sentinel_checks(backend: RedisBackend, topology: SentinelPrimary) -> list[Ch
 
 def health(backend: RedisBackend) -> list[Check]:
     """Every finding about ``backend``."""
+    if isinstance(backend.topology, ClusterServers):
+        backend.topology.answer_from_a_live_node()
     checks = transport_checks(backend) + server_checks(backend)
     if isinstance(backend.topology, ClusterServers):
         checks += cluster_checks(backend)

@@ -46,6 +46,11 @@ class Keyspace:
         return f"{self.prefix}meta:migrations"
 
     @property
+    def marker(self) -> str:
+        """A random token the primary also remembers (``aragora_storage_core.beside``)."""
+        return f"{self.prefix}meta:marker"
+
+    @property
     def migration_lock(self) -> str:
         """Held by the one process migrating this keyspace."""
         return f"{self.prefix}meta:migration-lock"

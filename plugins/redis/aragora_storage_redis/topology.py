@@ -32,6 +32,20 @@ def _hosts(url: StorageURL, default_port: int) -> str:
     return ",".join(f"{host}:{port}" for host, port in _addresses(url, default_port))
 
 
+def replica_run_ids(addresses: Any, node_kwargs: dict[str, Any]) -> set[str]:
+    """``run_id`` of each replica at ``(host, port)`` that answers; one that does not is
+    left out (a replica being down keeps no one from connecting)."""
+    found: set[str] = set()
+    for host, port in addresses:
+        replica = Redis(host=host, port=int(port), **node_kwargs)
+        try:
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                found.add(replica.info("server")["run_id"])
+        finally:
+            replica.close()
+    return found
+
+
 def location_of(url: StorageURL, options: RedisOptions) -> str:
     """Where the data is, for messages: hosts, service and database, never credentials."""
     if options.mode == "cluster":
@@ -86,9 +100,10 @@ class ClusterServers:
         from redis.cluster import ClusterNode, RedisCluster
 
         kwargs = connection_kwargs(url, options)
-        retry = kwargs.pop("retry")
         if options.tls:
             kwargs["ssl"] = True
+        self._node_kwargs = dict(kwargs)
+        retry = kwargs.pop("retry")
         self.location = location_of(url, options)
         node: Any = ClusterNode  # redis-py's cluster module is untyped
         self.client: Any = RedisCluster(
@@ -100,17 +115,35 @@ class ClusterServers:
         return [self.client.get_redis_connection(node) for node in self.client.get_primaries()]
 
     def run_ids(self, every_node: bool = False) -> frozenset[str]:
-        """``run_id`` of each primary (of every node with ``every_node``)."""
-        target = self.client.ALL_NODES if every_node else self.client.PRIMARIES
-        replies = self.client.info("server", target_nodes=target)
-        return frozenset(info["run_id"] for info in replies.values())
+        """``run_id`` of each primary that answers; with ``every_node`` of every replica
+        that answers too (from ``CLUSTER NODES``: ``CLUSTER SLOTS`` leaves out replicas that
+        have not replicated anything yet)."""
+        found: set[str] = set()
+        for node in self.client.get_primaries():  # one that is down is left out
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                found.add(self.client.info("server", target_nodes=node)["run_id"])
+        if every_node:
+            nodes: dict[str, Any] = self.client.cluster_nodes()
+            replicas = [address.rsplit(":", 1) for address, node in nodes.items()
+                        if "slave" in node["flags"] and "fail" not in node["flags"]]
+            found |= replica_run_ids(replicas, self._node_kwargs)
+        return frozenset(found)
+
+    def answer_from_a_live_node(self) -> None:
+        """Make a node that answers ``PING`` the one that commands without a key (``INFO``,
+        ``CLUSTER INFO``) go to, so that one node being down does not hide the others."""
+        for node in [self.client.get_default_node(), *self.client.get_nodes()]:
+            try:
+                self.client.ping(target_nodes=node)
+            except (ConnectionError, TimeoutError):
+                continue
+            self.client.set_default_node(node)
+            return
 
     def facts(self) -> dict[str, Any]:
-        """The nodes the cluster has now."""
-        nodes = self.client.get_nodes()
+        """The primaries the client routes to now."""
         return {"mode": self.mode,
-                "primaries": sorted(n.name for n in nodes if n.server_type == "primary"),
-                "replicas": sorted(n.name for n in nodes if n.server_type != "primary")}
+                "primaries": sorted(n.name for n in self.client.get_primaries())}
 
     def close(self) -> None:
         """Close the connections to every node."""
@@ -183,13 +216,8 @@ class SentinelPrimary:
         them becomes the primary in a failover, which is no restart)."""
         found = {self.client.info("server")["run_id"]}
         if every_node:
-            replicas: Any = self.sentinel.discover_replicas(self.service)
-            for host, port in replicas:
-                replica = Redis(host=host, port=port, db=0, **self._node_kwargs)
-                try:
-                    found.add(replica.info("server")["run_id"])
-                finally:
-                    replica.close()
+            found |= replica_run_ids(self.sentinel.discover_replicas(self.service),
+                                     self._node_kwargs)
         return frozenset(found)
 
     def facts(self) -> dict[str, Any]:

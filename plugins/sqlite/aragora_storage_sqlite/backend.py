@@ -31,7 +31,7 @@ from aragora_storage_sqlite import health as file_checks
 
 SINGLE_FILE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 #: The only query option of a sqlite URL.
-URL_OPTIONS = frozenset({"mode"})
+URL_OPTIONS = frozenset({"mode", "layout"})
 _KEY_HINT = ("a SQLCipher key never goes in the URL: export ARAGORA_SQLITE_KEY (or "
              "ARAGORA_SQLITE_KEY_FILE) and ARAGORA_SQLITE_ENCRYPTION=1")
 KEY_HINTS = {"key": _KEY_HINT, "hexkey": _KEY_HINT, "password": _KEY_HINT}
@@ -41,8 +41,8 @@ class SQLiteBackend(SQLBackend):
     """SQLite backend.
 
     ``sqlite:///DIR`` (or ``sqlite:///DIR?mode=consolidated``) keeps the data layout
-    under ``DIR``; ``sqlite:///file.db`` or ``sqlite:///:memory:`` keeps every table in one
-    file.
+    under ``DIR``; ``sqlite:///file.db``, ``sqlite:///:memory:`` or ``?layout=file`` (any
+    name) keeps every table in one file.
     """
 
     name = "sqlite"
@@ -52,7 +52,8 @@ class SQLiteBackend(SQLBackend):
         super().__init__(url, settings, cipher)
         url.reject_unknown_options(URL_OPTIONS, "sqlite URL", KEY_HINTS)
         target = url.database or str(settings.data_dir)
-        self.single_file = target == ":memory:" or target.endswith(SINGLE_FILE_SUFFIXES)
+        self.single_file = (target == ":memory:" or target.endswith(SINGLE_FILE_SUFFIXES)
+                            or url.params.get("layout") == "file")
         self.location = Path(target)
         mode = url.params.get("mode") or settings.db_mode or DatabaseMode.LEGACY.value
         try:
@@ -121,5 +122,6 @@ class SQLiteBackend(SQLBackend):
 
     def health(self) -> list[Check]:
         """Latency, file permissions, integrity, journal mode, writability, encryption."""
-        return [*super().health(), *file_checks.file_health(self),
+        return [*super().health(), *file_checks.layout_health(self),
+                *file_checks.file_health(self),
                 *file_encryption.encryption_health(self)]

@@ -13,10 +13,27 @@ from aragora_storage_core.errors import (
     PlainDatabaseError,
     WrongKeyError,
 )
+from aragora_storage_core.layout import files_on_disk
 from aragora_storage_core.sqlite.inspect import in_wal_mode, leftover_wal_bytes
 
 if TYPE_CHECKING:
     from aragora_storage_sqlite.backend import SQLiteBackend
+
+
+def layout_health(backend: SQLiteBackend) -> list[Check]:
+    """Both legacy and consolidated files in the data directory with no mode set."""
+    if backend.single_file or backend.settings.db_mode or backend.mode.value != "legacy":
+        return []
+    found = files_on_disk(backend.location)
+    if not found.mixed:
+        return []
+    return [Check(
+        "storage.W120", Level.WARNING,
+        f"{backend.location} holds legacy files ({', '.join(found.legacy[:3])}, ...) and"
+        f" consolidated ones ({', '.join(found.consolidated)}); ARAGORA_DB_MODE is unset,"
+        " so the legacy files (the seed's default) are used",
+        "say which is meant: export ARAGORA_DB_MODE=legacy, or after aragora-storage"
+        " consolidate --verify, export ARAGORA_DB_MODE=consolidated")]
 
 
 def file_health(backend: SQLiteBackend) -> list[Check]:
