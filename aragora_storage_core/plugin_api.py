@@ -62,7 +62,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     # The data layout and records (backends with stores of their own)
     "aragora_storage_core.layout": (
         "ConsolidatedDatabase", "DATABASES", "DATABASE_INFO", "DatabaseMode", "DatabaseType",
-        "Naming", "TABLES", "get_db_path", "naming_for",
+        "Naming", "TABLES", "files_on_disk", "get_db_path", "naming_for",
     ),
     "aragora_storage_core.models": (
         "AgentMetric", "DebateArtifact", "NomicCycle", "StreamEvent", "from_iso", "to_iso",
@@ -249,6 +249,9 @@ if TYPE_CHECKING:
     )
     from aragora_storage_core.layout import (
         Naming as Naming,
+    )
+    from aragora_storage_core.layout import (
+        files_on_disk as files_on_disk,
     )
     from aragora_storage_core.layout import (
         get_db_path as get_db_path,
