@@ -30,8 +30,8 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "aragora_storage_core.errors": (
         "BackendUnavailableError", "BackupError", "ConfigurationError", "DuplicateError",
         "EncryptedDatabaseError", "EncryptionError", "EncryptionUnavailableError",
-        "InvalidURLError", "MigrationError", "PlainDatabaseError", "StorageError",
-        "TransactionError", "WrongKeyError",
+        "InvalidURLError", "MigrationError", "NotFoundError", "PlainDatabaseError",
+        "StorageError", "TransactionError", "WrongKeyError",
     ),
     # The operations' requests and results (migrate, backup, restore, encrypt)
     "aragora_storage_core.migrations.types": (
@@ -53,22 +53,34 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "aragora_storage_core.sql.ddl": ("key_columns", "render", "write"),
     "aragora_storage_core.sql.slowlog": ("report",),
     "aragora_storage_core.sql": ("ddl", "slowlog"),
-    "aragora_storage_core.columns": ("ColumnCipher",),
+    "aragora_storage_core.columns": ("ColumnCipher", "PlainColumns", "column_cipher"),
     "aragora_storage_core.consistency": ("primary_only", "primary_reads"),
     "aragora_storage_core.migrations.engine": (
         "Migrator", "SCHEMA_VERSION_DDL", "migration_keys", "upgrade_statements",
     ),
     "aragora_storage_core.migrations.files": ("ROOT", "discover", "rename_tables"),
-    # The data layout and records (backends with stores of their own)
+    # Layout, records, SQL stores' row converters (for backends with stores of their own)
     "aragora_storage_core.layout": (
         "ConsolidatedDatabase", "DATABASES", "DATABASE_INFO", "DatabaseMode", "DatabaseType",
         "Naming", "TABLES", "files_on_disk", "get_db_path", "naming_for",
     ),
     "aragora_storage_core.models": (
-        "AgentMetric", "DebateArtifact", "NomicCycle", "StreamEvent", "from_iso", "to_iso",
-        "utcnow_iso",
+        "AgentMetric", "AuditEntry", "DebateArtifact", "NomicCycle", "Organization", "ShareLink",
+        "StreamEvent", "UsageEvent", "User", "Webhook", "from_iso", "to_iso", "utcnow_iso",
     ),
     "aragora_storage_core.sql.stores.base": ("dumps", "loads"),
+    "aragora_storage_core.sql.stores.accounts": (
+        "ORG_COLUMNS", "SQLOrganizationStore", "SQLUserStore", "USER_COLUMNS", "org_from_row",
+        "org_to_row", "user_from_row", "user_to_row",
+    ),
+    "aragora_storage_core.sql.stores.activity": (
+        "AUDIT_COLUMNS", "USAGE_COLUMNS", "audit_from_row", "audit_row", "cutoff_iso",
+        "usage_row",
+    ),
+    "aragora_storage_core.sql.stores.links": (
+        "SHARE_COLUMNS", "SQLWebhookStore", "WEBHOOK_COLUMNS", "share_from_row", "share_to_row",
+        "webhook_from_row", "webhook_to_row",
+    ),
     "aragora_storage_core.sql.stores.nomic": (
         "ARTIFACT_COLUMNS", "CYCLE_COLUMNS", "EVENT_COLUMNS", "METRIC_COLUMNS",
         "artifact_from_row", "cycle_from_row", "event_row", "metric_row",
@@ -139,6 +151,12 @@ if TYPE_CHECKING:
     from aragora_storage_core.columns import (
         ColumnCipher as ColumnCipher,
     )
+    from aragora_storage_core.columns import (
+        PlainColumns as PlainColumns,
+    )
+    from aragora_storage_core.columns import (
+        column_cipher as column_cipher,
+    )
     from aragora_storage_core.consistency import (
         primary_only as primary_only,
     )
@@ -204,6 +222,9 @@ if TYPE_CHECKING:
     )
     from aragora_storage_core.errors import (
         MigrationError as MigrationError,
+    )
+    from aragora_storage_core.errors import (
+        NotFoundError as NotFoundError,
     )
     from aragora_storage_core.errors import (
         PlainDatabaseError as PlainDatabaseError,
@@ -302,13 +323,31 @@ if TYPE_CHECKING:
         AgentMetric as AgentMetric,
     )
     from aragora_storage_core.models import (
+        AuditEntry as AuditEntry,
+    )
+    from aragora_storage_core.models import (
         DebateArtifact as DebateArtifact,
     )
     from aragora_storage_core.models import (
         NomicCycle as NomicCycle,
     )
     from aragora_storage_core.models import (
+        Organization as Organization,
+    )
+    from aragora_storage_core.models import (
+        ShareLink as ShareLink,
+    )
+    from aragora_storage_core.models import (
         StreamEvent as StreamEvent,
+    )
+    from aragora_storage_core.models import (
+        UsageEvent as UsageEvent,
+    )
+    from aragora_storage_core.models import (
+        User as User,
+    )
+    from aragora_storage_core.models import (
+        Webhook as Webhook,
     )
     from aragora_storage_core.models import (
         from_iso as from_iso,
@@ -373,11 +412,74 @@ if TYPE_CHECKING:
     from aragora_storage_core.sql.slowlog import (
         report as report,
     )
+    from aragora_storage_core.sql.stores.accounts import (
+        ORG_COLUMNS as ORG_COLUMNS,
+    )
+    from aragora_storage_core.sql.stores.accounts import (
+        USER_COLUMNS as USER_COLUMNS,
+    )
+    from aragora_storage_core.sql.stores.accounts import (
+        SQLOrganizationStore as SQLOrganizationStore,
+    )
+    from aragora_storage_core.sql.stores.accounts import (
+        SQLUserStore as SQLUserStore,
+    )
+    from aragora_storage_core.sql.stores.accounts import (
+        org_from_row as org_from_row,
+    )
+    from aragora_storage_core.sql.stores.accounts import (
+        org_to_row as org_to_row,
+    )
+    from aragora_storage_core.sql.stores.accounts import (
+        user_from_row as user_from_row,
+    )
+    from aragora_storage_core.sql.stores.accounts import (
+        user_to_row as user_to_row,
+    )
+    from aragora_storage_core.sql.stores.activity import (
+        AUDIT_COLUMNS as AUDIT_COLUMNS,
+    )
+    from aragora_storage_core.sql.stores.activity import (
+        USAGE_COLUMNS as USAGE_COLUMNS,
+    )
+    from aragora_storage_core.sql.stores.activity import (
+        audit_from_row as audit_from_row,
+    )
+    from aragora_storage_core.sql.stores.activity import (
+        audit_row as audit_row,
+    )
+    from aragora_storage_core.sql.stores.activity import (
+        cutoff_iso as cutoff_iso,
+    )
+    from aragora_storage_core.sql.stores.activity import (
+        usage_row as usage_row,
+    )
     from aragora_storage_core.sql.stores.base import (
         dumps as dumps,
     )
     from aragora_storage_core.sql.stores.base import (
         loads as loads,
+    )
+    from aragora_storage_core.sql.stores.links import (
+        SHARE_COLUMNS as SHARE_COLUMNS,
+    )
+    from aragora_storage_core.sql.stores.links import (
+        WEBHOOK_COLUMNS as WEBHOOK_COLUMNS,
+    )
+    from aragora_storage_core.sql.stores.links import (
+        SQLWebhookStore as SQLWebhookStore,
+    )
+    from aragora_storage_core.sql.stores.links import (
+        share_from_row as share_from_row,
+    )
+    from aragora_storage_core.sql.stores.links import (
+        share_to_row as share_to_row,
+    )
+    from aragora_storage_core.sql.stores.links import (
+        webhook_from_row as webhook_from_row,
+    )
+    from aragora_storage_core.sql.stores.links import (
+        webhook_to_row as webhook_to_row,
     )
     from aragora_storage_core.sql.stores.nomic import (
         ARTIFACT_COLUMNS as ARTIFACT_COLUMNS,

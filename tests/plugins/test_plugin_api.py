@@ -8,7 +8,16 @@ import importlib
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+from fixtures.fake_site import FakeSite
+
 from aragora_storage_core import plugin_api
+from aragora_storage_core.cli import main
+from aragora_storage_core.doctor import diagnose
+from aragora_storage_core.errors import PluginLoadError
+from aragora_storage_core.plugin_versions import incompatibility
+from aragora_storage_core.plugins import BACKEND_GROUP
+from aragora_storage_core.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_DIRS = sorted([*ROOT.glob("plugins/*"), *ROOT.glob("examples/*")])
@@ -80,3 +89,42 @@ def test_every_declared_name_exists_and_is_typed() -> None:
              and node.module.startswith("aragora_storage_core") for alias in node.names}
     declared = {(m, n) for m, names in plugin_api.EXPORTS.items() for n in names}
     assert typed == declared  # the TYPE_CHECKING imports mirror EXPORTS for type checkers
+
+
+INCOMPATIBLE = (
+    "from aragora_storage_core import hookimpl\n"
+    "PLUGIN_API = '>=2.0,<3'\n"
+    "@hookimpl\n"
+    "def storage_connect(url, settings):\n"
+    "    raise AssertionError('an incompatible plugin is never asked')\n"
+)
+
+
+def test_an_incompatible_plugin_is_reported_and_not_loaded_as_a_backend(
+        fake_site: FakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    fake_site.install("aragora-storage-future", "3.1.0",
+                      {BACKEND_GROUP: {"future": "future_backend"}},
+                      {"future_backend": INCOMPATIBLE})
+    registry = Registry(env={})
+    with pytest.raises(PluginLoadError, match=r"built for plugin API >=2\.0,<3"):
+        registry.connect("future://somewhere")
+    (record,) = [r for r in registry.plugins() if r.name == "future"]
+    assert record.status == "incompatible" and record.plugin is None
+    assert "future_backend" not in {registry.host.pm.get_name(p)
+                                    for p in registry.host.pm.get_plugins()}
+    monkeypatch.setenv("ARAGORA_DATA_DIR", str(tmp_path / "data"))
+    assert main(["plugins"]) == 0
+    assert "incompatible  (it was built for plugin API >=2.0,<3, and this aragora-storage" \
+           " provides 1.0)" in capsys.readouterr().out
+    found = [f for f in diagnose(env={"ARAGORA_DATA_DIR": str(tmp_path / "data")}).findings
+             if f.id == "storage.W018"]
+    assert len(found) == 1 and "aragora-storage-future 3.1.0" in found[0].message
+
+
+def test_version_ranges() -> None:
+    assert incompatibility(">=1.0,<2", "1.0") is None
+    assert incompatibility(None, "1.0") is None
+    assert "built for plugin API <1" in str(incompatibility("<1", "1.0"))
+    assert "not a version range" in str(incompatibility("~1", "1.0"))
+    assert "not a version range" in str(incompatibility(1, "1.0"))
