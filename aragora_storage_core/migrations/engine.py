@@ -69,11 +69,14 @@ class Migrator:
 
     def __init__(self, database: SQLDatabase, db: str, location: str,
                  roots: Path | Sequence[Path] | None = None,
-                 names: Mapping[str, str] | None = None) -> None:
+                 names: Mapping[str, str] | None = None, *, adopt: bool = True) -> None:
         self.database = database
         self.db = db
         self.location = location
         self.names = dict(names or {})
+        #: Compare existing tables without version records with the migrations (False
+        #: for a database this process builds from nothing).
+        self.adopt = adopt
         self.files = discover(db, search_path() if roots is None else roots)
         self.keys = migration_keys(self.files, self.names)
         dialect = database.dialect
@@ -108,7 +111,7 @@ class Migrator:
     def status(self) -> DatabaseStatus:
         """Applied, pending and changed migrations, and tables that exist unversioned."""
         status = DatabaseStatus.compare(self.db, self.location, self.applied(), self.files)
-        if not status.applied and status.pending:
+        if self.adopt and not status.applied and status.pending:
             status.unversioned = list(
                 compare(self.database, self.db, self.files, self.names).existing)
         return status
@@ -170,7 +173,7 @@ class Migrator:
         adopted first (:meth:`baseline`): only what it lacks is applied.
         """
         status = self.status()
-        if not status.applied and status.pending and self.database.exists():
+        if self.adopt and not status.applied and status.pending and self.database.exists():
             adopted = self.baseline()
             status = self.status()
             status.ran = adopted.ran
