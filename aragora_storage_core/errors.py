@@ -180,4 +180,4 @@ class DiskFullError(StorageError):
 class LockedError(TransactionError):
     """Another process holds a lock on a database for writing it."""
 
-    code = "storage.E018"
+    code = "storage.E023"

@@ -127,7 +127,7 @@ def test_a_database_locked_by_another_process_is_one_finding_naming_it(
         holder.kill()
         holder.wait()
     assert errors_of(doctor) == [
-        f"storage.E018 ERROR: users.db is locked by another process writing it"
+        f"storage.E023 ERROR: users.db is locked by another process writing it"
         f" (pid {holder.pid})"]
     assert not any(word in doctor.stdout for word in DAMAGE_WORDS)
 
