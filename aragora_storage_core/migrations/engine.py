@@ -51,11 +51,14 @@ class Migrator:
 
     def __init__(self, database: SQLDatabase, db: str, location: str,
                  roots: Path | Sequence[Path] | None = None,
-                 names: Mapping[str, str] | None = None) -> None:
+                 names: Mapping[str, str] | None = None, *, adopt: bool = True) -> None:
         self.database = database
         self.db = db
         self.location = location
         self.names = dict(names or {})
+        #: Compare existing tables without version records with the migrations (False
+        #: for a database this process builds from nothing).
+        self.adopt = adopt
         self.files = discover(db, search_path() if roots is None else roots)
         dialect = database.dialect
         self._applied_sql = dialect.sql(
@@ -89,7 +92,7 @@ class Migrator:
     def status(self) -> DatabaseStatus:
         """Applied, pending and changed migrations, and tables that exist unversioned."""
         status = DatabaseStatus.compare(self.db, self.location, self.applied(), self.files)
-        if not status.applied and status.pending:
+        if self.adopt and not status.applied and status.pending:
             status.unversioned = list(
                 compare(self.database, self.db, self.files, self.names).existing)
         return status
@@ -124,9 +127,14 @@ class Migrator:
         if adoption.existing and len(adoption.matched) < len(self.files) \
                 and any(self._creates_existing(adoption)):
             raise refuse_partial(self.db, self.location, adoption, self.files, self.names)
-        with self.database.transaction() as tx:
+        if not adoption.matched:
+            return status
+        with self.database.migration_session() as session, session.transaction() as tx:
+            self._lock(tx)
+            tx.execute(SCHEMA_VERSION_DDL, label="schema_version")
             for migration in adoption.matched:
-                tx.execute(SCHEMA_VERSION_DDL, label="schema_version")
+                if tx.fetch_one(self._one_sql, (self.db, migration.version)) is not None:
+                    continue  # another migrator applied it while this one compared tables
                 tx.execute(self._record_sql, (self.db, migration.version, migration.name,
                                               migration.checksum, utcnow_iso(), 0.0))
                 status.ran.append(f"={migration.version:03d}_{migration.name}")
@@ -146,7 +154,7 @@ class Migrator:
         adopted first (:meth:`baseline`): only what it lacks is applied.
         """
         status = self.status()
-        if not status.applied and status.pending and self.database.exists():
+        if self.adopt and not status.applied and status.pending and self.database.exists():
             adopted = self.baseline()
             status = self.status()
             status.ran = adopted.ran

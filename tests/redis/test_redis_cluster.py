@@ -256,3 +256,36 @@ def test_a_killed_primary_is_absorbed_by_idempotent_commands_and_a_write_says_un
         backend.close()
         killed.start()
         wait_until(redis_cluster.healthy, "the killed node rejoining as a replica")
+
+
+def test_a_cluster_that_lost_a_whole_shard_refuses_clearly_and_comes_back(
+        cluster_url: str, redis_cluster: ThrowawayCluster) -> None:
+    primary = redis_cluster.primary_ports()[0]
+    shard = [redis_cluster.node(primary), redis_cluster.node(redis_cluster.replica_of(primary))]
+    backend = connect_redis(cluster_url + "&retries=0")
+    patient = connect_redis(cluster_url + "&retries=8")
+    live = next(port for port in redis_cluster.primary_ports() if port != primary)
+    loop = same_primary_loop(backend, redis_cluster, live)
+    refusing, events = backend.store("stream_events"), patient.store("stream_events")
+    try:
+        for node in shard:
+            node.stop()
+        wait_until(lambda: redis_cluster.client(live).cluster("info")["cluster_state"] == "fail",
+                   "the cluster noticing that a shard is gone")
+        with pytest.raises(BackendUnavailableError,
+                           match=r"the cluster refused stream_events\.append .*did not run"):
+            refusing.append(StreamEvent(loop, 1, "refused", {}))
+        found = {check.id: check for check in health(backend)}
+        assert "storage.E145" in found and "cluster_state fail" in found["storage.E145"].message
+        for node in shard:
+            node.start()
+        # CLUSTERDOWN says the write did not run, so even XADD is retried until it is served
+        assert events.append(StreamEvent(loop, 1, "served", {}))
+        assert [e.event_type for e in events.read(loop)] == ["served"]
+    finally:
+        backend.close()
+        patient.close()
+        for node in shard:
+            if node.process is None:
+                node.start()
+        wait_until(redis_cluster.healthy, "the shard rejoining")

@@ -10,7 +10,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aragora_storage_redis.backend import RedisBackend
 from aragora_storage_redis.health import health
-from redis_cluster import PASSWORD, SENTINEL_PASSWORD, SERVICE, ThrowawaySentinels, node_client
+from redis_cluster import (
+    PASSWORD,
+    SENTINEL_PASSWORD,
+    SERVICE,
+    ThrowawaySentinels,
+    node_client,
+    wait_until,
+)
 from redis_support import connect_redis
 
 from aragora_storage_core.errors import BackendUnavailableError, ConfigurationError
@@ -70,6 +77,27 @@ def test_bad_sentinel_urls_fail_before_connecting(sentinels: ThrowawaySentinels)
         connect_redis(sentinels.url().replace(f"/{SERVICE}/0", ""))
     with pytest.raises(ConfigurationError, match="needs a sentinel URL"):
         connect_redis(f"redis://127.0.0.1:{sentinels.primary.port}/0?sentinel_password=x")
+
+
+def test_sentinels_that_stop_answering_are_reported_and_do_not_stop_the_data(
+        sentinel_backend: RedisBackend, sentinels: ThrowawaySentinels) -> None:
+    cache = sentinel_backend.store("cache")
+    cache.set("k", b"v")
+    try:
+        sentinels.sentinels[2].stop()
+        found = {check.id: check for check in health(sentinel_backend)}
+        assert "2 of 3 sentinels answer" in found["storage.W146"].message
+        for sentinel in sentinels.sentinels[:2]:
+            sentinel.stop()
+        # every command asks the sentinels (interval 0); none answers, the primary does
+        assert cache.get("k") == b"v"
+        found = {check.id: check for check in health(sentinel_backend)}
+        assert "storage.E146" in found and "storage.I146" not in found
+    finally:
+        for sentinel in sentinels.sentinels:
+            if sentinel.process is None:
+                sentinel.start()
+        wait_until(sentinels.settled, "the sentinels answering again")
 
 
 def test_a_sentinel_failover_is_followed(sentinel_backend: RedisBackend,

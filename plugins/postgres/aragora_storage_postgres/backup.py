@@ -29,6 +29,7 @@ from aragora_storage_core.migrations.engine import Migrator
 from aragora_storage_core.models import utcnow_iso
 from aragora_storage_core.sql.dialect import check_identifier
 from aragora_storage_postgres.connection import connect_kwargs, where
+from aragora_storage_postgres.copy_guard import quiet_copy
 from aragora_storage_postgres.database import PostgresDatabase
 
 if TYPE_CHECKING:
@@ -148,7 +149,7 @@ def _copy_in(database: PostgresDatabase, directory: Path) -> list[str]:
         cursor = conn.cursor()
         cursor.execute("TRUNCATE schema_version")
         for name in names:
-            with (directory / name).open("rb") as handle:
+            with (directory / name).open("rb") as handle, quiet_copy():
                 header = _header(directory, name, handle.readline())
                 handle.seek(0)
                 cursor.copy_expert(

@@ -26,6 +26,7 @@ from aragora_storage_core.sql.database import Cursor, Params, Row, SQLDatabase, 
 from aragora_storage_core.sql.slowlog import report
 from aragora_storage_core.url import StorageURL
 from aragora_storage_postgres.connection import connect_kwargs, open_connection, where
+from aragora_storage_postgres.copy_guard import quiet_copy
 from aragora_storage_postgres.copy_rows import copy_csv
 from aragora_storage_postgres.dialect import POSTGRES
 from aragora_storage_postgres.errors import ConnectionLostError, refusal
@@ -262,8 +263,9 @@ class PostgresDatabase(SQLDatabase):
             except TypeError:
                 pass
             else:
-                raw.copy_expert(f"COPY {target.group(1)} FROM STDIN WITH (FORMAT csv)",
-                                io.StringIO(data))
+                with quiet_copy():
+                    raw.copy_expert(f"COPY {target.group(1)} FROM STDIN WITH (FORMAT csv)",
+                                    io.StringIO(data))
                 return len(rows)
         from psycopg2.extras import execute_values
 

@@ -21,6 +21,7 @@ longer in recovery) is left out for good until it is a standby again.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import weakref
 from collections import deque
@@ -119,10 +120,16 @@ class ReplicaSet:
         self._samples: deque[tuple[float, int]] = deque(
             maxlen=int((max_lag + 2 * check_seconds) / check_seconds) + 2)
         self._turn = count()
+        self._stop = threading.Event()
+        self._begin()
+        _SETS.add(self)
+
+    def _begin(self) -> None:
+        """Locks and no checker yet (at first, and in a forked child, whose copies of the
+        parent's locks may be held by a thread that does not exist there)."""
         self._due = -math.inf
         self._check_lock = threading.Lock()
         self._start_lock = threading.Lock()
-        self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def choose(self) -> Replica | None:
@@ -135,11 +142,15 @@ class ReplicaSet:
         readable = self.readable
         if not readable or now - self.last_write < self.window:
             return None
-        floor = max(self._caller_write.get(), now - self.max_lag)
-        size = len(readable)
+        floor = self._caller_write.get()
+        if now - self.max_lag > floor:
+            floor = now - self.max_lag
+        if len(readable) == 1:
+            only = readable[0]
+            return only if only.fresh_as_of >= floor else None
         turn = next(self._turn)
-        for step in range(size):
-            replica = readable[(turn + step) % size]
+        for step in range(len(readable)):
+            replica = readable[(turn + step) % len(readable)]
             if replica.fresh_as_of >= floor:
                 return replica
         return None
@@ -238,6 +249,18 @@ class ReplicaSet:
             self._thread = threading.Thread(target=_check_until_closed, args=(weakref.ref(self),),
                                             name="aragora-replica-check", daemon=True)
             self._thread.start()
+
+
+#: Every replica set, so that a forked child can start its own checker with fresh locks.
+_SETS: weakref.WeakSet[ReplicaSet] = weakref.WeakSet()
+
+
+def _begin_after_fork() -> None:
+    for replicas in list(_SETS):
+        replicas._begin()
+
+
+os.register_at_fork(after_in_child=_begin_after_fork)
 
 
 def _check_until_closed(ref: weakref.ref[ReplicaSet]) -> None:

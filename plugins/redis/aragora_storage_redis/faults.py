@@ -128,6 +128,11 @@ def translate(error: RedisError | RedisClusterException, where: Located, operati
         return BackendUnavailableError(
             f"{where.location}: no sentinel named a primary for the service ({operation})",
             "check the sentinel hosts and ports, the service name and ?sentinel_password=")
+    if isinstance(error, NOT_RUN):
+        return BackendUnavailableError(
+            f"{where.location}: the cluster refused {operation} ({reason}); a command "
+            "refused this way did not run",
+            "see `aragora-storage doctor` for the slots not served and the failing nodes")
     outcome = "" if idempotent else (
         "; the write may or may not have been applied and was not retried, so it is "
         "never applied twice")

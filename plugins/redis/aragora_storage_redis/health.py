@@ -175,6 +175,8 @@ def sentinel_checks(backend: RedisBackend, topology: SentinelPrimary) -> list[Ch
 
 def health(backend: RedisBackend) -> list[Check]:
     """Every finding about ``backend``."""
+    if isinstance(backend.topology, ClusterServers):
+        backend.topology.answer_from_a_live_node()
     checks = transport_checks(backend) + server_checks(backend)
     if isinstance(backend.topology, ClusterServers):
         checks += cluster_checks(backend)

@@ -17,7 +17,7 @@ from redis.crc import key_slot
 
 from aragora_storage_core.models import StreamEvent, to_iso, utcnow_iso
 from aragora_storage_core.stores.protocols import StoreKind
-from aragora_storage_redis.faults import translated
+from aragora_storage_redis.faults import DRIVER_ERRORS, translate, translated
 
 if TYPE_CHECKING:
     from aragora_storage_redis.backend import RedisBackend
@@ -160,6 +160,7 @@ class RedisStreamEventStore(RedisStore):
         for index, event in enumerate(events):
             by_slot.setdefault(self._slot(self._keys.stream(event.loop_id)), []).append(index)
         ids: list[str] = [""] * len(events)
+        done = 0
         for indexes in by_slot.values():
             batch = [(self._keys.stream(events[i].loop_id), _event_fields(events[i]))
                      for i in indexes]
@@ -171,8 +172,17 @@ class RedisStreamEventStore(RedisStore):
                 replies: list[bytes] = pipe.execute()
                 return replies
 
-            for index, entry_id in zip(indexes, self._unsent(send), strict=True):
+            try:
+                replies = self._unsent(send)
+            except DRIVER_ERRORS as error:
+                if not done:
+                    raise
+                raise translate(error, self._where, f"stream_events.append_many after {done} "
+                                f"of {len(events)} events were appended (one transaction "
+                                "per hash slot)", idempotent=False) from error
+            for index, entry_id in zip(indexes, replies, strict=True):
                 ids[index] = events[index].id = entry_id.decode()
+            done += len(indexes)
         return ids
 
     @translated("stream_events.read")

@@ -115,17 +115,30 @@ class ClusterServers:
         return [self.client.get_redis_connection(node) for node in self.client.get_primaries()]
 
     def run_ids(self, every_node: bool = False) -> frozenset[str]:
-        """``run_id`` of each primary; with ``every_node`` of every replica that answers
-        too (from ``CLUSTER NODES``: ``CLUSTER SLOTS`` leaves out replicas that have not
-        replicated anything yet)."""
-        replies = self.client.info("server", target_nodes=self.client.PRIMARIES)
-        found = {info["run_id"] for info in replies.values()}
+        """``run_id`` of each primary that answers; with ``every_node`` of every replica
+        that answers too (from ``CLUSTER NODES``: ``CLUSTER SLOTS`` leaves out replicas that
+        have not replicated anything yet)."""
+        found: set[str] = set()
+        for node in self.client.get_primaries():  # one that is down is left out
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                found.add(self.client.info("server", target_nodes=node)["run_id"])
         if every_node:
             nodes: dict[str, Any] = self.client.cluster_nodes()
             replicas = [address.rsplit(":", 1) for address, node in nodes.items()
                         if "slave" in node["flags"] and "fail" not in node["flags"]]
             found |= replica_run_ids(replicas, self._node_kwargs)
         return frozenset(found)
+
+    def answer_from_a_live_node(self) -> None:
+        """Make a node that answers ``PING`` the one that commands without a key (``INFO``,
+        ``CLUSTER INFO``) go to, so that one node being down does not hide the others."""
+        for node in [self.client.get_default_node(), *self.client.get_nodes()]:
+            try:
+                self.client.ping(target_nodes=node)
+            except (ConnectionError, TimeoutError):
+                continue
+            self.client.set_default_node(node)
+            return
 
     def facts(self) -> dict[str, Any]:
         """The primaries the client routes to now."""
