@@ -52,6 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=2000)
     parser.add_argument("--dir", default=tempfile.gettempdir())
+    parser.add_argument("--op", action="append", choices=OPS, help="only these (repeatable)")
     parser.add_argument("--run", nargs=3, metavar=("SIDE", "OP", "N"))
     args = parser.parse_args()
     if args.run:
@@ -60,7 +61,7 @@ def main() -> None:
     print(f"| operation ({args.ops} calls) | store instructions/op | sqlite3 instructions/op"
           " | ratio |")
     print("| --- | ---: | ---: | ---: |")
-    for op in OPS:
+    for op in args.op or OPS:
         per_op = {side: (instructions(side, op, args.ops, args.dir)
                          - instructions(side, op, 0, args.dir)) / args.ops
                   for side in ("registry", "raw")}
