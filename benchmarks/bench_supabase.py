@@ -28,12 +28,16 @@ from aragora_storage_core.models import (
     AgentMetric,
     DebateArtifact,
     NomicCycle,
+    Organization,
     StreamEvent,
+    UsageEvent,
+    User,
     from_iso,
     to_iso,
     utcnow_iso,
 )
 from aragora_storage_core.registry import Registry
+from aragora_storage_core.sql.stores.accounts import USER_COLUMNS, user_from_row
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.supabase.supabase_support import (
@@ -49,6 +53,7 @@ TARGET = 1.10
 CYCLE_FIELDS = ("loop_id,cycle_number,phase,stage,started_at,completed_at,success,git_commit,"
                 "task_description,total_tasks,completed_tasks,error_message")
 EVENT_FIELDS = "loop_id,cycle,event_type,event_data,agent,timestamp,id"
+USER_FIELDS = ",".join(USER_COLUMNS)
 
 
 class RawSupabase:
@@ -132,6 +137,22 @@ class RawSupabase:
         return [_cycle(r) for r in rows]
 
 
+    def get_user(self, user_id: str) -> User | None:
+        rows = (self.client.table("users").select(USER_FIELDS).eq("id", user_id).limit(1)
+                .execute().data)
+        return user_from_row(tuple(rows[0][c] for c in USER_COLUMNS)) if rows else None
+
+    def record_failed_login(self, user_id: str) -> int:
+        count = self.client.rpc("aragora_record_failed_login",
+                                {"p_user_id": user_id}).execute().data
+        return 0 if count is None else int(count)
+
+    def usage_totals(self, org_id: str) -> dict[str, int]:
+        rows = self.client.rpc("aragora_usage_totals",
+                               {"p_org_id": org_id, "p_since": ""}).execute().data
+        return {r["event_type"]: int(r["total"]) for r in rows}
+
+
 def _cycle(r: dict[str, Any]) -> NomicCycle:
     return NomicCycle(r["loop_id"], r["cycle_number"], r["phase"], r["stage"],
                       from_iso(r["started_at"]),  # type: ignore[arg-type]
@@ -195,6 +216,19 @@ def run(url: str, key: str, dsn: str, pairs: int, batch: int) -> list[dict[str, 
                 lambda i: raw.record_metrics(batch_of_metrics), pairs, batch // 4),
         compare("DebateArtifacts.save", lambda i: artifacts.save(artifact),
                 lambda i: raw.save_artifact(artifact), pairs, batch),
+    ]
+    users, usage = backend.store("users"), backend.store("usage")
+    users.create(User("bench-user", "bench@example.com", "h", "s", preferences={"a": 1}))
+    backend.store("organizations").create(Organization("bench-org", "Bench", "bench"))
+    usage.record_many([UsageEvent("bench-org", f"type{i % 5}", i) for i in range(200)])
+    result += [
+        compare("Users.get_by_id", lambda i: users.get_by_id("bench-user"),
+                lambda i: raw.get_user("bench-user"), pairs, batch),
+        compare("Users.record_failed_login (rpc)",
+                lambda i: users.record_failed_login("bench-user"),
+                lambda i: raw.record_failed_login("bench-user"), pairs, batch),
+        compare("Usage.totals (rpc, 200 events)", lambda i: usage.totals("bench-org"),
+                lambda i: raw.usage_totals("bench-org"), pairs, batch),
     ]
     registry.close()
     return result

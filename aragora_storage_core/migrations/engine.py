@@ -124,9 +124,14 @@ class Migrator:
         if adoption.existing and len(adoption.matched) < len(self.files) \
                 and any(self._creates_existing(adoption)):
             raise refuse_partial(self.db, self.location, adoption, self.files, self.names)
-        with self.database.transaction() as tx:
+        if not adoption.matched:
+            return status
+        with self.database.migration_session() as session, session.transaction() as tx:
+            self._lock(tx)
+            tx.execute(SCHEMA_VERSION_DDL, label="schema_version")
             for migration in adoption.matched:
-                tx.execute(SCHEMA_VERSION_DDL, label="schema_version")
+                if tx.fetch_one(self._one_sql, (self.db, migration.version)) is not None:
+                    continue  # another migrator applied it while this one compared tables
                 tx.execute(self._record_sql, (self.db, migration.version, migration.name,
                                               migration.checksum, utcnow_iso(), 0.0))
                 status.ran.append(f"={migration.version:03d}_{migration.name}")

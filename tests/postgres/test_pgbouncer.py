@@ -21,6 +21,8 @@ from aragora_storage_core.backend import Backend
 from aragora_storage_core.backup.create import create_backup
 from aragora_storage_core.backup.types import RestoreRequest
 from aragora_storage_core.errors import BackupError
+from aragora_storage_core.layout import DATABASES
+from aragora_storage_core.migrations.files import discover
 from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.testing.suite import *  # noqa: F403
@@ -96,7 +98,7 @@ def test_two_migrators_through_the_pooler_apply_each_version_once_and_leave_no_l
         backend.close()
     assert errors == []
     ran = [(s.db, name) for report in reports for s in report.databases for name in s.ran]
-    assert len(ran) == len(set(ran)) == 17
+    assert len(ran) == len(set(ran)) == sum(len(discover(info.type.value)) for info in DATABASES)
     with pg_admin.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid ="
                        " l.database WHERE d.datname = %s AND l.locktype = 'advisory'",

@@ -102,6 +102,25 @@ class Gateway:
             connection.close()
             self._local.connection = None
 
+    def _forward(self, method: str, path: str, body: bytes,
+                 headers: dict[str, str]) -> tuple[http.client.HTTPResponse, bytes]:
+        """Send the request on this thread's keep-alive connection; when PostgREST had
+        closed that idle connection (nothing was received), send it once more on a new
+        one, as proxies do."""
+        reused = getattr(self._local, "connection", None) is not None
+        connection = self._connection()
+        try:
+            connection.request(method, path, body=body or None, headers=headers)
+            upstream = connection.getresponse()
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            self._drop_connection()
+            if not reused:
+                raise
+            connection = self._connection()
+            connection.request(method, path, body=body or None, headers=headers)
+            upstream = connection.getresponse()
+        return upstream, upstream.read()
+
     def serve(self, request: BaseHTTPRequestHandler) -> None:
         """Answer one request: reject it, or pass it to PostgREST and relay the answer."""
         length = int(request.headers.get("Content-Length") or 0)
@@ -117,11 +136,8 @@ class Gateway:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         if "authorization" not in {k.lower() for k in headers}:
             headers["Authorization"] = f"Bearer {key}"
-        connection = self._connection()
         try:
-            connection.request(request.command, path, body=body or None, headers=headers)
-            upstream = connection.getresponse()
-            payload = upstream.read()
+            upstream, payload = self._forward(request.command, path, body, headers)
         except TimeoutError:
             self._drop_connection()
             return _answer(request, 504, UPSTREAM_ERRORS[504])

@@ -80,7 +80,8 @@ def test_restore_into_empty_tables_gives_identical_rows_and_ids_continue(
     registry.host.load_backend("supabase")
     directory, manifest = create_backup(registry.hook, supabase_backend, tmp_path)
     assert (directory / "manifest.json").is_file()
-    assert manifest.backend == "supabase" and manifest.schema_versions == {"nomic": 1}
+    assert manifest.backend == "supabase"
+    assert manifest.schema_versions == {"users": 3, "token_blacklist": 1, "nomic": 1}
     assert manifest.extra["rows"]["stream_events"] == 29
     for entry in manifest.files:
         assert stat.S_IMODE((directory / entry.name).stat().st_mode) == 0o600

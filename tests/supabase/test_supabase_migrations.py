@@ -3,11 +3,12 @@ SUPABASE_DB_URL, and the generated SQL editor file (which must give the same sch
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
-from aragora_storage_supabase.backend import TABLES, SupabaseBackend
-from aragora_storage_supabase.schema import render, sql_path
+from aragora_storage_supabase.backend import DATABASES, TABLES, SupabaseBackend
+from aragora_storage_supabase.schema import FUNCTIONS_PATH, render, render_functions, sql_path
 
 from aragora_storage_core.cli import main
 from aragora_storage_core.errors import MigrationError
@@ -25,6 +26,19 @@ from tests.supabase.supabase_support import (
 )
 
 pytestmark = pytest.mark.postgres
+
+
+def _editor_files() -> list[Path]:
+    """Every SQL editor file, in the order to run them."""
+    return [*(sql_path(m) for db in DATABASES for m in discover(db.value)), FUNCTIONS_PATH]
+
+
+def _run_editor_files(database: str) -> None:
+    conn = admin_connection(database)
+    with conn.cursor() as cursor:
+        for path in _editor_files():
+            cursor.execute(path.read_text(encoding="utf-8"))
+    conn.close()
 
 
 def _migrate(registry: Registry, backend: SupabaseBackend,
@@ -46,9 +60,11 @@ def _schema(database: str) -> list[tuple[Any, ...]]:
 
 
 def test_generated_sql_editor_files_are_up_to_date() -> None:
-    for migration in discover("nomic"):
-        assert sql_path(migration).read_text(encoding="utf-8") == render(migration), \
-            "run python -m aragora_storage_supabase.schema"
+    for db in DATABASES:
+        for migration in discover(db.value):
+            assert sql_path(migration).read_text(encoding="utf-8") == render(migration), \
+                "run python -m aragora_storage_supabase.schema"
+    assert FUNCTIONS_PATH.read_text(encoding="utf-8") == render_functions()
 
 
 def test_fresh_project_reports_every_migration_pending_and_missing_tables(
@@ -57,8 +73,10 @@ def test_fresh_project_reports_every_migration_pending_and_missing_tables(
     registry = Registry(env=env_of(server))
     backend = registry.active()
     status = _migrate(registry, backend, MigrationAction.STATUS)
-    assert [m.name for m in status.databases[0].pending] == ["initial"]
-    assert "0 of 7 tables exist, missing: nomic_cycles" in status.databases[0].location
+    pending = {d.db: [m.name for m in d.pending] for d in status.databases}
+    assert pending == {"users": ["initial", "add_lockout", "links_webhooks_monthly_usage"],
+                       "token_blacklist": ["initial"], "nomic": ["initial"]}
+    assert "0 of 7 tables exist, missing: nomic_cycles" in status.databases[2].location
     checks = registry.host.collect_health(backend)
     assert any(c.id == "storage.W091" and "nomic_cycles" in c.message for c in checks)
     with pytest.raises(Exception) as missing:
@@ -75,7 +93,7 @@ def test_migrate_without_a_direct_connection_names_the_sql_file_and_changes_noth
     backend = registry.active()
     with pytest.raises(MigrationError) as error:
         _migrate(registry, backend)
-    assert str(sql_path(discover("nomic")[0])) in error.value.message
+    assert all(str(path) in error.value.message for path in _editor_files())
     assert "SUPABASE_DB_URL" in error.value.hint
     assert _schema(database) == []
     registry.close()
@@ -96,15 +114,12 @@ def test_migrate_command_exits_1_and_prints_the_file_to_run(
 def test_sql_editor_file_and_direct_migrate_give_the_same_schema_and_status(
         fresh_project: Any) -> None:
     server, by_file = fresh_project
-    conn = admin_connection(by_file)
-    with conn.cursor() as cursor:
-        cursor.execute(sql_path(discover("nomic")[0]).read_text(encoding="utf-8"))
-    conn.close()
+    _run_editor_files(by_file)
     registry = Registry(env=env_of(server))
     status = _migrate(registry, registry.active(), MigrationAction.STATUS)
-    assert status.pending_count == 0 and not status.databases[0].changed
-    assert "all 7 tables exist" in status.databases[0].location
-    assert _migrate(registry, registry.active()).databases[0].ran == []
+    assert status.pending_count == 0 and not any(d.changed for d in status.databases)
+    assert "all 7 tables exist" in status.databases[2].location
+    assert all(d.ran == [] for d in _migrate(registry, registry.active()).databases)
     registry.close()
 
     by_migrate = make_database()
@@ -112,7 +127,9 @@ def test_sql_editor_file_and_direct_migrate_give_the_same_schema_and_status(
         with TestProject(by_migrate) as other:
             registry = Registry(env=env_of(other, by_migrate))
             report = _migrate(registry, registry.active())
-            assert report.databases[0].ran == ["001_initial"]
+            assert [d.ran for d in report.databases] == [
+                ["001_initial", "002_add_lockout", "003_links_webhooks_monthly_usage"],
+                ["001_initial"], ["001_initial"]]
             registry.close()
         assert _schema(by_file) == _schema(by_migrate)
     finally:
@@ -127,10 +144,10 @@ def test_doctor_reports_pending_and_changed_migrations_once(fresh_project: Any) 
     server, database = fresh_project
     findings = diagnose(env=env_of(server)).findings
     assert [f.id for f in findings if "pending" in f.message] == ["storage.W050"]
+    _run_editor_files(database)  # applied by hand, then the recorded checksum differs
     conn = admin_connection(database)
-    with conn.cursor() as cursor:  # applied by hand, then the recorded checksum differs
-        cursor.execute(sql_path(discover("nomic")[0]).read_text(encoding="utf-8"))
-        cursor.execute("UPDATE schema_version SET checksum = 'edited'")
+    with conn.cursor() as cursor:
+        cursor.execute("UPDATE schema_version SET checksum = 'edited' WHERE database = 'nomic'")
     conn.close()
     findings = diagnose(env=env_of(server)).findings
     assert [f.id for f in findings if "changed" in f.message] == ["storage.E051"]
@@ -141,16 +158,16 @@ def test_status_of_a_changed_migration_is_shown_and_exits_1(
         fresh_project: Any, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     server, database = fresh_project
+    _run_editor_files(database)
     conn = admin_connection(database)
     with conn.cursor() as cursor:
-        cursor.execute(sql_path(discover("nomic")[0]).read_text(encoding="utf-8"))
-        cursor.execute("UPDATE schema_version SET checksum = 'edited'")
+        cursor.execute("UPDATE schema_version SET checksum = 'edited' WHERE database = 'nomic'")
     conn.close()
     for name, value in env_of(server).items():
         monkeypatch.setenv(name, value)
     assert main(["migrate", "--status"]) == 1
     out = capsys.readouterr().out
-    assert out.startswith("nomic ") and "CHANGED AFTER APPLY: 001_initial.sql" in out
+    assert out.startswith("users ") and "CHANGED AFTER APPLY: 001_initial.sql" in out
     with pytest.raises(MigrationError) as refused:  # migrating over it is still refused
         registry = Registry(env=env_of(server, database))
         _migrate(registry, registry.active())

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aragora_storage_supabase.stores import PAGE_SIZE
+from aragora_storage_supabase.project import PAGE_SIZE
 
 from aragora_storage_core.errors import DuplicateError
 from aragora_storage_core.models import AgentMetric, NomicCycle

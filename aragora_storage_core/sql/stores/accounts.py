@@ -154,6 +154,14 @@ def org_from_row(row: tuple[Any, ...]) -> Organization:
     )
 
 
+def org_to_row(org: Organization) -> tuple[Any, ...]:
+    """The row for ``org`` in ``ORG_COLUMNS`` order."""
+    now = utcnow_iso()
+    return (org.id, org.name, org.slug, org.tier, org.owner_id, org.stripe_customer_id,
+            org.stripe_subscription_id, to_iso(org.created_at) or now,
+            to_iso(org.updated_at) or now, dumps(org.settings))
+
+
 class SQLOrganizationStore(SQLStore):
     """:class:`~aragora_storage_core.stores.OrganizationStore` on SQL."""
 
@@ -174,13 +182,7 @@ class SQLOrganizationStore(SQLStore):
 
     def create(self, org: Organization) -> Organization:
         """Insert a new organization; ``DuplicateError`` if the id or slug exists."""
-        now = utcnow_iso()
-        row = (
-            org.id, org.name, org.slug, org.tier, org.owner_id, org.stripe_customer_id,
-            org.stripe_subscription_id, to_iso(org.created_at) or now,
-            to_iso(org.updated_at) or now,
-            dumps(org.settings),
-        )
+        row = org_to_row(org)
         with self.unique("organization id or slug"), self._db.transaction() as tx:
             tx.execute(self._insert, row, label="organizations.create")
         return org_from_row(row)

@@ -20,7 +20,8 @@ def cutoff_iso(days: int) -> str:
     return (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="microseconds")
 
 
-def _audit_row(entry: AuditEntry) -> tuple[Any, ...]:
+def audit_row(entry: AuditEntry) -> tuple[Any, ...]:
+    """The row for ``entry`` in ``AUDIT_COLUMNS`` order."""
     return (
         to_iso(entry.timestamp) or utcnow_iso(), entry.user_id, entry.org_id, entry.action,
         entry.resource_type, entry.resource_id, dumps(entry.details), entry.ip_address,
@@ -28,7 +29,8 @@ def _audit_row(entry: AuditEntry) -> tuple[Any, ...]:
     )
 
 
-def _audit_from_row(row: tuple[Any, ...]) -> AuditEntry:
+def audit_from_row(row: tuple[Any, ...]) -> AuditEntry:
+    """Build an :class:`AuditEntry` from a row in ``AUDIT_COLUMNS`` order plus ``id``."""
     ts, user_id, org_id, action, rtype, rid, details, ip, agent, entry_id = row
     return AuditEntry(action, ts, user_id, org_id, rtype, rid, loads(details), ip, agent, entry_id)
 
@@ -49,13 +51,13 @@ class SQLAuditStore(SQLStore):
     def log(self, entry: AuditEntry) -> int:
         """Append one entry; return its id."""
         with self._db.transaction() as tx:
-            row = tx.fetch_one(self._insert, _audit_row(entry), label="audit_log.log")
+            row = tx.fetch_one(self._insert, audit_row(entry), label="audit_log.log")
         assert row is not None
         return int(row[0])
 
     def log_many(self, entries: Iterable[AuditEntry]) -> int:
         """Append many entries in one transaction; return how many."""
-        rows = [_audit_row(e) for e in entries]
+        rows = [audit_row(e) for e in entries]
         with self._db.transaction() as tx:
             return tx.execute_many(self._insert_many, rows, label="audit_log.log_many")
 
@@ -82,7 +84,7 @@ class SQLAuditStore(SQLStore):
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = self.prepare(f"{self._select}{where} ORDER BY timestamp DESC, id DESC LIMIT ?")
         rows = self._db.fetch_all(sql, (*params, limit), "audit_log.query")
-        return [_audit_from_row(r) for r in rows]
+        return [audit_from_row(r) for r in rows]
 
     def cleanup_old_entries(self, retention_days: int | None = None, *,
                             dry_run: bool = False) -> int:
@@ -94,7 +96,8 @@ class SQLAuditStore(SQLStore):
 USAGE_COLUMNS = ("org_id", "event_type", "count", "metadata", "timestamp")
 
 
-def _usage_row(event: UsageEvent) -> tuple[Any, ...]:
+def usage_row(event: UsageEvent) -> tuple[Any, ...]:
+    """The row for ``event`` in ``USAGE_COLUMNS`` order."""
     return (event.org_id, event.event_type, event.count, dumps(event.metadata),
             to_iso(event.timestamp) or utcnow_iso())
 
@@ -137,13 +140,13 @@ class SQLUsageStore(SQLStore):
     def record(self, event: UsageEvent) -> int:
         """Record one event; return its id."""
         with self.unique("organization"), self._db.transaction() as tx:
-            row = tx.fetch_one(self._insert, _usage_row(event), label="usage_events.record")
+            row = tx.fetch_one(self._insert, usage_row(event), label="usage_events.record")
         assert row is not None
         return int(row[0])
 
     def record_many(self, events: Iterable[UsageEvent]) -> int:
         """Record many events in one transaction; return how many."""
-        rows = [_usage_row(e) for e in events]
+        rows = [usage_row(e) for e in events]
         with self.unique("organization"), self._db.transaction() as tx:
             return tx.execute_many(self._insert_many, rows, label="usage_events.record_many")
 

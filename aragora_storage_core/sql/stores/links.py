@@ -17,11 +17,19 @@ SHARE_COLUMNS = (
 _SHARE_SELECT = f"SELECT {', '.join(SHARE_COLUMNS)} FROM share_links"
 
 
-def _share_from_row(row: tuple[Any, ...]) -> ShareLink:
+def share_from_row(row: tuple[Any, ...]) -> ShareLink:
+    """Build a :class:`ShareLink` from a row in ``SHARE_COLUMNS`` order."""
     return ShareLink(
         token=row[0], debate_id=row[1], org_id=row[2], created_by=row[3], created_at=row[4],
         expires_at=row[5], max_views=row[6], view_count=row[7], revoked=bool(row[8]),
     )
+
+
+def share_to_row(link: ShareLink) -> tuple[Any, ...]:
+    """The row for ``link`` in ``SHARE_COLUMNS`` order."""
+    return (link.token, link.debate_id, link.org_id, link.created_by,
+            to_iso(link.created_at) or utcnow_iso(), to_iso(link.expires_at), link.max_views,
+            link.view_count, int(link.revoked))
 
 
 class SQLShareLinkStore(SQLStore):
@@ -45,30 +53,25 @@ class SQLShareLinkStore(SQLStore):
 
     def create(self, link: ShareLink) -> ShareLink:
         """Insert a link; ``DuplicateError`` if the token exists."""
-        row = (
-            link.token, link.debate_id, link.org_id, link.created_by,
-            to_iso(link.created_at) or utcnow_iso(), to_iso(link.expires_at), link.max_views,
-            link.view_count,
-            int(link.revoked),
-        )
+        row = share_to_row(link)
         with self.unique("share token"), self._db.transaction() as tx:
             tx.execute(self._insert, row, label="share_links.create")
-        return _share_from_row(row)
+        return share_from_row(row)
 
     def get(self, token: str) -> ShareLink | None:
         """Return the link or ``None`` (revoked and expired links too)."""
         row = self._db.fetch_one(self._get, (token,), "share_links.get")
-        return None if row is None else _share_from_row(row)
+        return None if row is None else share_from_row(row)
 
     def open(self, token: str) -> ShareLink | None:
         """Count one view atomically and return the link, or ``None`` if it cannot be used."""
         with self._db.transaction() as tx:
             row = tx.fetch_one(self._open, (token, utcnow_iso()), label="share_links.open")
-        return None if row is None else _share_from_row(row)
+        return None if row is None else share_from_row(row)
 
     def list_for_debate(self, debate_id: str) -> list[ShareLink]:
         """Links to one debate, oldest first."""
-        return [_share_from_row(r) for r in self._db.fetch_all(self._by_debate, (debate_id,))]
+        return [share_from_row(r) for r in self._db.fetch_all(self._by_debate, (debate_id,))]
 
     def revoke(self, token: str) -> bool:
         """Revoke a link; ``False`` if there was none."""
@@ -86,6 +89,23 @@ WEBHOOK_COLUMNS = (
     "last_triggered_at", "failure_count",
 )
 _WEBHOOK_SELECT = f"SELECT {', '.join(WEBHOOK_COLUMNS)} FROM webhooks"
+
+
+def webhook_from_row(row: tuple[Any, ...], cipher: ColumnCipher) -> Webhook:
+    """Build a :class:`Webhook` from a row in ``WEBHOOK_COLUMNS`` order, secret unsealed."""
+    secret = row[3]
+    if secret is not None:
+        secret = cipher.decrypt("webhooks", "secret", secret)
+    return Webhook(row[0], row[1], row[2], secret, loads(row[4]), bool(row[5]), *row[6:])
+
+
+def webhook_to_row(hook: Webhook, cipher: ColumnCipher) -> tuple[Any, ...]:
+    """The row for ``hook`` in ``WEBHOOK_COLUMNS`` order, secret sealed."""
+    now = utcnow_iso()
+    secret = None if hook.secret is None else cipher.encrypt("webhooks", "secret", hook.secret)
+    return (hook.id, hook.org_id, hook.url, secret, dumps(hook.events), int(hook.active),
+            to_iso(hook.created_at) or now, to_iso(hook.updated_at) or now,
+            to_iso(hook.last_triggered_at), hook.failure_count)
 
 
 class SQLWebhookStore(SQLStore):
@@ -122,19 +142,11 @@ class SQLWebhookStore(SQLStore):
         return None if secret is None else self._cipher.encrypt("webhooks", "secret", secret)
 
     def _from_row(self, row: tuple[Any, ...]) -> Webhook:
-        secret = row[3]
-        if secret is not None:
-            secret = self._cipher.decrypt("webhooks", "secret", secret)
-        return Webhook(row[0], row[1], row[2], secret, loads(row[4]), bool(row[5]), *row[6:])
+        return webhook_from_row(row, self._cipher)
 
     def create(self, hook: Webhook) -> Webhook:
         """Insert a webhook; ``DuplicateError`` if the id exists."""
-        now = utcnow_iso()
-        row = (
-            hook.id, hook.org_id, hook.url, self._seal(hook.secret), dumps(hook.events),
-            int(hook.active), to_iso(hook.created_at) or now, to_iso(hook.updated_at) or now,
-            to_iso(hook.last_triggered_at), hook.failure_count,
-        )
+        row = webhook_to_row(hook, self._cipher)
         with self.unique("webhook id"), self._db.transaction() as tx:
             tx.execute(self._insert, row, label="webhooks.create")
         return Webhook(hook.id, hook.org_id, hook.url, hook.secret, list(hook.events),

@@ -135,11 +135,15 @@ class ReplicaSet:
         readable = self.readable
         if not readable or now - self.last_write < self.window:
             return None
-        floor = max(self._caller_write.get(), now - self.max_lag)
-        size = len(readable)
+        floor = self._caller_write.get()
+        if now - self.max_lag > floor:
+            floor = now - self.max_lag
+        if len(readable) == 1:
+            only = readable[0]
+            return only if only.fresh_as_of >= floor else None
         turn = next(self._turn)
-        for step in range(size):
-            replica = readable[(turn + step) % size]
+        for step in range(len(readable)):
+            replica = readable[(turn + step) % len(readable)]
             if replica.fresh_as_of >= floor:
                 return replica
         return None

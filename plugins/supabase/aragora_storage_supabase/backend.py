@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
 from aragora_storage_core.checks import Check
+from aragora_storage_core.columns import ColumnCipher, column_cipher
 from aragora_storage_core.layout import DATABASE_INFO, DatabaseType
 from aragora_storage_core.migrations.types import MigrationReport, MigrationRequest
 from aragora_storage_core.settings import Settings
@@ -16,13 +17,17 @@ from aragora_storage_core.url import MASK, StorageURL
 from aragora_storage_supabase.errors import GrantsMissingError, TablesMissingError
 from aragora_storage_supabase.project import SupabaseProject, timeout_from
 
-#: The logical database whose tables are the seed's "Supabase Tables".
-NOMIC = DatabaseType.NOMIC
-TABLES: tuple[str, ...] = DATABASE_INFO[NOMIC].table_names
+#: The logical databases whose tables the backend serves: the accounts, the token
+#: blacklist and the seed's "Supabase Tables" (``nomic``), created in this order.
+DATABASES = (DatabaseType.USERS, DatabaseType.TOKEN_BLACKLIST, DatabaseType.NOMIC)
+TABLES: tuple[str, ...] = tuple(t for db in DATABASES for t in DATABASE_INFO[db].table_names)
 
 
 class SupabaseBackend(Backend):
-    """Nomic cycles, debate artifacts, stream events and agent metrics in a Supabase project.
+    """Every store but the cache in a Supabase project, through its REST API: the
+    accounts (users, organizations, audit, usage, share links, webhooks, token blacklist)
+    and the seed's Supabase tables (nomic cycles, debate artifacts, stream events, agent
+    metrics). Beside another primary backend it serves only the latter (see selection).
 
     Opening it sends one cheap request, not retried, so a wrong key or an unreachable
     project fails here (within ``SUPABASE_TIMEOUT``), not at first use. Later reads use
@@ -32,9 +37,7 @@ class SupabaseBackend(Backend):
     """
 
     name: ClassVar[str] = "supabase"
-    stores_served: ClassVar[frozenset[StoreKind]] = frozenset({
-        StoreKind.NOMIC_CYCLES, StoreKind.DEBATE_ARTIFACTS, StoreKind.STREAM_EVENTS,
-        StoreKind.AGENT_METRICS})
+    stores_served: ClassVar[frozenset[StoreKind]] = frozenset(StoreKind) - {StoreKind.CACHE}
 
     def __init__(self, url: StorageURL, settings: Settings) -> None:
         super().__init__(url, settings)
@@ -72,12 +75,15 @@ class SupabaseBackend(Backend):
 
     def make_store(self, kind: StoreKind) -> Any:
         """Build the store ``kind``; with ``SUPABASE_DB_URL``, migrate first if allowed."""
-        from aragora_storage_supabase.stores import STORE_CLASSES
+        from aragora_storage_supabase.stores import build_store
 
         if self.direct_url and not self._schema_ready:
             self.auto_migrate()
             self._schema_ready = True
-        return STORE_CLASSES[kind](self.project)
+        return build_store(kind, self.project, self.settings, self._column_cipher)
+
+    def _column_cipher(self) -> ColumnCipher:
+        return column_cipher(self.settings)
 
     def migrate(self, request: MigrationRequest) -> MigrationReport:
         """Status through the API; apply over SUPABASE_DB_URL or name the SQL editor file."""

@@ -23,7 +23,7 @@ from aragora_storage_core.backup.types import BackupManifest, BackupRequest, Res
 from aragora_storage_core.errors import BackupError
 from aragora_storage_core.files import FILE_MODE
 from aragora_storage_core.models import utcnow_iso
-from aragora_storage_supabase.backend import TABLES
+from aragora_storage_supabase.backend import DATABASES, TABLES
 from aragora_storage_supabase.direct import direct_database
 from aragora_storage_supabase.migrate import applied
 
@@ -32,7 +32,10 @@ if TYPE_CHECKING:
 
 #: Tables without an ``id`` column, paged by their primary key instead.
 KEYED: dict[str, tuple[str, ...]] = {"schema_version": ("database", "version"),
-                                     "nomic_cycles": ("loop_id", "cycle_number")}
+                                     "nomic_cycles": ("loop_id", "cycle_number"),
+                                     "usage_monthly": ("org_id", "month", "event_type"),
+                                     "share_links": ("token",),
+                                     "token_blacklist": ("jti",)}
 BACKED_UP = ("schema_version", *TABLES)
 RESTORE_BATCH = 500
 
@@ -72,8 +75,8 @@ def backup(backend: SupabaseBackend, request: BackupRequest) -> BackupManifest:
 
 
 def _versions(backend: SupabaseBackend) -> dict[str, int]:
-    versions = [a.version for a in applied(backend)]
-    return {"nomic": max(versions)} if versions else {}
+    versions = {db.value: [a.version for a in applied(backend, db.value)] for db in DATABASES}
+    return {db: max(found) for db, found in versions.items() if found}
 
 
 def _read(path: Path) -> list[dict[str, Any]]:
@@ -116,8 +119,8 @@ def _insert(backend: SupabaseBackend, data: dict[str, list[dict[str, Any]]]) -> 
 def restore(backend: SupabaseBackend, request: RestoreRequest) -> BackupManifest:
     """Restore the rows of the backup into the project's empty, migrated tables."""
     tables = _load(request.directory)
-    wanted = {int(r["version"]) for r in tables.get("schema_version", [])}
-    have = {a.version for a in applied(backend)}
+    wanted = {(r["database"], int(r["version"])) for r in tables.get("schema_version", [])}
+    have = {(db.value, a.version) for db in DATABASES for a in applied(backend, db.value)}
     if wanted != have:
         raise BackupError(
             f"the backup was made at schema versions {sorted(wanted)} and the "
@@ -132,7 +135,8 @@ def restore(backend: SupabaseBackend, request: RestoreRequest) -> BackupManifest
                                f"restore {table}"):
             raise BackupError(f"restore needs empty tables, and {table} has rows",
                               "restore into a new project, or empty the tables first")
-    with_ids = [t for t, rows in data.items() if rows and t not in KEYED]
+    # tables whose ids come from an identity column (integers), not from the caller
+    with_ids = [t for t, rows in data.items() if rows and isinstance(rows[0].get("id"), int)]
     if with_ids and not backend.direct_url:
         raise BackupError("restoring rows with their ids needs SUPABASE_DB_URL to move the "
                           "id sequences afterwards (the API cannot); nothing was changed",

@@ -1,7 +1,8 @@
 """Migration status of a Supabase project through its API, and applying migrations.
 
 Status reads ``schema_version`` through the API and compares it with the core's
-migrations of the ``nomic`` database. Migrations are DDL, which the API cannot run: with
+migrations of each logical database the backend serves (``users``, ``token_blacklist``,
+``nomic``). Migrations are DDL, which the API cannot run: with
 ``SUPABASE_DB_URL`` set they are applied over that direct connection by the core's
 migrations engine (the same bookkeeping and lock as the PostgreSQL backend); without it,
 ``--migrate`` stops and names the generated SQL file to run in the Supabase SQL editor.
@@ -14,20 +15,23 @@ from time import monotonic, sleep
 from typing import TYPE_CHECKING
 
 from aragora_storage_core.errors import MigrationError
+from aragora_storage_core.layout import DATABASE_INFO, DatabaseType
 from aragora_storage_core.migrations.engine import Migrator
 from aragora_storage_core.migrations.files import discover
 from aragora_storage_core.migrations.types import (
     AppliedMigration,
     DatabaseStatus,
     MigrationAction,
+    MigrationFile,
     MigrationReport,
     MigrationRequest,
 )
-from aragora_storage_supabase.backend import TABLES
+from aragora_storage_supabase.backend import DATABASES, TABLES
 from aragora_storage_supabase.direct import direct_database
 from aragora_storage_supabase.errors import TablesMissingError
+from aragora_storage_supabase.functions import NAMES, function_statements
 from aragora_storage_supabase.schema import (
-    DB,
+    FUNCTIONS_PATH,
     POLICY,
     RELOAD_SCHEMA,
     security_statements,
@@ -42,12 +46,12 @@ if TYPE_CHECKING:
 SCHEMA_RELOAD_WAIT = 30.0
 
 
-def applied(backend: SupabaseBackend) -> list[AppliedMigration]:
-    """The ``schema_version`` rows of ``nomic``, read through the API (none if no table)."""
+def applied(backend: SupabaseBackend, db: str) -> list[AppliedMigration]:
+    """The ``schema_version`` rows of ``db``, read through the API (none if no table)."""
     project = backend.project
     query = (project.table("schema_version")
              .select("version,name,checksum,applied_at,duration_ms")
-             .eq("database", DB).order("version"))
+             .eq("database", db).order("version"))
     try:
         rows = project.run(query, "migration status")
     except TablesMissingError:
@@ -56,19 +60,20 @@ def applied(backend: SupabaseBackend) -> list[AppliedMigration]:
                              float(r["duration_ms"])) for r in rows]
 
 
-def missing_tables(backend: SupabaseBackend) -> list[str]:
-    """The seed's tables the project's API does not know."""
-    return [table for table in TABLES if not backend.table_exists(table)]
+def missing_tables(backend: SupabaseBackend, tables: Sequence[str] = TABLES) -> list[str]:
+    """The tables of ``tables`` the project's API does not know."""
+    return [table for table in tables if not backend.table_exists(table)]
 
 
-def status(backend: SupabaseBackend) -> DatabaseStatus:
-    """Applied, pending and changed migrations, and which tables exist, via the API."""
-    missing = missing_tables(backend)
-    tables = (f"all {len(TABLES)} tables exist" if not missing else
-              f"{len(TABLES) - len(missing)} of {len(TABLES)} tables exist, missing: "
-              + ", ".join(missing))
-    return DatabaseStatus.compare(DB, f"{backend.project.location}; {tables}",
-                                  applied(backend), discover(DB))
+def status(backend: SupabaseBackend, db: str) -> DatabaseStatus:
+    """Applied, pending and changed migrations of ``db``, and which tables exist."""
+    tables = DATABASE_INFO[DatabaseType(db)].table_names
+    missing = missing_tables(backend, tables)
+    found = (f"all {len(tables)} tables exist" if not missing else
+             f"{len(tables) - len(missing)} of {len(tables)} tables exist, missing: "
+             + ", ".join(missing))
+    return DatabaseStatus.compare(db, f"{backend.project.location}; {found}",
+                                  applied(backend, db), discover(db))
 
 
 def missing_security(database: SQLDatabase, tables: Sequence[str]) -> list[str]:
@@ -117,57 +122,80 @@ def wait_until_served(backend: SupabaseBackend, columns: dict[str, list[str]],
         sleep(0.05)
 
 
-def apply_direct(backend: SupabaseBackend, target: int | None = None,
-                 downgrade: bool = False) -> DatabaseStatus:
-    """Migrate (or downgrade to ``target``) over ``SUPABASE_DB_URL``.
+def missing_functions(database: SQLDatabase) -> bool:
+    """True when a database function of the stores is missing."""
+    row = database.fetch_one("SELECT count(DISTINCT proname) FROM pg_proc WHERE proname ="
+                             " ANY(%s)", (list(NAMES),), "supabase functions check")
+    return row is None or int(row[0]) < len(NAMES)
 
-    Afterwards the service role has its grants, row level security is on with the
-    service role's policy, the API has reloaded its schema and serves every table.
+
+def apply_direct(backend: SupabaseBackend, dbs: Sequence[str], target: int | None = None,
+                 downgrade: bool = False) -> list[DatabaseStatus]:
+    """Migrate (or downgrade to ``target``) ``dbs`` over ``SUPABASE_DB_URL``.
+
+    Afterwards the database functions exist, the service role has its grants, row level
+    security is on with the service role's policy, and the API has reloaded its schema
+    and serves every table.
     """
     tables = ("schema_version", *TABLES)
     with direct_database(backend, "applying migrations") as database:
-        migrator = Migrator(database, DB, backend.project.location)
-        result = migrator.downgrade(target or 0) if downgrade else migrator.migrate(target)
+        results = []
+        for db in dbs:
+            migrator = Migrator(database, db, backend.project.location)
+            results.append(migrator.downgrade(target or 0) if downgrade
+                           else migrator.migrate(target))
+        existing = set(served_columns(database, tables))
         unsecured = missing_security(database, tables)
-        if not (result.ran or unsecured):
-            return result
+        functions = existing >= set(TABLES) and missing_functions(database)
+        if not (any(r.ran for r in results) or unsecured or functions):
+            return results
         with database.transaction() as tx:
-            for statement in (*security_statements(tuple(unsecured)), RELOAD_SCHEMA):
+            statements = [*security_statements(tuple(unsecured)), RELOAD_SCHEMA]
+            if existing >= set(TABLES):
+                statements[:0] = function_statements()
+            for statement in statements:
                 tx.execute(statement, label="supabase security")
         wait_until_served(backend, served_columns(database, tables))
-        return result
+        return results
+
+
+def _editor_files(wanted: list[tuple[str, MigrationFile]]) -> str:
+    files = [str(sql_path(m)) for _, m in wanted] + [str(FUNCTIONS_PATH)]
+    return " then ".join(files)
 
 
 def run(backend: SupabaseBackend, request: MigrationRequest) -> MigrationReport:
     """Answer a migration request for the project."""
     report = MigrationReport(request.action)
-    if request.db not in (None, DB):
+    dbs = [db.value for db in DATABASES if request.db in (None, db.value)]
+    if not dbs:
         return report
     if request.action is MigrationAction.CREATE:
-        raise MigrationError("Supabase migrations are generated from the core's nomic "
-                             "migrations", "create it on a SQL backend (--db nomic), then "
+        raise MigrationError("Supabase migrations are generated from the core's "
+                             "migrations", "create it on a SQL backend (--db NAME), then "
                              "python -m aragora_storage_supabase.schema")
-    current = status(backend)
-    if current.changed and request.action in (MigrationAction.MIGRATE,
-                                              MigrationAction.DOWNGRADE):
-        current.check_unchanged()
+    current = [status(backend, db) for db in dbs]
+    if request.action in (MigrationAction.MIGRATE, MigrationAction.DOWNGRADE):
+        for each in current:
+            if each.changed:
+                each.check_unchanged()
     if request.action is MigrationAction.REPAIR:
         with direct_database(backend, "recording migration checksums") as database:
-            report.databases.append(Migrator(database, DB, backend.project.location).repair())
+            report.databases += [Migrator(database, db, backend.project.location).repair()
+                                 for db in dbs]
     elif request.action is MigrationAction.DOWNGRADE:
-        report.databases.append(apply_direct(backend, request.target, downgrade=True))
+        report.databases += apply_direct(backend, dbs, request.target, downgrade=True)
     elif request.action is MigrationAction.MIGRATE:
-        wanted = [m for m in current.pending
+        wanted = [(each.db, m) for each in current for m in each.pending
                   if request.target is None or m.version <= request.target]
         if wanted and not backend.direct_url:
-            files = " then ".join(str(sql_path(m)) for m in wanted)
             raise MigrationError(
                 f"{len(wanted)} migration(s) pending on the {backend.project.location}; "
-                f"run in the Supabase SQL editor: {files}",
+                f"run in the Supabase SQL editor: {_editor_files(wanted)}",
                 "or export SUPABASE_DB_URL=<direct connection string> and migrate again")
-        repairable = wanted or backend.direct_url  # grants and RLS are checked too
-        report.databases.append(apply_direct(backend, request.target) if repairable
-                                else current)
+        repairable = wanted or backend.direct_url  # grants, RLS, functions checked too
+        report.databases += (apply_direct(backend, dbs, request.target) if repairable
+                             else current)
     else:
-        report.databases.append(current)
+        report.databases += current
     return report

@@ -198,20 +198,31 @@ class SupabaseProject:
         builder: SyncRequestBuilder = self.client.table(name)
         return builder
 
-    def run(self, query: Any, operation: str, idempotent: bool = True) -> list[dict[str, Any]]:
-        """Execute ``query`` (a built request); return its rows; failures become typed errors."""
+    def execute(self, query: Any, operation: str, idempotent: bool = True) -> Any:
+        """Execute ``query`` (a built request); return the client's response (``data``,
+        ``count``); failures become typed errors."""
         from httpx import HTTPError
         from postgrest import APIError
 
         started = perf_counter()
         try:
-            rows: list[dict[str, Any]] = query.execute().data
+            response = query.execute()
         except (APIError, HTTPError, GatewayAnswer) as error:
             raise self.translate(error, operation, idempotent) from None
         elapsed = perf_counter() - started
         if elapsed > self._slow_s:
             slowlog.report(f"supabase {operation}", elapsed, self._slow_s)
+        return response
+
+    def run(self, query: Any, operation: str, idempotent: bool = True) -> list[dict[str, Any]]:
+        """Execute ``query`` (a built request); return its rows; failures become typed errors."""
+        rows: list[dict[str, Any]] = self.execute(query, operation, idempotent).data
         return rows
+
+    def rpc(self, function: str, params: dict[str, Any], operation: str,
+            idempotent: bool = False) -> Any:
+        """Call the database function ``function`` (``POST /rpc/<function>``); its result."""
+        return self.execute(self.client.rpc(function, params), operation, idempotent).data
 
     def served_schema(self) -> dict[str, set[str]]:
         """``{table: columns}`` as the API's schema cache holds them (its OpenAPI root),
@@ -237,18 +248,19 @@ class SupabaseProject:
         return {str(table): set(spec.get("properties") or {})
                 for table, spec in definitions.items() if isinstance(spec, dict)}
 
-    def pages(self, build: Callable[[], Any], operation: str,
-              limit: int | None = None) -> Iterator[list[dict[str, Any]]]:
-        """The rows of the ordered query ``build()`` makes, page by page, up to ``limit``.
+    def pages(self, build: Callable[[], Any], operation: str, limit: int | None = None,
+              start: int = 0) -> Iterator[list[dict[str, Any]]]:
+        """The rows of the ordered query ``build()`` makes, page by page, up to ``limit``
+        rows from row ``start``.
 
         The server silently caps every answer at its ``max-rows``, so a page shorter than
         asked is the end only when the cap is known to be larger: it is shorter than an
         earlier page, or a page that size once came back full. Otherwise the next page is
         asked for, and an empty page ends the rows.
         """
-        offset = largest = 0
-        while limit is None or offset < limit:
-            want = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - offset)
+        offset, largest = start, 0
+        while limit is None or offset - start < limit:
+            want = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - offset + start)
             page = self.run(build().range(offset, offset + want - 1), operation)
             if not page:
                 return
@@ -331,6 +343,10 @@ class SupabaseProject:
                 "grants the tables need", GRANTS_HINT)
         if code == "23505":
             return DuplicateError(f"{operation}: {message}", "the row exists already")
+        if code == "23503":
+            return DuplicateError(
+                f"{operation}: the row references a missing record, or a record still "
+                f"references it ({message})", "create the referenced record first")
         if code in _MISSING_SCHEMA:
             return TablesMissingError(
                 f"{operation}: the {self.location} has no such table ({message})",

@@ -1,19 +1,18 @@
-"""The seed's Supabase stores over PostgREST: nomic cycles, artifacts, events, metrics.
+"""The seed's Supabase tables over PostgREST: nomic cycles, artifacts, events, metrics.
 
-Rows have the columns and encodings of the shared SQL stores (JSON as text, timestamps
-as ISO text, booleans as 0/1), so the same tables serve both and rows decode with the
-core's row readers. Each method is one HTTP request, which PostgREST runs as one
-transaction; only ``AgentMetricsStore.summary`` reads several pages.
+Each write is one HTTP request (one per page of rows for bulk writes), which PostgREST
+runs as one transaction; lists and reads page until the end (:mod:`.base`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from postgrest.types import ReturnMethod
 
+from aragora_storage_core.columns import ColumnCipher
 from aragora_storage_core.models import (
     AgentMetric,
     DebateArtifact,
@@ -23,6 +22,7 @@ from aragora_storage_core.models import (
     to_iso,
     utcnow_iso,
 )
+from aragora_storage_core.settings import Settings
 from aragora_storage_core.sql.stores.base import dumps, loads
 from aragora_storage_core.sql.stores.nomic import (
     ARTIFACT_COLUMNS,
@@ -35,57 +35,13 @@ from aragora_storage_core.sql.stores.nomic import (
     metric_row,
 )
 from aragora_storage_core.stores.protocols import StoreKind
-
-if TYPE_CHECKING:
-    from aragora_storage_supabase.project import SupabaseProject
-
-from aragora_storage_supabase.project import PAGE_SIZE
+from aragora_storage_supabase.base import SupabaseStore, batches, fetch, pages, values
 
 _CYCLES = ",".join(CYCLE_COLUMNS)
 _ARTIFACTS = ",".join((*ARTIFACT_COLUMNS, "id"))
 _EVENTS = ",".join((*EVENT_COLUMNS, "id"))
 _METRICS = ",".join((*METRIC_COLUMNS, "id"))
 _FILE_CHANGE_KEYS = ("file_path", "change_type", "lines_added", "lines_removed", "created_at")
-
-
-def _values(row: dict[str, Any], columns: Sequence[str]) -> tuple[Any, ...]:
-    return tuple(row[c] for c in columns)
-
-
-def pages(project: SupabaseProject, table: str, columns: str, operation: str,
-          **equals: Any) -> Iterator[list[dict[str, Any]]]:
-    """Every row of ``table`` (matching ``equals``) in pages, ordered by ``id``."""
-    def build() -> Any:
-        query = project.table(table).select(columns)
-        for column, value in equals.items():
-            query = query.eq(column, value)
-        return query.order("id")
-
-    return project.pages(build, operation)
-
-
-def fetch(project: SupabaseProject, build: Callable[[], Any], operation: str,
-          limit: int | None = None) -> list[dict[str, Any]]:
-    """Every row (at most ``limit``) of the ordered query ``build()`` makes, in pages."""
-    rows: list[dict[str, Any]] = []
-    for page in project.pages(build, operation, limit):
-        rows += page
-    return rows
-
-
-def batches(rows: Sequence[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    """``rows`` in slices of :data:`PAGE_SIZE`: one write request each."""
-    for start in range(0, len(rows), PAGE_SIZE):
-        yield list(rows[start:start + PAGE_SIZE])
-
-
-class SupabaseStore:
-    """Shared plumbing: the project whose API the store calls."""
-
-    def __init__(self, project: SupabaseProject) -> None:
-        self._project = project
-        self._run = project.run
-        self._table = project.table
 
 
 class SupabaseNomicCycleStore(SupabaseStore):
@@ -110,19 +66,19 @@ class SupabaseNomicCycleStore(SupabaseStore):
         """Return one cycle or ``None``."""
         rows = self._run(self._select(loop_id).eq("cycle_number", cycle_number).limit(1),
                          "get_cycle")
-        return cycle_from_row(_values(rows[0], CYCLE_COLUMNS)) if rows else None
+        return cycle_from_row(values(rows[0], CYCLE_COLUMNS)) if rows else None
 
     def list_cycles(self, loop_id: str) -> list[NomicCycle]:
         """Cycles of one loop in order."""
         rows = fetch(self._project, lambda: self._select(loop_id).order("cycle_number"),
                      "list_cycles")
-        return [cycle_from_row(_values(r, CYCLE_COLUMNS)) for r in rows]
+        return [cycle_from_row(values(r, CYCLE_COLUMNS)) for r in rows]
 
     def latest_cycle(self, loop_id: str) -> NomicCycle | None:
         """The highest-numbered cycle of a loop, or ``None``."""
         query = self._select(loop_id).order("cycle_number", desc=True).limit(1)
         rows = self._run(query, "latest_cycle")
-        return cycle_from_row(_values(rows[0], CYCLE_COLUMNS)) if rows else None
+        return cycle_from_row(values(rows[0], CYCLE_COLUMNS)) if rows else None
 
     def _insert_id(self, table: str, row: dict[str, Any], operation: str) -> int:
         rows = self._run(self._table(table).insert(row), operation, idempotent=False)
@@ -157,7 +113,7 @@ class SupabaseNomicCycleStore(SupabaseStore):
 
 
 def _artifact(row: dict[str, Any]) -> DebateArtifact:
-    return artifact_from_row((*_values(row, ARTIFACT_COLUMNS), row["id"]))
+    return artifact_from_row((*values(row, ARTIFACT_COLUMNS), row["id"]))
 
 
 class SupabaseDebateArtifactStore(SupabaseStore):
@@ -287,9 +243,25 @@ class SupabaseAgentMetricsStore(SupabaseStore):
         return result
 
 
-STORE_CLASSES: dict[StoreKind, type[SupabaseStore]] = {
-    StoreKind.NOMIC_CYCLES: SupabaseNomicCycleStore,
-    StoreKind.DEBATE_ARTIFACTS: SupabaseDebateArtifactStore,
-    StoreKind.STREAM_EVENTS: SupabaseStreamEventStore,
-    StoreKind.AGENT_METRICS: SupabaseAgentMetricsStore,
-}
+def build_store(kind: StoreKind, project: Any, settings: Settings,
+                cipher: Callable[[], ColumnCipher]) -> Any:
+    """The Supabase store ``kind`` on ``project`` (``cipher`` seals webhook secrets)."""
+    from aragora_storage_supabase import accounts, activity, links
+
+    simple: dict[StoreKind, Callable[[Any], Any]] = {
+        StoreKind.USERS: accounts.SupabaseUserStore,
+        StoreKind.ORGANIZATIONS: accounts.SupabaseOrganizationStore,
+        StoreKind.SHARE_LINKS: links.SupabaseShareLinkStore,
+        StoreKind.TOKEN_BLACKLIST: links.SupabaseTokenBlacklistStore,
+        StoreKind.NOMIC_CYCLES: SupabaseNomicCycleStore,
+        StoreKind.DEBATE_ARTIFACTS: SupabaseDebateArtifactStore,
+        StoreKind.STREAM_EVENTS: SupabaseStreamEventStore,
+        StoreKind.AGENT_METRICS: SupabaseAgentMetricsStore,
+    }
+    if kind in simple:
+        return simple[kind](project)
+    if kind is StoreKind.AUDIT:
+        return activity.SupabaseAuditStore(project, settings.audit_retention_days)
+    if kind is StoreKind.USAGE:
+        return activity.SupabaseUsageStore(project, settings.usage_retention_days)
+    return links.SupabaseWebhookStore(project, cipher())
