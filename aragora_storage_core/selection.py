@@ -1,8 +1,9 @@
 """Which backend the environment selects, and why (DESIGN.md section 4).
 
 First match wins: an explicit URL; ``DATABASE_URL`` (alias ``ARAGORA_DATABASE_URL``);
-``SUPABASE_URL`` with ``SUPABASE_KEY``; ``ARAGORA_DB_MODE``; else SQLite in legacy mode
-under the data directory. ``REDIS_URL`` (alias ``ARAGORA_REDIS_URL``) adds Redis beside;
+``SUPABASE_URL`` with ``SUPABASE_KEY``; ``ARAGORA_DB_MODE``; else SQLite under the data
+directory, legacy mode unless the directory holds only consolidated files.
+``REDIS_URL`` (alias ``ARAGORA_REDIS_URL``) adds Redis beside;
 ``SUPABASE_URL`` with ``SUPABASE_KEY`` beside an explicitly chosen primary
 (``DATABASE_URL``, or ``ARAGORA_DB_MODE``) adds Supabase beside it (the seed's dual
 storage), and alone makes Supabase the primary.

@@ -40,7 +40,8 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("REDIS_URL", "-", "Redis for token blacklist, stream events and cache",
            ("ARAGORA_REDIS_URL",), secret=True),
     EnvVar("ARAGORA_DB_MODE", "legacy", "SQLite layout: legacy (one file per database) "
-           "or consolidated (4 files)"),
+           "or consolidated (4 files); unset, a data dir holding only consolidated files "
+           "is consolidated"),
     EnvVar("ARAGORA_DATA_DIR", ".nomic", "Directory of the SQLite databases",
            ("ARAGORA_NOMIC_DIR", "NOMIC_DIR")),
     EnvVar("DB_TIMEOUT", "30", "SQLite busy timeout in seconds"),

@@ -1,8 +1,10 @@
 """Lifecycle speed and memory, side by side with the hand-written equivalents, in one run.
 
-1. Consolidating ``--rows`` legacy rows (default 1,000,000) with ``consolidate`` versus a
-   hand-written ``ATTACH`` + ``INSERT INTO ... SELECT`` of the same tables into the same
-   schema (both without the backup; the backup is timed on its own line).
+1. Consolidating ``--rows`` legacy rows (default 1,000,000) spread over every table of the
+   real layout (the 22 legacy files of the application, made from
+   ``shared/aragora-layout.json``, plus the account files) with ``consolidate`` versus a
+   hand-written ``ATTACH`` + ``INSERT INTO ... SELECT`` of the same tables (renames
+   included) into the same schema (both without the backup, timed on its own line).
 2. ``backup create`` of the SQLite backend versus ``cp`` of the same files, on a quiet
    database (page cache warm for both).
 3. Peak memory of consolidation, backup and copy at two sizes (``--memory-rows``), each in
@@ -28,24 +30,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from aragora_storage_core.consolidate.run import consolidate  # noqa: E402
-from aragora_storage_core.layout import DATABASES, ConsolidatedDatabase  # noqa: E402
+from aragora_storage_core.layout import DATABASES, ConsolidatedDatabase, Naming  # noqa: E402
 from aragora_storage_core.migrations.files import ROOT as MIGRATIONS  # noqa: E402
-from tests.lifecycle.legacy_data import fill, migrate_layout  # noqa: E402
-
-#: Where the rows go: (legacy file, table, share of the rows). Four files, three homes.
-SPREAD = (
-    ("nomic.db", "stream_events", 0.4),
-    ("users.db", "audit_log", 0.3),
-    ("continuum.db", "continuum_memory", 0.15),
-    ("agent_elo.db", "elo_history", 0.15),
-)
+from tests.lifecycle.legacy_data import make_legacy  # noqa: E402
 
 
 def make_source(directory: Path, rows: int) -> None:
-    """Every legacy file with the latest schema, ``rows`` rows spread as :data:`SPREAD`."""
-    migrate_layout(directory)
-    for name, table, share in SPREAD:
-        fill(directory / name, table, int(rows * share))
+    """Every legacy file of the real layout, ``rows`` rows spread evenly over its tables."""
+    tables = sum(len(info.tables) for info in DATABASES)
+    make_legacy(directory, rows_per_table=max(1, rows // tables))
 
 
 def interleaved(actions: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
@@ -80,9 +73,10 @@ def hand_written(source: Path, target: Path, *pragmas: str) -> None:
             conn.execute("ATTACH DATABASE ? AS legacy", (str(legacy),))
             conn.execute("BEGIN")
             for table in info.tables:
-                columns = ", ".join(r[1] for r in conn.execute(f"PRAGMA main.table_info({table})"))
-                conn.execute(f"INSERT INTO main.{table} ({columns})"
-                             f" SELECT {columns} FROM legacy.{table}")
+                columns = ", ".join(r[1] for r in conn.execute(
+                    f"PRAGMA main.table_info({table.name})"))
+                conn.execute(f"INSERT INTO main.{table.name} ({columns})"
+                             f" SELECT {columns} FROM legacy.{table.named(Naming.LEGACY)}")
             conn.execute("COMMIT")
             conn.execute("DETACH DATABASE legacy")
         conn.close()
@@ -211,13 +205,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2,
                         help="rounds of the timed contenders, taking turns (default 2)")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--no-backup-bench", action="store_true",
+                        help="skip the backup-versus-cp part")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-lifecycle-") as tmp:
         work = Path(tmp)
         source = work / "legacy"
         make_source(source, args.rows)
         c = bench_consolidation(work, source, args.rows, args.rounds)
-        b = bench_backup(work, source, 2 * args.rounds + 1)
+        b = {} if args.no_backup_bench else bench_backup(work, source, 2 * args.rounds + 1)
         memory = bench_memory(work, args.memory_rows)
         shutil.rmtree(work / "legacy")
     if args.json:
@@ -228,11 +224,12 @@ def main() -> None:
           f"; same pragmas as ours (journal off): {c['hand_written_unjournaled_s']:.2f}s"
           f"  ratio {c['ratio_unjournaled']:.2f}x"
           f"  (with verified backup: {c['consolidate_with_backup_s']:.2f}s)")
-    print(f"backup {b['bytes'] / 1e6:.0f} MB: backup_file copy {b['api_copy_s']:.3f}s vs"
-          f" cp+sync {b['cp_sync_s']:.3f}s: {b['ratio_api_copy_vs_cp_sync']:.2f}x;"
-          f" backup create {b['backup_create_s']:.3f}s vs cp+sha256sum+sync"
-          f" {b['cp_sha256_sync_s']:.3f}s: {b['ratio_create_vs_cp_sha256_sync']:.2f}x;"
-          f" vs bare cp {b['cp_s']:.3f}s: {b['ratio_create_vs_cp']:.2f}x")
+    if b:
+        print(f"backup {b['bytes'] / 1e6:.0f} MB: backup_file copy {b['api_copy_s']:.3f}s vs"
+              f" cp+sync {b['cp_sync_s']:.3f}s: {b['ratio_api_copy_vs_cp_sync']:.2f}x;"
+              f" backup create {b['backup_create_s']:.3f}s vs cp+sha256sum+sync"
+              f" {b['cp_sha256_sync_s']:.3f}s: {b['ratio_create_vs_cp_sha256_sync']:.2f}x;"
+              f" vs bare cp {b['cp_s']:.3f}s: {b['ratio_create_vs_cp']:.2f}x")
     for m in memory:
         print(f"memory {m['op']:<12} {m['rows']:>9,} rows: peak RSS {m['peak_mb']:.1f} MB"
               f" (+{m['growth_mb']:.1f} MB during the operation; Python heap peak"

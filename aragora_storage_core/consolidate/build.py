@@ -89,10 +89,13 @@ def _create_schema(staged: Path, home: ConsolidatedDatabase,
     try:
         for info in DATABASES:
             if info.home is home:
-                Migrator(database, info.type.value, home.filename, ROOT).migrate()
+                Migrator(database, info.type.value, home.filename, ROOT,
+                         adopt=False).migrate()
         with database.transaction() as tx:
             for source in sources:
                 for table in source.tables:
+                    if table.create_sql:  # a table the mapping does not know: as it was
+                        tx.execute(table.create_sql)
                     for column, declared in table.extra:
                         tx.execute(f"ALTER TABLE {quote_identifier(table.target)} ADD COLUMN"
                                    f" {quote_identifier(column)} {_plain_type(declared)}")
@@ -131,15 +134,14 @@ def _copy_table(conn: sqlite3.Connection, alias: str, source: SourcePlan,
     legacy = f"{alias}.{quote_identifier(table.table)}"
     columns = ", ".join(quote_identifier(c) for c in table.columns)
     try:
-        conn.execute(f"INSERT INTO main.{target} ({columns}) SELECT {columns} FROM {legacy}")
+        copied = conn.execute(f"INSERT INTO main.{target} ({columns})"
+                              f" SELECT {columns} FROM {legacy}").rowcount
     except sqlite3.DatabaseError as exc:
         raise refusal(conn, alias, source, table, exc) from None
-    copied, present = conn.execute(
-        f"SELECT (SELECT count(*) FROM main.{target}), (SELECT count(*) FROM {legacy})"
-    ).fetchone()
-    if copied != present:
+    if copied != table.rows:  # the plan counted them: the file changed since, or lost rows
         raise ConsolidationError(
-            f"{table.table}: copied {copied} rows of {present} from {source.path.name}",
-            "re-run --migrate; nothing was moved into place")
+            f"{table.table}: copied {copied} rows of the {table.rows} counted in"
+            f" {source.path.name}", "stop the application, then re-run --migrate; nothing"
+            " was moved into place")
 
 

@@ -65,9 +65,9 @@ def compare(plan: Plan, target: Path) -> list[TableCheck]:
         dest = connect_readonly(final)
         try:
             for table in source.tables:
-                reference = schema[table.info.named(Naming.SHARED)]
                 columns = table.columns
-                order = tuple(c for c in reference.order_key if c in columns) or columns
+                key = schema[table.info.named(Naming.SHARED)].order_key if table.info else ()
+                order = tuple(c for c in key if c in columns) or columns
                 src_rows, src_digest = table_digest(src, table.table, columns, order)
                 dest_rows, dest_digest = table_digest(dest, table.target, columns, order)
                 checks.append(TableCheck(table.target, source.path.name, final.name,

@@ -77,6 +77,8 @@ class FoundTable:
     rows: int
     columns: tuple[str, ...]
     types: dict[str, str] = field(default_factory=dict)
+    #: The table's ``CREATE TABLE`` statement in the legacy file.
+    sql: str = ""
 
 
 @dataclass
@@ -85,15 +87,17 @@ class TablePlan:
 
     ``table`` is its name in the legacy file, ``target`` in the consolidated home;
     ``extra`` lists the legacy columns the consolidated schema lacks (the target gains
-    them, with the legacy declared type, so nothing is dropped).
+    them, with the legacy declared type, so nothing is dropped). A table the mapping does
+    not know has no ``info``; it is carried as it is, made by its legacy ``create_sql``.
     """
 
     table: str
     rows: int
     columns: tuple[str, ...]
     target: str
-    info: TableInfo
+    info: TableInfo | None
     extra: tuple[tuple[str, str], ...] = ()
+    create_sql: str = ""
 
 
 @dataclass
@@ -138,7 +142,7 @@ class Plan:
                  for s in self.sources if not s.exists]
         lines += [f"{s.path.name} has no table {t}: it starts empty"
                   for s in self.sources for t in s.missing_tables]
-        lines += [f"{f} has a table {t} that is not in the mapping table: not copied"
+        lines += [f"{f} has a table {t} that is not in the mapping table: carried as it is"
                   for f, t in self.unmapped]
         lines += [f"{s.path.name}: column {t.table}.{c} is not in the consolidated schema:"
                   f" {t.target} in {s.home.filename} gains it" for s in self.sources
@@ -185,26 +189,45 @@ def make_plan(source: Path, env: Mapping[str, str] | None = None) -> Plan:
             entry.tables.append(TablePlan(legacy, seen.rows, seen.columns, table.name,
                                           table, extra))
         legacy_names = {t.named(Naming.LEGACY) for t in info.tables}
-        plan.unmapped += [(path.name, t) for t in sorted(set(found) - legacy_names - BOOKKEEPING)]
+        for name in sorted(set(found) - legacy_names - BOOKKEEPING):
+            _carry_unmapped(plan, entry, found[name])
     if not any(s.exists for s in plan.sources):
         raise ConsolidationError(f"no legacy database files in {source}",
                                  "pass --source DIR with your legacy .db files (default .nomic)")
     return plan
 
 
+def _carry_unmapped(plan: Plan, entry: SourcePlan, seen: FoundTable) -> None:
+    """Carry a table the mapping does not know into the home, unless its name is taken."""
+    home = entry.info.home
+    taken = {t.name: info.legacy_file for info in DATABASES if info.home is home
+             for t in info.tables}
+    taken.update({t.target: s.path.name for s in plan.sources if s.info.home is home
+                  for t in s.tables if t.info is None})
+    if seen.table in taken:
+        raise ConsolidationError(
+            f"{entry.path.name} has a table {seen.table} that is not in the mapping, and"
+            f" {home.filename} gets a table {seen.table} from {taken[seen.table]}",
+            f"rename it (in {entry.path}, or move the file out of {plan.source}), then re-run")
+    plan.unmapped.append((entry.path.name, seen.table))
+    entry.tables.append(TablePlan(seen.table, seen.rows, seen.columns, seen.table, None,
+                                  create_sql=seen.sql))
+
+
 def _inspect(path: Path) -> dict[str, FoundTable]:
     """Every table of the file at ``path`` with its columns and row count."""
     conn = open_legacy(path)
     try:
-        names = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        names = dict(conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table'"
+            " AND name NOT LIKE 'sqlite_%'").fetchall())
         found = {}
         for name in names:
             quoted = quote_identifier(name)
             info = conn.execute(f"PRAGMA table_info({quoted})").fetchall()
             rows = int(conn.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0])
             found[name] = FoundTable(name, rows, tuple(r[1] for r in info),
-                                     {r[1]: str(r[2]) for r in info})
+                                     {r[1]: str(r[2]) for r in info}, names[name] or "")
         return found
     finally:
         conn.close()

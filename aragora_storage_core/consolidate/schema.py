@@ -52,7 +52,7 @@ def reference_schema() -> dict[str, TableSchema]:
     try:
         for info in DATABASES:
             Migrator(database, info.type.value, "reference", ROOT,
-                     info.names(Naming.SHARED)).migrate()
+                     info.names(Naming.SHARED), adopt=False).migrate()
         tables: dict[str, TableSchema] = {}
         for info in DATABASES:
             for table in (t.named(Naming.SHARED) for t in info.tables):

@@ -10,10 +10,12 @@ by ``migrate`` (e.g. the lockout columns of ``users/002`` on a seed-made ``users
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aragora_storage_core.errors import MigrationError
+from aragora_storage_core.migrations.files import rename_tables
 from aragora_storage_core.migrations.types import MigrationFile
 from aragora_storage_core.sql.database import SQLDatabase
 
@@ -39,6 +41,20 @@ def schema_of(database: SQLDatabase, tables: Sequence[str] | None = None) -> Sch
             if name != "schema_version" and (wanted is None or name in wanted)}
 
 
+_CREATE = re.compile(r"\bCREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[\"`]?(\w+)", re.I)
+
+
+def declared_tables(files: Sequence[MigrationFile], names: dict[str, str]) -> set[str] | None:
+    """Tables the ``.sql`` files create (renamed), or ``None`` when a ``.py`` file may too."""
+    found: set[str] = set()
+    for migration in files:
+        if migration.path.suffix != ".sql":
+            return None
+        text = rename_tables(migration.path.read_text(encoding="utf-8"), names)
+        found.update(_CREATE.findall(text))
+    return found
+
+
 def steps(db: str, files: Sequence[MigrationFile], names: dict[str, str]) -> list[Schema]:
     """The schema after each of ``files``, built in a scratch in-memory SQLite database."""
     from aragora_storage_core.migrations.engine import Migrator
@@ -46,7 +62,7 @@ def steps(db: str, files: Sequence[MigrationFile], names: dict[str, str]) -> lis
 
     scratch = SQLiteDatabase(":memory:")
     try:
-        migrator = Migrator(scratch, db, "scratch", (), names)
+        migrator = Migrator(scratch, db, "scratch", (), names, adopt=False)
         migrator.files = list(files)
         after = []
         for migration in files:
@@ -60,8 +76,12 @@ def steps(db: str, files: Sequence[MigrationFile], names: dict[str, str]) -> lis
 def compare(database: SQLDatabase, db: str, files: Sequence[MigrationFile],
             names: dict[str, str]) -> Adoption:
     """Which of ``files`` the tables already in ``database`` match, in order."""
-    if not files or not database.exists() or not schema_of(database):
-        return Adoption((), ())  # a new, empty database: nothing to adopt
+    if not files or not database.exists():
+        return Adoption((), ())
+    present = {r[0] for r in database.fetch_all(database.dialect.tables_sql)}
+    declared = declared_tables(files, names)
+    if not present - {"schema_version"} or (declared is not None and not declared & present):
+        return Adoption((), ())  # none of this database's tables is there: nothing to adopt
     after = steps(db, files, names)
     ours = set().union(*after)
     actual = schema_of(database, sorted(ours))

@@ -149,11 +149,17 @@ def test_missing_files_tables_and_unknown_tables_are_reported(
     conn.execute("CREATE TABLE scratch (x)")
     conn.commit()
     conn.close()
+    with sqlite3.connect(source / "billing.db") as conn:  # a known file, no known table
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL NOT NULL)")
+        conn.execute("INSERT INTO invoices VALUES (7, 1.5)")
     result = cli("consolidate", "--migrate", "--no-backup", "--source", str(source))
     assert result.code == 0, result.err
     assert "warning: missing legacy file genesis.db (Genesis ledger / genomes)" in result.out
     assert "warning: agent_elo.db has no table matches: it starts empty" in result.out
-    assert "warning: agent_elo.db has a table scratch that is not in the mapping" in result.out
+    assert "warning: agent_elo.db has a table scratch that is not in the mapping table:" \
+        " carried as it is" in result.out
+    assert rows(source / "analytics.db", "scratch") == []  # created as it was, empty
+    assert rows(source / "analytics.db", "invoices") == [(7, 1.5)]
     assert rows(source / "agents.db", "genomes") == []
     assert len(rows(source / "agents.db", "personas")) == 3
 
@@ -549,3 +555,25 @@ def test_every_value_of_every_table_arrives_in_its_home_row_by_row(legacy: Path)
             compared += len(before)
             nulls += sum(row.count(None) for row in before)
     assert compared == 213 and nulls > 100  # NULLs where allowed arrived as NULLs
+
+
+def test_a_repeated_key_in_a_legacy_table_stops_the_run_naming_the_row(legacy: Path) -> None:
+    with sqlite3.connect(legacy / "agent_elo.db") as conn:  # the application's: no key
+        conn.execute("INSERT INTO ratings (agent_name, elo) SELECT agent_name, 1.0"
+                     " FROM ratings WHERE rowid = 2")
+    with pytest.raises(ConsolidationError) as error:
+        consolidate(legacy, backup=False)
+    assert error.value.message == ("agent_elo.db table ratings: row rowid 4 repeats the key"
+                                   " (agent_name) of another row already in ratings")
+    assert not (legacy / "analytics.db").exists()
+
+
+def test_a_table_the_mapping_does_not_know_never_overwrites_a_mapped_one(
+        legacy: Path) -> None:
+    with sqlite3.connect(legacy / "agent_elo.db") as conn:
+        conn.execute("CREATE TABLE insights (x)")
+    with pytest.raises(ConsolidationError) as error:
+        make_plan(legacy)
+    assert error.value.message == ("agent_elo.db has a table insights that is not in the"
+                                   " mapping, and analytics.db gets a table insights from"
+                                   " aragora_insights.db")

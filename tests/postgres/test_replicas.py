@@ -8,6 +8,8 @@ finally promoted (the last test). Which server answered a read is asked with
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -183,6 +185,41 @@ def test_a_stopped_replica_costs_no_read_error_and_comes_back(
         replica.start()
     assert eventually(lambda: in_new_thread(lambda: on_replica(backend)))
     assert list(health(backend)) == ["storage.I140"]
+
+
+def test_a_forked_child_checks_and_reads_replicas_even_if_forked_mid_check(
+        backend: PostgresBackend) -> None:
+    replicas = backend.database.replicas
+    assert replicas is not None and eventually(lambda: in_new_thread(lambda: on_replica(backend)))
+    checking, forked = threading.Event(), threading.Event()
+
+    def check_in_progress() -> None:  # as the checker thread holds it during a check
+        with replicas._check_lock:
+            checking.set()
+            forked.wait()
+
+    holder = threading.Thread(target=check_in_progress)
+    holder.start()
+    checking.wait()
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: check (needs the lock), read, report; never hang
+        code = 1
+        try:
+            signal.alarm(20)
+            found = [c.id for c in replica_checks(replicas)]
+            served = eventually(lambda: on_replica(backend))
+            os.write(write, f"{found}|{served}".encode())
+            code = 0
+        finally:
+            os._exit(code)
+    forked.set()
+    holder.join()
+    os.close(write)
+    report = os.read(read, 200).decode()
+    os.close(read)
+    assert os.waitpid(child, 0)[1] == 0
+    assert report == "['storage.I140']|True"
 
 
 def test_doctor_shows_each_replica_without_any_password(

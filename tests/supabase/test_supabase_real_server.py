@@ -26,7 +26,7 @@ from aragora_storage_supabase.project import GatewayAnswer
 from aragora_storage_core.backup.create import create_backup
 from aragora_storage_core.errors import BackendUnavailableError
 from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
-from aragora_storage_core.models import AgentMetric, NomicCycle, StreamEvent
+from aragora_storage_core.models import AgentMetric, NomicCycle, StreamEvent, User
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores.protocols import StoreKind
 from tests.postgres.conftest import admin_connection
@@ -51,6 +51,9 @@ def test_a_store_works_at_once_after_its_tables_are_created(fresh_project: Any) 
     cycles = registry.active().store(StoreKind.NOMIC_CYCLES)  # migrates, then returns
     cycles.save_cycle(NomicCycle("at-once", 1, "debate", "voting", START))
     assert [c.cycle_number for c in cycles.list_cycles("at-once")] == [1]
+    users = registry.active().store(StoreKind.USERS)
+    users.create(User("at-once", "at-once@example.com", "h", "s"))
+    assert users.record_failed_login("at-once") == 1  # a database function, served at once
     registry.close()
 
 
@@ -58,11 +61,11 @@ def test_waiting_for_the_schema_cache_covers_a_new_column(
         supabase_backend: Any, project_database: str) -> None:
     supabase_backend.store(StoreKind.STREAM_EVENTS)
     _sql(project_database, "ALTER TABLE stream_events ADD COLUMN IF NOT EXISTS extra TEXT")
-    assert "extra" not in supabase_backend.project.served_schema()["stream_events"]
+    assert "extra" not in supabase_backend.project.served_schema().tables["stream_events"]
     _sql(project_database, "NOTIFY pgrst, 'reload schema'")
     with direct_database(supabase_backend, "test") as database:
         wait_until_served(supabase_backend, served_columns(database, ["stream_events"]))
-    assert "extra" in supabase_backend.project.served_schema()["stream_events"]
+    assert "extra" in supabase_backend.project.served_schema().tables["stream_events"]
     _sql(project_database, "ALTER TABLE stream_events DROP COLUMN extra")
     _sql(project_database, "NOTIFY pgrst, 'reload schema'")
 

@@ -18,6 +18,7 @@ from aragora_storage_supabase.errors import GrantsMissingError, TablesMissingErr
 
 if TYPE_CHECKING:
     from aragora_storage_supabase.backend import SupabaseBackend
+    from aragora_storage_supabase.project import ServedSchema
 
 #: Every table the backend reads or writes through the API.
 CHECKED = ("schema_version", *TABLES)
@@ -50,14 +51,14 @@ def grant_sql(tables: list[str]) -> str:
 
 
 def api_checks(backend: SupabaseBackend,
-               served: dict[str, set[str]]) -> tuple[list[Check], list[str]]:
+               served: ServedSchema) -> tuple[list[Check], list[str]]:
     """Tables missing, or present but not granted to the key's role, seen through the API;
     and the names of the ungranted ones."""
     location = backend.project.location
     missing: list[str] = []
     ungranted: list[str] = []
     for table in CHECKED:
-        if table in served:
+        if table in served.tables:
             continue
         query = backend.project.table(table).select("*").limit(0).retry(False)
         try:
@@ -82,7 +83,7 @@ def api_checks(backend: SupabaseBackend,
     return checks, ungranted
 
 
-def direct_checks(backend: SupabaseBackend, served: dict[str, set[str]],
+def direct_checks(backend: SupabaseBackend, served: ServedSchema,
                   ungranted: list[str]) -> list[Check]:
     """With ``SUPABASE_DB_URL``: row level security and policies, and a schema cache
     that does not (yet) serve tables or columns the database has."""
@@ -110,7 +111,7 @@ def direct_checks(backend: SupabaseBackend, served: dict[str, set[str]],
     if backend.project.role == "anon":
         return checks  # the anon key's schema cache view hides tables on purpose
     stale = sorted(t for t, wanted in columns.items() if t not in ungranted
-                   and not set(wanted) <= served.get(t, set()))
+                   and not set(wanted) <= served.tables.get(t, set()))
     if stale:
         checks.append(Check(
             "storage.W098", Level.WARNING,

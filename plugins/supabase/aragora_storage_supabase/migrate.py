@@ -101,17 +101,22 @@ def served_columns(database: SQLDatabase, tables: Sequence[str]) -> dict[str, li
 
 
 def wait_until_served(backend: SupabaseBackend, columns: dict[str, list[str]],
+                      functions: Sequence[str] = (),
                       within: float = SCHEMA_RELOAD_WAIT) -> None:
-    """Return once the API serves every table and column of ``columns``.
+    """Return once the API serves every table and column of ``columns`` and every
+    function of ``functions``.
 
     PostgREST reloads its schema cache asynchronously after ``NOTIFY pgrst``; until then
-    it answers a write to a new table with 404 and to a new column with ``PGRST204``.
-    Polls the API's OpenAPI root (its schema cache) for at most ``within`` s.
+    it answers a write to a new table with 404, to a new column with ``PGRST204`` and a
+    call of a new function with ``PGRST202``. Polls the API's OpenAPI root (its schema
+    cache) for at most ``within`` s.
     """
     deadline = monotonic() + within
     while True:
         served = backend.project.served_schema()
-        pending = [t for t, wanted in columns.items() if not set(wanted) <= served.get(t, set())]
+        pending = [t for t, wanted in columns.items()
+                   if not set(wanted) <= served.tables.get(t, set())]
+        pending += [f"{name}()" for name in functions if name not in served.functions]
         if not pending:
             return
         if monotonic() >= deadline:
@@ -155,7 +160,8 @@ def apply_direct(backend: SupabaseBackend, dbs: Sequence[str], target: int | Non
                 statements[:0] = function_statements()
             for statement in statements:
                 tx.execute(statement, label="supabase security")
-        wait_until_served(backend, served_columns(database, tables))
+        wait_until_served(backend, served_columns(database, tables),
+                          NAMES if existing >= set(TABLES) else ())
         return results
 
 

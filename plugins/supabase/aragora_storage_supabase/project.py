@@ -11,7 +11,7 @@ import base64
 import json
 from collections.abc import Callable, Iterator, Mapping
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aragora_storage_core.errors import (
     BackendUnavailableError,
@@ -121,6 +121,13 @@ def api_base(url: StorageURL) -> str:
     return f"{protocol}://{host}" + (f":{url.port}" if url.port else "")
 
 
+class ServedSchema(NamedTuple):
+    """What the API's schema cache serves: ``{table: columns}`` and function names."""
+
+    tables: dict[str, set[str]]
+    functions: set[str]
+
+
 class GatewayAnswer(Exception):
     """A response the gateway (or PostgREST) gave with a status in :data:`GATEWAY_STATUSES`."""
 
@@ -224,9 +231,9 @@ class SupabaseProject:
         """Call the database function ``function`` (``POST /rpc/<function>``); its result."""
         return self.execute(self.client.rpc(function, params), operation, idempotent).data
 
-    def served_schema(self) -> dict[str, set[str]]:
-        """``{table: columns}`` as the API's schema cache holds them (its OpenAPI root),
-        for the tables the key's role may use."""
+    def served_schema(self) -> ServedSchema:
+        """The tables (with their columns) and functions the API's schema cache holds (its
+        OpenAPI root), of those the key's role may use."""
         from httpx import HTTPError
 
         started = perf_counter()
@@ -235,7 +242,9 @@ class SupabaseProject:
                 "apikey": self._key, "Authorization": f"Bearer {self._key}",
                 "Accept": "application/openapi+json"})
             response.raise_for_status()
-            definitions = response.json().get("definitions") or {}
+            spec = response.json()
+            definitions = spec.get("definitions") or {}
+            paths = spec.get("paths") or {}
         except (HTTPError, GatewayAnswer) as error:
             raise self.translate(error, "read the API's schema") from None
         except ValueError:
@@ -245,8 +254,10 @@ class SupabaseProject:
         elapsed = perf_counter() - started
         if elapsed > self._slow_s:
             slowlog.report("supabase schema", elapsed, self._slow_s)
-        return {str(table): set(spec.get("properties") or {})
-                for table, spec in definitions.items() if isinstance(spec, dict)}
+        return ServedSchema(
+            {str(table): set(table_spec.get("properties") or {})
+             for table, table_spec in definitions.items() if isinstance(table_spec, dict)},
+            {str(path)[len("/rpc/"):] for path in paths if str(path).startswith("/rpc/")})
 
     def pages(self, build: Callable[[], Any], operation: str, limit: int | None = None,
               start: int = 0) -> Iterator[list[dict[str, Any]]]:
