@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.columns import ColumnCipher, column_cipher
 from aragora_storage_core.errors import StoreNotServedError
-from aragora_storage_core.layout import DATABASE_INFO, DatabaseInfo, DatabaseType, Naming
+from aragora_storage_core.layout import DATABASE_INFO, DATABASES, DatabaseInfo, DatabaseType, Naming
 from aragora_storage_core.migrations.types import (
     MigrationAction,
     MigrationReport,
@@ -37,14 +37,17 @@ class Backend(ABC):
     """An open backend: hands out stores, does its operations, closes its connections.
 
     ``name`` is the backend's name (``sqlite``, ``postgresql``, ...); ``stores_served``
-    lists the store kinds it implements. ``hook`` is the hook relay of the registry that
-    opened it (set by :meth:`Registry.connect`), through which the backend runs its own
-    automatic migrations so that ``storage_migrate`` wrappers see them too.
+    lists the store kinds it implements. ``registry`` is the registry that opened it and
+    ``hook`` that registry's hook relay (both set by :meth:`Registry.connect`): the
+    backend runs its own automatic migrations through the hook, so that
+    ``storage_migrate`` wrappers see them too, and opens other backends it needs (a
+    SQLite file for a backup, a direct connection) with ``registry.connect(url)``.
     """
 
     name: ClassVar[str]
     stores_served: ClassVar[frozenset[StoreKind]]
     hook: Any = None
+    registry: Any = None
 
     def __init__(self, url: StorageURL, settings: Settings) -> None:
         self.url = url
@@ -214,6 +217,18 @@ class SQLBackend(Backend):
 
         return run_request(self, request)
 
+    def backup(self, request: BackupRequest) -> BackupManifest:
+        """Every store table into one SQLite file (:mod:`aragora_storage_core.backup.portable`)."""
+        from aragora_storage_core.backup import portable
+
+        return portable.backup(self, request)
+
+    def restore(self, request: RestoreRequest) -> BackupManifest:
+        """Migrate this (empty) database and load a :meth:`backup` into it."""
+        from aragora_storage_core.backup import portable
+
+        return portable.restore(self, request)
+
     def health(self) -> list[Check]:
         """Round-trip latency of every database that exists."""
         checks: list[Check] = []
@@ -237,3 +252,21 @@ class SQLBackend(Backend):
         """Close every database."""
         for _, database, _ in self.databases():
             database.close()
+
+
+class ServerBackend(SQLBackend):
+    """A SQL backend whose every logical database lives in one server database.
+
+    A subclass opens ``self.database`` in its ``__init__``; the layout's tables all live
+    there under their shared names (PostgreSQL, MariaDB, ...).
+    """
+
+    database: SQLDatabase
+
+    def database_for(self, db_type: DatabaseType) -> SQLDatabase:
+        """The one database: every logical database's tables live in it."""
+        return self.database
+
+    def databases(self) -> Iterable[tuple[str, SQLDatabase, tuple[DatabaseType, ...]]]:
+        """One entry holding every logical database of the layout."""
+        return [(self.database.label, self.database, tuple(info.type for info in DATABASES))]

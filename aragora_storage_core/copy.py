@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from aragora_storage_core.backend import Backend, SQLBackend
-from aragora_storage_core.consolidate.plan import quote_identifier
 from aragora_storage_core.consolidate.schema import TableSchema, reference_schema
 from aragora_storage_core.errors import CopyError, StorageError
 from aragora_storage_core.layout import DATABASES, DatabaseType, Naming
 from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
 from aragora_storage_core.progress import Progress
+from aragora_storage_core.sql import ddl
 from aragora_storage_core.sql.database import Row, SQLDatabase
 
 DEFAULT_BATCH = 1000
@@ -100,10 +100,11 @@ def migrate_target(hook: Any, target: SQLBackend) -> None:
 def read_batches(database: SQLDatabase, table: TableSource,
                  batch_size: int) -> Iterator[list[Row]]:
     """Every row of ``table`` in key order, ``batch_size`` rows at a time (keyset paging)."""
-    name = quote_identifier(table.schema.name)
-    columns = ", ".join(quote_identifier(c) for c in table.columns)
+    quote = database.dialect.quote
+    name = quote(table.schema.name)
+    columns = ", ".join(quote(c) for c in table.columns)
     key = table.key
-    order = ", ".join(quote_identifier(c) for c in key)
+    order = ", ".join(quote(c) for c in key)
     positions = [table.columns.index(c) for c in key]
     after = (f"({order}) > ({', '.join('?' * len(key))})" if len(key) > 1
              else f"{order} > ?")
@@ -121,20 +122,17 @@ def read_batches(database: SQLDatabase, table: TableSource,
 
 
 def upsert_sql(database: SQLDatabase, table: TableSource) -> str:
-    """``INSERT ... ON CONFLICT (key) DO UPDATE`` for ``table`` in ``database``'s dialect."""
-    name = quote_identifier(table.written_name)
-    columns = [quote_identifier(c) for c in table.columns]
-    key = [quote_identifier(c) for c in table.key]
-    updates = [f"{c} = excluded.{c}" for c in columns if c not in key]
-    action = f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"
-    return database.dialect.sql(
-        f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-        f" ON CONFLICT ({', '.join(key)}) {action}")
+    """Insert a row or replace the one with its key, in ``database``'s dialect."""
+    quote = database.dialect.quote
+    columns = [quote(c) for c in table.columns]
+    key = [quote(c) for c in table.key]
+    return database.dialect.upsert(quote(table.written_name), columns, key,
+                                   replace=[c for c in columns if c not in key])
 
 
 def count(database: SQLDatabase, table: str) -> int:
     """Rows in ``table``."""
-    row = database.fetch_one(f"SELECT count(*) FROM {quote_identifier(table)}")
+    row = database.fetch_one(f"SELECT count(*) FROM {database.dialect.quote(table)}")
     return int(row[0]) if row else 0
 
 
@@ -247,7 +245,8 @@ def mark_started(target: SQLBackend, source_name: str) -> None:
     """Record in ``target`` that a copy from ``source_name`` is under way."""
     database = _marker_database(target)
     with database.transaction() as tx:
-        tx.execute(f"CREATE TABLE IF NOT EXISTS {MARKER_TABLE} (source TEXT NOT NULL)")
+        tx.execute(ddl.render(f"CREATE TABLE IF NOT EXISTS {MARKER_TABLE} (source TEXT NOT NULL)",
+                              database.dialect))
         tx.execute(f"DELETE FROM {MARKER_TABLE}")
         tx.execute(database.dialect.sql(f"INSERT INTO {MARKER_TABLE} (source) VALUES (?)"),
                    (source_name,))

@@ -82,6 +82,13 @@ def _diagnose_with(registry: Registry, diagnosis: Diagnosis, url: str | None) ->
                 "storage.W015", Level.WARNING,
                 f"plugin {record.name} ({record.distribution}) failed to load: {record.error}",
                 f"reinstall it, or ARAGORA_STORAGE_DISABLE_PLUGINS={record.name}"))
+        elif record.status == "incompatible":
+            diagnosis.findings.append(Check(
+                "storage.W018", Level.WARNING,
+                f"plugin {record.name} ({record.distribution} {record.version}) is not loaded:"
+                f" {record.error}",
+                f"install a version of {record.distribution} built for this aragora-storage,"
+                f" or ARAGORA_STORAGE_DISABLE_PLUGINS={record.name}"))
     backend = _open(registry, diagnosis, selection.url, selection.source)
     if backend is None:
         return

@@ -10,6 +10,7 @@ they are imported.
 
 from __future__ import annotations
 
+import importlib
 import threading
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -19,6 +20,8 @@ import pluggy
 from aragora_storage_core import entry_points, hookspecs
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.hookspecs import PROJECT
+from aragora_storage_core.plugin_api import VERSION as API_VERSION
+from aragora_storage_core.plugin_versions import incompatibility
 
 BACKEND_GROUP = "aragora_storage.backends"
 PLUGIN_GROUP = "aragora_storage.plugins"
@@ -26,7 +29,8 @@ PLUGIN_GROUP = "aragora_storage.plugins"
 
 @dataclass
 class PluginRecord:
-    """One entry point and its status: ``not loaded``, ``loaded``, ``failed``, ``disabled``."""
+    """One entry point and its status: ``not loaded``, ``loaded``, ``failed``, ``disabled``,
+    or ``incompatible`` (its ``PLUGIN_API`` range excludes this plugin API's version)."""
 
     name: str
     group: str
@@ -100,6 +104,11 @@ class PluginHost:
             return record
         try:
             plugin = entry_points.load(record.value)
+            module = importlib.import_module(record.value.split(":")[0].strip())
+            reason = incompatibility(getattr(module, "PLUGIN_API", None), API_VERSION)
+            if reason is not None:
+                record.status, record.error = "incompatible", reason
+                return record
             if not self.pm.is_registered(plugin):
                 self.pm.register(plugin, name=record.value)
         except Exception as exc:  # an isolated plugin failure is recorded, not raised

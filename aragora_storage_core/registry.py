@@ -11,7 +11,7 @@ import threading
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.consistency import primary_reads
@@ -25,6 +25,7 @@ from aragora_storage_core.errors import (
 from aragora_storage_core.plugins import PluginHost, PluginRecord
 from aragora_storage_core.selection import Selection, select
 from aragora_storage_core.settings import Settings
+from aragora_storage_core.sql.dialect import Dialect
 from aragora_storage_core.stores.protocols import StoreKind
 from aragora_storage_core.url import StorageURL, parse_url
 
@@ -158,10 +159,21 @@ class Registry:
                 f"no installed plugin accepted the {parsed.scheme}:// URL from {source}",
                 "check `aragora-storage plugins` for the plugin of that scheme",
             )
-        backend.hook = self.hook
+        backend.hook, backend.registry = self.hook, self
         with self._lock:
             self._opened.append(backend)
         return backend
+
+    def dialect(self, scheme: str) -> Dialect:
+        """The SQL dialect of the installed backend plugin for ``scheme`` (its ``DIALECT``),
+        without connecting: for tools writing that database's DDL (schema files)."""
+        records = [r for r in self.host.load_backend(scheme) if r.status == "loaded"]
+        dialect = next((getattr(r.plugin, "DIALECT", None) for r in records), None)
+        if dialect is None:
+            self._raise_missing(scheme, "a dialect lookup")
+            raise UnknownSchemeError(f"the {scheme} backend declares no DIALECT",
+                                     "upgrade its plugin")
+        return cast(Dialect, dialect)
 
     def keyed_settings(self) -> Settings:
         """The settings with keys from key-provider plugins, the env and key files (once)."""

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aragora_storage_core.migrations.files import rename_tables, split_statements
+from aragora_storage_core.sql import ddl
 from aragora_storage_core.sql.database import Params, Row, Transaction
 from aragora_storage_core.sql.dialect import Dialect
 
@@ -39,18 +40,22 @@ class MigrationContext:
     """
 
     def __init__(self, tx: Transaction, dialect: Dialect, db: str,
-                 names: Mapping[str, str] | None = None) -> None:
+                 names: Mapping[str, str] | None = None,
+                 keys: ddl.KeyColumns = frozenset()) -> None:
         self.tx = tx
         self.dialect = dialect
         self.db = db
         self.names = dict(names or {})
+        self.keys = keys
         #: Statements run so far (the one that fails is named by this number).
         self.statements = 0
 
     def execute(self, sql: str, params: Params = ()) -> Result:
-        """Run one statement; the result has ``rowcount``, ``fetchone()``, ``fetchall()``."""
+        """Run one statement (DDL written by the dialect); the result has ``rowcount``,
+        ``fetchone()``, ``fetchall()``."""
         self.statements += 1
-        statement = self.dialect.sql(self.dialect.ddl(rename_tables(sql, self.names)))
+        statement = self.dialect.sql(
+            ddl.render(rename_tables(sql, self.names), self.dialect, self.keys))
         return Result(self.tx, self.tx.execute(statement, params, label=self.db))
 
     def executescript(self, script: str) -> None:

@@ -31,14 +31,32 @@ from aragora_storage_core.migrations.types import (
     MigrationFile,
 )
 from aragora_storage_core.models import utcnow_iso
+from aragora_storage_core.sql import ddl
 from aragora_storage_core.sql.database import SQLDatabase, Transaction
 
+#: The bookkeeping table, in the portable spelling (rendered by each database's dialect).
 SCHEMA_VERSION_DDL = (
     "CREATE TABLE IF NOT EXISTS schema_version ("
     " database TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL,"
     " checksum TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms REAL NOT NULL,"
     " PRIMARY KEY (database, version))"
 )
+
+
+def upgrade_statements(migration: MigrationFile, up: bool = True) -> list[str]:
+    """The statements of a ``.sql`` migration's upgrade (or downgrade) part."""
+    upgrade, downgrade = up_and_down(migration.path.read_text(encoding="utf-8"))
+    return split_statements(upgrade if up else (downgrade or ""))
+
+
+def migration_keys(migrations: Sequence[MigrationFile],
+                   names: Mapping[str, str] | None = None) -> ddl.KeyColumns:
+    """Key columns over every ``.sql`` upgrade of ``migrations``, tables renamed by ``names``
+    (see :func:`ddl.key_columns`)."""
+    return ddl.key_columns(
+        [SCHEMA_VERSION_DDL,
+         *(rename_tables(s, dict(names or {})) for m in migrations if m.path.suffix == ".sql"
+           for s in upgrade_statements(m))])
 
 
 class Migrator:
@@ -60,23 +78,24 @@ class Migrator:
         #: for a database this process builds from nothing).
         self.adopt = adopt
         self.files = discover(db, search_path() if roots is None else roots)
+        self.keys = migration_keys(self.files, self.names)
         dialect = database.dialect
+        table, column = dialect.quote("schema_version"), dialect.quote("database")
+        self._ddl = ddl.render(SCHEMA_VERSION_DDL, dialect, self.keys)
         self._applied_sql = dialect.sql(
-            "SELECT version, name, checksum, applied_at, duration_ms FROM schema_version"
-            " WHERE database = ? ORDER BY version"
+            f"SELECT version, name, checksum, applied_at, duration_ms FROM {table}"
+            f" WHERE {column} = ? ORDER BY version"
         )
         self._one_sql = dialect.sql(
-            "SELECT checksum FROM schema_version WHERE database = ? AND version = ?"
+            f"SELECT checksum FROM {table} WHERE {column} = ? AND version = ?"
         )
-        self._record_sql = dialect.sql(
-            "INSERT INTO schema_version (database, version, name, checksum, applied_at,"
-            " duration_ms) VALUES (?, ?, ?, ?, ?, ?)"
-        )
+        self._record_sql = dialect.insert(
+            table, (column, "version", "name", "checksum", "applied_at", "duration_ms"))
         self._repair_sql = dialect.sql(
-            "UPDATE schema_version SET checksum = ? WHERE database = ? AND version = ?"
+            f"UPDATE {table} SET checksum = ? WHERE {column} = ? AND version = ?"
         )
         self._forget_sql = dialect.sql(
-            "DELETE FROM schema_version WHERE database = ? AND version = ?"
+            f"DELETE FROM {table} WHERE {column} = ? AND version = ?"
         )
 
     def applied(self) -> list[AppliedMigration]:
@@ -178,7 +197,7 @@ class Migrator:
     def _apply(self, session: SQLDatabase, migration: MigrationFile) -> bool:
         with session.transaction() as tx:
             self._lock(tx)
-            tx.execute(SCHEMA_VERSION_DDL, label="schema_version")
+            tx.execute(self._ddl, label="schema_version")
             if tx.fetch_one(self._one_sql, (self.db, migration.version)) is not None:
                 return False
             start = perf_counter()
@@ -220,18 +239,17 @@ class Migrator:
              up: bool) -> None:
         dialect = session.dialect
         if migration.path.suffix == ".sql":
-            upgrade, downgrade = up_and_down(migration.path.read_text(encoding="utf-8"))
-            script = upgrade if up else (downgrade or "")
-            for number, statement in enumerate(split_statements(script), 1):
+            for number, statement in enumerate(upgrade_statements(migration, up), 1):
                 try:
-                    tx.execute(dialect.ddl(rename_tables(statement, self.names)),
+                    tx.execute(ddl.render(rename_tables(statement, self.names), dialect,
+                                          self.keys),
                                label=f"{self.db}/{migration.name}")
                 except Exception as error:
                     raise failed(self.db, migration, number, error, up) from None
             return
         module = _load(migration)
         function = getattr(module, "upgrade" if up else "downgrade")
-        context = MigrationContext(tx, dialect, self.db, self.names)
+        context = MigrationContext(tx, dialect, self.db, self.names, self.keys)
         try:
             function(context)
         except Exception as error:

@@ -96,10 +96,10 @@ def test_invalid_mode_is_one_finding_with_the_valid_modes(
 
 def test_unknown_scheme_lists_installed_schemes_and_extras(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", "mysql://root:topsecret@db/app")
+    monkeypatch.setenv("DATABASE_URL", "oracle://root:topsecret@db/app")
     code, _, err = run(capsys, "migrate", "--status")
     assert code == 2
-    assert "unknown database URL scheme 'mysql'" in err and "sqlite" in err
+    assert "unknown database URL scheme 'oracle'" in err and "sqlite" in err
     assert "aragora-storage[" not in err or "[postgres]" in err
     assert "topsecret" not in err
 

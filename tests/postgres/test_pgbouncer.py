@@ -9,8 +9,10 @@ kit runs through it.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from aragora_storage_core.errors import BackupError
 from aragora_storage_core.layout import DATABASES
 from aragora_storage_core.migrations.files import discover
 from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
+from aragora_storage_core.models import AuditEntry, User
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.testing.suite import *  # noqa: F403
 from tests.conftest import service_unavailable
@@ -124,3 +127,51 @@ def test_backup_through_the_pooler_is_a_copy_dump_and_a_pg_dump_restore_is_refus
     assert "transaction-mode pooler" in info.value.message
     for opened in (backend, direct, target):
         opened.close()
+
+
+#: Statements that leave state on a server connection after their transaction. PgBouncer
+#: itself sends ``SET`` for the parameters it tracks per client (application_name,
+#: client_encoding, DateStyle, TimeZone, standard_conforming_strings): those are its own.
+SESSION_STATE = re.compile(
+    r"^\s*(SET\b(?!\s+(LOCAL|TRANSACTION|application_name|client_encoding|datestyle"
+    r"|timezone|standard_conforming_strings)\b)|RESET\b|PREPARE\b|LISTEN\b|DEALLOCATE\b"
+    r"|DECLARE\b.*\bWITH\s+HOLD\b|CREATE\s+TEMP)|pg_advisory_lock\(|set_config\(",
+    re.IGNORECASE)
+
+
+def test_no_statement_leaves_session_state_on_a_server_connection(tmp_path: Path) -> None:
+    """Every statement the server receives through pgbouncer, logged: none that outlives
+    its transaction (session SET, PREPARE, LISTEN, session advisory lock, temp table)."""
+    from tests.postgres.cluster import BIN, ScratchCluster
+
+    if not (BIN / "initdb").exists():
+        service_unavailable("PostgreSQL 15 server binaries (initdb)")
+    server = ScratchCluster()
+    bouncer = Bouncer(str(server.root), server.port)  # over the socket: trusted
+    try:
+        server.create()
+        server.admin("ALTER SYSTEM SET log_statement = 'all'")
+        server.admin("SELECT pg_reload_conf()")
+        bouncer.start()
+        registry = Registry(env={})
+        backend = registry.connect(bouncer.url("aragora"))
+        registry.hook.storage_migrate(backend=backend,
+                                      request=MigrationRequest(MigrationAction.MIGRATE))
+        users, audit = backend.store("users"), backend.store("audit")
+        users.create(User(id="u1", email="u1@x", password_hash="h", password_salt="s"))
+        users.update("u1", name="Ada")
+        assert users.get_by_id("u1") is not None and users.count() == 1
+        audit.log(AuditEntry(action="login", user_id="u1"))
+        backend.store("token_blacklist").revoke("jti-1", datetime.now(UTC) + timedelta(hours=1))
+        assert backend.store("token_blacklist").is_revoked("jti-1")
+        create_backup(registry.hook, backend, tmp_path / "backups")
+        backend.close()
+    finally:
+        bouncer.stop()
+        log = (server.root / "log").read_text(encoding="utf-8", errors="replace")
+        server.remove()
+    statements = [line.split("statement: ", 1)[1] for line in log.splitlines()
+                  if "statement: " in line]
+    assert "COMMIT" in statements and any("INSERT INTO users" in s for s in statements)
+    leaking = [part for s in statements for part in s.split(";") if SESSION_STATE.search(part)]
+    assert leaking == []

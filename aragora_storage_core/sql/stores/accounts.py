@@ -65,10 +65,9 @@ class SQLUserStore(SQLStore):
             "UPDATE users SET last_login_at = ?, last_activity_at = ?, failed_login_count = 0,"
             " locked_until = NULL, lockout_reason = NULL WHERE id = ?"
         )
-        self._failed = self.prepare(
-            "UPDATE users SET failed_login_count = failed_login_count + 1 WHERE id = ?"
-            " RETURNING failed_login_count"
-        )
+        self._failed = self.update_returning_sql(
+            "failed_login_count = failed_login_count + 1", "id = ?", "id",
+            ("failed_login_count",))
         self._lock = self.prepare(
             "UPDATE users SET locked_until = ?, lockout_reason = ?, updated_at = ? WHERE id = ?"
         )
@@ -123,7 +122,7 @@ class SQLUserStore(SQLStore):
     def record_failed_login(self, user_id: str) -> int:
         """Add one failed login atomically; return the new count (0 if no such user)."""
         with self._db.transaction() as tx:
-            row = tx.fetch_one(self._failed, (user_id,), label="users.record_failed_login")
+            row = self.fetch_updated(tx, self._failed, (user_id,), "users.record_failed_login")
         return 0 if row is None else int(row[0])
 
     def lock(self, user_id: str, until: str, reason: str) -> None:

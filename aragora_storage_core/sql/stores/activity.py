@@ -44,7 +44,7 @@ class SQLAuditStore(SQLStore):
     def __init__(self, db: Any, retention_days: int = 90) -> None:
         super().__init__(db)
         self.retention_days = retention_days
-        self._insert = self.insert_sql(suffix=" RETURNING id")
+        self._insert = self.insert_sql(returning=("id",))
         self._insert_many = self.insert_sql()
         self._select = f"SELECT {', '.join(AUDIT_COLUMNS)}, id FROM audit_log"
 
@@ -115,7 +115,7 @@ class SQLUsageStore(SQLStore):
     def __init__(self, db: Any, retention_days: int = 90) -> None:
         super().__init__(db)
         self.retention_days = retention_days
-        self._insert = self.insert_sql(suffix=" RETURNING id")
+        self._insert = self.insert_sql(returning=("id",))
         self._insert_many = self.insert_sql()
         self._totals = self.prepare(
             "SELECT event_type, SUM(count) FROM usage_events WHERE org_id = ? AND timestamp >= ?"
@@ -128,13 +128,12 @@ class SQLUsageStore(SQLStore):
         self._archived = self.prepare(
             "SELECT month, event_type, total FROM usage_monthly WHERE org_id = ?"
         )
-        self._fold = self.prepare(
-            "INSERT INTO usage_monthly (org_id, month, event_type, total)"
-            " SELECT org_id, substr(timestamp, 1, 7), event_type, SUM(count) FROM usage_events"
-            " WHERE timestamp < ? GROUP BY org_id, substr(timestamp, 1, 7), event_type"
-            " ON CONFLICT (org_id, month, event_type)"
-            " DO UPDATE SET total = usage_monthly.total + excluded.total"
-        )
+        self._fold = self._db.dialect.upsert(
+            "usage_monthly", ("org_id", "month", "event_type", "total"),
+            key=("org_id", "month", "event_type"), add=("total",),
+            select="SELECT org_id, substr(timestamp, 1, 7), event_type, SUM(count)"
+            " FROM usage_events WHERE timestamp < ?"
+            " GROUP BY org_id, substr(timestamp, 1, 7), event_type")
         self._prune = self.prepare("DELETE FROM usage_events WHERE timestamp < ?")
 
     def record(self, event: UsageEvent) -> int:

@@ -8,8 +8,8 @@ from types import TracebackType
 from typing import Any, ClassVar
 
 from aragora_storage_core.errors import DuplicateError, NotFoundError
-from aragora_storage_core.sql.database import SQLDatabase
-from aragora_storage_core.sql.dialect import check_identifier
+from aragora_storage_core.sql.database import Row, SQLDatabase, Transaction
+from aragora_storage_core.sql.dialect import UpdateReturning, check_identifier
 
 
 def dumps(value: Any) -> str:
@@ -45,12 +45,34 @@ class SQLStore:
         """Rewrite ``sql`` (SQLite spelling, ``?`` placeholders) for this database."""
         return self._db.dialect.sql(sql)
 
-    def insert_sql(self, columns: Sequence[str] | None = None, suffix: str = "") -> str:
-        """``INSERT INTO table (...) VALUES (?, ...)`` for ``columns`` (default: all)."""
-        cols = tuple(columns or self.columns)
-        marks = ", ".join("?" * len(cols))
-        names = ", ".join(cols)
-        return self.prepare(f"INSERT INTO {self.table} ({names}) VALUES ({marks}){suffix}")
+    def insert_sql(self, columns: Sequence[str] | None = None,
+                   returning: Sequence[str] = ()) -> str:
+        """``INSERT INTO table (...) VALUES (...)`` for ``columns`` (default: all)."""
+        return self._db.dialect.insert(self.table, tuple(columns or self.columns), returning)
+
+    def upsert_sql(self, key: Sequence[str], replace: Sequence[str] = (),
+                   add: Sequence[str] = ()) -> str:
+        """Insert every column; on a row with the same ``key``, see :meth:`Dialect.upsert`."""
+        return self._db.dialect.upsert(self.table, self.columns, key, replace, add)
+
+    def update_returning_sql(self, assignments: str, where: str, key: str,
+                             returning: Sequence[str]) -> UpdateReturning:
+        """An update of this table handing back ``returning`` (:meth:`Dialect.update_returning`)."""
+        return self._db.dialect.update_returning(self.table, assignments, where, key, returning)
+
+    @staticmethod
+    def fetch_updated(tx: Transaction, statement: UpdateReturning, params: Sequence[Any],
+                      label: str) -> Row | None:
+        """Run ``statement``; the returned columns of the changed row, or ``None``.
+
+        Where the database has no ``UPDATE ... RETURNING`` the row is read back by its key
+        (``params[statement.key_index]``) in the same transaction.
+        """
+        if statement.select is None:
+            return tx.fetch_one(statement.update, params, label)
+        if tx.execute(statement.update, params, label) == 0:
+            return None
+        return tx.fetch_one(statement.select, (params[statement.key_index],), label)
 
     def unique(self, what: str) -> UniqueViolations:
         """Turn the driver's integrity error into :class:`DuplicateError` naming ``what``."""

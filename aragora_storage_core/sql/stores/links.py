@@ -42,12 +42,10 @@ class SQLShareLinkStore(SQLStore):
         super().__init__(db)
         self._insert = self.insert_sql()
         self._get = self.prepare(f"{_SHARE_SELECT} WHERE token = ?")
-        self._open = self.prepare(
-            "UPDATE share_links SET view_count = view_count + 1 WHERE token = ? AND revoked = 0"
-            " AND (expires_at IS NULL OR expires_at > ?)"
-            " AND (max_views IS NULL OR view_count < max_views)"
-            f" RETURNING {', '.join(SHARE_COLUMNS)}"
-        )
+        self._open = self.update_returning_sql(
+            "view_count = view_count + 1",
+            "token = ? AND revoked = 0 AND (expires_at IS NULL OR expires_at > ?)"
+            " AND (max_views IS NULL OR view_count < max_views)", "token", SHARE_COLUMNS)
         self._by_debate = self.prepare(f"{_SHARE_SELECT} WHERE debate_id = ? ORDER BY created_at")
         self._revoke = self.prepare("UPDATE share_links SET revoked = 1 WHERE token = ?")
 
@@ -66,7 +64,7 @@ class SQLShareLinkStore(SQLStore):
     def open(self, token: str) -> ShareLink | None:
         """Count one view atomically and return the link, or ``None`` if it cannot be used."""
         with self._db.transaction() as tx:
-            row = tx.fetch_one(self._open, (token, utcnow_iso()), label="share_links.open")
+            row = self.fetch_updated(tx, self._open, (token, utcnow_iso()), "share_links.open")
         return None if row is None else share_from_row(row)
 
     def list_for_debate(self, debate_id: str) -> list[ShareLink]:
@@ -125,14 +123,11 @@ class SQLWebhookStore(SQLStore):
         self._get = self.prepare(f"{_WEBHOOK_SELECT} WHERE id = ?")
         self._by_org = self.prepare(f"{_WEBHOOK_SELECT} WHERE org_id = ? ORDER BY created_at, id")
         self._delete = self.prepare("DELETE FROM webhooks WHERE id = ?")
-        self._success = self.prepare(
-            "UPDATE webhooks SET failure_count = 0, last_triggered_at = ? WHERE id = ?"
-            " RETURNING failure_count"
-        )
-        self._failure = self.prepare(
-            "UPDATE webhooks SET failure_count = failure_count + 1, last_triggered_at = ?"
-            " WHERE id = ? RETURNING failure_count"
-        )
+        self._success = self.update_returning_sql(
+            "failure_count = 0, last_triggered_at = ?", "id = ?", "id", ("failure_count",))
+        self._failure = self.update_returning_sql(
+            "failure_count = failure_count + 1, last_triggered_at = ?", "id = ?", "id",
+            ("failure_count",))
 
     def encode(self, column: str, value: Any) -> Any:
         """Seal ``secret`` with the column cipher; other columns as the base encodes them."""
@@ -181,7 +176,7 @@ class SQLWebhookStore(SQLStore):
         """Record a delivery attempt; return the consecutive failure count."""
         sql = self._success if success else self._failure
         with self._db.transaction() as tx:
-            row = tx.fetch_one(sql, (utcnow_iso(), hook_id), label="webhooks.record_delivery")
+            row = self.fetch_updated(tx, sql, (utcnow_iso(), hook_id), "webhooks.record_delivery")
         if row is None:
             raise NotFoundError(f"webhooks: no record {hook_id!r}", "check the id")
         return int(row[0])

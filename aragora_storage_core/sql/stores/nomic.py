@@ -39,22 +39,19 @@ class SQLNomicCycleStore(SQLStore):
 
     def __init__(self, db: Any) -> None:
         super().__init__(db)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in CYCLE_COLUMNS[2:])
-        self._upsert = self.insert_sql(
-            suffix=f" ON CONFLICT (loop_id, cycle_number) DO UPDATE SET {updates}"
-        )
+        self._upsert = self.upsert_sql(key=CYCLE_COLUMNS[:2], replace=CYCLE_COLUMNS[2:])
         select = f"SELECT {', '.join(CYCLE_COLUMNS)} FROM nomic_cycles WHERE loop_id = ?"
         self._get = self.prepare(f"{select} AND cycle_number = ?")
         self._list = self.prepare(f"{select} ORDER BY cycle_number")
         self._latest = self.prepare(f"{select} ORDER BY cycle_number DESC LIMIT 1")
-        self._rollback = self.prepare(
-            "INSERT INTO nomic_rollbacks (loop_id, cycle_number, reason, from_commit, to_commit,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id"
-        )
-        self._file_change = self.prepare(
-            "INSERT INTO cycle_file_changes (loop_id, cycle_number, file_path, change_type,"
-            " lines_added, lines_removed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id"
-        )
+        dialect = self._db.dialect
+        self._rollback = dialect.insert(
+            "nomic_rollbacks", ("loop_id", "cycle_number", "reason", "from_commit", "to_commit",
+                                "created_at"), returning=("id",))
+        self._file_change = dialect.insert(
+            "cycle_file_changes", ("loop_id", "cycle_number", "file_path", "change_type",
+                                   "lines_added", "lines_removed", "created_at"),
+            returning=("id",))
         self._file_changes = self.prepare(
             "SELECT file_path, change_type, lines_added, lines_removed, created_at"
             " FROM cycle_file_changes WHERE loop_id = ? AND cycle_number = ? ORDER BY id"
@@ -136,7 +133,7 @@ class SQLDebateArtifactStore(SQLStore):
 
     def __init__(self, db: Any) -> None:
         super().__init__(db)
-        self._insert = self.insert_sql(suffix=" RETURNING id")
+        self._insert = self.insert_sql(returning=("id",))
         select = f"SELECT {', '.join(ARTIFACT_COLUMNS)}, id FROM debate_artifacts"
         self._get = self.prepare(f"{select} WHERE id = ?")
         self._by_cycle = self.prepare(
@@ -185,7 +182,7 @@ class SQLStreamEventStore(SQLStore):
 
     def __init__(self, db: Any) -> None:
         super().__init__(db)
-        self._insert = self.insert_sql(suffix=" RETURNING id")
+        self._insert = self.insert_sql(returning=("id",))
         self._select = f"SELECT {', '.join(EVENT_COLUMNS)}, id FROM stream_events WHERE loop_id = ?"
 
     def append(self, event: StreamEvent) -> str:
@@ -244,7 +241,7 @@ class SQLAgentMetricsStore(SQLStore):
 
     def __init__(self, db: Any) -> None:
         super().__init__(db)
-        self._insert = self.insert_sql(suffix=" RETURNING id")
+        self._insert = self.insert_sql(returning=("id",))
         self._insert_many = self.insert_sql()
         self._select = f"SELECT {', '.join(METRIC_COLUMNS)}, id FROM agent_metrics WHERE agent = ?"
         self._summary = self.prepare(

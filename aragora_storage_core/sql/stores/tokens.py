@@ -18,7 +18,7 @@ class SQLTokenBlacklistStore(SQLStore):
 
     def __init__(self, db: Any) -> None:
         super().__init__(db)
-        self._insert = self.insert_sql(suffix=" ON CONFLICT (jti) DO NOTHING")
+        self._insert = self.upsert_sql(key=("jti",))
         self._check = self.prepare("SELECT 1 FROM token_blacklist WHERE jti = ? AND expires_at > ?")
 
     def revoke(self, jti: str, expires_at: datetime, user_id: str | None = None) -> None:

@@ -5,9 +5,12 @@ Registered through the ``aragora_storage.backends`` entry points ``postgresql`` 
 """
 
 from aragora_storage_postgres.backend import PostgresBackend
+from aragora_storage_postgres.dialect import POSTGRES
 from aragora_storage_postgres.hooks import storage_connect
 
 BACKEND_NAME = "postgresql"
 STORES = PostgresBackend.stores_served
+#: The dialect, for tools that write PostgreSQL DDL without connecting (registry.dialect).
+DIALECT = POSTGRES
 
-__all__ = ["BACKEND_NAME", "STORES", "PostgresBackend", "storage_connect"]
+__all__ = ["BACKEND_NAME", "DIALECT", "STORES", "PostgresBackend", "storage_connect"]

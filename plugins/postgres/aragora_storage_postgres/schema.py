@@ -9,18 +9,13 @@ Regenerate after adding a migration: ``python -m aragora_storage_postgres.schema
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from aragora_storage_core.layout import DATABASES, ConsolidatedDatabase, Naming
-from aragora_storage_core.migrations.files import (
-    ROOT,
-    discover,
-    rename_tables,
-    split_statements,
-    up_and_down,
-)
-from aragora_storage_postgres.dialect import TYPE_REWRITES
+from aragora_storage_core.migrations.engine import migration_keys, upgrade_statements
+from aragora_storage_core.migrations.files import ROOT, discover, rename_tables
+from aragora_storage_core.sql import ddl
+from aragora_storage_postgres.dialect import POSTGRES
 
 SCHEMA_DIR = Path(__file__).parent / "schema"
 
@@ -32,22 +27,18 @@ def render(home: ConsolidatedDatabase, root: Path = ROOT) -> str:
     for info in DATABASES:
         if info.home is not home:
             continue
-        for migration in discover(info.type.value, root):
+        migrations = discover(info.type.value, root)
+        names = info.names(Naming.SHARED)
+        keys = migration_keys(migrations, names)
+        for migration in migrations:
             parts.append(f"\n-- {info.type.value}/{migration.path.name}\n")
             if migration.path.suffix != ".sql":
                 parts.append("-- (a Python migration: applied by aragora-storage migrate)\n")
                 continue
-            upgrade, _ = up_and_down(migration.path.read_text(encoding="utf-8"))
-            names = info.names(Naming.SHARED)
-            for statement in split_statements(upgrade):
-                parts.append(_rewrite(rename_tables(statement, names)) + "\n")
+            for statement in upgrade_statements(migration):
+                statement = rename_tables(statement, names)
+                parts.append(ddl.write(statement, POSTGRES, keys) + ";\n")
     return "".join(parts)
-
-
-def _rewrite(statement: str) -> str:
-    for pattern, replacement in TYPE_REWRITES:
-        statement = re.sub(pattern, replacement, statement, flags=re.IGNORECASE)
-    return statement
 
 
 def write_all(directory: Path = SCHEMA_DIR) -> list[Path]:

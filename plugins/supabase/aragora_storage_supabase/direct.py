@@ -1,9 +1,9 @@
 """The project's direct PostgreSQL connection (``SUPABASE_DB_URL``), for schema changes.
 
 PostgREST cannot run DDL, so applying migrations (and moving id sequences after a
-restore) needs the connection string from Dashboard > Settings > Database. It goes
-through the PostgreSQL backend's database layer, installed by
-``pip install 'aragora-storage[postgres]'``.
+restore) needs the connection string from Dashboard > Settings > Database. The registry
+opens it with the PostgreSQL backend (``pip install 'aragora-storage[postgres]'``); this
+plugin never imports another.
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from aragora_storage_core.backend import SQLBackend
 from aragora_storage_core.errors import ConfigurationError
+from aragora_storage_core.layout import DatabaseType
+from aragora_storage_core.registry import Registry
 from aragora_storage_core.url import parse_url
 
 if TYPE_CHECKING:
@@ -31,16 +34,12 @@ def direct_database(backend: SupabaseBackend, why: str) -> Iterator[SQLDatabase]
     if url.scheme != "postgresql":
         raise ConfigurationError("SUPABASE_DB_URL must be a postgresql:// connection string",
                                  "copy it from Dashboard > Settings > Database")
+    registry = backend.registry or Registry(backend.settings)
+    direct = registry.connect(url, "SUPABASE_DB_URL")
     try:
-        from aragora_storage_postgres.database import PostgresDatabase
-    except ImportError:
-        raise ConfigurationError(f"{why} over SUPABASE_DB_URL needs the PostgreSQL driver",
-                                 "pip install 'aragora-storage[postgres]'") from None
-    settings = backend.settings
-    database = PostgresDatabase(url, pool_size=1, max_overflow=0,
-                                pool_timeout=settings.pool_timeout,
-                                slow_query_ms=settings.slow_query_ms)
-    try:
-        yield database
+        if not isinstance(direct, SQLBackend):
+            raise ConfigurationError("SUPABASE_DB_URL opened a backend that runs no SQL",
+                                     "point it at the project's PostgreSQL database")
+        yield direct.database_for(DatabaseType.NOMIC)
     finally:
-        database.close()
+        direct.close()

@@ -14,13 +14,18 @@ same state. Regenerate after adding a core migration:
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from pathlib import Path
 
 from aragora_storage_core.errors import MigrationError
-from aragora_storage_core.migrations.engine import SCHEMA_VERSION_DDL
-from aragora_storage_core.migrations.files import discover, split_statements, up_and_down
+from aragora_storage_core.migrations.engine import (
+    SCHEMA_VERSION_DDL,
+    migration_keys,
+    upgrade_statements,
+)
+from aragora_storage_core.migrations.files import discover
 from aragora_storage_core.migrations.types import MigrationFile
+from aragora_storage_core.registry import Registry
+from aragora_storage_core.sql import ddl
 from aragora_storage_supabase.backend import DATABASES
 from aragora_storage_supabase.functions import function_statements
 
@@ -69,19 +74,18 @@ def sql_path(migration: MigrationFile) -> Path:
 
 def render(migration: MigrationFile) -> str:
     """The SQL editor script of one core migration."""
-    from aragora_storage_postgres.dialect import POSTGRES, TYPE_REWRITES
-
+    postgres = Registry(env={}).dialect("postgresql")
     db = db_of(migration)
     if migration.path.suffix != ".sql":
         raise MigrationError(f"{db}/{migration.path.name} is a Python migration",
                              "apply it with SUPABASE_DB_URL set: aragora-storage migrate "
                              "--migrate")
-    dialect = replace(POSTGRES, ddl_rewrites=TYPE_REWRITES)
-    upgrade, _ = up_and_down(migration.path.read_text(encoding="utf-8"))
-    created = tuple(_CREATE_TABLE.findall(upgrade))
+    keys = migration_keys(discover(db))
+    upgrade = upgrade_statements(migration)
+    created = tuple(_CREATE_TABLE.findall("\n".join(upgrade)))
     statements = [
-        SCHEMA_VERSION_DDL,  # as the migrations engine runs it, unrewritten
-        *(dialect.ddl(s).rstrip(";") for s in split_statements(upgrade)),
+        ddl.write(SCHEMA_VERSION_DDL, postgres, keys),
+        *(ddl.write(s, postgres, keys).rstrip(";") for s in upgrade),
         *security_statements(("schema_version", *created)),
         "INSERT INTO schema_version (database, version, name, checksum, applied_at,"
         f" duration_ms)\nVALUES ('{db}', {migration.version}, '{migration.name}',"

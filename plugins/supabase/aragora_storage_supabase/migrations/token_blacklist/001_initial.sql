@@ -2,15 +2,23 @@
 -- python -m aragora_storage_supabase.schema; do not edit. Run it once, whole;
 -- it records itself in schema_version as aragora-storage migrate would.
 BEGIN;
-CREATE TABLE IF NOT EXISTS schema_version ( database TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms REAL NOT NULL, PRIMARY KEY (database, version));
--- JWT revocation list; rows live until the token would have expired.
-CREATE TABLE token_blacklist (
-    jti TEXT PRIMARY KEY,
-    expires_at TEXT NOT NULL,
-    user_id TEXT,
-    revoked_at TEXT NOT NULL
+CREATE TABLE IF NOT EXISTS "schema_version" (
+    "database" TEXT NOT NULL,
+    "version" INTEGER NOT NULL,
+    "name" TEXT NOT NULL,
+    "checksum" TEXT NOT NULL,
+    "applied_at" TEXT NOT NULL,
+    "duration_ms" DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY ("database", "version")
 );
-CREATE INDEX idx_token_blacklist_expires ON token_blacklist(expires_at);
+-- JWT revocation list; rows live until the token would have expired.
+CREATE TABLE "token_blacklist" (
+    "jti" TEXT PRIMARY KEY,
+    "expires_at" TEXT NOT NULL,
+    "user_id" TEXT,
+    "revoked_at" TEXT NOT NULL
+);
+CREATE INDEX "idx_token_blacklist_expires" ON "token_blacklist" ("expires_at");
 GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE schema_version TO service_role;
 REVOKE ALL ON TABLE schema_version FROM anon, authenticated;
 ALTER TABLE schema_version ENABLE ROW LEVEL SECURITY;

@@ -2,13 +2,21 @@
 -- python -m aragora_storage_supabase.schema; do not edit. Run it once, whole;
 -- it records itself in schema_version as aragora-storage migrate would.
 BEGIN;
-CREATE TABLE IF NOT EXISTS schema_version ( database TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms REAL NOT NULL, PRIMARY KEY (database, version));
+CREATE TABLE IF NOT EXISTS "schema_version" (
+    "database" TEXT NOT NULL,
+    "version" INTEGER NOT NULL,
+    "name" TEXT NOT NULL,
+    "checksum" TEXT NOT NULL,
+    "applied_at" TEXT NOT NULL,
+    "duration_ms" DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY ("database", "version")
+);
 -- Account lockout and activity fields (the seed's migration 002).
-ALTER TABLE users ADD COLUMN locked_until TEXT;
-ALTER TABLE users ADD COLUMN failed_login_count INTEGER DEFAULT 0;
-ALTER TABLE users ADD COLUMN lockout_reason TEXT;
-ALTER TABLE users ADD COLUMN last_activity_at TEXT;
-ALTER TABLE users ADD COLUMN last_debate_at TEXT;
+ALTER TABLE "users" ADD COLUMN "locked_until" TEXT;
+ALTER TABLE "users" ADD COLUMN "failed_login_count" INTEGER DEFAULT 0;
+ALTER TABLE "users" ADD COLUMN "lockout_reason" TEXT;
+ALTER TABLE "users" ADD COLUMN "last_activity_at" TEXT;
+ALTER TABLE "users" ADD COLUMN "last_debate_at" TEXT;
 GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE schema_version TO service_role;
 REVOKE ALL ON TABLE schema_version FROM anon, authenticated;
 ALTER TABLE schema_version ENABLE ROW LEVEL SECURITY;
