@@ -99,7 +99,7 @@ class TestProject:
 def env_of(project: TestProject, database: str | None = None,
            key: str = KEY) -> dict[str, str]:
     """Environment selecting ``project``; with ``database``, its direct connection too, and
-    migrations applied when a store is first used (off by default on Supabase)."""
+    migrations applied when a store is first used (``ARAGORA_AUTO_MIGRATE=1``)."""
     env = {"SUPABASE_URL": project.url, "SUPABASE_KEY": key}
     if database is not None:
         env["SUPABASE_DB_URL"] = dsn(database)
