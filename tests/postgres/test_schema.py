@@ -244,13 +244,10 @@ def test_a_failing_user_migration_names_file_statement_and_server_message(
 
 def test_a_database_made_by_schema_files_without_version_records_is_adopted(
         pg_backend: PostgresBackend) -> None:
-    from aragora_storage_core.migrations.files import ROOT, split_statements, up_and_down
-
     database = pg_backend.database
-    script = up_and_down((ROOT / "users" / "001_initial.sql").read_text(encoding="utf-8"))[0]
-    with database.transaction() as tx:  # as an application's own schema file made it
-        for statement in split_statements(script):
-            tx.execute(database.dialect.ddl(statement))
+    migrate(Registry(env={}), pg_backend, MigrationAction.MIGRATE, db="users", target=1)
+    with database.transaction() as tx:  # as if an application's schema file had made it
+        tx.execute("DROP TABLE schema_version")
         tx.execute("INSERT INTO users (id, email, password_hash, password_salt)"
                    " VALUES ('u1', 'a@b', 'h', 's')")
     status = migrate(Registry(env={}), pg_backend, MigrationAction.STATUS, db="users")
