@@ -17,6 +17,7 @@ from aragora_storage_core.errors import (
     EncryptedDatabaseError,
     LockedError,
     NotWritableError,
+    PlainDatabaseError,
     StorageError,
     WrongKeyError,
 )
@@ -58,7 +59,13 @@ class Diagnosis:
 #: Finding ids that name one root cause (the same hint means the same cause, whichever
 #: check or file found it): reported once.
 ROOT_CAUSES = frozenset(error.code for error in (
-    NotWritableError, DiskFullError, LockedError, EncryptedDatabaseError, WrongKeyError))
+    NotWritableError, DiskFullError, LockedError, EncryptedDatabaseError, WrongKeyError,
+    PlainDatabaseError))
+#: The encryption switch and the files disagree (plain files with it on, encrypted files
+#: with it off): these findings name the cause of every key error the files then give.
+SWITCH_MISMATCH = frozenset({"storage.E076", "storage.E078"})
+KEY_ERRORS = frozenset(error.code for error in (
+    EncryptedDatabaseError, PlainDatabaseError, WrongKeyError))
 
 
 def _error_finding(error: StorageError) -> Check:
@@ -138,6 +145,8 @@ def _diagnose_with(registry: Registry, diagnosis: Diagnosis, url: str | None) ->
             if key not in seen:
                 seen.add(key)
                 diagnosis.findings.append(finding)
+    if SWITCH_MISMATCH & {finding.id for finding in diagnosis.findings}:
+        diagnosis.findings = [f for f in diagnosis.findings if f.id not in KEY_ERRORS]
 
 
 def _routing(primary: Backend, beside: list[tuple[Backend | None, frozenset[StoreKind],
