@@ -12,6 +12,7 @@ from typing import Any
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.beside import lost_data_finding
 from aragora_storage_core.checks import Check, Level
+from aragora_storage_core.encryption.checks import SWITCH_MISMATCH
 from aragora_storage_core.errors import (
     DiskFullError,
     EncryptedDatabaseError,
@@ -61,9 +62,7 @@ class Diagnosis:
 ROOT_CAUSES = frozenset(error.code for error in (
     NotWritableError, DiskFullError, LockedError, EncryptedDatabaseError, WrongKeyError,
     PlainDatabaseError))
-#: The encryption switch and the files disagree (plain files with it on, encrypted files
-#: with it off): these findings name the cause of every key error the files then give.
-SWITCH_MISMATCH = frozenset({"storage.E076", "storage.E078"})
+#: Key errors of files, left out when a SWITCH_MISMATCH finding names their cause.
 KEY_ERRORS = frozenset(error.code for error in (
     EncryptedDatabaseError, PlainDatabaseError, WrongKeyError))
 
