@@ -150,7 +150,7 @@ class Migrator:
             return status
         with self.database.migration_session() as session, session.transaction() as tx:
             self._lock(tx)
-            tx.execute(SCHEMA_VERSION_DDL, label="schema_version")
+            tx.execute(self._ddl, label="schema_version")
             for migration in adoption.matched:
                 if tx.fetch_one(self._one_sql, (self.db, migration.version)) is not None:
                     continue  # another migrator applied it while this one compared tables
@@ -173,14 +173,18 @@ class Migrator:
         adopted first (:meth:`baseline`): only what it lacks is applied.
         """
         status = self.status()
-        if self.adopt and not status.applied and status.pending and self.database.exists():
-            adopted = self.baseline()
-            status = self.status()
-            status.ran = adopted.ran
         self.check_unchanged(status)
         if not status.pending:  # up to date (the usual first use): no lock, no re-read
             return status
         with self.database.migration_session() as session:
+            # Decided under the session's lock (where the database has one): tables another
+            # migrator is creating right now are not mistaken for a database to adopt.
+            status = self.status()
+            if self.adopt and not status.applied and status.pending and self.database.exists():
+                adopted = self.baseline()
+                status = self.status()
+                status.ran = adopted.ran
+            self.check_unchanged(status)
             for migration in status.pending:
                 if target is not None and migration.version > target:
                     break

@@ -63,3 +63,4 @@ def conformance_backend(maria_url: str) -> Iterator[Backend]:
     backend = registry.connect(maria_url)
     yield backend
     registry.close()
+
