@@ -77,6 +77,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return interrupted()
 
 
+def run_seed_entry(command: str, prog: str, argv: Sequence[str] | None, *,
+                   url_flag: bool) -> int:
+    """Run the flags of ``aragora-storage COMMAND`` as the seed's ``python -m PROG`` entry.
+
+    The command's module is imported here, inside the Ctrl-C guard, not when the entry
+    module is: Ctrl-C during those imports is one line too.
+    """
+    try:
+        from aragora_storage_core.cli.parser import StrictParser
+
+        module = importlib.import_module(f"aragora_storage_core.cli.{command}")
+        parser = StrictParser(prog=prog)
+        if url_flag:
+            parser.add_argument("--url", help="database URL (overrides DATABASE_URL and friends)")
+        module.add_arguments(parser)
+        parser.set_defaults(run=module.run)
+        return run_parsed(parser.parse_args(argv))
+    except KeyboardInterrupt:
+        return interrupted()
+
+
 def interrupted() -> int:
     """Report Ctrl-C in one line; a second Ctrl-C while shutting down exits at once, quietly."""
     signal.signal(signal.SIGINT, _exit_now)

@@ -77,10 +77,11 @@ def test_sizes_are_rounded_to_one_decimal_not_truncated(size: int, text: str) ->
     assert human_size(size) == text
 
 
-def _interrupt(argv: list[str], delay: float, cwd: Path) -> tuple[int, str]:
+def _interrupt(argv: list[str], delay: float, cwd: Path,
+               entry: str = ENTRY) -> tuple[int, str]:
     """Run the command, send SIGINT ``delay`` seconds after it started; (exit code, stderr)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARAGORA_")}
-    process = subprocess.Popen([sys.executable, "-c", ENTRY, *argv], cwd=cwd, env=env,
+    process = subprocess.Popen([sys.executable, "-c", entry, *argv], cwd=cwd, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
     assert process.stderr.readline() == "ready\n"
@@ -90,17 +91,23 @@ def _interrupt(argv: list[str], delay: float, cwd: Path) -> tuple[int, str]:
     return process.wait(timeout=60), err
 
 
+#: The seed's runner, as ``python -m aragora_storage_core.migrations.runner`` runs it.
+RUNNER = ENTRY.replace("aragora_storage_core.cli import main",
+                       "aragora_storage_core.migrations.runner import main")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("argv", [["doctor"], ["migrate", "--migrate"],
-                                  ["--url", "sqlite:///one.db", "doctor", "--json"]])
+@pytest.mark.parametrize(("argv", "entry"), [
+    (["doctor"], ENTRY), (["migrate", "--migrate"], ENTRY),
+    (["--url", "sqlite:///one.db", "doctor", "--json"], ENTRY), (["--migrate"], RUNNER)])
 def test_ctrl_c_at_any_moment_prints_one_line_and_no_traceback(
-        argv: list[str], clean_environment: Path) -> None:
+        argv: list[str], entry: str, clean_environment: Path) -> None:
     interrupted = 0
     # From 20 ms after "ready": main() has been entered (the few bytecodes between the
     # import and the call are the console script's, not ours), and the import of every
     # command module, the parsing and the command itself follow.
     for delay in (0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 0.3, 0.5):
-        code, err = _interrupt(argv, delay, clean_environment)
+        code, err = _interrupt(argv, delay, clean_environment, entry)
         assert "Traceback" not in err and "Exception" not in err, (delay, err)
         if code == 130:
             interrupted += 1

@@ -120,13 +120,15 @@ class ReplicaSet:
         self._samples: deque[tuple[float, int]] = deque(
             maxlen=int((max_lag + 2 * check_seconds) / check_seconds) + 2)
         self._turn = count()
-        self._stop = threading.Event()
-        self._begin()
+        self._begin(closed=False)
         _SETS.add(self)
 
-    def _begin(self) -> None:
+    def _begin(self, closed: bool) -> None:
         """Locks and no checker yet (at first, and in a forked child, whose copies of the
         parent's locks may be held by a thread that does not exist there)."""
+        self._stop = threading.Event()
+        if closed:
+            self._stop.set()
         self._due = -math.inf
         self._check_lock = threading.Lock()
         self._start_lock = threading.Lock()
@@ -169,6 +171,8 @@ class ReplicaSet:
     def check(self) -> None:
         """Sample the primary's position, then ask every replica how far it has replayed."""
         with self._check_lock:
+            if self._stop.is_set():
+                return
             started = monotonic()
             position = self._primary_position()
             if position is not None:
@@ -192,10 +196,14 @@ class ReplicaSet:
         return reports
 
     def close(self) -> None:
-        """Stop the checker and close every replica's connections."""
+        """Stop the checker and close every replica's connections.
+
+        Waits for a check in progress, so that it opens no connection after this.
+        """
         self._stop.set()
-        for replica in self.replicas:
-            replica.pool.close()
+        with self._check_lock:
+            for replica in self.replicas:
+                replica.pool.close()
 
     def _primary_position(self) -> int | None:
         try:
@@ -257,7 +265,7 @@ _SETS: weakref.WeakSet[ReplicaSet] = weakref.WeakSet()
 
 def _begin_after_fork() -> None:
     for replicas in list(_SETS):
-        replicas._begin()
+        replicas._begin(closed=replicas._stop.is_set())
 
 
 os.register_at_fork(after_in_child=_begin_after_fork)
