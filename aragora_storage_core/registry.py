@@ -85,7 +85,7 @@ class Registry:
     def __init__(self, settings: Settings | None = None,
                  env: Mapping[str, str] | None = None) -> None:
         self.settings = settings or Settings.from_env(env)
-        self.host = PluginHost(self.settings.disabled_plugins)
+        self.host = PluginHost(self.settings.disabled_plugins, self.settings.trace_hooks)
         self._lock = threading.RLock()
         self._active: Backend | None = None
         self._redis: Backend | None = None
