@@ -108,12 +108,8 @@ class DatabaseManager:
         if conn.in_transaction:
             conn.commit()  # a transaction left open by plain calls: keep what it wrote
         conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.rollback()
-            raise
-        conn.commit()
+        with self.connection() as same:
+            yield same
 
     def close(self) -> None:
         """Close every connection this manager opened."""

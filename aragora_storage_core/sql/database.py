@@ -58,8 +58,13 @@ class Transaction:
 
     def fetch_one(self, sql: str, params: Params = (), label: str = "fetch") -> Row | None:
         """Run a statement and return its first row (``RETURNING`` works too)."""
-        self.execute(sql, params, label)
-        row: Row | None = self._cursor.fetchone()
+        start = perf_counter()
+        cursor = self._cursor
+        cursor.execute(sql, params)
+        row: Row | None = cursor.fetchone()
+        elapsed = perf_counter() - start
+        if elapsed > self._threshold:
+            report(label, elapsed, self._threshold)
         return row
 
     def fetch_all(self, sql: str, params: Params = (), label: str = "fetch") -> list[Row]:

@@ -134,26 +134,39 @@ class SQLiteDatabase(SQLDatabase):
         self._salt = None  # the file may be replaced (restore) before the next open
 
 
-class WriteTransaction:
-    """The context manager of :meth:`SQLiteDatabase.transaction`.
+class WriteTransaction(Transaction):
+    """The transaction :meth:`SQLiteDatabase.transaction` opens: its own context manager.
 
-    A class rather than a ``@contextmanager`` generator because it runs on every write:
-    this saves about a microsecond per transaction (``benchmarks/bench_sqlite.py``).
+    One object per write, entered as it is (no generator, no second object), on one
+    cursor that also sends ``BEGIN IMMEDIATE`` and ``COMMIT``: the path from a store to
+    SQLite touches as few objects as a hand-written write (``benchmarks/bench_sqlite.py``).
     Inside another transaction of the same thread it joins that one.
     """
 
-    __slots__ = ("_conn", "_database", "_joined")
+    __slots__ = ("_conn", "_joined", "_owner")
 
     def __init__(self, database: SQLiteDatabase) -> None:
-        self._database = database
+        self.database = self._owner = database
 
     def __enter__(self) -> Transaction:
-        database = self._database
-        conn = self._conn = database.connection()
+        database = self._owner
+        try:
+            conn = database._local.conn
+        except AttributeError:
+            conn = database.connection()
+        self._conn = conn
+        self._threshold = database.slow_query_seconds
+        cursor = self._cursor = conn.cursor()
         self._joined = conn.in_transaction
         if not self._joined:
-            begin(conn, database.timeout, database.path)
-        return Transaction(conn.cursor(), database)
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+            except conn.OperationalError as exc:
+                if not is_busy(exc):
+                    raise
+                retry_while_busy(lambda: cursor.execute("BEGIN IMMEDIATE"), database.timeout,
+                                 database.path)
+        return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  traceback: TracebackType | None) -> None:
@@ -164,15 +177,15 @@ class WriteTransaction:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             if isinstance(exc, conn.DatabaseError):
-                raise corrupt_or_same(exc, self._database.path, conn.DatabaseError) from None
+                raise corrupt_or_same(exc, self._owner.path, conn.DatabaseError) from None
             return
         try:
-            conn.execute("COMMIT")
+            self._cursor.execute("COMMIT")
         except conn.OperationalError as error:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise TransactionError(
-                f"could not commit to {self._database.label}: {error}", "retry the operation"
+                f"could not commit to {self.database.label}: {error}", "retry the operation"
             ) from None
 
 
@@ -207,15 +220,3 @@ def corrupt_or_same(exc: Exception, path: str,
         f"{Path(path).name} is damaged ({exc})",
         f"restore {path} from a backup: aragora-storage backup restore",
     )
-
-
-def begin(conn: sqlite3.Connection, timeout: float, path: str = "database") -> None:
-    """Start a write transaction, retrying "busy" with jittered back-off up to ``timeout``."""
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except conn.OperationalError as exc:
-        if not is_busy(exc):
-            raise
-        retry_while_busy(lambda: conn.execute("BEGIN IMMEDIATE"), timeout, path)
-
-

@@ -129,7 +129,8 @@ def test_database_manager_waits_for_a_writer_instead_of_failing(tmp_path: Path) 
 
 
 def test_a_consolidated_only_data_dir_is_used_as_consolidated_with_the_mode_unset(
-        clean_environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        clean_environment: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     data = clean_environment / "data"
     registry = Registry(Settings.from_env({"ARAGORA_DATA_DIR": str(data),
                                            "ARAGORA_DB_MODE": "consolidated"}))
@@ -142,15 +143,13 @@ def test_a_consolidated_only_data_dir_is_used_as_consolidated_with_the_mode_unse
     assert unset.store("users").get_by_id("u1") is not None
     unset.close()
     assert sorted(p.name for p in data.glob("*.db")) == ["core.db"]  # no empty legacy file
+    monkeypatch.setenv("ARAGORA_DATA_DIR", str(data))
+    main(["doctor"])
+    assert "(chosen by files: ARAGORA_DB_MODE unset and" in capsys.readouterr().out
     (data / "users.db").write_bytes((data / "core.db").read_bytes())
     mixed = Registry(Settings.from_env({"ARAGORA_DATA_DIR": str(data)}))
     assert mixed.explain().source == "default"
     mixed.close()
-    import os
-    os.environ["ARAGORA_DATA_DIR"] = str(data)
-    try:
-        main(["doctor"])
-    finally:
-        del os.environ["ARAGORA_DATA_DIR"]
+    main(["doctor"])
     out = capsys.readouterr().out
     assert "storage.W120" in out and "the legacy files (the seed's default) are used" in out

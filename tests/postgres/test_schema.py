@@ -240,3 +240,23 @@ def test_a_failing_user_migration_names_file_statement_and_server_message(
     assert pg_backend.url.render(hide_password=False) not in message
     assert pg_backend.database.fetch_one(
         "SELECT to_regclass('demo_a') IS NULL") == (True,)
+
+
+def test_a_database_made_by_schema_files_without_version_records_is_adopted(
+        pg_backend: PostgresBackend) -> None:
+    from aragora_storage_core.migrations.files import ROOT, split_statements, up_and_down
+
+    database = pg_backend.database
+    script = up_and_down((ROOT / "users" / "001_initial.sql").read_text(encoding="utf-8"))[0]
+    with database.transaction() as tx:  # as an application's own schema file made it
+        for statement in split_statements(script):
+            tx.execute(database.dialect.ddl(statement))
+        tx.execute("INSERT INTO users (id, email, password_hash, password_salt)"
+                   " VALUES ('u1', 'a@b', 'h', 's')")
+    status = migrate(Registry(env={}), pg_backend, MigrationAction.STATUS, db="users")
+    assert status.databases[0].unversioned == ["audit_log", "organizations", "usage_events",
+                                               "users"]
+    report = migrate(Registry(env={}), pg_backend, MigrationAction.MIGRATE, db="users")
+    assert report.databases[0].ran == ["=001_initial", "002_add_lockout",
+                                       "003_links_webhooks_monthly_usage"]
+    assert database.fetch_one("SELECT failed_login_count FROM users") == (0,)

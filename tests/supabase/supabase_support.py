@@ -98,8 +98,10 @@ class TestProject:
 
 def env_of(project: TestProject, database: str | None = None,
            key: str = KEY) -> dict[str, str]:
-    """Environment selecting ``project``; with ``database``, its direct connection too."""
+    """Environment selecting ``project``; with ``database``, its direct connection too, and
+    migrations applied when a store is first used (``ARAGORA_AUTO_MIGRATE=1``)."""
     env = {"SUPABASE_URL": project.url, "SUPABASE_KEY": key}
     if database is not None:
         env["SUPABASE_DB_URL"] = dsn(database)
+        env["ARAGORA_AUTO_MIGRATE"] = "1"
     return env

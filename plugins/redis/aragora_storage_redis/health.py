@@ -12,7 +12,8 @@ from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.errors import StorageError
 from aragora_storage_core.stores.protocols import StoreKind
 from aragora_storage_redis.faults import DRIVER_ERRORS, translate
-from aragora_storage_redis.topology import ClusterServers, SentinelPrimary
+from aragora_storage_redis.sentinel import SentinelPrimary
+from aragora_storage_redis.topology import ClusterServers
 
 if TYPE_CHECKING:
     from aragora_storage_redis.backend import RedisBackend

@@ -1,4 +1,5 @@
-"""How a Redis backend reaches its data: one server, a Redis Cluster, or Sentinel's primary.
+"""How a Redis backend reaches its data: one server, a Redis Cluster, or Sentinel's primary
+(``sentinel.py``).
 
 Each topology gives the client the stores send commands to, the clients to ``SCAN`` (one
 per primary: a cluster's keys are spread over its primaries), the ``run_id`` of the nodes
@@ -8,28 +9,25 @@ that serve data now (to notice restarts), facts for ``doctor`` and closes its co
 from __future__ import annotations
 
 import contextlib
-import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from redis import ConnectionPool, Redis, SSLConnection
 from redis.exceptions import ConnectionError, TimeoutError
-from redis.sentinel import (
-    Sentinel,
-    SentinelConnectionPool,
-    SentinelManagedConnection,
-    SentinelManagedSSLConnection,
-)
 
 from aragora_storage_core.url import StorageURL
-from aragora_storage_redis.options import RedisOptions, connection_kwargs, tls_kwargs
+from aragora_storage_redis.options import RedisOptions, connection_kwargs
+
+if TYPE_CHECKING:
+    from aragora_storage_redis.sentinel import SentinelPrimary
 
 
-def _addresses(url: StorageURL, default_port: int) -> list[tuple[str, int]]:
+def addresses(url: StorageURL, default_port: int) -> list[tuple[str, int]]:
+    """``(host, port)`` of every host of ``url``, with the defaults filled in."""
     return [(host or "localhost", port or default_port) for host, port in url.addresses]
 
 
 def _hosts(url: StorageURL, default_port: int) -> str:
-    return ",".join(f"{host}:{port}" for host, port in _addresses(url, default_port))
+    return ",".join(f"{host}:{port}" for host, port in addresses(url, default_port))
 
 
 def replica_run_ids(addresses: Any, node_kwargs: dict[str, Any]) -> set[str]:
@@ -65,7 +63,7 @@ class SingleServer:
         kwargs = connection_kwargs(url, options)
         if options.tls:
             kwargs["connection_class"] = SSLConnection
-        host, port = _addresses(url, 6379)[0]
+        host, port = addresses(url, 6379)[0]
         self.pool = ConnectionPool(host=host, port=port, db=options.db, **kwargs)
         self.client: Any = Redis(connection_pool=self.pool)
         self.location = location_of(url, options)
@@ -107,7 +105,7 @@ class ClusterServers:
         self.location = location_of(url, options)
         node: Any = ClusterNode  # redis-py's cluster module is untyped
         self.client: Any = RedisCluster(
-            startup_nodes=[node(host, port) for host, port in _addresses(url, 6379)],
+            startup_nodes=[node(host, port) for host, port in addresses(url, 6379)],
             retry=retry, **kwargs)
 
     def scan_targets(self) -> list[Any]:
@@ -150,88 +148,7 @@ class ClusterServers:
         self.client.close()
 
 
-class RecheckingSentinelPool(SentinelConnectionPool):
-    """redis-py's Sentinel pool, which asks the sentinels for the primary only when it
-    opens a connection, so after a ``SENTINEL FAILOVER`` its open connections keep
-    writing to the old primary until Sentinel demotes it (seconds later; those writes
-    are then lost). This one asks again when a connection is taken and the last answer
-    is ``check_interval`` seconds old; a new primary closes the idle connections."""
-
-    def __init__(self, service: str, sentinel: Sentinel, *, check_interval: float,
-                 **kwargs: Any) -> None:
-        super().__init__(service, sentinel, **kwargs)  # type: ignore[no-untyped-call]
-        self.check_interval = check_interval
-        self._checked_at = time.monotonic()
-
-    def get_connection(self, *args: Any, **options: Any) -> Any:
-        """A pooled connection, to the current primary if the last check is old."""
-        now = time.monotonic()
-        if now - self._checked_at >= self.check_interval:
-            self._checked_at = now
-            # No sentinel answering is no reason to fail the command: the connections
-            # stay, and their own errors (or the next connect) tell if the primary is gone.
-            with contextlib.suppress(ConnectionError, TimeoutError):
-                self.get_master_address()  # type: ignore[no-untyped-call]
-        return super().get_connection(*args, **options)
-
-
-class SentinelPrimary:
-    """The primary that Sentinel names for a service; a failover moves the connections.
-
-    Each new connection asks the sentinels for the current primary; a connection to a
-    primary that was demoted fails (``READONLY``) and the next one goes to the new one.
-    """
-
-    mode = "sentinel"
-
-    def __init__(self, url: StorageURL, options: RedisOptions) -> None:
-        service = options.service or ""
-        sentinel_kwargs: dict[str, Any] = {
-            "username": options.sentinel_username,
-            "password": url.params.get("sentinel_password"),
-            "socket_timeout": options.socket_timeout,
-            "socket_connect_timeout": options.connect_timeout,
-            "client_name": "aragora-storage",
-        }
-        if options.tls:
-            sentinel_kwargs.update(ssl=True, **tls_kwargs(options))
-        self.sentinel = Sentinel(_addresses(url, 26379), sentinel_kwargs=sentinel_kwargs)
-        self.service = service
-        kwargs = connection_kwargs(url, options)
-        self._node_kwargs = kwargs | ({"ssl": True} if options.tls else {})
-        kwargs["connection_class"] = (SentinelManagedSSLConnection if options.tls
-                                      else SentinelManagedConnection)
-        self.pool = RecheckingSentinelPool(service, self.sentinel, db=options.db,
-                                           check_interval=options.sentinel_check_interval,
-                                           **kwargs)
-        self.client: Any = Redis(connection_pool=self.pool)
-        self.location = location_of(url, options)
-
-    def scan_targets(self) -> list[Any]:
-        """The current primary."""
-        return [self.client]
-
-    def run_ids(self, every_node: bool = False) -> frozenset[str]:
-        """The current primary's ``run_id`` (with ``every_node``, its replicas' too: one of
-        them becomes the primary in a failover, which is no restart)."""
-        found = {self.client.info("server")["run_id"]}
-        if every_node:
-            found |= replica_run_ids(self.sentinel.discover_replicas(self.service),
-                                     self._node_kwargs)
-        return frozenset(found)
-
-    def facts(self) -> dict[str, Any]:
-        """The service name."""
-        return {"mode": self.mode, "service": self.service}
-
-    def close(self) -> None:
-        """Close the connections to the primary and to the sentinels."""
-        self.pool.disconnect()
-        for sentinel in self.sentinel.sentinels:
-            sentinel.close()
-
-
-Topology = SingleServer | ClusterServers | SentinelPrimary
+Topology: TypeAlias = "SingleServer | ClusterServers | SentinelPrimary"
 
 
 def open_topology(url: StorageURL, options: RedisOptions) -> Topology:
@@ -239,5 +156,7 @@ def open_topology(url: StorageURL, options: RedisOptions) -> Topology:
     if options.mode == "cluster":
         return ClusterServers(url, options)
     if options.mode == "sentinel":
+        from aragora_storage_redis.sentinel import SentinelPrimary
+
         return SentinelPrimary(url, options)
     return SingleServer(url, options)
