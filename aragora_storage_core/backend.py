@@ -16,8 +16,18 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.columns import ColumnCipher, column_cipher
-from aragora_storage_core.errors import StoreNotServedError
-from aragora_storage_core.layout import DATABASE_INFO, DATABASES, DatabaseInfo, DatabaseType, Naming
+from aragora_storage_core.errors import (
+    SchemaNotReadyError,
+    StorageError,
+    StoreNotServedError,
+)
+from aragora_storage_core.layout import (
+    DATABASE_INFO,
+    DATABASES,
+    DatabaseInfo,
+    DatabaseType,
+    Naming,
+)
 from aragora_storage_core.migrations.types import (
     MigrationAction,
     MigrationReport,
@@ -46,6 +56,10 @@ class Backend(ABC):
 
     name: ClassVar[str]
     stores_served: ClassVar[frozenset[StoreKind]]
+    #: Whether pending migrations are applied when a store is first used while
+    #: ``ARAGORA_AUTO_MIGRATE`` is unset. Server backends, whose databases are shared and
+    #: named by a URL that may point elsewhere than meant, say no: ``migrate`` applies them.
+    migrates_on_first_use: ClassVar[bool] = True
     hook: Any = None
     registry: Any = None
 
@@ -99,18 +113,33 @@ class Backend(ABC):
         return []
 
     def auto_migrate(self, db: str | None = None) -> None:
-        """Apply pending migrations (of ``db``, or all) unless ``ARAGORA_AUTO_MIGRATE=0``.
+        """Apply pending migrations (of ``db``, or all) if automatic migration is on.
 
+        On when ``ARAGORA_AUTO_MIGRATE=1``, off when ``0``; unset, the backend's
+        ``migrates_on_first_use`` decides. When off, :meth:`require_schema` checks instead.
         Goes through the ``storage_migrate`` hook when the backend was opened by a
         registry, so wrappers see automatic migrations like any other.
         """
-        if not self.settings.auto_migrate:
+        wanted = self.settings.auto_migrate
+        if not (self.migrates_on_first_use if wanted is None else wanted):
+            self.require_schema(db)
             return
-        request = MigrationRequest(MigrationAction.MIGRATE, db=db, automatic=True)
+        self.run_migrations(MigrationRequest(MigrationAction.MIGRATE, db=db, automatic=True))
+
+    def run_migrations(self, request: MigrationRequest) -> MigrationReport | None:
+        """Run ``request`` through the ``storage_migrate`` hook (directly when no registry)."""
         if self.hook is None:
-            self.migrate(request)
-        else:
-            self.hook.storage_migrate(backend=self, request=request)
+            return self.migrate(request)
+        report: MigrationReport | None = self.hook.storage_migrate(backend=self,
+                                                                    request=request)
+        return report
+
+    def require_schema(self, db: str | None = None) -> None:
+        """Raise :class:`SchemaNotReadyError` when ``db`` (or any) was never migrated.
+
+        Called instead of migrating when automatic migration is off; the default checks
+        nothing (the store's first query says what is missing).
+        """
 
     def serves(self, kind: StoreKind | str) -> bool:
         """True when this backend implements the store ``kind``."""
@@ -179,11 +208,26 @@ class SQLBackend(Backend):
         return factory(self.database_for(db_type), self.settings, self.cipher)
 
     def ensure_schema(self, db_type: DatabaseType) -> None:
-        """Apply pending migrations of ``db_type`` once, unless ``ARAGORA_AUTO_MIGRATE=0``."""
+        """Apply pending migrations of ``db_type`` once (or check it was migrated)."""
         if db_type in self._migrated:
             return
         self.auto_migrate(DATABASE_INFO[db_type].type.value)
         self._migrated.add(db_type)
+
+    def require_schema(self, db: str | None = None) -> None:
+        """Raise :class:`SchemaNotReadyError` for a logical database never migrated here.
+
+        A database with some migrations applied and others pending is left to work (a
+        deployment may run new code just before ``migrate``).
+        """
+        report = self.run_migrations(MigrationRequest(MigrationAction.STATUS, db=db))
+        for status in report.databases if report else ():
+            if status.pending and not status.applied:
+                raise SchemaNotReadyError(
+                    f"the {self.name} database {self.url} has no {status.db} tables yet"
+                    f" ({len(status.pending)} migrations pending)",
+                    "run: aragora-storage migrate --migrate (or set ARAGORA_AUTO_MIGRATE=1"
+                    " to apply migrations when a store is first used)")
 
     def migrator(self, info: DatabaseInfo, location: str | None = None) -> Any:
         """The :class:`~.migrations.engine.Migrator` of ``info`` on this backend."""
@@ -238,6 +282,9 @@ class SQLBackend(Backend):
             start = perf_counter()
             try:
                 database.fetch_one("SELECT 1")
+            except StorageError as error:  # a named cause (locked, key, not writable, ...)
+                checks.append(Check(error.code, Level.ERROR, error.message, error.hint))
+                continue
             except Exception as exc:  # reported as a finding; doctor must not crash
                 checks.append(Check("storage.E030", Level.ERROR,
                                     f"{label}: cannot run a query ({type(exc).__name__})",
@@ -258,10 +305,12 @@ class ServerBackend(SQLBackend):
     """A SQL backend whose every logical database lives in one server database.
 
     A subclass opens ``self.database`` in its ``__init__``; the layout's tables all live
-    there under their shared names (PostgreSQL, MariaDB, ...).
+    there under their shared names (PostgreSQL, MariaDB, ...). Like every server backend it
+    migrates only by ``migrate`` or ``ARAGORA_AUTO_MIGRATE=1``, never on first use.
     """
 
     database: SQLDatabase
+    migrates_on_first_use: ClassVar[bool] = False
 
     def database_for(self, db_type: DatabaseType) -> SQLDatabase:
         """The one database: every logical database's tables live in it."""

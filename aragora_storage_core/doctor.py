@@ -12,7 +12,14 @@ from typing import Any
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.beside import lost_data_finding
 from aragora_storage_core.checks import Check, Level
-from aragora_storage_core.errors import StorageError
+from aragora_storage_core.errors import (
+    DiskFullError,
+    EncryptedDatabaseError,
+    LockedError,
+    NotWritableError,
+    StorageError,
+    WrongKeyError,
+)
 from aragora_storage_core.registry import REDIS_ROUTED, SUPABASE_ROUTED, Registry
 from aragora_storage_core.selection import Selection
 from aragora_storage_core.settings import Settings
@@ -49,6 +56,12 @@ class Diagnosis:
             "findings": [f.to_dict() for f in self.findings],
             "silenced": self.silenced,
         }
+
+
+#: Finding ids that name one root cause (the same hint means the same cause, whichever
+#: check or file found it): reported once.
+ROOT_CAUSES = frozenset(error.code for error in (
+    NotWritableError, DiskFullError, LockedError, EncryptedDatabaseError, WrongKeyError))
 
 
 def _error_finding(error: StorageError) -> Check:
@@ -125,9 +138,11 @@ def _diagnose_with(registry: Registry, diagnosis: Diagnosis, url: str | None) ->
     seen: set[tuple[str, str]] = set()
     for opened in filter(None, (backend, redis, supabase)):
         for finding in registry.host.collect_health(opened):
-            # settings-wide findings (keys, stray files) come once, not once per backend
-            if (finding.id, finding.message) not in seen:
-                seen.add((finding.id, finding.message))
+            # settings-wide findings (keys, stray files) come once, not once per backend;
+            # a root cause found by several checks (or in several files) comes once too
+            key = (finding.id, finding.hint if finding.id in ROOT_CAUSES else finding.message)
+            if key not in seen:
+                seen.add(key)
                 diagnosis.findings.append(finding)
 
 

@@ -13,25 +13,15 @@ from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.errors import StorageError
 from aragora_storage_core.migrations.types import (
     MigrationAction,
-    MigrationReport,
     MigrationRequest,
 )
 from aragora_storage_core.settings import Settings
 
 
-def _status(backend: Backend) -> MigrationReport | None:
-    request = MigrationRequest(MigrationAction.STATUS)
-    if backend.hook is None:
-        return backend.migrate(request)
-    report: MigrationReport | None = backend.hook.storage_migrate(backend=backend,
-                                                                  request=request)
-    return report
-
-
 def schema_findings(backend: Backend) -> list[Check]:
     """Applied migrations whose files changed (error) and pending ones (warning)."""
     try:
-        report = _status(backend)
+        report = backend.run_migrations(MigrationRequest(MigrationAction.STATUS))
     except StorageError as error:
         return [Check(error.code, Level.ERROR, error.message, error.hint)]
     if report is None:

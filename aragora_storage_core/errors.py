@@ -81,6 +81,12 @@ class ChecksumMismatchError(MigrationError):
     code = "storage.E010"
 
 
+class SchemaNotReadyError(MigrationError):
+    """A store was asked of a server database its migrations were never applied to."""
+
+    code = "storage.E019"
+
+
 class TransactionError(StorageError):
     """A write transaction could not be started or finished; it was rolled back."""
 
@@ -157,3 +163,21 @@ class CopyError(StorageError):
     """Data could not be copied between two backends; the source is untouched."""
 
     code = "storage.E063"
+
+
+class NotWritableError(StorageError):
+    """A file or directory the operation must write is read-only (permissions, mount)."""
+
+    code = "storage.E021"
+
+
+class DiskFullError(StorageError):
+    """The device holding the data has no space left."""
+
+    code = "storage.E022"
+
+
+class LockedError(TransactionError):
+    """Another process holds a lock on a database for writing it."""
+
+    code = "storage.E023"

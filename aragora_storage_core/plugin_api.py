@@ -28,10 +28,11 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "aragora_storage_core.registry": ("Registry",),
     "aragora_storage_core.stores.protocols": ("StoreKind",),
     "aragora_storage_core.errors": (
-        "BackendUnavailableError", "BackupError", "ConfigurationError", "DuplicateError",
-        "EncryptedDatabaseError", "EncryptionError", "EncryptionUnavailableError",
-        "InvalidURLError", "MigrationError", "NotFoundError", "PlainDatabaseError",
-        "StorageError", "TransactionError", "WrongKeyError",
+        "BackendUnavailableError", "BackupError", "ConfigurationError", "DiskFullError",
+        "DuplicateError", "EncryptedDatabaseError", "EncryptionError",
+        "EncryptionUnavailableError", "InvalidURLError", "LockedError", "MigrationError",
+        "NotFoundError", "NotWritableError", "PlainDatabaseError", "StorageError",
+        "TransactionError", "WrongKeyError",
     ),
     # The operations' requests and results (migrate, backup, restore, encrypt)
     "aragora_storage_core.migrations.types": (
@@ -206,6 +207,9 @@ if TYPE_CHECKING:
         ConfigurationError as ConfigurationError,
     )
     from aragora_storage_core.errors import (
+        DiskFullError as DiskFullError,
+    )
+    from aragora_storage_core.errors import (
         DuplicateError as DuplicateError,
     )
     from aragora_storage_core.errors import (
@@ -221,10 +225,16 @@ if TYPE_CHECKING:
         InvalidURLError as InvalidURLError,
     )
     from aragora_storage_core.errors import (
+        LockedError as LockedError,
+    )
+    from aragora_storage_core.errors import (
         MigrationError as MigrationError,
     )
     from aragora_storage_core.errors import (
         NotFoundError as NotFoundError,
+    )
+    from aragora_storage_core.errors import (
+        NotWritableError as NotWritableError,
     )
     from aragora_storage_core.errors import (
         PlainDatabaseError as PlainDatabaseError,

@@ -69,8 +69,9 @@ ENV_VARS: tuple[EnvVar, ...] = (
            "line newest first, instead of ARAGORA_ENCRYPTION_KEY"),
     EnvVar("ARAGORA_SQLITE_NEW_KEY", "-", "New SQLCipher key for `encrypt rekey` "
            "(or --new-key-file)", secret=True),
-    EnvVar("ARAGORA_AUTO_MIGRATE", "1", "0 to never apply migrations when a store is "
-           "first used (run aragora-storage migrate instead)"),
+    EnvVar("ARAGORA_AUTO_MIGRATE", "-", "Apply pending migrations when a store is first "
+           "used: 1 yes, 0 no; unset: yes on SQLite, no on server backends (PostgreSQL, "
+           "Supabase: run aragora-storage migrate)"),
     EnvVar("ARAGORA_MIGRATIONS_PATH", "-", "The application's migration folders "
            "(os.pathsep-separated, one sub-folder per database); --create writes into "
            "the first"),
@@ -129,6 +130,18 @@ def parse_flag(text: str) -> bool | None:
     return True if word in _TRUE else False if word in _FALSE else None
 
 
+def _auto_migrate(env: Mapping[str, str]) -> bool | None:
+    """``ARAGORA_AUTO_MIGRATE``: ``None`` when unset (each backend decides), else the flag."""
+    text = env.get("ARAGORA_AUTO_MIGRATE", "").strip()
+    if not text:
+        return None
+    flag = parse_flag(text)
+    if flag is None:
+        raise ConfigurationError("ARAGORA_AUTO_MIGRATE must be 1 or 0",
+                                 "export ARAGORA_AUTO_MIGRATE=1 (or 0), or unset it")
+    return flag
+
+
 @dataclass(frozen=True)
 class Settings:
     """Validated settings. Build with :meth:`from_env`; secrets never show in ``repr``."""
@@ -152,7 +165,8 @@ class Settings:
     disabled_plugins: frozenset[str] = frozenset()
     silenced_checks: frozenset[str] = frozenset()
     trace_hooks: bool = False
-    auto_migrate: bool = True
+    #: ``ARAGORA_AUTO_MIGRATE`` (``None`` when unset: each backend's own default).
+    auto_migrate: bool | None = None
     #: Set by ``doctor`` (never by the environment): backends only inspect, changing no byte.
     read_only: bool = False
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -201,6 +215,6 @@ class Settings:
                 c.strip() for c in env.get("ARAGORA_STORAGE_SILENCED_CHECKS", "").split(",")
                 if c.strip()),
             trace_hooks=parse_flag(env.get("ARAGORA_STORAGE_TRACE_HOOKS", "0")) is True,
-            auto_migrate=parse_flag(env.get("ARAGORA_AUTO_MIGRATE", "1")) is not False,
+            auto_migrate=_auto_migrate(env),
             env=env,
         )

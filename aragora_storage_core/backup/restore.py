@@ -13,6 +13,7 @@ from aragora_storage_core.backup.manifest import MANIFEST
 from aragora_storage_core.backup.types import BackupManifest, RestoreRequest
 from aragora_storage_core.backup.verify import verify_backup
 from aragora_storage_core.errors import BackupError
+from aragora_storage_core.migrations.files import discover, search_path
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,21 @@ def check_restorable(backend: Backend, directory: Path) -> BackupManifest:
             f"backup {directory.name} is of a {manifest.backend} backend, not {backend.name}",
             "to move data between backends use: aragora-storage copy --from URL --to URL",
         )
+    refuse_newer_schema(manifest, directory.name)
     return manifest
+
+
+def refuse_newer_schema(manifest: BackupManifest, name: str) -> None:
+    """Refuse a backup recording a schema version newer than this code's migrations."""
+    for db, version in sorted(manifest.schema_versions.items()):
+        files = discover(db, search_path())
+        latest = files[-1].version if files else None
+        if latest is not None and version > latest:
+            raise BackupError(
+                f"backup {name} has {db} schema version {version}, newer than this code"
+                f" knows ({latest})",
+                "restore it with the version of aragora-storage (and of the application)"
+                " that made it, or a newer one")
 
 
 def restore_backup(hook: Any, backend: Backend, directory: Path,

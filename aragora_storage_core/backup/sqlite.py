@@ -71,6 +71,7 @@ def backup_file(source: Path, destination: Path, timeout: float = 30.0,
     """
     src = open_source(source, timeout, key=key)
     try:
+        refuse_damaged(src, source)
         if key is None and _copy_if_quiet(src, source, destination):
             _to_rollback_journal(destination, timeout)
         else:
@@ -79,6 +80,27 @@ def backup_file(source: Path, destination: Path, timeout: float = 30.0,
         src.close()
     os.chmod(destination, FILE_MODE)
     fsync_path(destination)
+
+
+def refuse_damaged(conn: sqlite3.Connection, path: Path) -> None:
+    """Raise :class:`CorruptDatabaseError` when ``PRAGMA integrity_check`` of ``path`` fails.
+
+    A damaged file copied into a backup gives a backup that ``verify`` rejects and that
+    would not restore: refused before anything is written. The same check as ``verify``
+    (:func:`check_integrity`): ``quick_check`` misses an index out of step with its table.
+    """
+    try:
+        rows = conn.execute("PRAGMA integrity_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        rows = [(str(exc),)]
+    if rows != [("ok",)]:
+        problem = next(line for line in str(rows[0][0]).splitlines()
+                       if not line.startswith("***"))
+        raise CorruptDatabaseError(
+            f"{path} is damaged ({problem}): a backup of it would not restore",
+            f"keep the earlier backups (aragora-storage backup list); salvage its rows with:"
+            f" sqlite3 {path} .recover",
+        )
 
 
 def _copy_if_quiet(src: sqlite3.Connection, source: Path, destination: Path) -> bool:

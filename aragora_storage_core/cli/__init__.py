@@ -124,6 +124,11 @@ def run_parsed(args: argparse.Namespace) -> int:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stdout
         return code_for_broken_pipe
     except Exception as error:
+        from aragora_storage_core.causes import root_cause
+
+        cause = root_cause(error)  # a full disk, a read-only place: named, not "unexpected"
+        if cause is not None:
+            return fail(cause)
         # A bug, or a driver error nobody translated: its text may quote a password or a
         # key, so by default only its type is shown.
         if os.environ.get("ARAGORA_STORAGE_DEBUG"):

@@ -181,6 +181,11 @@ class Migrator:
         A database holding this logical database's tables without version records is
         adopted first (:meth:`baseline`): only what it lacks is applied.
         """
+        latest = self.files[-1].version if self.files else 0
+        if target is not None and target > latest:
+            raise MigrationError(f"{self.db} has no migration {target}: the latest is {latest}",
+                                 f"use --to {latest} or lower (aragora-storage migrate --status"
+                                 f" --db {self.db})")
         status = self.status()
         self.check_unchanged(status)
         if not status.pending:  # up to date (the usual first use): no lock, no re-read

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from aragora_storage_core.causes import root_cause
 from aragora_storage_core.encryption.sqlcipher import (
     DatabaseKey,
     open_keyed,
@@ -159,6 +160,9 @@ def _unreadable(target: str, key: DatabaseKey | None, exc: Exception,
     """
     if is_busy(exc):
         return locked_error(target, timeout)
+    cause = root_cause(exc, target) if target != MEMORY else None
+    if cause is not None:  # read-only place, full disk: not damage
+        return cause
     if key is None and target != MEMORY:
         try:
             refuse_encrypted(target)

@@ -18,6 +18,7 @@ from time import perf_counter
 from types import TracebackType
 from typing import Any
 
+from aragora_storage_core.causes import root_cause
 from aragora_storage_core.encryption.sqlcipher import DatabaseKey, cipher_salt, driver
 from aragora_storage_core.errors import CorruptDatabaseError, TransactionError
 from aragora_storage_core.sql.database import Params, Row, SQLDatabase, Transaction
@@ -212,8 +213,12 @@ def corrupt_or_same(exc: Exception, path: str,
                     base: type[Exception] = sqlite3.DatabaseError) -> Exception:
     """A damaged file becomes :class:`CorruptDatabaseError`; other driver errors stay.
 
-    ``base`` is the driver's ``DatabaseError`` (``sqlite3`` or ``sqlcipher3``).
+    ``base`` is the driver's ``DatabaseError`` (``sqlite3`` or ``sqlcipher3``). A full
+    disk or a read-only place is named as such (:func:`~aragora_storage_core.causes.root_cause`).
     """
+    cause = root_cause(exc, path)
+    if cause is not None:
+        return cause
     if type(exc) is not base:
         return exc
     return CorruptDatabaseError(

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 from aragora_storage_core.encryption.sqlcipher import DatabaseKey
+from aragora_storage_core.errors import LockedError
 from aragora_storage_core.sqlite.connection import connect_readonly
 
 #: Byte of the ``-shm`` file every connection to a WAL database holds a shared lock on
@@ -28,33 +30,60 @@ def companion(path: Path, suffix: str) -> Path:
     return path.with_name(path.name + suffix)
 
 
-def in_use(path: Path) -> bool:
-    """True while a process (this one too) has the WAL database ``path`` open.
+@dataclass(frozen=True)
+class FileLock:
+    """One POSIX lock the kernel lists on a file: ``WRITE`` or ``READ``, holder, byte range."""
 
-    Every connection holds a shared lock on one byte of the ``-shm`` file while it has the
-    database open. The kernel's lock table (``/proc/locks``) is read rather than a lock
-    probed: probing needs a descriptor of the ``-shm``, and closing it would drop this
-    process's own SQLite locks on it. Without that table (not Linux) a ``-shm`` that exists
-    counts as in use, which only costs the leftover-``-wal`` finding.
+    kind: str
+    pid: int
+    start: int
+    end: int | None
+
+    def covers(self, offset: int) -> bool:
+        """True when the lock includes byte ``offset``."""
+        return self.start <= offset and (self.end is None or offset <= self.end)
+
+
+def locks_on(path: Path) -> list[FileLock] | None:
+    """Every POSIX lock on ``path`` from the kernel's table; ``None`` when it is not readable.
+
+    Read from ``/proc/locks`` rather than probed: probing needs a descriptor of the file,
+    and closing it would drop this process's own SQLite locks on it.
     """
-    shm = companion(path, "-shm")
     try:
-        info = shm.stat()
+        info = path.stat()
         table = Path(_LOCK_TABLE).read_text(encoding="ascii", errors="replace")
     except FileNotFoundError:
-        return False
+        return []
     except OSError:
-        return True
+        return None
     device = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
+    found = []
     for line in table.splitlines():
         fields = [f for f in line.split() if f != "->"]
-        if len(fields) >= 8 and fields[5] == device and _covers(fields[6], fields[7]):
-            return True
-    return False
+        if len(fields) >= 8 and fields[5] == device and fields[4].isdigit():
+            end = None if fields[7] == "EOF" else int(fields[7])
+            found.append(FileLock(fields[3], int(fields[4]), int(fields[6]), end))
+    return found
 
 
-def _covers(start: str, end: str) -> bool:
-    return int(start) <= _SHM_DMS and (end == "EOF" or int(end) >= _SHM_DMS)
+def in_use(path: Path) -> bool:
+    """True while a process (this one too) has the database ``path`` open.
+
+    A WAL connection holds a shared lock on one byte of the ``-shm`` file while it has
+    the database open; a rollback-journal connection locks the file itself while it reads
+    or writes. Without the kernel's lock table (not Linux) a ``-shm`` that exists counts
+    as in use, which only costs the leftover-``-wal`` finding.
+    """
+    shm = locks_on(companion(path, "-shm"))
+    if shm is None:
+        return companion(path, "-shm").exists()
+    return any(lock.covers(_SHM_DMS) for lock in shm) or bool(locks_on(path))
+
+
+def writer_of(path: Path) -> int | None:
+    """The pid of a process writing ``path`` outside WAL (holding a write lock on it)."""
+    return next((lock.pid for lock in locks_on(path) or () if lock.kind == "WRITE"), None)
 
 
 def leftover_wal_bytes(path: Path) -> int:
@@ -81,6 +110,12 @@ def connect_to_inspect(path: Path, timeout: float = 30.0, *,
     """A read-only connection to ``path`` whose use and close change no file.
 
     A leftover ``-wal`` (see :func:`leftover_wal_bytes`) is not read: its commits are not
-    seen, and the caller reports it.
+    seen, and the caller reports it. A file another process is writing outside WAL raises
+    :class:`LockedError` at once, naming that process: reading it would wait, or see a
+    half-written state.
     """
+    writer = writer_of(path)
+    if writer is not None:
+        raise LockedError(f"{path.name} is locked by another process writing it (pid {writer})",
+                          "run this again when that process is done, or stop it")
     return connect_readonly(path, timeout, immutable=not in_use(path), key=key)

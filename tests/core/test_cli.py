@@ -286,3 +286,15 @@ def test_doctor_reports_backup_age_and_key_findings(capsys: pytest.CaptureFixtur
     assert run(capsys, "backup", "create")[0] == 0
     code, out, _ = run(capsys, "doctor", "-v")
     assert code == 0 and "storage.I066" in out
+
+
+def test_migrate_to_a_version_past_the_latest_is_an_error_and_changes_nothing(
+        capsys: pytest.CaptureFixture[str], clean_environment: Path) -> None:
+    from aragora_storage_core.migrations.files import discover
+
+    latest = discover("users")[-1].version
+    code, _, err = run(capsys, "migrate", "--to", str(latest + 5), "--db", "users")
+    assert code == 1
+    assert err.splitlines()[0] == (
+        f"error: users has no migration {latest + 5}: the latest is {latest}")
+    assert not (clean_environment / ".nomic" / "users.db").exists()

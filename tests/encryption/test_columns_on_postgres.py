@@ -15,7 +15,7 @@ from aragora_storage_core.errors import ColumnKeyError
 from aragora_storage_core.layout import DatabaseType
 from aragora_storage_core.models import Webhook
 from aragora_storage_core.registry import Registry
-from tests.postgres.conftest import HOST, PORT, USER, admin_connection, drop_database
+from tests.postgres.conftest import AUTO, HOST, PORT, USER, admin_connection, drop_database
 
 pytestmark = pytest.mark.postgres
 
@@ -36,7 +36,7 @@ def pg_url() -> Iterator[str]:
 
 
 def backend_with(url: str, keys: str) -> Any:
-    return Registry(env={"ARAGORA_ENCRYPTION_KEY": keys}).connect(url)
+    return Registry(env={"ARAGORA_ENCRYPTION_KEY": keys, **AUTO}).connect(url)
 
 
 def stored_secrets(backend: Any) -> list[str]:

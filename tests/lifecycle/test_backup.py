@@ -514,3 +514,59 @@ def test_restore_keeps_the_replaced_files_as_a_backup_that_undoes_it(
     undone = cli("backup", "restore", kept.name, "--yes")
     assert undone.code == 0, undone.err
     assert user_ids(backend) == after
+
+
+# --- refusals of damaged sources and newer schemas (issue 10 item 6) ---------------------
+
+def test_backup_of_a_damaged_database_is_refused_and_leaves_no_backup(
+        backend: Backend, data_dir: Path, cli: Any) -> None:
+    backend.close()
+    path = data_dir / "users.db"
+    content = bytearray(path.read_bytes())
+    content[2 * 4096:2 * 4096 + 8] = b"\xff" * 8  # the header of a b-tree page: it opens
+    # (the schema on page 1 is intact) but fails its check
+    path.write_bytes(bytes(content))
+    result = cli("backup", "create")
+    assert result.code == 1
+    lines = result.err.splitlines()
+    assert lines[0].startswith(f"error: {path} is damaged (")
+    assert lines[0].endswith("): a backup of it would not restore")
+    assert lines[1].startswith("hint: ")
+    assert list_backups(data_dir / "backups") == []
+
+
+def test_backup_of_a_database_that_only_integrity_check_finds_damaged_is_refused(
+        backend: Backend, data_dir: Path, cli: Any) -> None:
+    """An index out of step with its table passes ``quick_check`` but not the
+    ``integrity_check`` that ``backup verify`` runs: create must refuse it too."""
+    backend.close()
+    path = data_dir / "users.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA writable_schema=1")  # the index now claims another column
+    conn.execute("UPDATE sqlite_master SET sql = 'CREATE INDEX \"idx_users_email\""
+                 " ON \"users\" (\"password_hash\")' WHERE name = 'idx_users_email'")
+    conn.close()
+    result = cli("backup", "create")
+    assert result.code == 1, result.out
+    assert result.err.splitlines()[0].startswith(f"error: {path} is damaged (row ")
+    assert list_backups(data_dir / "backups") == []
+
+
+def test_restore_of_a_backup_with_a_newer_schema_is_refused_naming_both_versions(
+        backend: Backend, data_dir: Path, cli: Any) -> None:
+    from aragora_storage_core.migrations.files import discover
+
+    directory = make_backup(backend)
+    latest = discover("users")[-1].version
+    manifest = json.loads((directory / "manifest.json").read_text())
+    manifest["schema_versions"]["users"] = latest + 1
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+    backend.close()
+    before = file_digests(data_dir)
+    result = cli("backup", "restore", directory.name, "--yes")
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
+        f"error: backup {directory.name} has users schema version {latest + 1}, newer than"
+        f" this code knows ({latest})")
+    assert file_digests(data_dir) == before

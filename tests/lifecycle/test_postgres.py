@@ -16,6 +16,7 @@ from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores.protocols import StoreKind
 from tests.lifecycle.conftest import table_rows
 from tests.lifecycle.legacy_data import make_legacy
+from tests.postgres.conftest import AUTO
 
 pytestmark = pytest.mark.postgres
 PASSWORD = "s3cret-Pw-never-printed"
@@ -43,7 +44,7 @@ def test_backup_verify_and_restore_of_postgresql_through_the_cli(
     fresh = pg_databases("")
     restored = cli("--url", fresh, "backup", "restore", str(entry.path), "--yes")
     assert restored.code == 0, restored.err
-    registry = Registry(env={})
+    registry = Registry(env=AUTO)
     original, backend = registry.connect(filled_pg), registry.connect(fresh)
     try:
         assert table_rows(backend) == table_rows(original)
@@ -71,7 +72,7 @@ def test_a_sqlite_backup_is_refused_by_postgresql(
 
 
 def test_maintenance_runs_on_postgresql(filled_pg: str, cli: Any) -> None:
-    registry = Registry(env={})
+    registry = Registry(env=AUTO)
     backend = registry.connect(filled_pg)
     try:
         backend.store(StoreKind.AUDIT).log(

@@ -12,9 +12,12 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from aragora_storage_core import hookimpl
 from aragora_storage_core.backup.create import create_backup
 from aragora_storage_core.doctor import diagnose
+from aragora_storage_core.errors import SchemaNotReadyError
 from aragora_storage_core.migrations.types import (
     MigrationAction,
     MigrationReport,
@@ -60,8 +63,9 @@ def test_no_automatic_migration_when_switched_off(tmp_path: Path) -> None:
     recorder = MigrationRecorder()
     registry.host.pm.register(recorder)
     backend = registry.connect(f"sqlite:///{tmp_path}/app.db")
-    backend.store(StoreKind.USERS)
-    assert recorder.requests == []
+    with pytest.raises(SchemaNotReadyError, match="run: aragora-storage migrate --migrate"):
+        backend.store(StoreKind.USERS)
+    assert [r.action for r in recorder.requests] == [MigrationAction.STATUS]
     registry.close()
 
 

@@ -13,6 +13,9 @@ from aragora_storage_core.registry import Registry
 from tests.conftest import service_unavailable
 
 HOST, PORT, USER = "127.0.0.1", 5432, "postgres"
+#: Settings that apply pending migrations when a store is first used (off by default on
+#: PostgreSQL since issue 10).
+AUTO = {"ARAGORA_AUTO_MIGRATE": "1"}
 
 
 def admin_connection(dbname: str = "postgres") -> Any:
@@ -80,7 +83,7 @@ def pg_url(pg_database: str) -> str:
 @pytest.fixture
 def pg_backend(pg_url: str) -> Iterator[PostgresBackend]:
     """An open backend on the fresh database, closed after the test."""
-    backend = Registry(env={}).connect(pg_url)
+    backend = Registry(env=AUTO).connect(pg_url)
     assert isinstance(backend, PostgresBackend)
     yield backend
     backend.close()

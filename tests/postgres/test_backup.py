@@ -19,12 +19,13 @@ from aragora_storage_core.layout import TABLES
 from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
 from aragora_storage_core.models import AgentMetric, AuditEntry, Organization, UsageEvent, User
 from aragora_storage_core.registry import Registry
+from tests.postgres.conftest import AUTO
 
 pytestmark = pytest.mark.postgres
 
 
 def registry() -> Registry:
-    made = Registry(env={})
+    made = Registry(env=AUTO)
     made.host.load_backend("postgresql")
     return made
 
@@ -64,8 +65,8 @@ def test_restore_into_an_empty_database_gives_identical_rows(
         method: str, make_pg_url: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if method == "copy":
         monkeypatch.setenv("PATH", str(tmp_path))  # no pg_dump on PATH: the COPY fallback
-    source = Registry(env={}).connect(make_pg_url())
-    target = Registry(env={}).connect(make_pg_url())
+    source = Registry(env=AUTO).connect(make_pg_url())
+    target = Registry(env=AUTO).connect(make_pg_url())
     assert isinstance(source, PostgresBackend) and isinstance(target, PostgresBackend)
     populate(source)
     directory, manifest = create_backup(registry().hook, source, tmp_path / "backups")
@@ -132,7 +133,7 @@ def test_copy_backup_losing_its_connection_is_one_line_and_leaves_no_backup(
 
 def test_copy_backup_needs_only_one_pooled_connection(
         pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    env = {"ARAGORA_DB_POOL_SIZE": "1", "ARAGORA_DB_POOL_MAX_OVERFLOW": "0",
+    env = {**AUTO, "ARAGORA_DB_POOL_SIZE": "1", "ARAGORA_DB_POOL_MAX_OVERFLOW": "0",
            "ARAGORA_DB_POOL_TIMEOUT": "1"}
     backend = Registry(env=env).connect(pg_url)
     assert isinstance(backend, PostgresBackend)
@@ -165,7 +166,7 @@ def test_copy_restore_refuses_a_table_file_whose_header_is_not_column_names(
     manifest = read_manifest(directory)  # re-hashed, as whoever edited the file would
     write_manifest(directory, replace(manifest, files=[
         describe_file(directory, f.name) for f in manifest.files]))
-    target = Registry(env={}).connect(make_pg_url())
+    target = Registry(env=AUTO).connect(make_pg_url())
     assert isinstance(target, PostgresBackend)
     with pytest.raises(BackupError) as info:
         restore_backup(registry().hook, target, directory)

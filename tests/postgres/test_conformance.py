@@ -10,6 +10,7 @@ import pytest
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.testing.suite import *  # noqa: F403
+from tests.postgres.conftest import AUTO
 
 pytestmark = pytest.mark.postgres
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def conformance_backend(pg_url: str) -> Iterator[Backend]:
     """An empty PostgreSQL backend on its own database."""
-    backend = Registry(env={}).connect(pg_url)
+    backend = Registry(env=AUTO).connect(pg_url)
     yield backend
     backend.close()
 

@@ -12,7 +12,7 @@ from aragora_storage_core.cli import main
 from aragora_storage_core.errors import BackendUnavailableError, ConfigurationError, StorageError
 from aragora_storage_core.registry import Registry
 from tests.postgres.cluster import PASSWORD, ROLE, free_port
-from tests.postgres.conftest import HOST, PORT, USER
+from tests.postgres.conftest import AUTO, HOST, PORT, USER
 
 pytestmark = pytest.mark.postgres
 WRONG = "wr0ng p@ss/w%rd 'x\""
@@ -20,7 +20,7 @@ WRONG = "wr0ng p@ss/w%rd 'x\""
 
 def connect_error(url: str) -> StorageError:
     with pytest.raises(StorageError) as info:
-        Registry(env={}).connect(url)
+        Registry(env=AUTO).connect(url)
     return info.value
 
 
@@ -51,7 +51,7 @@ def test_password_with_special_characters_connects_raw_or_percent_encoded(
         scratch_cluster: Any) -> None:
     for password in (PASSWORD, quote(PASSWORD, safe="")):
         url = f"postgresql://{ROLE}:{password}@127.0.0.1:{scratch_cluster.port}/aragora"
-        backend = Registry(env={}).connect(url)
+        backend = Registry(env=AUTO).connect(url)
         assert backend.database.fetch_one("SELECT current_user") == (ROLE,)
         assert PASSWORD not in repr(backend.url) + str(backend.describe())
         backend.close()
@@ -134,7 +134,7 @@ def test_password_given_as_a_query_parameter_is_used_and_never_shown(
         monkeypatch: pytest.MonkeyPatch) -> None:
     url = (f"postgresql://{ROLE}@127.0.0.1:{scratch_cluster.port}/aragora"
            f"?password={quote(PASSWORD, safe='')}&sslpassword=key-{quote(PASSWORD, safe='')}")
-    backend = Registry(env={}).connect(url)
+    backend = Registry(env=AUTO).connect(url)
     assert backend.database.fetch_one("SELECT current_user") == (ROLE,)
     shown = str(backend.url) + repr(backend.url) + str(backend.describe())
     backend.close()
@@ -150,7 +150,7 @@ def test_password_given_as_a_query_parameter_is_used_and_never_shown(
 def test_keepalives_are_on_by_default_and_the_url_can_change_them(pg_url: str) -> None:
     from aragora_storage_postgres.backend import PostgresBackend
 
-    backend = Registry(env={}).connect(f"{pg_url}?keepalives_idle=45")
+    backend = Registry(env=AUTO).connect(f"{pg_url}?keepalives_idle=45")
     assert isinstance(backend, PostgresBackend)
     try:
         lease = backend.database.pool.acquire()
@@ -167,7 +167,7 @@ def test_keepalives_are_on_by_default_and_the_url_can_change_them(pg_url: str) -
 
 def test_a_host_list_goes_to_libpq_which_takes_the_first_that_answers(pg_database: str) -> None:
     dead = free_port()
-    backend = Registry(env={}).connect(
+    backend = Registry(env=AUTO).connect(
         f"postgresql://{USER}@{HOST}:{dead},{HOST}:{PORT}/{pg_database}?connect_timeout=2")
     try:
         database = next(iter(backend.databases()))[1]

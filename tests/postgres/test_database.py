@@ -15,6 +15,7 @@ from aragora_storage_postgres.errors import PoolTimeoutError
 from aragora_storage_core.errors import DuplicateError
 from aragora_storage_core.models import User
 from aragora_storage_core.registry import Registry
+from tests.postgres.conftest import AUTO
 
 pytestmark = pytest.mark.postgres
 
@@ -26,7 +27,7 @@ def user(n: int) -> User:
 @pytest.fixture
 def tiny_pool(pg_url: str) -> Iterator[PostgresBackend]:
     """A backend with one connection, no overflow and a short wait."""
-    env = {"ARAGORA_DB_POOL_SIZE": "1", "ARAGORA_DB_POOL_MAX_OVERFLOW": "0",
+    env = {**AUTO, "ARAGORA_DB_POOL_SIZE": "1", "ARAGORA_DB_POOL_MAX_OVERFLOW": "0",
            "ARAGORA_DB_POOL_TIMEOUT": "0.2"}
     backend = Registry(env=env).connect(pg_url)
     assert isinstance(backend, PostgresBackend)
@@ -78,7 +79,7 @@ def test_connection_returns_to_the_pool_only_after_its_transaction(
 
 def test_overflow_connections_are_closed_when_returned(pg_url: str, pg_database: str,
                                                       pg_admin: Any) -> None:
-    env = {"ARAGORA_DB_POOL_SIZE": "2", "ARAGORA_DB_POOL_MAX_OVERFLOW": "3"}
+    env = {**AUTO, "ARAGORA_DB_POOL_SIZE": "2", "ARAGORA_DB_POOL_MAX_OVERFLOW": "3"}
     backend = Registry(env=env).connect(pg_url)
     assert isinstance(backend, PostgresBackend)
     pool = backend.database.pool
@@ -106,7 +107,7 @@ def _sessions_settle_at(pg_admin: Any, database: str, expected: int) -> int:
 
 def test_waiting_caller_gets_the_connection_released_meanwhile(
         pg_url: str) -> None:
-    env = {"ARAGORA_DB_POOL_SIZE": "1", "ARAGORA_DB_POOL_MAX_OVERFLOW": "0",
+    env = {**AUTO, "ARAGORA_DB_POOL_SIZE": "1", "ARAGORA_DB_POOL_MAX_OVERFLOW": "0",
            "ARAGORA_DB_POOL_TIMEOUT": "30"}
     backend = Registry(env=env).connect(pg_url)
     assert isinstance(backend, PostgresBackend)
@@ -165,7 +166,7 @@ def test_bulk_insert_with_on_conflict_keeps_its_suffix(pg_backend: PostgresBacke
 
 def test_slow_queries_are_logged_with_their_label(
         pg_url: str, caplog: pytest.LogCaptureFixture) -> None:
-    backend = Registry(env={"ARAGORA_SLOW_QUERY_MS": "5"}).connect(pg_url)
+    backend = Registry(env={"ARAGORA_SLOW_QUERY_MS": "5", **AUTO}).connect(pg_url)
     assert isinstance(backend, PostgresBackend)
     with caplog.at_level(logging.WARNING, logger="aragora_storage.slow_query"):
         backend.database.fetch_one("SELECT 1", (), "fast.read")

@@ -13,6 +13,7 @@ from aragora_storage_core.checks import Level
 from aragora_storage_core.cli import main
 from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
 from aragora_storage_core.registry import Registry
+from tests.postgres.conftest import AUTO
 
 pytestmark = pytest.mark.postgres
 
@@ -49,7 +50,7 @@ def test_doctor_reports_pending_migrations_once(pg_backend: PostgresBackend,
 
 @pytest.mark.slow
 def test_health_of_a_stopped_server_is_one_error_finding(scratch_cluster: Any) -> None:
-    backend = Registry(env={}).connect(scratch_cluster.url())
+    backend = Registry(env=AUTO).connect(scratch_cluster.url())
     assert isinstance(backend, PostgresBackend)
     backend.database.pool.close()
     scratch_cluster.stop()
@@ -64,7 +65,7 @@ def test_health_of_a_stopped_server_is_one_error_finding(scratch_cluster: Any) -
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres", "postgresql+psycopg2"])
 def test_every_spelling_of_the_scheme_opens_this_backend(pg_database: str, scheme: str) -> None:
-    backend = Registry(env={}).connect(f"{scheme}://postgres@127.0.0.1:5432/{pg_database}")
+    backend = Registry(env=AUTO).connect(f"{scheme}://postgres@127.0.0.1:5432/{pg_database}")
     assert isinstance(backend, PostgresBackend)
     assert backend.database.fetch_one("SELECT current_database()") == (pg_database,)
     backend.close()

@@ -31,6 +31,7 @@ from aragora_storage_core.registry import Registry
 from aragora_storage_core.testing.suite import *  # noqa: F403
 from tests.conftest import service_unavailable
 from tests.postgres.bouncer import Bouncer
+from tests.postgres.conftest import AUTO
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -51,14 +52,14 @@ def bouncer() -> Iterator[Bouncer]:
 @pytest.fixture
 def conformance_backend(bouncer: Bouncer, pg_database: str) -> Iterator[Backend]:
     """An empty PostgreSQL backend on its own database, reached through pgbouncer."""
-    backend = Registry(env={}).connect(bouncer.url(pg_database))
+    backend = Registry(env=AUTO).connect(bouncer.url(pg_database))
     yield backend
     backend.close()
 
 
 def pooled(bouncer: Bouncer, database: str) -> tuple[Registry, PostgresBackend]:
     """A registry and its backend on ``database`` through pgbouncer."""
-    registry = Registry(env={})
+    registry = Registry(env=AUTO)
     backend = registry.connect(bouncer.url(database))
     assert isinstance(backend, PostgresBackend)
     return registry, backend

@@ -16,6 +16,7 @@ from aragora_storage_postgres.errors import PoolTimeoutError
 from aragora_storage_postgres.pool import ConnectionPool
 
 from aragora_storage_core.registry import Registry
+from tests.postgres.conftest import AUTO
 
 pytestmark = pytest.mark.postgres
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def one_connection(pg_url: str) -> Iterator[PostgresBackend]:
     """A backend whose pool holds exactly one connection and waits up to 30 s."""
-    env = {"ARAGORA_DB_POOL_SIZE": "1", "ARAGORA_DB_POOL_MAX_OVERFLOW": "0",
+    env = {**AUTO, "ARAGORA_DB_POOL_SIZE": "1", "ARAGORA_DB_POOL_MAX_OVERFLOW": "0",
            "ARAGORA_DB_POOL_TIMEOUT": "30"}
     backend = Registry(env=env).connect(pg_url)
     assert isinstance(backend, PostgresBackend)
@@ -79,7 +80,7 @@ def test_a_releasing_thread_cannot_take_its_connection_back_past_a_waiter(
 
 def test_a_caller_that_timed_out_leaves_the_queue_and_the_next_one_is_served(
         pg_url: str) -> None:
-    env = {"ARAGORA_DB_POOL_SIZE": "1", "ARAGORA_DB_POOL_MAX_OVERFLOW": "0",
+    env = {**AUTO, "ARAGORA_DB_POOL_SIZE": "1", "ARAGORA_DB_POOL_MAX_OVERFLOW": "0",
            "ARAGORA_DB_POOL_TIMEOUT": "0.05"}
     backend = Registry(env=env).connect(pg_url)
     assert isinstance(backend, PostgresBackend)
@@ -114,7 +115,7 @@ def test_a_broken_connection_frees_its_place_for_the_first_waiter(
 def test_every_thread_finishes_its_share_when_threads_outnumber_connections(
         pg_url: str) -> None:
     """16 threads on 3 connections, each 40 reads: all done, none refused, 3 connections."""
-    env = {"ARAGORA_DB_POOL_SIZE": "2", "ARAGORA_DB_POOL_MAX_OVERFLOW": "1",
+    env = {**AUTO, "ARAGORA_DB_POOL_SIZE": "2", "ARAGORA_DB_POOL_MAX_OVERFLOW": "1",
            "ARAGORA_DB_POOL_TIMEOUT": "60"}
     backend = Registry(env=env).connect(pg_url)
     assert isinstance(backend, PostgresBackend)
@@ -139,7 +140,7 @@ def test_every_thread_finishes_its_share_when_threads_outnumber_connections(
 def test_a_store_call_on_postgresql_imports_no_sqlalchemy(pg_url: str) -> None:
     """The pool is the plugin's own: a fresh process serving a store never loads SQLAlchemy."""
     code = ("import sys\nfrom aragora_storage_core.registry import Registry\n"
-            f"registry = Registry(env={{'DATABASE_URL': {pg_url!r}}})\n"
+            f"registry = Registry(env={{'DATABASE_URL': {pg_url!r}, **{AUTO!r}}})\n"
             "assert registry.store('users').count() == 0\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in"
             " ('sqlalchemy', 'psycopg2')))\n")

@@ -11,13 +11,14 @@ from aragora_storage_postgres.errors import StatementRefusedError
 
 from aragora_storage_core.errors import TransactionError
 from aragora_storage_core.registry import Registry
+from tests.postgres.conftest import AUTO
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
 def timed_out(pg_url: str) -> Iterator[PostgresBackend]:
-    backend = Registry(env={}).connect(f"{pg_url}?options=-c%20statement_timeout%3D50")
+    backend = Registry(env=AUTO).connect(f"{pg_url}?options=-c%20statement_timeout%3D50")
     assert isinstance(backend, PostgresBackend)
     yield backend
     backend.close()

@@ -13,6 +13,7 @@ from aragora_storage_postgres.errors import ConnectionLostError
 from aragora_storage_core.errors import BackendUnavailableError
 from aragora_storage_core.models import User
 from aragora_storage_core.registry import Registry
+from tests.postgres.conftest import AUTO
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -20,7 +21,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 @pytest.fixture
 def backend(scratch_cluster: Any) -> Iterator[PostgresBackend]:
     """A backend on the scratch server with an empty users table and 3 pooled connections."""
-    opened = Registry(env={}).connect(scratch_cluster.url(sslmode="disable"))
+    opened = Registry(env=AUTO).connect(scratch_cluster.url(sslmode="disable"))
     assert isinstance(opened, PostgresBackend)
     users = opened.store("users")
     with opened.database.transaction() as tx:
@@ -98,7 +99,7 @@ def test_write_while_the_server_is_down_is_one_clear_error_and_no_warning(
 
 def test_restart_right_after_a_burst_of_overflow_connections_costs_no_failed_read(
         scratch_cluster: Any) -> None:
-    env = {"ARAGORA_DB_POOL_SIZE": "3", "ARAGORA_DB_POOL_MAX_OVERFLOW": "3"}
+    env = {**AUTO, "ARAGORA_DB_POOL_SIZE": "3", "ARAGORA_DB_POOL_MAX_OVERFLOW": "3"}
     backend = Registry(env=env).connect(scratch_cluster.url(sslmode="disable"))
     assert isinstance(backend, PostgresBackend)
     pool = backend.database.pool

@@ -20,7 +20,7 @@ from aragora_storage_core.migrations.engine import Migrator
 from aragora_storage_core.migrations.files import discover
 from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
 from aragora_storage_core.registry import Registry
-from tests.postgres.conftest import admin_connection, drop_database
+from tests.postgres.conftest import AUTO, admin_connection, drop_database
 
 pytestmark = pytest.mark.postgres
 
@@ -43,7 +43,7 @@ def test_shipped_schema_file_matches_the_migrations(home: ConsolidatedDatabase) 
 
 def test_every_core_migration_applies_and_creates_every_table(
         pg_backend: PostgresBackend) -> None:
-    registry = Registry(env={})
+    registry = Registry(env=AUTO)
     report = migrate(registry, pg_backend, MigrationAction.MIGRATE)
     with_files = {s.db for s in report.databases if s.applied}
     assert all(status.ran for status in report.databases if status.db in with_files)
@@ -56,7 +56,7 @@ def test_every_core_migration_applies_and_creates_every_table(
 
 def test_schema_files_give_the_same_tables_as_migrate(
         pg_backend: PostgresBackend, pg_admin: Any) -> None:
-    migrate(Registry(env={}), pg_backend, MigrationAction.MIGRATE)
+    migrate(Registry(env=AUTO), pg_backend, MigrationAction.MIGRATE)
     migrated = pg_backend.database.fetch_all(COLUMNS)
     by_hand = f"{pg_backend.database.label}_files"
     with pg_admin.cursor() as cursor:
@@ -74,7 +74,7 @@ def test_schema_files_give_the_same_tables_as_migrate(
 
 
 def test_identity_real_and_blob_columns_get_postgres_types(pg_backend: PostgresBackend) -> None:
-    migrate(Registry(env={}), pg_backend, MigrationAction.MIGRATE)
+    migrate(Registry(env=AUTO), pg_backend, MigrationAction.MIGRATE)
     types = dict(((t, c), (d, i)) for t, c, d, _, i in pg_backend.database.fetch_all(COLUMNS))
     assert types["audit_log", "id"] == ("bigint", "YES")
     assert types["ratings", "elo"] == ("double precision", "NO")
@@ -84,7 +84,7 @@ def test_identity_real_and_blob_columns_get_postgres_types(pg_backend: PostgresB
 
 
 def test_downgrade_and_upgrade_again_round_trip(pg_backend: PostgresBackend) -> None:
-    registry = Registry(env={})
+    registry = Registry(env=AUTO)
     migrate(registry, pg_backend, MigrationAction.MIGRATE)
     down = migrate(registry, pg_backend, MigrationAction.DOWNGRADE, db="users", target=1)
     assert down.databases[0].ran == ["-003_links_webhooks_monthly_usage", "-002_add_lockout"]
@@ -106,7 +106,7 @@ def test_cli_migrate_applies_everything_with_a_postgres_database_url(
 
 
 def test_two_migrators_at_once_apply_each_version_once(pg_url: str) -> None:
-    backends = [Registry(env={}).connect(pg_url) for _ in range(2)]
+    backends = [Registry(env=AUTO).connect(pg_url) for _ in range(2)]
     start = threading.Barrier(2)
     reports: list[Any] = []
     errors: list[BaseException] = []
@@ -114,7 +114,7 @@ def test_two_migrators_at_once_apply_each_version_once(pg_url: str) -> None:
     def run(backend: Any) -> None:
         start.wait()
         try:
-            reports.append(migrate(Registry(env={}), backend, MigrationAction.MIGRATE))
+            reports.append(migrate(Registry(env=AUTO), backend, MigrationAction.MIGRATE))
         except BaseException as exc:
             errors.append(exc)
 
@@ -139,12 +139,12 @@ def hold_migration_lock(backend: PostgresBackend) -> Any:
 
 def test_a_migrator_waits_for_the_transaction_lock_of_another(
         pg_url: str, pg_admin: Any) -> None:
-    holder, waiter = (Registry(env={}).connect(pg_url) for _ in range(2))
+    holder, waiter = (Registry(env=AUTO).connect(pg_url) for _ in range(2))
     assert isinstance(holder, PostgresBackend)
     done = threading.Event()
 
     def run() -> None:
-        migrate(Registry(env={}), waiter, MigrationAction.MIGRATE)
+        migrate(Registry(env=AUTO), waiter, MigrationAction.MIGRATE)
         done.set()
 
     hold = hold_migration_lock(holder)
@@ -199,7 +199,7 @@ def _new_advisory_waiter(pg_admin: Any, database: str, known: set[int]) -> int:
 def test_migrator_losing_its_connection_while_waiting_for_the_lock_fails_in_one_line(
         pg_url: str, pg_database: str, pg_admin: Any,
         capsys: pytest.CaptureFixture[str]) -> None:
-    holder = Registry(env={}).connect(pg_url)
+    holder = Registry(env=AUTO).connect(pg_url)
     assert isinstance(holder, PostgresBackend)
     codes: list[int] = []
     hold = hold_migration_lock(holder)
@@ -244,13 +244,10 @@ def test_a_failing_user_migration_names_file_statement_and_server_message(
 
 def test_a_database_made_by_schema_files_without_version_records_is_adopted(
         pg_backend: PostgresBackend) -> None:
-    from aragora_storage_core.migrations.files import ROOT, split_statements, up_and_down
-
     database = pg_backend.database
-    script = up_and_down((ROOT / "users" / "001_initial.sql").read_text(encoding="utf-8"))[0]
-    with database.transaction() as tx:  # as an application's own schema file made it
-        for statement in split_statements(script):
-            tx.execute(database.dialect.ddl(statement))
+    migrate(Registry(env={}), pg_backend, MigrationAction.MIGRATE, db="users", target=1)
+    with database.transaction() as tx:  # as if an application's schema file had made it
+        tx.execute("DROP TABLE schema_version")
         tx.execute("INSERT INTO users (id, email, password_hash, password_salt)"
                    " VALUES ('u1', 'a@b', 'h', 's')")
     status = migrate(Registry(env={}), pg_backend, MigrationAction.STATUS, db="users")

@@ -13,13 +13,14 @@ from aragora_storage_core.errors import BackendUnavailableError
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.url import parse_url
 from tests.postgres.cluster import PASSWORD
+from tests.postgres.conftest import AUTO
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def test_verify_full_connects_over_tls_and_health_reports_it(scratch_cluster: Any) -> None:
     url = scratch_cluster.url(sslmode="verify-full", sslrootcert=str(scratch_cluster.ca_file))
-    registry = Registry(env={})
+    registry = Registry(env=AUTO)
     backend = registry.connect(url)
     assert isinstance(backend, PostgresBackend)
     assert backend.database.server_facts()["ssl_in_use"] is True
@@ -32,7 +33,7 @@ def test_certificate_from_another_ca_fails_with_a_clear_error(scratch_cluster: A
     url = scratch_cluster.url(sslmode="verify-full",
                               sslrootcert=str(scratch_cluster.wrong_ca_file))
     with pytest.raises(BackendUnavailableError) as info:
-        Registry(env={}).connect(url)
+        Registry(env=AUTO).connect(url)
     assert info.value.message == (
         f"TLS connection to PostgreSQL at 127.0.0.1:{scratch_cluster.port}/aragora failed: "
         "the server's certificate is not signed by the CA in sslrootcert")
@@ -40,7 +41,7 @@ def test_certificate_from_another_ca_fails_with_a_clear_error(scratch_cluster: A
 
 
 def test_sslmode_disable_connects_in_plain_text(scratch_cluster: Any) -> None:
-    backend = Registry(env={}).connect(scratch_cluster.url(sslmode="disable"))
+    backend = Registry(env=AUTO).connect(scratch_cluster.url(sslmode="disable"))
     assert backend.database.server_facts()["ssl_in_use"] is False
     backend.close()
 

@@ -28,6 +28,7 @@ class PostgresBackend(SQLBackend):
     """
 
     name = "postgresql"
+    migrates_on_first_use = False
 
     def __init__(self, url: StorageURL, settings: Settings,
                  cipher: ColumnCipher | None = None) -> None:

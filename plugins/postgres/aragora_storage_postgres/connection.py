@@ -8,7 +8,9 @@ is never shown and never chained (``from None``).
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aragora_storage_core.errors import (
@@ -40,8 +42,39 @@ _PERCENT_HINT = (
 )
 
 
+#: libpq environment variables that decide where a connection goes when the URL leaves a
+#: part out, with the connection option that would override each.
+_REDIRECTS = (("PGHOST", "host"), ("PGHOSTADDR", "host"), ("PGPORT", "port"),
+              ("PGSERVICE", "service"), ("PGSERVICEFILE", "service"))
+
+
+def check_destination(url: StorageURL, environ: Mapping[str, str] = os.environ) -> None:
+    """Refuse a URL whose database libpq would choose from its defaults or environment.
+
+    Without a database name libpq uses ``PGDATABASE`` or the user's name; without a host or
+    port, ``PGHOST``/``PGPORT``; ``PGSERVICE`` can change anything. Tables would then be
+    created (or read) in another database than the URL shows.
+    """
+    options = dict(url.params)
+    if url.database is None and "dbname" not in options:
+        raise ConfigurationError(
+            "the PostgreSQL URL names no database (libpq would pick PGDATABASE or the user's"
+            " name)", "add it: postgresql://user@host:5432/DBNAME")
+    given = {"host": url.host or url.hosts or options.get("host"),
+             "port": url.port or options.get("port"), "service": options.get("service")}
+    for variable, option in _REDIRECTS:
+        if environ.get(variable) and (option == "service" or not given[option]):
+            raise ConfigurationError(
+                f"{variable} is set and would decide where the PostgreSQL URL connects",
+                f"unset {variable}, or write the {option} into the URL")
+
+
 def connect_kwargs(url: StorageURL) -> dict[str, Any]:
-    """Keyword arguments for ``psycopg2.connect`` (psycopg2 quotes every value itself)."""
+    """Keyword arguments for ``psycopg2.connect`` (psycopg2 quotes every value itself).
+
+    :func:`check_destination` first: the URL alone says where the connection goes.
+    """
+    check_destination(url)
     kwargs: dict[str, Any] = dict(DEFAULTS)
     kwargs.update(url.params)
     for key, value in (("host", url.host), ("port", url.port), ("user", url.username),
@@ -56,7 +89,7 @@ def connect_kwargs(url: StorageURL) -> dict[str, Any]:
 
 def where(url: StorageURL) -> str:
     """``host:port/database`` of ``url`` for messages (never the user or password)."""
-    host = url.host or "localhost"
+    host = url.host or "local socket"
     return f"{host}:{url.port or DEFAULT_PORT}/{url.database or url.username or ''}"
 
 

@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING
 
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.errors import (
+    DiskFullError,
     EncryptedDatabaseError,
+    LockedError,
+    NotWritableError,
     PlainDatabaseError,
     WrongKeyError,
 )
@@ -62,6 +65,9 @@ def file_health(backend: SQLiteBackend) -> list[Check]:
             # the file is fine; the key (or the encryption switch) is not: say which
             checks.append(Check("storage.E041", Level.ERROR, f"{label}: {error.message}",
                                 error.hint))
+            continue
+        except (LockedError, NotWritableError, DiskFullError) as error:  # a cause, not damage
+            checks.append(Check(error.code, Level.ERROR, error.message, error.hint))
             continue
         except Exception as exc:  # a corrupt file is a finding, not a crash
             checks.append(Check(

@@ -32,6 +32,7 @@ class SupabaseBackend(Backend):
     """
 
     name: ClassVar[str] = "supabase"
+    migrates_on_first_use: ClassVar[bool] = False
     stores_served: ClassVar[frozenset[StoreKind]] = frozenset(StoreKind) - {StoreKind.CACHE}
 
     def __init__(self, url: StorageURL, settings: Settings) -> None:
