@@ -39,6 +39,8 @@ class Diagnosis:
     routing: dict[str, str] = field(default_factory=dict)
     plugins: list[dict[str, Any]] = field(default_factory=list)
     findings: list[Check] = field(default_factory=list)
+    #: Ids left out because ``ARAGORA_STORAGE_SILENCED_CHECKS`` names them.
+    silenced: list[str] = field(default_factory=list)
 
     def worst(self) -> Level:
         """The highest level among the findings (``DEBUG`` when there are none)."""
@@ -54,6 +56,7 @@ class Diagnosis:
             "routing": self.routing,
             "plugins": self.plugins,
             "findings": [f.to_dict() for f in self.findings],
+            "silenced": self.silenced,
         }
 
 
@@ -85,6 +88,9 @@ def diagnose(env: dict[str, str] | None = None, url: str | None = None) -> Diagn
         _diagnose_with(registry, diagnosis, url)
     finally:
         registry.close()
+    silenced = settings.silenced_checks
+    diagnosis.silenced = sorted({f.id for f in diagnosis.findings if f.id in silenced})
+    diagnosis.findings = [f for f in diagnosis.findings if f.id not in silenced]
     return diagnosis
 
 
