@@ -27,8 +27,7 @@ from aragora_storage_core.settings import Settings
 
 #: Findings that the encryption switch and the files disagree (plain files with it on,
 #: encrypted files with it off): they name the cause of every key error the files give.
-PLAIN_WHILE_ON, ENCRYPTED_WHILE_OFF = "storage.E076", "storage.E078"
-SWITCH_MISMATCH = frozenset({PLAIN_WHILE_ON, ENCRYPTED_WHILE_OFF})
+SWITCH_MISMATCH = frozenset({"storage.E076", "storage.E078"})
 
 
 def key_file_checks(settings: Settings) -> list[Check]:
@@ -56,7 +55,7 @@ def sqlite_file_checks(settings: Settings, paths: Iterable[Path],
         plain = [p.name for p, encrypted in states.items() if encrypted is False]
         if plain:
             checks.append(Check(
-                PLAIN_WHILE_ON, Level.ERROR,
+                "storage.E076", Level.ERROR,
                 f"{len(plain)} SQLite file(s) are NOT encrypted although "
                 f"ARAGORA_SQLITE_ENCRYPTION=1: {', '.join(plain[:5])}",
                 "aragora-storage encrypt encrypt"))
@@ -68,7 +67,7 @@ def sqlite_file_checks(settings: Settings, paths: Iterable[Path],
         encrypted = [p.name for p, state in states.items() if state]
         if encrypted:
             checks.append(Check(
-                ENCRYPTED_WHILE_OFF, Level.ERROR,
+                "storage.E078", Level.ERROR,
                 f"{len(encrypted)} SQLite file(s) are encrypted but ARAGORA_SQLITE_ENCRYPTION "
                 f"is off: {', '.join(encrypted[:5])}",
                 "export ARAGORA_SQLITE_ENCRYPTION=1 and the key they were encrypted with"))
