@@ -19,6 +19,7 @@ from aragora_storage_core.migrations.adoption import (
     Adoption,
     Schema,
     compare,
+    holds_tables,
     refuse_partial,
     schema_of,
 )
@@ -149,20 +150,22 @@ class Migrator:
         :class:`MigrationError` when the tables match no first migration.
         """
         status = self.status()
-        if status.applied:
+        if status.applied or not holds_tables(self.database, self.files, self.names):
             return status
-        adoption = compare(self.database, self.db, self.files, self.names, self._replay)
-        if adoption.existing and len(adoption.matched) < len(self.files) \
-                and any(self._creates_existing(adoption)):
-            raise refuse_partial(self.db, self.location, adoption, self.files, self.names)
-        if not adoption.matched:
-            return status
+        # The tables are compared under the migration lock: another migrator may be
+        # applying this database's migrations one transaction at a time, and a view taken
+        # between two of them would be refused as a partial schema, or recorded twice.
         with self.database.migration_session() as session, session.transaction() as tx:
             self._lock(tx)
-            tx.execute(self._ddl, label="schema_version")
+            if self.applied():  # read in this transaction, after the lock
+                return self._after(status)  # another migrator applied or adopted meanwhile
+            adoption = compare(session, self.db, self.files, self.names, self._replay)
+            if adoption.existing and len(adoption.matched) < len(self.files) \
+                    and any(self._creates_existing(adoption)):
+                raise refuse_partial(self.db, self.location, adoption, self.files, self.names)
+            if adoption.matched:  # MariaDB commits at DDL: none before a refusal
+                tx.execute(self._ddl, label="schema_version")
             for migration in adoption.matched:
-                if tx.fetch_one(self._one_sql, (self.db, migration.version)) is not None:
-                    continue  # another migrator applied it while this one compared tables
                 tx.execute(self._record_sql, (self.db, migration.version, migration.name,
                                               migration.checksum, utcnow_iso(), 0.0))
                 status.ran.append(f"={migration.version:03d}_{migration.name}")
