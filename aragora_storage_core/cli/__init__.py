@@ -71,6 +71,7 @@ def fail(error: StorageError) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``aragora-storage`` command."""
+    _keep_ignored_interrupts()
     try:
         return run_parsed(build_parser().parse_args(argv))
     except KeyboardInterrupt:
@@ -84,6 +85,7 @@ def run_seed_entry(command: str, prog: str, argv: Sequence[str] | None, *,
     The command's module is imported here, inside the Ctrl-C guard, not when the entry
     module is: Ctrl-C during those imports is one line too.
     """
+    _keep_ignored_interrupts()
     try:
         from aragora_storage_core.cli.parser import StrictParser
 
@@ -96,6 +98,31 @@ def run_seed_entry(command: str, prog: str, argv: Sequence[str] | None, *,
         return run_parsed(parser.parse_args(argv))
     except KeyboardInterrupt:
         return interrupted()
+
+
+def _keep_ignored_interrupts() -> None:
+    """Make a Ctrl-C that lands in a callback Python ignores stop the command anyway.
+
+    SIGINT arriving while importlib cleans up a module lock raises inside a callback whose
+    exceptions Python only prints ("Exception ignored in ...", a traceback) and drops;
+    the hook has it raised again in the main thread instead, where :func:`interrupted`
+    reports it. From another thread: ``interrupt_main`` called in the hook itself would
+    raise inside the hook, which Python ignores again.
+    """
+    if getattr(sys.unraisablehook, "keeps_interrupts", False):
+        return
+    previous = sys.unraisablehook
+
+    def hook(unraisable: sys.UnraisableHookArgs) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            import _thread
+
+            _thread.start_new_thread(_thread.interrupt_main, ())
+        else:
+            previous(unraisable)
+
+    hook.keeps_interrupts = True  # type: ignore[attr-defined]
+    sys.unraisablehook = hook
 
 
 def interrupted() -> int:

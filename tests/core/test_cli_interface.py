@@ -116,3 +116,30 @@ def test_ctrl_c_at_any_moment_prints_one_line_and_no_traceback(
             # Finished first; a signal during interpreter shutdown ends it silently (-2).
             assert code in (0, 1, -signal.SIGINT) and err == "", (delay, code, err)
     assert interrupted > 0  # the signal did arrive while the command ran
+
+
+#: Fault injection (SIGINT cannot be aimed at it on demand): a Ctrl-C that lands inside a
+#: callback Python ignores, as importlib's module-lock cleanup ``cb`` does when SIGINT
+#: arrives during an import; Python itself prints "Exception ignored in ..." for it.
+IGNORED_INTERRUPT = """
+import sys
+import aragora_storage_core.cli as cli
+class FakeInterruptInCallback:
+    def __del__(self):
+        raise KeyboardInterrupt
+real = cli.run_parsed
+def run_parsed(args):
+    FakeInterruptInCallback()  # dropped at once: its KeyboardInterrupt is "ignored"
+    return real(args)
+cli.run_parsed = run_parsed
+sys.exit(cli.main())
+"""
+
+
+def test_ctrl_c_inside_a_callback_python_ignores_still_stops_with_one_line(
+        clean_environment: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARAGORA_")}
+    result = subprocess.run([sys.executable, "-c", IGNORED_INTERRUPT, "plugins"],
+                            cwd=clean_environment, env=env, capture_output=True, text=True,
+                            check=False)
+    assert (result.returncode, result.stderr) == (130, INTERRUPTED + "\n")
