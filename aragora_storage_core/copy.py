@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from aragora_storage_core.backend import Backend, SQLBackend
 from aragora_storage_core.consolidate.schema import TableSchema, reference_schema
 from aragora_storage_core.errors import CopyError, StorageError
 from aragora_storage_core.layout import DATABASES, DatabaseType, Naming
@@ -25,6 +24,9 @@ from aragora_storage_core.migrations.types import MigrationAction, MigrationRequ
 from aragora_storage_core.progress import Progress
 from aragora_storage_core.sql import ddl
 from aragora_storage_core.sql.database import Row, SQLDatabase
+
+if TYPE_CHECKING:
+    from aragora_storage_core.backend import Backend, SQLBackend
 
 DEFAULT_BATCH = 1000
 #: Exists in the target's first database only while a copy into it is unfinished; its one
@@ -82,10 +84,11 @@ class TableSource:
 
 
 def _sql_backend(backend: Backend, role: str) -> SQLBackend:
-    if not isinstance(backend, SQLBackend):
+    """``backend`` if it keeps SQL databases (``database_for``), else a CopyError."""
+    if not callable(getattr(backend, "database_for", None)):
         raise CopyError(f"the {role} backend {backend.name} is not a SQL backend",
                         "copy works between SQL backends (sqlite, postgresql, ...)")
-    return backend
+    return cast("SQLBackend", backend)
 
 
 def migrate_target(hook: Any, target: SQLBackend) -> None:

@@ -15,7 +15,13 @@ from pathlib import Path
 from time import perf_counter
 
 from aragora_storage_core.errors import MigrationError
-from aragora_storage_core.migrations.adoption import Adoption, compare, refuse_partial, steps
+from aragora_storage_core.migrations.adoption import (
+    Adoption,
+    Schema,
+    compare,
+    refuse_partial,
+    schema_of,
+)
 from aragora_storage_core.migrations.context import MigrationContext
 from aragora_storage_core.migrations.failure import failed
 from aragora_storage_core.migrations.files import (
@@ -98,6 +104,9 @@ class Migrator:
             f"DELETE FROM {table} WHERE {column} = ? AND version = ?"
         )
 
+    def _replay(self, files: Sequence[MigrationFile]) -> list[Schema]:
+        return steps(self.db, files, self.names)
+
     def applied(self) -> list[AppliedMigration]:
         """Rows of ``schema_version`` for this database (none before the first migrate)."""
         if not self.database.exists():
@@ -113,7 +122,7 @@ class Migrator:
         status = DatabaseStatus.compare(self.db, self.location, self.applied(), self.files)
         if self.adopt and not status.applied and status.pending:
             status.unversioned = list(
-                compare(self.database, self.db, self.files, self.names).existing)
+                compare(self.database, self.db, self.files, self.names, self._replay).existing)
         return status
 
     def check_unchanged(self, status: DatabaseStatus) -> None:
@@ -142,7 +151,7 @@ class Migrator:
         status = self.status()
         if status.applied:
             return status
-        adoption = compare(self.database, self.db, self.files, self.names)
+        adoption = compare(self.database, self.db, self.files, self.names, self._replay)
         if adoption.existing and len(adoption.matched) < len(self.files) \
                 and any(self._creates_existing(adoption)):
             raise refuse_partial(self.db, self.location, adoption, self.files, self.names)
@@ -150,7 +159,7 @@ class Migrator:
             return status
         with self.database.migration_session() as session, session.transaction() as tx:
             self._lock(tx)
-            tx.execute(SCHEMA_VERSION_DDL, label="schema_version")
+            tx.execute(self._ddl, label="schema_version")
             for migration in adoption.matched:
                 if tx.fetch_one(self._one_sql, (self.db, migration.version)) is not None:
                     continue  # another migrator applied it while this one compared tables
@@ -178,14 +187,18 @@ class Migrator:
                                  f"use --to {latest} or lower (aragora-storage migrate --status"
                                  f" --db {self.db})")
         status = self.status()
-        if self.adopt and not status.applied and status.pending and self.database.exists():
-            adopted = self.baseline()
-            status = self.status()
-            status.ran = adopted.ran
         self.check_unchanged(status)
         if not status.pending:  # up to date (the usual first use): no lock, no re-read
             return status
         with self.database.migration_session() as session:
+            # Decided under the session's lock (where the database has one): tables another
+            # migrator is creating right now are not mistaken for a database to adopt.
+            status = self.status()
+            if self.adopt and not status.applied and status.pending and self.database.exists():
+                adopted = self.baseline()
+                status = self.status()
+                status.ran = adopted.ran
+            self.check_unchanged(status)
             for migration in status.pending:
                 if target is not None and migration.version > target:
                     break
@@ -286,3 +299,20 @@ def ordered(names: Sequence[str], only: str | None) -> list[str]:
             f"unknown database {only!r}", f"use one of: {', '.join(names)}"
         )
     return [only]
+
+
+def steps(db: str, files: Sequence[MigrationFile], names: dict[str, str]) -> list[Schema]:
+    """The schema after each of ``files``, built in a scratch in-memory SQLite database."""
+    from aragora_storage_core.sqlite.database import SQLiteDatabase
+
+    scratch = SQLiteDatabase(":memory:")
+    try:
+        migrator = Migrator(scratch, db, "scratch", (), names, adopt=False)
+        migrator.files = list(files)
+        after = []
+        for migration in files:
+            migrator.migrate(migration.version)
+            after.append(schema_of(scratch))
+        return after
+    finally:
+        scratch.close()

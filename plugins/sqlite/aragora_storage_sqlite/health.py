@@ -61,10 +61,9 @@ def file_health(backend: SQLiteBackend) -> list[Check]:
                 f"{path} is readable by others (mode {mode:o})", f"chmod 600 {path}"))
         try:
             result = database.fetch_one("PRAGMA quick_check")
-        except (WrongKeyError, EncryptedDatabaseError, PlainDatabaseError) as error:
-            # the file is fine; the key (or the encryption switch) is not: say which
-            checks.append(Check("storage.E041", Level.ERROR, f"{label}: {error.message}",
-                                error.hint))
+        except (WrongKeyError, EncryptedDatabaseError, PlainDatabaseError):
+            # the file is fine; the key (or the encryption switch) is not: the latency
+            # check already reported that cause under its own code (shown once by doctor)
             continue
         except (LockedError, NotWritableError, DiskFullError) as error:  # a cause, not damage
             checks.append(Check(error.code, Level.ERROR, error.message, error.hint))
