@@ -40,6 +40,7 @@ from aragora_storage_core.migrations.types import (
 from aragora_storage_core.models import utcnow_iso
 from aragora_storage_core.sql import ddl
 from aragora_storage_core.sql.database import SQLDatabase, Transaction
+from aragora_storage_core.sql.dialect import Dialect
 
 #: The bookkeeping table, in the portable spelling (rendered by each database's dialect).
 SCHEMA_VERSION_DDL = (
@@ -261,9 +262,11 @@ class Migrator:
         dialect = session.dialect
         if migration.path.suffix == ".sql":
             for number, statement in enumerate(upgrade_statements(migration, up), 1):
+                statement = rename_tables(statement, self.names)
+                if _adds_a_present_column(tx, dialect, statement):
+                    continue
                 try:
-                    tx.execute(ddl.render(rename_tables(statement, self.names), dialect,
-                                          self.keys),
+                    tx.execute(ddl.render(statement, dialect, self.keys),
                                label=f"{self.db}/{migration.name}")
                 except Exception as error:
                     raise failed(self.db, migration, number, error, up) from None
@@ -275,6 +278,21 @@ class Migrator:
             function(context)
         except Exception as error:
             raise failed(self.db, migration, context.statements, error, up) from None
+
+
+def _adds_a_present_column(tx: Transaction, dialect: Dialect, statement: str) -> bool:
+    """True for an ``ADD COLUMN`` whose column the table already has.
+
+    A deployment made by the application may hold some of a migration's columns already
+    (added by hand, by ``safe_add_column`` or by its own older migration): only the
+    missing ones are added, as ``ADD COLUMN IF NOT EXISTS`` would.
+    """
+    added = ddl.added_column(statement)
+    if added is None:
+        return False
+    table, column = added
+    present = {str(r[0]).casefold() for r in tx.fetch_all(dialect.columns_sql, (table,))}
+    return column.casefold() in present
 
 
 def _has_downgrade(migration: MigrationFile) -> bool:

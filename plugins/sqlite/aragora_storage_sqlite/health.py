@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aragora_storage_core.causes import disk_full, no_space
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.errors import (
     DiskFullError,
@@ -86,6 +87,11 @@ def file_health(backend: SQLiteBackend) -> list[Check]:
     if problem:
         checks.append(Check("storage.E043", Level.ERROR, problem,
                             "fix its permissions or point ARAGORA_DATA_DIR elsewhere"))
+    elif str(backend.location) != ":memory:":
+        directory = backend.location.parent if backend.single_file else backend.location
+        if directory.is_dir() and no_space(directory):  # the next write would fail
+            full = disk_full(directory)
+            checks.append(Check(full.code, Level.ERROR, full.message, full.hint))
     return checks
 
 
