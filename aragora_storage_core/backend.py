@@ -305,10 +305,12 @@ class ServerBackend(SQLBackend):
     """A SQL backend whose every logical database lives in one server database.
 
     A subclass opens ``self.database`` in its ``__init__``; the layout's tables all live
-    there under their shared names (PostgreSQL, MariaDB, ...).
+    there under their shared names (PostgreSQL, MariaDB, ...). Like every server backend it
+    migrates only by ``migrate`` or ``ARAGORA_AUTO_MIGRATE=1``, never on first use.
     """
 
     database: SQLDatabase
+    migrates_on_first_use: ClassVar[bool] = False
 
     def database_for(self, db_type: DatabaseType) -> SQLDatabase:
         """The one database: every logical database's tables live in it."""

@@ -13,23 +13,24 @@ never be taken for a sealed one.
 
 from __future__ import annotations
 
-import re
 from typing import Protocol
 
 from aragora_storage_core.encryption.keys import COLUMNS_KEY, resolve_key, split_keys
+from aragora_storage_core.encryption.sealed import (
+    PLAIN_PREFIX,
+    SEALED_PREFIX,
+    read_plain,
+    sealed_key_id,
+    store_plain,
+)
 from aragora_storage_core.errors import ColumnKeyError
 from aragora_storage_core.settings import Settings
 
 #: ``(table, column)`` pairs that hold secrets. Each table has an ``id`` primary key.
 SENSITIVE_COLUMNS: frozenset[tuple[str, str]] = frozenset({("webhooks", "secret")})
 
-SEALED_PREFIX = "fernet:"
-#: A sealed value: the prefix, a key id, and a Fernet token (url-safe base64 of at least
-#: 73 bytes, the first the version byte 0x80).
-_SEALED = re.compile(r"fernet:([0-9a-f]{8}):(gA[A-Za-z0-9_-]{94,}={0,2})")
-#: Marks a plain value that would otherwise read as sealed (or as marked).
-PLAIN_PREFIX = "plain:"
-
+__all__ = ["PLAIN_PREFIX", "SEALED_PREFIX", "SENSITIVE_COLUMNS", "ColumnCipher", "PlainColumns",
+           "column_cipher", "read_plain", "sealed_key_id", "store_plain"]
 
 class ColumnCipher(Protocol):
     """Encrypts and decrypts the values of sensitive columns."""
@@ -38,24 +39,6 @@ class ColumnCipher(Protocol):
         """Return the stored form of ``value``."""
     def decrypt(self, table: str, column: str, stored: str) -> str:
         """Return the plain value; raise a typed error when no key can read it."""
-
-
-def sealed_key_id(stored: str) -> str | None:
-    """The key id of a sealed value, or ``None`` for a value stored in plain."""
-    match = _SEALED.fullmatch(stored)
-    return match.group(1) if match else None
-
-
-def store_plain(value: str) -> str:
-    """The stored form of a plain ``value``: as given, unless it could read as sealed."""
-    if value.startswith(PLAIN_PREFIX) or sealed_key_id(value) is not None:
-        return PLAIN_PREFIX + value
-    return value
-
-
-def read_plain(stored: str) -> str:
-    """The plain value of a stored value that is not sealed (see :func:`store_plain`)."""
-    return stored[len(PLAIN_PREFIX):] if stored.startswith(PLAIN_PREFIX) else stored
 
 
 class PlainColumns:

@@ -37,7 +37,7 @@ def get_encrypted_connection(path: str | Path, timeout: float = 30.0) -> Any:
     Needs no ``ARAGORA_SQLITE_ENCRYPTION``; raises a typed error (never a plain connection)
     when the key or ``sqlite3`` is missing, the key is wrong, or the file is plain.
     """
-    from aragora_storage_core.encryption.sqlcipher import open_encrypted
+    from aragora_storage_core.sqlite.connection import open_encrypted
 
     return open_encrypted(path, timeout=timeout)
 

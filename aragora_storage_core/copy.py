@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from aragora_storage_core.backend import Backend, SQLBackend
 from aragora_storage_core.consolidate.schema import TableSchema, reference_schema
 from aragora_storage_core.errors import CopyError, StorageError
 from aragora_storage_core.layout import DATABASES, DatabaseType, Naming
@@ -25,6 +24,9 @@ from aragora_storage_core.migrations.types import MigrationAction, MigrationRequ
 from aragora_storage_core.progress import Progress
 from aragora_storage_core.sql import ddl
 from aragora_storage_core.sql.database import Row, SQLDatabase
+
+if TYPE_CHECKING:
+    from aragora_storage_core.backend import Backend, SQLBackend
 
 DEFAULT_BATCH = 1000
 #: Exists in the target's first database only while a copy into it is unfinished; its one
@@ -82,10 +84,11 @@ class TableSource:
 
 
 def _sql_backend(backend: Backend, role: str) -> SQLBackend:
-    if not isinstance(backend, SQLBackend):
+    """``backend`` if it keeps SQL databases (``database_for``), else a CopyError."""
+    if not callable(getattr(backend, "database_for", None)):
         raise CopyError(f"the {role} backend {backend.name} is not a SQL backend",
                         "copy works between SQL backends (sqlite, postgresql, ...)")
-    return backend
+    return cast("SQLBackend", backend)
 
 
 def migrate_target(hook: Any, target: SQLBackend) -> None:
@@ -176,9 +179,30 @@ def plan_tables(source: SQLBackend, report: CopyReport,
                                                            (name,)))
             reference = schema[table.named(Naming.SHARED)].with_name(name)
             written = target.table_name(info, table.name) if target is not None else name
-            entry = TableSource(reference, reference.common_columns(found), written)
+            entry = TableSource(reference, found, written)
             planned.append((database, info.type, entry, count(database, name)))
     return planned
+
+
+def check_columns(target: SQLBackend, planned: list[Planned]) -> None:
+    """Refuse when a source table has a column its (migrated) target table lacks.
+
+    Such a column (added to the application's tables by hand or by its own migrations)
+    would otherwise be dropped silently; the hint names the migration that carries it.
+    """
+    for _, db, table, _ in planned:
+        database = target.database_for(db)
+        present = {str(r[0]).casefold() for r in database.fetch_all(
+            database.dialect.columns_sql, (table.written_name,))}
+        missing = [c for c in table.columns if c.casefold() not in present]
+        if missing:
+            them = "them" if len(missing) > 1 else "it"
+            raise CopyError(
+                f"table {table.schema.name} of the source has column"
+                f"{'s' if len(missing) > 1 else ''} {', '.join(missing)} that the target's"
+                f" {table.written_name} lacks: the copy would drop {them}",
+                f"add {them} with a migration in your ARAGORA_MIGRATIONS_PATH folder (ALTER"
+                f" TABLE {table.written_name} ADD COLUMN {missing[0]} <type>), then copy again")
 
 
 def _tables_in(database: SQLDatabase) -> set[str]:
@@ -280,6 +304,7 @@ def copy_backend(hook: Any, source: Backend, target: Backend, *,
     source_name = src.url.render()
     check_target(dst, source_name, resume=resume, overwrite=overwrite)
     migrate_target(hook, dst)
+    check_columns(dst, planned)
     mark_started(dst, source_name)
     progress = Progress("copy", total=sum(rows for *_, rows in planned), stream=stream)
     try:

@@ -12,11 +12,13 @@ from typing import Any
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.beside import lost_data_finding
 from aragora_storage_core.checks import Check, Level
+from aragora_storage_core.encryption.checks import SWITCH_MISMATCH
 from aragora_storage_core.errors import (
     DiskFullError,
     EncryptedDatabaseError,
     LockedError,
     NotWritableError,
+    PlainDatabaseError,
     StorageError,
     WrongKeyError,
 )
@@ -37,6 +39,8 @@ class Diagnosis:
     routing: dict[str, str] = field(default_factory=dict)
     plugins: list[dict[str, Any]] = field(default_factory=list)
     findings: list[Check] = field(default_factory=list)
+    #: Ids left out because ``ARAGORA_STORAGE_SILENCED_CHECKS`` names them.
+    silenced: list[str] = field(default_factory=list)
 
     def worst(self) -> Level:
         """The highest level among the findings (``DEBUG`` when there are none)."""
@@ -52,13 +56,18 @@ class Diagnosis:
             "routing": self.routing,
             "plugins": self.plugins,
             "findings": [f.to_dict() for f in self.findings],
+            "silenced": self.silenced,
         }
 
 
 #: Finding ids that name one root cause (the same hint means the same cause, whichever
 #: check or file found it): reported once.
 ROOT_CAUSES = frozenset(error.code for error in (
-    NotWritableError, DiskFullError, LockedError, EncryptedDatabaseError, WrongKeyError))
+    NotWritableError, DiskFullError, LockedError, EncryptedDatabaseError, WrongKeyError,
+    PlainDatabaseError))
+#: Key errors of files, left out when a SWITCH_MISMATCH finding names their cause.
+KEY_ERRORS = frozenset(error.code for error in (
+    EncryptedDatabaseError, PlainDatabaseError, WrongKeyError))
 
 
 def _error_finding(error: StorageError) -> Check:
@@ -79,6 +88,9 @@ def diagnose(env: dict[str, str] | None = None, url: str | None = None) -> Diagn
         _diagnose_with(registry, diagnosis, url)
     finally:
         registry.close()
+    silenced = settings.silenced_checks
+    diagnosis.silenced = sorted({f.id for f in diagnosis.findings if f.id in silenced})
+    diagnosis.findings = [f for f in diagnosis.findings if f.id not in silenced]
     return diagnosis
 
 
@@ -138,6 +150,8 @@ def _diagnose_with(registry: Registry, diagnosis: Diagnosis, url: str | None) ->
             if key not in seen:
                 seen.add(key)
                 diagnosis.findings.append(finding)
+    if SWITCH_MISMATCH & {finding.id for finding in diagnosis.findings}:
+        diagnosis.findings = [f for f in diagnosis.findings if f.id not in KEY_ERRORS]
 
 
 def _routing(primary: Backend, beside: list[tuple[Backend | None, frozenset[StoreKind],

@@ -11,7 +11,9 @@ they are imported.
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -69,9 +71,11 @@ def _names(record: PluginRecord) -> set[str]:
 class PluginHost:
     """The pluggy manager plus a record of every plugin entry point."""
 
-    def __init__(self, disabled: frozenset[str] = frozenset()) -> None:
+    def __init__(self, disabled: frozenset[str] = frozenset(), trace: bool = False) -> None:
         self.pm = pluggy.PluginManager(PROJECT)
         self.pm.add_hookspecs(hookspecs)
+        if trace:  # ARAGORA_STORAGE_TRACE_HOOKS=1: every hook call on stderr
+            self.pm.add_hookcall_monitoring(_trace_before, _trace_after)
         self.disabled = disabled
         self._lock = threading.Lock()
         from aragora_storage_core import builtin
@@ -186,3 +190,19 @@ def _isolated_health(impls: list[Any], backend: Any) -> list[Check]:
         except Exception as exc:  # isolate: one broken health check is one finding
             checks.append(_raised(f"health check of plugin {impl.plugin_name}", exc))
     return checks
+
+
+def _trace_before(hook: str, impls: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
+    """Print a hook call and the implementations it will run (in call order)."""
+    names = ", ".join(f"{i.plugin_name}:{i.function.__name__}" for i in reversed(list(impls)))
+    args = ", ".join(f"{k}={type(v).__name__}" for k, v in kwargs.items())
+    sys.stderr.write(f"hook {hook}({args}) -> [{names}]\n")
+
+
+def _trace_after(outcome: Any, hook: str, impls: Sequence[Any],
+                 kwargs: Mapping[str, Any]) -> None:
+    """Print what a hook call returned (its type: values may hold secrets) or raised."""
+    exception = outcome.exception
+    result = (f"raised {type(exception).__name__}" if exception is not None
+              else f"returned {type(outcome.get_result()).__name__}")
+    sys.stderr.write(f"hook {hook} {result}\n")

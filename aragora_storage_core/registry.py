@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast, overload
 
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.consistency import primary_reads
@@ -26,8 +26,10 @@ from aragora_storage_core.plugins import PluginHost, PluginRecord
 from aragora_storage_core.selection import Selection, select
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.sql.dialect import Dialect
-from aragora_storage_core.stores.protocols import StoreKind
+from aragora_storage_core.stores.protocols import StoreKind, kind_of
 from aragora_storage_core.url import StorageURL, parse_url
+
+T = TypeVar("T")
 
 #: Schemes of the first-party backends and the extra that installs each.
 KNOWN_EXTRAS: Mapping[str, str] = {
@@ -83,7 +85,7 @@ class Registry:
     def __init__(self, settings: Settings | None = None,
                  env: Mapping[str, str] | None = None) -> None:
         self.settings = settings or Settings.from_env(env)
-        self.host = PluginHost(self.settings.disabled_plugins)
+        self.host = PluginHost(self.settings.disabled_plugins, self.settings.trace_hooks)
         self._lock = threading.RLock()
         self._active: Backend | None = None
         self._redis: Backend | None = None
@@ -243,13 +245,20 @@ class Registry:
                 return supabase
         return self.active()
 
-    def store(self, kind: StoreKind | str) -> Any:
+    @overload
+    def store(self, kind: Callable[..., T]) -> T: ...
+
+    @overload
+    def store(self, kind: StoreKind | str) -> Any: ...
+
+    def store(self, kind: StoreKind | str | Callable[..., Any]) -> Any:
         """Return the store ``kind`` from the backend that serves it.
 
-        A store no selected backend serves raises :class:`StoreNotServedError` naming the
-        installed backends that do serve it.
+        ``kind`` is a protocol class (``registry.store(UserStore)``, typed as ``UserStore``),
+        a :class:`StoreKind` or its name (``"users"``). A store no selected backend serves
+        raises :class:`StoreNotServedError` naming the installed backends that do serve it.
         """
-        kind = StoreKind(kind)
+        kind = kind_of(kind)
         backend = self.route(kind)
         if not backend.serves(kind):
             serving = [info.name for info in self.backends(load=True)

@@ -79,6 +79,10 @@ ENV_VARS: tuple[EnvVar, ...] = (
            "error (which may quote secrets) instead of one line"),
     EnvVar("ARAGORA_STORAGE_DISABLE_PLUGINS", "-", "Comma list of plugin names or "
            "entry-point names never to import"),
+    EnvVar("ARAGORA_STORAGE_SILENCED_CHECKS", "-", "Comma list of finding ids `doctor` "
+           "leaves out (see docs/checks.md), e.g. `storage.W016`"),
+    EnvVar("ARAGORA_STORAGE_TRACE_HOOKS", "-", "`1`: print every plugin hook call, its "
+           "implementations and its result to stderr"),
 )
 
 
@@ -159,6 +163,8 @@ class Settings:
     sqlite_key: str | None = field(default=None, repr=False)
     encryption_keys: tuple[str, ...] = field(default=(), repr=False)
     disabled_plugins: frozenset[str] = frozenset()
+    silenced_checks: frozenset[str] = frozenset()
+    trace_hooks: bool = False
     #: ``ARAGORA_AUTO_MIGRATE`` (``None`` when unset: each backend's own default).
     auto_migrate: bool | None = None
     #: Set by ``doctor`` (never by the environment): backends only inspect, changing no byte.
@@ -205,6 +211,10 @@ class Settings:
             sqlite_key=env.get("ARAGORA_SQLITE_KEY") or None,
             encryption_keys=keys,
             disabled_plugins=frozenset(p.strip() for p in disabled.split(",") if p.strip()),
+            silenced_checks=frozenset(
+                c.strip() for c in env.get("ARAGORA_STORAGE_SILENCED_CHECKS", "").split(",")
+                if c.strip()),
+            trace_hooks=parse_flag(env.get("ARAGORA_STORAGE_TRACE_HOOKS", "0")) is True,
             auto_migrate=_auto_migrate(env),
             env=env,
         )

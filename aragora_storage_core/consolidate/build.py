@@ -1,11 +1,11 @@
-"""Build one consolidated file under a temporary name, then move it into place.
+"""Build the consolidated files under temporary names, then move them into place.
 
-The file is made from nothing each time: schema by the migrations engine, rows by
+Each file is made from nothing each time: schema by the migrations engine, rows by
 ``ATTACH`` + ``INSERT INTO ... SELECT`` with explicit column lists, legacy files attached
 read-only in batches no larger than SQLite's attach limit, one transaction per batch.
-Only a complete file whose row counts match its sources is recorded in the ledger and
-renamed over the target, so a run killed at any point leaves the previous state and a
-re-run gives the same result.
+Only once every file is complete (row counts matching their sources) are they recorded
+in the ledger and renamed over the targets, so a refused row or a run killed at any
+point leaves the previous state and a re-run gives the same result.
 """
 
 from __future__ import annotations
@@ -46,17 +46,30 @@ def batches(sources: Sequence[SourcePlan], size: int) -> Iterator[Sequence[Sourc
         yield sources[start:start + size]
 
 
-def build_home(plan: Plan, home: ConsolidatedDatabase, target: Path, progress: Progress,
-               attach_limit: int = DEFAULT_ATTACH_LIMIT) -> Path:
-    """Build ``target/<home>.db`` from the legacy files of ``plan``; return its path."""
-    staged = staging_path(target, home)
-    remove_with_companions(staged)
+def build_homes(plan: Plan, target: Path, progress: Progress,
+                attach_limit: int = DEFAULT_ATTACH_LIMIT) -> list[Path]:
+    """Build every consolidated file of ``plan`` in ``target``; return their paths.
+
+    All or nothing: every file is built under its temporary name first; only when all of
+    them are complete (and no target was opened meanwhile) are they moved into place, so a
+    refused row in one file leaves no new file beside the legacy ones.
+    """
+    staged: dict[ConsolidatedDatabase, Path] = {}
     try:
-        _fill(staged, plan, home, progress, attach_limit)
-        ledger.check_replaceable(target, home.filename)  # again: opened since the start?
+        for home in ConsolidatedDatabase:
+            staged[home] = staging_path(target, home)
+            remove_with_companions(staged[home])
+            _fill(staged[home], plan, home, progress, attach_limit)
+        for home in staged:
+            ledger.check_replaceable(target, home.filename)  # again: opened since the start?
     except BaseException:
-        remove_with_companions(staged)
+        for path in staged.values():
+            remove_with_companions(path)
         raise
+    return [_move_into_place(path, target, home) for home, path in staged.items()]
+
+
+def _move_into_place(staged: Path, target: Path, home: ConsolidatedDatabase) -> Path:
     final = target / home.filename
     ledger.record(target, home.filename, sha256_of(staged))
     replace_database(staged, final)

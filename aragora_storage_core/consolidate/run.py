@@ -13,7 +13,7 @@ from typing import TextIO
 from aragora_storage_core.backup.create import create_backup
 from aragora_storage_core.backup.verify import verify_backup
 from aragora_storage_core.consolidate import DEFAULT_ATTACH_LIMIT, ledger
-from aragora_storage_core.consolidate.build import build_home
+from aragora_storage_core.consolidate.build import build_homes
 from aragora_storage_core.consolidate.plan import Plan, make_plan
 from aragora_storage_core.errors import ConfigurationError, ConsolidationError
 from aragora_storage_core.files import FILE_MODE, ensure_private_dir
@@ -100,8 +100,7 @@ def consolidate(source: Path, target: Path | None = None, *, backup: bool = True
         outcome = Outcome(plan, backup_legacy(source, env) if backup else None)
         progress = Progress("consolidate", total=plan.total_rows, stream=stream)
         try:
-            for home in ConsolidatedDatabase:
-                outcome.built.append(build_home(plan, home, target, progress, attach_limit))
+            outcome.built = build_homes(plan, target, progress, attach_limit)
         finally:
             progress.close()
     return outcome

@@ -11,8 +11,8 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from aragora_storage_core.columns import SEALED_PREFIX, read_plain, sealed_key_id
 from aragora_storage_core.encryption.keys import COLUMNS_KEY
+from aragora_storage_core.encryption.sealed import SEALED_PREFIX, read_plain, sealed_key_id
 from aragora_storage_core.errors import (
     ColumnKeyError,
     ConfigurationError,

@@ -218,15 +218,3 @@ def _source(settings: Settings) -> str:
 def sqlite_key_for(settings: Settings) -> DatabaseKey | None:
     """The key when ``ARAGORA_SQLITE_ENCRYPTION=1`` (see :func:`require_sqlite_key`), else None."""
     return require_sqlite_key(settings) if settings.sqlite_encryption else None
-
-
-def open_encrypted(path: str | Path, timeout: float = 30.0,
-                   key: DatabaseKey | None = None) -> Any:
-    """Open ``path`` encrypted, with the project's pragmas; ``key`` defaults to the env's.
-
-    Raises :class:`WrongKeyError`, :class:`PlainDatabaseError` or
-    :class:`EncryptionUnavailableError`; never returns a plain connection.
-    """
-    from aragora_storage_core.sqlite.connection import connect
-
-    return connect(path, timeout, key=key or require_sqlite_key(Settings.from_env()))

@@ -11,7 +11,7 @@ by ``migrate`` (e.g. the lockout columns of ``users/002`` on a seed-made ``users
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aragora_storage_core.errors import MigrationError
@@ -55,34 +55,21 @@ def declared_tables(files: Sequence[MigrationFile], names: dict[str, str]) -> se
     return found
 
 
-def steps(db: str, files: Sequence[MigrationFile], names: dict[str, str]) -> list[Schema]:
-    """The schema after each of ``files``, built in a scratch in-memory SQLite database."""
-    from aragora_storage_core.migrations.engine import Migrator
-    from aragora_storage_core.sqlite.database import SQLiteDatabase
-
-    scratch = SQLiteDatabase(":memory:")
-    try:
-        migrator = Migrator(scratch, db, "scratch", (), names, adopt=False)
-        migrator.files = list(files)
-        after = []
-        for migration in files:
-            migrator.migrate(migration.version)
-            after.append(schema_of(scratch))
-        return after
-    finally:
-        scratch.close()
-
-
 def compare(database: SQLDatabase, db: str, files: Sequence[MigrationFile],
-            names: dict[str, str]) -> Adoption:
-    """Which of ``files`` the tables already in ``database`` match, in order."""
+            names: dict[str, str],
+            replay: Callable[[Sequence[MigrationFile]], list[Schema]]) -> Adoption:
+    """Which of ``files`` the tables already in ``database`` match, in order.
+
+    ``replay(files)`` is the schema after each file (the engine replays them on a scratch
+    database).
+    """
     if not files or not database.exists():
         return Adoption((), ())
     present = {r[0] for r in database.fetch_all(database.dialect.tables_sql)}
     declared = declared_tables(files, names)
     if not present - {"schema_version"} or (declared is not None and not declared & present):
         return Adoption((), ())  # none of this database's tables is there: nothing to adopt
-    after = steps(db, files, names)
+    after = replay(files)
     ours = set().union(*after)
     actual = schema_of(database, sorted(ours))
     matched: list[MigrationFile] = []

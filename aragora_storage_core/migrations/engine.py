@@ -15,7 +15,13 @@ from pathlib import Path
 from time import perf_counter
 
 from aragora_storage_core.errors import MigrationError
-from aragora_storage_core.migrations.adoption import Adoption, compare, refuse_partial, steps
+from aragora_storage_core.migrations.adoption import (
+    Adoption,
+    Schema,
+    compare,
+    refuse_partial,
+    schema_of,
+)
 from aragora_storage_core.migrations.context import MigrationContext
 from aragora_storage_core.migrations.failure import failed
 from aragora_storage_core.migrations.files import (
@@ -33,6 +39,7 @@ from aragora_storage_core.migrations.types import (
 from aragora_storage_core.models import utcnow_iso
 from aragora_storage_core.sql import ddl
 from aragora_storage_core.sql.database import SQLDatabase, Transaction
+from aragora_storage_core.sql.dialect import Dialect
 
 #: The bookkeeping table, in the portable spelling (rendered by each database's dialect).
 SCHEMA_VERSION_DDL = (
@@ -98,6 +105,9 @@ class Migrator:
             f"DELETE FROM {table} WHERE {column} = ? AND version = ?"
         )
 
+    def _replay(self, files: Sequence[MigrationFile]) -> list[Schema]:
+        return steps(self.db, files, self.names)
+
     def applied(self) -> list[AppliedMigration]:
         """Rows of ``schema_version`` for this database (none before the first migrate)."""
         if not self.database.exists():
@@ -113,7 +123,7 @@ class Migrator:
         status = DatabaseStatus.compare(self.db, self.location, self.applied(), self.files)
         if self.adopt and not status.applied and status.pending:
             status.unversioned = list(
-                compare(self.database, self.db, self.files, self.names).existing)
+                compare(self.database, self.db, self.files, self.names, self._replay).existing)
         return status
 
     def check_unchanged(self, status: DatabaseStatus) -> None:
@@ -142,7 +152,7 @@ class Migrator:
         status = self.status()
         if status.applied:
             return status
-        adoption = compare(self.database, self.db, self.files, self.names)
+        adoption = compare(self.database, self.db, self.files, self.names, self._replay)
         if adoption.existing and len(adoption.matched) < len(self.files) \
                 and any(self._creates_existing(adoption)):
             raise refuse_partial(self.db, self.location, adoption, self.files, self.names)
@@ -150,7 +160,7 @@ class Migrator:
             return status
         with self.database.migration_session() as session, session.transaction() as tx:
             self._lock(tx)
-            tx.execute(SCHEMA_VERSION_DDL, label="schema_version")
+            tx.execute(self._ddl, label="schema_version")
             for migration in adoption.matched:
                 if tx.fetch_one(self._one_sql, (self.db, migration.version)) is not None:
                     continue  # another migrator applied it while this one compared tables
@@ -178,14 +188,18 @@ class Migrator:
                                  f"use --to {latest} or lower (aragora-storage migrate --status"
                                  f" --db {self.db})")
         status = self.status()
-        if self.adopt and not status.applied and status.pending and self.database.exists():
-            adopted = self.baseline()
-            status = self.status()
-            status.ran = adopted.ran
         self.check_unchanged(status)
         if not status.pending:  # up to date (the usual first use): no lock, no re-read
             return status
         with self.database.migration_session() as session:
+            # Decided under the session's lock (where the database has one): tables another
+            # migrator is creating right now are not mistaken for a database to adopt.
+            status = self.status()
+            if self.adopt and not status.applied and status.pending and self.database.exists():
+                adopted = self.baseline()
+                status = self.status()
+                status.ran = adopted.ran
+            self.check_unchanged(status)
             for migration in status.pending:
                 if target is not None and migration.version > target:
                     break
@@ -245,9 +259,11 @@ class Migrator:
         dialect = session.dialect
         if migration.path.suffix == ".sql":
             for number, statement in enumerate(upgrade_statements(migration, up), 1):
+                statement = rename_tables(statement, self.names)
+                if _adds_a_present_column(tx, dialect, statement):
+                    continue
                 try:
-                    tx.execute(ddl.render(rename_tables(statement, self.names), dialect,
-                                          self.keys),
+                    tx.execute(ddl.render(statement, dialect, self.keys),
                                label=f"{self.db}/{migration.name}")
                 except Exception as error:
                     raise failed(self.db, migration, number, error, up) from None
@@ -259,6 +275,21 @@ class Migrator:
             function(context)
         except Exception as error:
             raise failed(self.db, migration, context.statements, error, up) from None
+
+
+def _adds_a_present_column(tx: Transaction, dialect: Dialect, statement: str) -> bool:
+    """True for an ``ADD COLUMN`` whose column the table already has.
+
+    A deployment made by the application may hold some of a migration's columns already
+    (added by hand, by ``safe_add_column`` or by its own older migration): only the
+    missing ones are added, as ``ADD COLUMN IF NOT EXISTS`` would.
+    """
+    added = ddl.added_column(statement)
+    if added is None:
+        return False
+    table, column = added
+    present = {str(r[0]).casefold() for r in tx.fetch_all(dialect.columns_sql, (table,))}
+    return column.casefold() in present
 
 
 def _has_downgrade(migration: MigrationFile) -> bool:
@@ -286,3 +317,20 @@ def ordered(names: Sequence[str], only: str | None) -> list[str]:
             f"unknown database {only!r}", f"use one of: {', '.join(names)}"
         )
     return [only]
+
+
+def steps(db: str, files: Sequence[MigrationFile], names: dict[str, str]) -> list[Schema]:
+    """The schema after each of ``files``, built in a scratch in-memory SQLite database."""
+    from aragora_storage_core.sqlite.database import SQLiteDatabase
+
+    scratch = SQLiteDatabase(":memory:")
+    try:
+        migrator = Migrator(scratch, db, "scratch", (), names, adopt=False)
+        migrator.files = list(files)
+        after = []
+        for migration in files:
+            migrator.migrate(migration.version)
+            after.append(schema_of(scratch))
+        return after
+    finally:
+        scratch.close()

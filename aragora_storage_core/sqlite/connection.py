@@ -12,11 +12,16 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from aragora_storage_core.causes import root_cause
-from aragora_storage_core.encryption.sqlcipher import DatabaseKey, open_keyed, refuse_encrypted
+from aragora_storage_core.encryption.sqlcipher import (
+    DatabaseKey,
+    open_keyed,
+    refuse_encrypted,
+    require_sqlite_key,
+)
 from aragora_storage_core.errors import (
     CorruptDatabaseError,
     StorageError,
@@ -24,6 +29,7 @@ from aragora_storage_core.errors import (
     WrongKeyError,
 )
 from aragora_storage_core.files import ensure_private_file
+from aragora_storage_core.settings import Settings
 
 MEMORY = ":memory:"
 T = TypeVar("T")
@@ -190,3 +196,13 @@ def connect_readonly(path: str | Path, timeout: float = 30.0, *,
         conn = open_keyed(str(path), key, timeout, target=uri)
     _prepare(conn, str(path), key, timeout, (f"PRAGMA busy_timeout = {int(timeout * 1000)}",))
     return conn
+
+
+def open_encrypted(path: str | Path, timeout: float = 30.0,
+                   key: DatabaseKey | None = None) -> Any:
+    """Open ``path`` encrypted, with the project's pragmas; ``key`` defaults to the env's.
+
+    Raises :class:`WrongKeyError`, :class:`PlainDatabaseError` or
+    :class:`EncryptionUnavailableError`; never returns a plain connection.
+    """
+    return connect(path, timeout, key=key or require_sqlite_key(Settings.from_env()))

@@ -2,7 +2,10 @@
 
 Methods that change one record return the record as stored; lookups return ``None``
 when nothing matches; changing a record that does not exist raises ``NotFoundError``;
-creating one whose unique key exists raises ``DuplicateError``.
+creating one whose unique key exists raises ``DuplicateError``. Text compares exactly,
+byte for byte, on every backend: ``Ada@x`` and ``ada@x`` are two emails, and looking one up
+never finds the other (a backend whose database folds case, as MariaDB's default
+collation does, must store text with a binary collation).
 """
 
 from __future__ import annotations
@@ -261,3 +264,31 @@ class CacheStore(Protocol):
         """Store a value, expiring after ``ttl_seconds`` when given."""
     def delete(self, key: str) -> bool:
         """Remove a key; ``False`` if it was absent."""
+
+
+#: Store kind -> the protocol its stores implement (``registry.store(UserStore)``).
+PROTOCOLS: dict[StoreKind, type] = {
+    StoreKind.USERS: UserStore,
+    StoreKind.ORGANIZATIONS: OrganizationStore,
+    StoreKind.AUDIT: AuditStore,
+    StoreKind.USAGE: UsageStore,
+    StoreKind.SHARE_LINKS: ShareLinkStore,
+    StoreKind.WEBHOOKS: WebhookStore,
+    StoreKind.TOKEN_BLACKLIST: TokenBlacklistStore,
+    StoreKind.NOMIC_CYCLES: NomicCycleStore,
+    StoreKind.DEBATE_ARTIFACTS: DebateArtifactStore,
+    StoreKind.STREAM_EVENTS: StreamEventStore,
+    StoreKind.AGENT_METRICS: AgentMetricsStore,
+    StoreKind.CACHE: CacheStore,
+}
+_KINDS = {protocol: kind for kind, protocol in PROTOCOLS.items()}
+
+
+def kind_of(store: object) -> StoreKind:
+    """The kind named by ``store``: a kind, its name (``"users"``) or its protocol class."""
+    if isinstance(store, type):
+        kind = _KINDS.get(store)
+        if kind is None:
+            raise ValueError(f"{store.__name__} is not a store protocol")
+        return kind
+    return StoreKind(str(store))

@@ -14,3 +14,13 @@ def conformance_registry(conformance_backend: Backend) -> Registry:
     registry = Registry(conformance_backend.settings)
     registry.host.load_backend(conformance_backend.url.scheme)
     return registry
+
+
+@pytest.fixture
+def conformance_empty_backend() -> Backend:
+    """A second backend of the same kind on empty storage, for restore tests.
+
+    Override it beside ``conformance_backend`` (for SQLite, the same file name in another
+    directory); without it the restore test is skipped.
+    """
+    pytest.skip("provide a conformance_empty_backend fixture to test restoring")

@@ -1,6 +1,7 @@
-"""Every conformance test a full SQL backend runs: ``from ...testing.suite import *``."""
+"""Every conformance test: ``from ...testing.suite import *``; each class skips by the
+stores the backend declares (``stores_served``)."""
 
-from aragora_storage_core.testing.fixtures import conformance_registry
+from aragora_storage_core.testing.fixtures import conformance_empty_backend, conformance_registry
 from aragora_storage_core.testing.health import (
     TestBackupConformance,
     TestHealthConformance,
@@ -9,6 +10,7 @@ from aragora_storage_core.testing.health import (
 from aragora_storage_core.testing.stores import (
     TestAgentMetricsStoreConformance,
     TestAuditStoreConformance,
+    TestCacheStoreConformance,
     TestDebateArtifactStoreConformance,
     TestNomicCycleStoreConformance,
     TestOrganizationStoreConformance,
@@ -19,11 +21,13 @@ from aragora_storage_core.testing.stores import (
     TestUserStoreConformance,
     TestWebhookStoreConformance,
 )
+from aragora_storage_core.testing.strict import TestStrictConformance
 
 __all__ = [
     "TestAgentMetricsStoreConformance",
     "TestAuditStoreConformance",
     "TestBackupConformance",
+    "TestCacheStoreConformance",
     "TestDebateArtifactStoreConformance",
     "TestHealthConformance",
     "TestMigrationConformance",
@@ -31,9 +35,11 @@ __all__ = [
     "TestOrganizationStoreConformance",
     "TestShareLinkStoreConformance",
     "TestStreamEventStoreConformance",
+    "TestStrictConformance",
     "TestTokenBlacklistConformance",
     "TestUsageStoreConformance",
     "TestUserStoreConformance",
     "TestWebhookStoreConformance",
+    "conformance_empty_backend",
     "conformance_registry",
 ]

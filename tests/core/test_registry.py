@@ -67,3 +67,17 @@ def test_close_closes_backends_opened_with_connect(tmp_path: Path) -> None:
     registry.close()
     with pytest.raises(sqlite3.ProgrammingError):
         connection.execute("SELECT 1")
+
+
+def test_store_by_protocol_class_is_the_same_store_as_by_name(tmp_path: Path) -> None:
+    from aragora_storage_core.stores import UserStore, WebhookStore
+    from aragora_storage_core.stores.protocols import kind_of
+
+    registry = Registry(env={"DATABASE_URL": f"sqlite:///{tmp_path}/app.db"})
+    users = registry.store(UserStore)
+    assert users is registry.store("users") is registry.store(StoreKind.USERS)
+    assert isinstance(users, UserStore)
+    assert kind_of(WebhookStore) is StoreKind.WEBHOOKS
+    with pytest.raises(ValueError, match="not a store protocol"):
+        registry.store(Registry)
+    registry.close()

@@ -535,6 +535,24 @@ def test_backup_of_a_damaged_database_is_refused_and_leaves_no_backup(
     assert list_backups(data_dir / "backups") == []
 
 
+def test_backup_of_a_database_that_only_integrity_check_finds_damaged_is_refused(
+        backend: Backend, data_dir: Path, cli: Any) -> None:
+    """An index out of step with its table passes ``quick_check`` but not the
+    ``integrity_check`` that ``backup verify`` runs: create must refuse it too."""
+    backend.close()
+    path = data_dir / "users.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA writable_schema=1")  # the index now claims another column
+    conn.execute("UPDATE sqlite_master SET sql = 'CREATE INDEX \"idx_users_email\""
+                 " ON \"users\" (\"password_hash\")' WHERE name = 'idx_users_email'")
+    conn.close()
+    result = cli("backup", "create")
+    assert result.code == 1, result.out
+    assert result.err.splitlines()[0].startswith(f"error: {path} is damaged (row ")
+    assert list_backups(data_dir / "backups") == []
+
+
 def test_restore_of_a_backup_with_a_newer_schema_is_refused_naming_both_versions(
         backend: Backend, data_dir: Path, cli: Any) -> None:
     from aragora_storage_core.migrations.files import discover

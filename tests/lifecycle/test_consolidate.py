@@ -568,6 +568,21 @@ def test_a_repeated_key_in_a_legacy_table_stops_the_run_naming_the_row(legacy: P
     assert not (legacy / "analytics.db").exists()
 
 
+def test_a_refused_row_in_a_later_home_moves_no_consolidated_file_into_place(
+        legacy: Path) -> None:
+    """All or nothing: core.db and memory.db build fine, analytics.db's rows are refused."""
+    before = snapshot(legacy)
+    with sqlite3.connect(legacy / "agent_elo.db") as conn:
+        conn.execute("INSERT INTO ratings (agent_name, elo) SELECT agent_name, 1.0"
+                     " FROM ratings WHERE rowid = 2")
+    with pytest.raises(ConsolidationError) as error:
+        consolidate(legacy, backup=False)
+    assert error.value.hint.endswith("nothing was moved into place")
+    assert [name for name in HOMES if (legacy / name).exists()] == []
+    assert not any(p.name.endswith(".consolidating") for p in legacy.iterdir())
+    assert set(snapshot(legacy)) - set(before) <= {".consolidation.lock"}
+
+
 def test_a_table_the_mapping_does_not_know_never_overwrites_a_mapped_one(
         legacy: Path) -> None:
     with sqlite3.connect(legacy / "agent_elo.db") as conn:

@@ -13,6 +13,8 @@ from aragora_storage_core.registry import Registry
 from tests.conftest import service_unavailable
 
 HOST, PORT, USER = "127.0.0.1", 3306, "root"
+#: Server backends migrate only when asked: the tests ask on first use.
+AUTO = {"ARAGORA_AUTO_MIGRATE": "1"}
 
 pytestmark = pytest.mark.mariadb
 
@@ -59,7 +61,8 @@ def maria_url(make_maria_url: Any) -> str:
 @pytest.fixture
 def conformance_backend(maria_url: str) -> Iterator[Backend]:
     """The conformance kit's backend: MariaDB on an empty database."""
-    registry = Registry(env={})
+    registry = Registry(env=AUTO)
     backend = registry.connect(maria_url)
     yield backend
     registry.close()
+

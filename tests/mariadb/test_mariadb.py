@@ -16,6 +16,7 @@ from aragora_storage_core.models import User
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores import UserStore
 from aragora_storage_core.stores.protocols import StoreKind
+from tests.mariadb.conftest import AUTO
 
 pytestmark = pytest.mark.mariadb
 
@@ -25,7 +26,7 @@ def rows(backend: Any, table: str) -> list[tuple[Any, ...]]:
 
 
 def test_mysql_scheme_opens_the_same_backend(maria_url: str) -> None:
-    registry = Registry(env={})
+    registry = Registry(env=AUTO)
     backend = registry.connect(maria_url.replace("mariadb://", "mysql://", 1))
     assert backend.name == "mariadb"
     assert isinstance(backend.store(StoreKind.USERS), UserStore)
@@ -34,7 +35,7 @@ def test_mysql_scheme_opens_the_same_backend(maria_url: str) -> None:
 
 def test_backup_restored_into_an_empty_database_has_identical_rows(
         make_maria_url: Any, tmp_path: Path) -> None:
-    registry = Registry(env={})
+    registry = Registry(env=AUTO)
     source = registry.connect(make_maria_url())
     users = source.store(StoreKind.USERS)
     users.create(User("u1", "Ada@x", "h", "s", name="Ada ünïcode"))
@@ -63,7 +64,7 @@ def test_health_reports_version_and_latency(conformance_backend: Any) -> None:
 
 def test_copy_from_sqlite_into_mariadb(maria_url: str, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    registry = Registry(env={})
+    registry = Registry(env=AUTO)
     sqlite = registry.connect(f"sqlite:///{tmp_path}/app.db")
     sqlite.store(StoreKind.USERS).create(User("u1", "grace@x", "h", "s"))
     sqlite.close()
@@ -76,6 +77,6 @@ def test_copy_from_sqlite_into_mariadb(maria_url: str, tmp_path: Path,
 def test_unreachable_server_is_one_error_without_the_password(maria_url: str) -> None:
     url = maria_url.replace("root@127.0.0.1:3306", "root:s3cret@127.0.0.1:1")
     with pytest.raises(BackendUnavailableError) as raised:
-        Registry(env={}).connect(url)
+        Registry(env=AUTO).connect(url)
     assert "cannot reach MariaDB at 127.0.0.1:1/" in raised.value.message
     assert "s3cret" not in str(raised.value)

@@ -128,3 +128,57 @@ def test_version_ranges() -> None:
     assert "built for plugin API <1" in str(incompatibility("<1", "1.0"))
     assert "not a version range" in str(incompatibility("~1", "1.0"))
     assert "not a version range" in str(incompatibility(1, "1.0"))
+
+
+def _module_files() -> dict[str, Path]:
+    """Every module of the core, the bundled plugins and the example, by dotted name."""
+    found = {}
+    for base in [ROOT, *PLUGIN_DIRS]:
+        for package in base.glob("aragora_storage_*"):
+            if not (package / "__init__.py").is_file():
+                continue
+            for path in package.rglob("*.py"):
+                parts = list(path.relative_to(base).with_suffix("").parts)
+                if parts[-1] == "__init__":
+                    parts.pop()
+                found[".".join(parts)] = path
+    return found
+
+
+def _runtime_imports(path: Path, modules: dict[str, Path], name: str) -> set[str]:
+    """Modules of ours that ``path`` imports when it runs (functions' imports included;
+    ``if TYPE_CHECKING:`` blocks and the module's own parent packages left out)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {id(node) for block in ast.walk(tree) if isinstance(block, ast.If)
+                   and "TYPE_CHECKING" in ast.unparse(block.test) for node in ast.walk(block)}
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            subs = {f"{node.module}.{a.name}" for a in node.names} & modules.keys()
+            targets = subs | ({node.module} if len(subs) < len(node.names) else set())
+        elif isinstance(node, ast.Import):
+            targets = {alias.name for alias in node.names}
+        else:
+            continue
+        found |= {t for t in targets
+                  if t in modules and t != name and not name.startswith(t + ".")}
+    return found
+
+
+def test_no_import_cycles() -> None:
+    modules = _module_files()
+    graph = {name: _runtime_imports(path, modules, name) for name, path in modules.items()}
+    cycles = []
+    for start in graph:  # a path from a module's imports back to itself is a cycle
+        seen, todo = set(), list(graph[start])
+        while todo:
+            current = todo.pop()
+            if current == start:
+                cycles.append(start)
+                break
+            if current not in seen:
+                seen.add(current)
+                todo.extend(graph[current])
+    assert cycles == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -18,5 +19,13 @@ pytestmark = pytest.mark.postgres
 def conformance_backend(pg_url: str) -> Iterator[Backend]:
     """An empty PostgreSQL backend on its own database."""
     backend = Registry(env=AUTO).connect(pg_url)
+    yield backend
+    backend.close()
+
+
+@pytest.fixture
+def conformance_empty_backend(make_pg_url: Any) -> Iterator[Backend]:
+    """A second PostgreSQL backend on another new, empty database."""
+    backend = Registry(env={}).connect(make_pg_url())
     yield backend
     backend.close()

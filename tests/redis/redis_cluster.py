@@ -189,13 +189,18 @@ class ThrowawaySentinels:
     The data nodes require ``password``; the sentinels require ``sentinel_password``.
     """
 
-    def __init__(self, workdir: Path, password: str, sentinel_password: str) -> None:
+    def __init__(self, workdir: Path, password: str, sentinel_password: str,
+                 certs: dict[str, Path] | None = None) -> None:
         self.workdir = workdir
         self.password = password
         self.sentinel_password = sentinel_password
-        auth = ("--requirepass", password, "--masterauth", password)
-        self.primary = RedisServerProcess(workdir / "primary", *auth)
-        self.replica = RedisServerProcess(workdir / "replica", *auth)
+        self.ca = certs["ca"] if certs else None
+        self.tls = ("--tls-cert-file", str(certs["cert"]), "--tls-key-file", str(certs["key"]),
+                    "--tls-ca-cert-file", str(certs["ca"]), "--tls-auth-clients", "no",
+                    "--tls-replication", "yes") if certs else ()
+        auth = ("--requirepass", password, "--masterauth", password, *self.tls)
+        self.primary = RedisServerProcess(workdir / "primary", *auth, tls=bool(certs))
+        self.replica = RedisServerProcess(workdir / "replica", *auth, tls=bool(certs))
         self.sentinels: list[RedisServerProcess] = []
 
     def _config(self, index: int) -> Path:
@@ -219,7 +224,8 @@ class ThrowawaySentinels:
         self.replica.start()
         for index in range(3):
             sentinel = RedisServerProcess(self.workdir / f"sentinel{index}", "--sentinel",
-                                          config=self._config(index))
+                                          *self.tls, config=self._config(index),
+                                          tls=bool(self.ca))
             self.sentinels.append(sentinel.start())
         wait_until(self.settled, "three sentinels seeing the primary, its replica and "
                    "each other")
@@ -227,7 +233,7 @@ class ThrowawaySentinels:
 
     def sentinel(self, index: int) -> redis.Redis:
         """A client of one sentinel."""
-        return node_client(self.sentinels[index].port, self.sentinel_password)
+        return node_client(self.sentinels[index].port, self.sentinel_password, self.ca)
 
     def primary_port(self) -> int:
         """The port the sentinels name as the primary (all of them must agree)."""
@@ -249,7 +255,7 @@ class ThrowawaySentinels:
         """The node that is not the primary replicates from it."""
         port = self.primary_port()
         other = self.replica.port if port == self.primary.port else self.primary.port
-        replication = node_client(other, self.password).info("replication")
+        replication = node_client(other, self.password, self.ca).info("replication")
         return bool(replication.get("master_port") == port
                     and replication.get("master_link_status") == "up")
 
@@ -258,7 +264,7 @@ class ThrowawaySentinels:
         before = self.primary_port()
         self.sentinel(0).sentinel_failover(SERVICE)
         wait_until(lambda: self.primary_port() != before and node_client(
-            self.primary_port(), self.password).info("replication")["role"] == "master",
+            self.primary_port(), self.password, self.ca).info("replication")["role"] == "master",
                    "the sentinel failover")
         return self.primary_port()
 
@@ -266,8 +272,10 @@ class ThrowawaySentinels:
         """``redis+sentinel://`` listing the three sentinels."""
         hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
         options = [*([f"sentinel_password={self.sentinel_password}"]
-                     if sentinel_password else []), *filter(None, [query])]
-        return (f"redis+sentinel://:{self.password}@{hosts}/{SERVICE}/0"
+                     if sentinel_password else []),
+                   *([f"ssl_ca_certs={self.ca}"] if self.ca else []), *filter(None, [query])]
+        return (f"{'rediss' if self.ca else 'redis'}+sentinel://:{self.password}@{hosts}"
+                f"/{SERVICE}/0"
                 + ("?" + "&".join(options) if options else ""))
 
     def stop(self) -> None:

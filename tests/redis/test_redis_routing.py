@@ -106,7 +106,7 @@ def postgres_url() -> Iterator[str]:
 def test_redis_url_beside_postgresql_serves_the_redis_stores_and_postgresql_the_rest(
         redis_url: str, postgres_url: str) -> None:
     registry = Registry(env={"DATABASE_URL": postgres_url, "REDIS_URL": redis_url,
-                               "ARAGORA_AUTO_MIGRATE": "1"})
+                             "ARAGORA_AUTO_MIGRATE": "1"})  # PostgreSQL waits for migrate
     try:
         assert isinstance(registry.store("token_blacklist"), RedisTokenBlacklistStore)
         assert isinstance(registry.store("stream_events"), RedisStreamEventStore)

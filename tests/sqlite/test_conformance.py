@@ -12,13 +12,26 @@ from aragora_storage_core.registry import Registry
 from aragora_storage_core.testing.suite import *  # noqa: F403
 
 
+def _url(layout: str, folder: Path) -> str:
+    if layout == "single-file":
+        return f"sqlite:///{folder}/all.db"
+    return f"sqlite:///{folder}/data?mode={layout}"
+
+
 @pytest.fixture(params=["legacy", "consolidated", "single-file"])
 def conformance_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     """An empty SQLite backend in each layout."""
-    if request.param == "single-file":
-        url = f"sqlite:///{tmp_path}/all.db"
-    else:
-        url = f"sqlite:///{tmp_path}/data?mode={request.param}"
-    backend = Registry(env={}).connect(url)
+    backend = Registry(env={}).connect(_url(request.param, tmp_path))
+    yield backend
+    backend.close()
+
+
+@pytest.fixture
+def conformance_empty_backend(conformance_backend: Backend,
+                              tmp_path: Path) -> Iterator[Backend]:
+    """The same layout (same file names) in another, empty directory."""
+    layout = "single-file" if conformance_backend.url.database.endswith(".db") \
+        else conformance_backend.url.params["mode"]
+    backend = Registry(env={}).connect(_url(layout, tmp_path / "empty"))
     yield backend
     backend.close()

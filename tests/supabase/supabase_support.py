@@ -12,7 +12,7 @@ import ssl
 import tempfile
 from pathlib import Path
 
-from aragora_storage_supabase.backend import TABLES
+from aragora_storage_supabase.tables import TABLES
 
 from tests.postgres.conftest import HOST, PORT, USER, admin_connection, drop_database
 from tests.supabase.gateway import Gateway

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aragora_storage_supabase.backend import TABLES
+from aragora_storage_supabase.tables import TABLES
 
 from aragora_storage_core.backup.create import create_backup
 from aragora_storage_core.backup.restore import restore_backup

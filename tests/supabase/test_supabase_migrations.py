@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aragora_storage_supabase.backend import DATABASES, TABLES, SupabaseBackend
+from aragora_storage_supabase.backend import SupabaseBackend
 from aragora_storage_supabase.schema import FUNCTIONS_PATH, render, render_functions, sql_path
+from aragora_storage_supabase.tables import DATABASES, TABLES
 
 from aragora_storage_core.cli import main
 from aragora_storage_core.errors import MigrationError

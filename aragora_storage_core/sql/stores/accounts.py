@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from aragora_storage_core.models import Organization, User, to_iso, utcnow_iso
 from aragora_storage_core.sql.stores.base import SQLStore, as_int, dumps, loads
+from aragora_storage_core.stores.protocols import OrganizationStore, UserStore
 
 USER_COLUMNS = (
     "id", "email", "password_hash", "password_salt", "name", "org_id", "role",
@@ -43,7 +44,7 @@ def user_to_row(user: User) -> tuple[Any, ...]:
     )
 
 
-class SQLUserStore(SQLStore):
+class SQLUserStore(SQLStore, UserStore):
     """:class:`~aragora_storage_core.stores.UserStore` on SQL."""
 
     table = "users"
@@ -161,7 +162,7 @@ def org_to_row(org: Organization) -> tuple[Any, ...]:
             to_iso(org.updated_at) or now, dumps(org.settings))
 
 
-class SQLOrganizationStore(SQLStore):
+class SQLOrganizationStore(SQLStore, OrganizationStore):
     """:class:`~aragora_storage_core.stores.OrganizationStore` on SQL."""
 
     table = "organizations"

@@ -8,6 +8,7 @@ from typing import Any
 
 from aragora_storage_core.models import AuditEntry, UsageEvent, to_iso, utcnow_iso
 from aragora_storage_core.sql.stores.base import SQLStore, dumps, loads
+from aragora_storage_core.stores.protocols import AuditStore, UsageStore
 
 AUDIT_COLUMNS = (
     "timestamp", "user_id", "org_id", "action", "resource_type", "resource_id", "details",
@@ -35,7 +36,7 @@ def audit_from_row(row: tuple[Any, ...]) -> AuditEntry:
     return AuditEntry(action, ts, user_id, org_id, rtype, rid, loads(details), ip, agent, entry_id)
 
 
-class SQLAuditStore(SQLStore):
+class SQLAuditStore(SQLStore, AuditStore):
     """:class:`~aragora_storage_core.stores.AuditStore` on SQL."""
 
     table = "audit_log"
@@ -102,7 +103,7 @@ def usage_row(event: UsageEvent) -> tuple[Any, ...]:
             to_iso(event.timestamp) or utcnow_iso())
 
 
-class SQLUsageStore(SQLStore):
+class SQLUsageStore(SQLStore, UsageStore):
     """:class:`~aragora_storage_core.stores.UsageStore` on SQL.
 
     Raw events older than the retention are folded into ``usage_monthly`` and deleted in

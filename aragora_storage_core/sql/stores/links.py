@@ -9,6 +9,7 @@ from aragora_storage_core.columns import ColumnCipher, PlainColumns
 from aragora_storage_core.errors import NotFoundError
 from aragora_storage_core.models import ShareLink, Webhook, to_iso, utcnow_iso
 from aragora_storage_core.sql.stores.base import SQLStore, as_int, dumps, loads
+from aragora_storage_core.stores.protocols import ShareLinkStore, WebhookStore
 
 SHARE_COLUMNS = (
     "token", "debate_id", "org_id", "created_by", "created_at", "expires_at", "max_views",
@@ -32,7 +33,7 @@ def share_to_row(link: ShareLink) -> tuple[Any, ...]:
             link.view_count, int(link.revoked))
 
 
-class SQLShareLinkStore(SQLStore):
+class SQLShareLinkStore(SQLStore, ShareLinkStore):
     """:class:`~aragora_storage_core.stores.ShareLinkStore` on SQL."""
 
     table = "share_links"
@@ -106,7 +107,7 @@ def webhook_to_row(hook: Webhook, cipher: ColumnCipher) -> tuple[Any, ...]:
             to_iso(hook.last_triggered_at), hook.failure_count)
 
 
-class SQLWebhookStore(SQLStore):
+class SQLWebhookStore(SQLStore, WebhookStore):
     """:class:`~aragora_storage_core.stores.WebhookStore` on SQL; ``secret`` is encrypted."""
 
     table = "webhooks"

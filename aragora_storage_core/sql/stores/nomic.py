@@ -15,6 +15,12 @@ from aragora_storage_core.models import (
     utcnow_iso,
 )
 from aragora_storage_core.sql.stores.base import SQLStore, dumps, loads, loads_or
+from aragora_storage_core.stores.protocols import (
+    AgentMetricsStore,
+    DebateArtifactStore,
+    NomicCycleStore,
+    StreamEventStore,
+)
 
 CYCLE_COLUMNS = (
     "loop_id", "cycle_number", "phase", "stage", "started_at", "completed_at", "success",
@@ -31,7 +37,7 @@ def cycle_from_row(row: tuple[Any, ...]) -> NomicCycle:
     )
 
 
-class SQLNomicCycleStore(SQLStore):
+class SQLNomicCycleStore(SQLStore, NomicCycleStore):
     """:class:`~aragora_storage_core.stores.NomicCycleStore` on SQL."""
 
     table = "nomic_cycles"
@@ -125,7 +131,7 @@ def artifact_from_row(row: tuple[Any, ...]) -> DebateArtifact:
     )
 
 
-class SQLDebateArtifactStore(SQLStore):
+class SQLDebateArtifactStore(SQLStore, DebateArtifactStore):
     """:class:`~aragora_storage_core.stores.DebateArtifactStore` on SQL."""
 
     table = "debate_artifacts"
@@ -174,7 +180,7 @@ def event_row(event: StreamEvent) -> tuple[Any, ...]:
             to_iso(event.timestamp))
 
 
-class SQLStreamEventStore(SQLStore):
+class SQLStreamEventStore(SQLStore, StreamEventStore):
     """:class:`~aragora_storage_core.stores.StreamEventStore` on SQL; ids are row ids."""
 
     table = "stream_events"
@@ -233,7 +239,7 @@ def metric_row(metric: AgentMetric) -> tuple[Any, ...]:
             dumps(metric.metadata), to_iso(metric.recorded_at))
 
 
-class SQLAgentMetricsStore(SQLStore):
+class SQLAgentMetricsStore(SQLStore, AgentMetricsStore):
     """:class:`~aragora_storage_core.stores.AgentMetricsStore` on SQL."""
 
     table = "agent_metrics"

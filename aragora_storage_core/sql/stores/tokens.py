@@ -8,9 +8,10 @@ from typing import Any
 
 from aragora_storage_core.models import to_iso, utcnow_iso
 from aragora_storage_core.sql.stores.base import SQLStore
+from aragora_storage_core.stores.protocols import TokenBlacklistStore
 
 
-class SQLTokenBlacklistStore(SQLStore):
+class SQLTokenBlacklistStore(SQLStore, TokenBlacklistStore):
     """:class:`~aragora_storage_core.stores.TokenBlacklistStore` on SQL."""
 
     table = "token_blacklist"

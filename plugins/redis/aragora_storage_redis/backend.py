@@ -14,8 +14,9 @@ from aragora_storage_core.stores.protocols import StoreKind
 from aragora_storage_core.url import MASK, StorageURL
 from aragora_storage_redis.faults import DRIVER_ERRORS, Retrier, translate
 from aragora_storage_redis.keys import Keyspace
+from aragora_storage_redis.nodes import location_of
 from aragora_storage_redis.options import RedisOptions
-from aragora_storage_redis.topology import Topology, location_of, open_topology
+from aragora_storage_redis.topology import Topology, open_topology
 
 
 class RedisBackend(Backend):

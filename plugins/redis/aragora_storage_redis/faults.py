@@ -39,6 +39,8 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 _CREDENTIALS_HINT = "check the user name and password in REDIS_URL (or DATABASE_URL)"
+_TLS_HINT = ("give the CA certificate with ?ssl_ca_certs=/path/ca.pem; switching checks off "
+             "(?ssl_cert_reqs=none) is for testing only")
 #: Errors that say the command was not run: safe to send again, even a write.
 NOT_RUN = (ClusterDownError, TryAgainError, SlotNotCoveredError)
 #: Every error redis-py raises (its cluster errors are not all ``RedisError``).
@@ -119,15 +121,17 @@ def translate(error: RedisError | RedisClusterException, where: Located, operati
         return BackendUnavailableError(
             f"{where.location}: the user may not run {operation} ({reason})",
             "grant the user the commands and keys of the prefix (ACL SETUSER)")
-    if _tls_failure(error):
-        return BackendUnavailableError(
-            f"TLS connection to {where.location} failed: {reason}",
-            "give the CA certificate with ?ssl_ca_certs=/path/ca.pem; switching checks off "
-            "(?ssl_cert_reqs=none) is for testing only")
     if isinstance(error, MasterNotFoundError):  # its text lists every sentinel client
+        if _tls_failure(error):
+            return BackendUnavailableError(
+                f"TLS connection to the sentinels of {where.location} failed ({operation})",
+                _TLS_HINT)
         return BackendUnavailableError(
             f"{where.location}: no sentinel named a primary for the service ({operation})",
             "check the sentinel hosts and ports, the service name and ?sentinel_password=")
+    if _tls_failure(error):
+        return BackendUnavailableError(
+            f"TLS connection to {where.location} failed: {reason}", _TLS_HINT)
     if isinstance(error, NOT_RUN):
         return BackendUnavailableError(
             f"{where.location}: the cluster refused {operation} ({reason}); a command "

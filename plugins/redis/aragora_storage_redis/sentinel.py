@@ -17,8 +17,8 @@ from redis.sentinel import (
 )
 
 from aragora_storage_core.url import StorageURL
+from aragora_storage_redis.nodes import addresses, location_of, replica_run_ids
 from aragora_storage_redis.options import RedisOptions, connection_kwargs, tls_kwargs
-from aragora_storage_redis.topology import addresses, location_of, replica_run_ids
 
 
 class RecheckingSentinelPool(SentinelConnectionPool):

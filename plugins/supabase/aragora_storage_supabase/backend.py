@@ -9,18 +9,13 @@ from aragora_storage_core.backend import Backend
 from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
 from aragora_storage_core.checks import Check
 from aragora_storage_core.columns import ColumnCipher, column_cipher
-from aragora_storage_core.layout import DATABASE_INFO, DatabaseType
 from aragora_storage_core.migrations.types import MigrationReport, MigrationRequest
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.stores.protocols import StoreKind
 from aragora_storage_core.url import MASK, StorageURL
 from aragora_storage_supabase.errors import GrantsMissingError, TablesMissingError
 from aragora_storage_supabase.project import SupabaseProject, timeout_from
-
-#: The logical databases whose tables the backend serves: the accounts, the token
-#: blacklist and the seed's "Supabase Tables" (``nomic``), created in this order.
-DATABASES = (DatabaseType.USERS, DatabaseType.TOKEN_BLACKLIST, DatabaseType.NOMIC)
-TABLES: tuple[str, ...] = tuple(t for db in DATABASES for t in DATABASE_INFO[db].table_names)
+from aragora_storage_supabase.tables import TABLES
 
 
 class SupabaseBackend(Backend):

@@ -23,9 +23,9 @@ from aragora_storage_core.backup.types import BackupManifest, BackupRequest, Res
 from aragora_storage_core.errors import BackupError
 from aragora_storage_core.files import FILE_MODE
 from aragora_storage_core.models import utcnow_iso
-from aragora_storage_supabase.backend import DATABASES, TABLES
 from aragora_storage_supabase.direct import direct_database
 from aragora_storage_supabase.migrate import applied
+from aragora_storage_supabase.tables import DATABASES, TABLES
 
 if TYPE_CHECKING:
     from aragora_storage_supabase.backend import SupabaseBackend

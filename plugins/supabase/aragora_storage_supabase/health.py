@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.errors import StorageError
-from aragora_storage_supabase.backend import TABLES
 from aragora_storage_supabase.errors import GrantsMissingError, TablesMissingError
+from aragora_storage_supabase.tables import TABLES
 
 if TYPE_CHECKING:
     from aragora_storage_supabase.backend import SupabaseBackend

@@ -26,7 +26,6 @@ from aragora_storage_core.migrations.types import (
     MigrationReport,
     MigrationRequest,
 )
-from aragora_storage_supabase.backend import DATABASES, TABLES
 from aragora_storage_supabase.direct import direct_database
 from aragora_storage_supabase.errors import TablesMissingError
 from aragora_storage_supabase.functions import NAMES, function_statements
@@ -37,6 +36,7 @@ from aragora_storage_supabase.schema import (
     security_statements,
     sql_path,
 )
+from aragora_storage_supabase.tables import DATABASES, TABLES
 
 if TYPE_CHECKING:
     from aragora_storage_core.sql.database import SQLDatabase

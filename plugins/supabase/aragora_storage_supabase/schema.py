@@ -26,8 +26,8 @@ from aragora_storage_core.migrations.files import discover
 from aragora_storage_core.migrations.types import MigrationFile
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.sql import ddl
-from aragora_storage_supabase.backend import DATABASES
 from aragora_storage_supabase.functions import function_statements
+from aragora_storage_supabase.tables import DATABASES
 
 SQL_DIR = Path(__file__).parent / "migrations"
 FUNCTIONS_PATH = SQL_DIR / "functions.sql"
