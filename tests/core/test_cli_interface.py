@@ -179,3 +179,19 @@ def test_ctrl_c_in_a_finalizer_prints_one_line_and_exits_130(
     assert guarded(_finalize_during_ctrl_c) == 130
     assert capsys.readouterr().err == INTERRUPTED + "\n"
     assert sys.unraisablehook is hook
+
+
+@pytest.mark.parametrize("argv", [
+    ["postgresql://app:hunter2@db.example/app"],                   # the URL as the command
+    ["doctor", "--url", "postgresql://app:hunter2@db.example/app"],  # --url after it
+    ["migrate", "--migrate", "redis://:hunter2@cache:6379/0?prefix=x"],
+    ["doctor", "--url", "postgresql://app@db.example/app?password=hunter2"],
+])
+def test_a_usage_error_never_echoes_the_password_of_a_url(
+        argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert "error:" in err and "hunter2" not in err, err
+    assert "db.example" in err or "cache" in err  # still says which argument was wrong
