@@ -34,6 +34,8 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "NotFoundError", "NotWritableError", "PlainDatabaseError", "StorageError",
         "TransactionError", "WrongKeyError",
     ),
+    # Root causes a backend's health names once (a full device, an unwritable place)
+    "aragora_storage_core.causes": ("disk_full", "no_space"),
     # The operations' requests and results (migrate, backup, restore, encrypt)
     "aragora_storage_core.migrations.types": (
         "AppliedMigration", "DatabaseStatus", "MigrationAction", "MigrationFile",
@@ -142,6 +144,12 @@ if TYPE_CHECKING:
     )
     from aragora_storage_core.backup.types import (
         RestoreRequest as RestoreRequest,
+    )
+    from aragora_storage_core.causes import (
+        disk_full as disk_full,
+    )
+    from aragora_storage_core.causes import (
+        no_space as no_space,
     )
     from aragora_storage_core.checks import (
         Check as Check,
