@@ -24,7 +24,7 @@ import sys
 from aragora_storage_core.models import User
 from aragora_storage_core.registry import Registry
 
-backend = Registry(env={}).connect(sys.argv[1])
+backend = Registry(env={"ARAGORA_AUTO_MIGRATE": "1"}).connect(sys.argv[1])
 users = backend.store("users")
 rows = [User(id=f"cut-{i}", email=f"cut-{i}@x", password_hash="h" * 50, password_salt="s")
         for i in range(300_000)]
