@@ -62,13 +62,14 @@ def root_cause(error: BaseException, path: Path | str | None = None) -> StorageE
         return disk_full(target.parent if target else "the data directory")
     if target is None or not any(words in text for words in _SQLITE_IO):
         return None
-    if _no_space(target.parent):  # SQLite says "disk I/O error" when no -shm fits
+    if no_space(target.parent):  # SQLite says "disk I/O error" when no -shm fits
         return disk_full(target.parent)
     place = _unwritable_place(target)
     return not_writable(place) if place is not None else None
 
 
-def _no_space(directory: Path) -> bool:
+def no_space(directory: Path) -> bool:
+    """Whether the device holding ``directory`` has no block left for this process."""
     try:
         return os.statvfs(directory).f_bavail == 0
     except OSError:

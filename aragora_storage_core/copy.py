@@ -179,9 +179,30 @@ def plan_tables(source: SQLBackend, report: CopyReport,
                                                            (name,)))
             reference = schema[table.named(Naming.SHARED)].with_name(name)
             written = target.table_name(info, table.name) if target is not None else name
-            entry = TableSource(reference, reference.common_columns(found), written)
+            entry = TableSource(reference, found, written)
             planned.append((database, info.type, entry, count(database, name)))
     return planned
+
+
+def check_columns(target: SQLBackend, planned: list[Planned]) -> None:
+    """Refuse when a source table has a column its (migrated) target table lacks.
+
+    Such a column (added to the application's tables by hand or by its own migrations)
+    would otherwise be dropped silently; the hint names the migration that carries it.
+    """
+    for _, db, table, _ in planned:
+        database = target.database_for(db)
+        present = {str(r[0]).casefold() for r in database.fetch_all(
+            database.dialect.columns_sql, (table.written_name,))}
+        missing = [c for c in table.columns if c.casefold() not in present]
+        if missing:
+            them = "them" if len(missing) > 1 else "it"
+            raise CopyError(
+                f"table {table.schema.name} of the source has column"
+                f"{'s' if len(missing) > 1 else ''} {', '.join(missing)} that the target's"
+                f" {table.written_name} lacks: the copy would drop {them}",
+                f"add {them} with a migration in your ARAGORA_MIGRATIONS_PATH folder (ALTER"
+                f" TABLE {table.written_name} ADD COLUMN {missing[0]} <type>), then copy again")
 
 
 def _tables_in(database: SQLDatabase) -> set[str]:
@@ -283,6 +304,7 @@ def copy_backend(hook: Any, source: Backend, target: Backend, *,
     source_name = src.url.render()
     check_target(dst, source_name, resume=resume, overwrite=overwrite)
     migrate_target(hook, dst)
+    check_columns(dst, planned)
     mark_started(dst, source_name)
     progress = Progress("copy", total=sum(rows for *_, rows in planned), stream=stream)
     try:

@@ -12,11 +12,13 @@ from typing import Any
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.beside import lost_data_finding
 from aragora_storage_core.checks import Check, Level
+from aragora_storage_core.encryption.checks import SWITCH_MISMATCH
 from aragora_storage_core.errors import (
     DiskFullError,
     EncryptedDatabaseError,
     LockedError,
     NotWritableError,
+    PlainDatabaseError,
     StorageError,
     WrongKeyError,
 )
@@ -61,7 +63,11 @@ class Diagnosis:
 #: Finding ids that name one root cause (the same hint means the same cause, whichever
 #: check or file found it): reported once.
 ROOT_CAUSES = frozenset(error.code for error in (
-    NotWritableError, DiskFullError, LockedError, EncryptedDatabaseError, WrongKeyError))
+    NotWritableError, DiskFullError, LockedError, EncryptedDatabaseError, WrongKeyError,
+    PlainDatabaseError))
+#: Key errors of files, left out when a SWITCH_MISMATCH finding names their cause.
+KEY_ERRORS = frozenset(error.code for error in (
+    EncryptedDatabaseError, PlainDatabaseError, WrongKeyError))
 
 
 def _error_finding(error: StorageError) -> Check:
@@ -144,6 +150,8 @@ def _diagnose_with(registry: Registry, diagnosis: Diagnosis, url: str | None) ->
             if key not in seen:
                 seen.add(key)
                 diagnosis.findings.append(finding)
+    if SWITCH_MISMATCH & {finding.id for finding in diagnosis.findings}:
+        diagnosis.findings = [f for f in diagnosis.findings if f.id not in KEY_ERRORS]
 
 
 def _routing(primary: Backend, beside: list[tuple[Backend | None, frozenset[StoreKind],

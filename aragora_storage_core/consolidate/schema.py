@@ -26,11 +26,6 @@ class TableSchema:
     #: True when the key is one ``INTEGER PRIMARY KEY`` column (an identity elsewhere).
     integer_key: bool = False
 
-    def common_columns(self, other: tuple[str, ...]) -> tuple[str, ...]:
-        """This table's columns that ``other`` also has, in this table's order."""
-        present = set(other)
-        return tuple(c for c in self.columns if c in present)
-
     def with_name(self, name: str) -> TableSchema:
         """The same table under another name (a legacy file's or a shared database's)."""
         return replace(self, name=name)

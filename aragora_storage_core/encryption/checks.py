@@ -25,6 +25,10 @@ from aragora_storage_core.encryption.sqlcipher import (
 from aragora_storage_core.errors import ConfigurationError
 from aragora_storage_core.settings import Settings
 
+#: Findings that the encryption switch and the files disagree (plain files with it on,
+#: encrypted files with it off): they name the cause of every key error the files give.
+SWITCH_MISMATCH = frozenset({"storage.E076", "storage.E078"})
+
 
 def key_file_checks(settings: Settings) -> list[Check]:
     """A key file that group or others can read."""

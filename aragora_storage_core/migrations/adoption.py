@@ -55,6 +55,17 @@ def declared_tables(files: Sequence[MigrationFile], names: dict[str, str]) -> se
     return found
 
 
+def holds_tables(database: SQLDatabase, files: Sequence[MigrationFile],
+                 names: dict[str, str]) -> bool:
+    """Whether ``database`` may hold tables of ``files``' logical database (cheap: nothing
+    is replayed); ``False`` means there is nothing to adopt."""
+    if not files or not database.exists():
+        return False
+    present = {r[0] for r in database.fetch_all(database.dialect.tables_sql)}
+    declared = declared_tables(files, names)
+    return bool(present - {"schema_version"}) and (declared is None or bool(declared & present))
+
+
 def compare(database: SQLDatabase, db: str, files: Sequence[MigrationFile],
             names: dict[str, str],
             replay: Callable[[Sequence[MigrationFile]], list[Schema]]) -> Adoption:
@@ -63,11 +74,7 @@ def compare(database: SQLDatabase, db: str, files: Sequence[MigrationFile],
     ``replay(files)`` is the schema after each file (the engine replays them on a scratch
     database).
     """
-    if not files or not database.exists():
-        return Adoption((), ())
-    present = {r[0] for r in database.fetch_all(database.dialect.tables_sql)}
-    declared = declared_tables(files, names)
-    if not present - {"schema_version"} or (declared is not None and not declared & present):
+    if not holds_tables(database, files, names):
         return Adoption((), ())  # none of this database's tables is there: nothing to adopt
     after = replay(files)
     ours = set().union(*after)

@@ -19,6 +19,7 @@ from aragora_storage_core.migrations.adoption import (
     Adoption,
     Schema,
     compare,
+    holds_tables,
     refuse_partial,
     schema_of,
 )
@@ -39,6 +40,7 @@ from aragora_storage_core.migrations.types import (
 from aragora_storage_core.models import utcnow_iso
 from aragora_storage_core.sql import ddl
 from aragora_storage_core.sql.database import SQLDatabase, Transaction
+from aragora_storage_core.sql.dialect import Dialect
 
 #: The bookkeeping table, in the portable spelling (rendered by each database's dialect).
 SCHEMA_VERSION_DDL = (
@@ -149,20 +151,22 @@ class Migrator:
         :class:`MigrationError` when the tables match no first migration.
         """
         status = self.status()
-        if status.applied:
+        if status.applied or not holds_tables(self.database, self.files, self.names):
             return status
-        adoption = compare(self.database, self.db, self.files, self.names, self._replay)
-        if adoption.existing and len(adoption.matched) < len(self.files) \
-                and any(self._creates_existing(adoption)):
-            raise refuse_partial(self.db, self.location, adoption, self.files, self.names)
-        if not adoption.matched:
-            return status
+        # The tables are compared under the migration lock: another migrator may be
+        # applying this database's migrations one transaction at a time, and a view taken
+        # between two of them would be refused as a partial schema, or recorded twice.
         with self.database.migration_session() as session, session.transaction() as tx:
             self._lock(tx)
-            tx.execute(self._ddl, label="schema_version")
+            if self.applied():  # read in this transaction, after the lock
+                return self._after(status)  # another migrator applied or adopted meanwhile
+            adoption = compare(session, self.db, self.files, self.names, self._replay)
+            if adoption.existing and len(adoption.matched) < len(self.files) \
+                    and any(self._creates_existing(adoption)):
+                raise refuse_partial(self.db, self.location, adoption, self.files, self.names)
+            if adoption.matched:  # MariaDB commits at DDL: none before a refusal
+                tx.execute(self._ddl, label="schema_version")
             for migration in adoption.matched:
-                if tx.fetch_one(self._one_sql, (self.db, migration.version)) is not None:
-                    continue  # another migrator applied it while this one compared tables
                 tx.execute(self._record_sql, (self.db, migration.version, migration.name,
                                               migration.checksum, utcnow_iso(), 0.0))
                 status.ran.append(f"={migration.version:03d}_{migration.name}")
@@ -258,9 +262,11 @@ class Migrator:
         dialect = session.dialect
         if migration.path.suffix == ".sql":
             for number, statement in enumerate(upgrade_statements(migration, up), 1):
+                statement = rename_tables(statement, self.names)
+                if _adds_a_present_column(tx, dialect, statement):
+                    continue
                 try:
-                    tx.execute(ddl.render(rename_tables(statement, self.names), dialect,
-                                          self.keys),
+                    tx.execute(ddl.render(statement, dialect, self.keys),
                                label=f"{self.db}/{migration.name}")
                 except Exception as error:
                     raise failed(self.db, migration, number, error, up) from None
@@ -272,6 +278,21 @@ class Migrator:
             function(context)
         except Exception as error:
             raise failed(self.db, migration, context.statements, error, up) from None
+
+
+def _adds_a_present_column(tx: Transaction, dialect: Dialect, statement: str) -> bool:
+    """True for an ``ADD COLUMN`` whose column the table already has.
+
+    A deployment made by the application may hold some of a migration's columns already
+    (added by hand, by ``safe_add_column`` or by its own older migration): only the
+    missing ones are added, as ``ADD COLUMN IF NOT EXISTS`` would.
+    """
+    added = ddl.added_column(statement)
+    if added is None:
+        return False
+    table, column = added
+    present = {str(r[0]).casefold() for r in tx.fetch_all(dialect.columns_sql, (table,))}
+    return column.casefold() in present
 
 
 def _has_downgrade(migration: MigrationFile) -> bool:

@@ -129,6 +129,14 @@ def _create_table(dialect: Dialect, match: re.Match[str], keys: KeyColumns) -> s
     return f"CREATE TABLE {exists}{dialect.quote(table)} (\n    {body}\n)"
 
 
+def added_column(statement: str) -> tuple[str, str] | None:
+    """``(table, column)`` when ``statement`` is an ``ALTER TABLE ... ADD COLUMN``."""
+    added = _ADD_COLUMN.match(_COMMENT.sub("", statement))
+    if added is None or not (column := _COLUMN.match(added.group(3).strip())):
+        return None
+    return added.group(1), column.group(1)
+
+
 def render(statement: str, dialect: Dialect, keys: KeyColumns = frozenset()) -> str:
     """``statement`` (portable spelling) in ``dialect``, as sent to its driver."""
     return dialect.literal_text(write(statement, dialect, keys))

@@ -70,6 +70,24 @@ def test_a_seed_deployment_is_adopted_on_first_use_and_only_the_missing_is_appli
         "SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
+def test_a_deployment_with_only_some_lockout_columns_gets_only_the_missing_ones(
+        clean_environment: Path) -> None:
+    """The seed's own example migration adds ``locked_until`` alone (or safe_add_column ran)."""
+    path = seed_deployment(clean_environment / ".nomic", lockout=False)
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE users ADD COLUMN locked_until TEXT")
+        conn.execute("UPDATE users SET locked_until = '2030-01-01T00:00:00+00:00'")
+    registry = Registry(Settings.from_env({"ARAGORA_DATA_DIR": str(path.parent)}))
+    user = registry.store("users").get_by_email("ada@example.com")
+    registry.close()
+    assert user is not None and user.failed_login_count == 0
+    assert versions(path) == [("users", 1), ("users", 2), ("users", 3)]
+    assert set(LOCKOUT) <= columns(path, "users")
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT locked_until FROM users").fetchall() == \
+            [("2030-01-01T00:00:00+00:00",)]
+
+
 def test_baseline_records_what_matches_and_changes_no_table(
         capsys: pytest.CaptureFixture[str], clean_environment: Path) -> None:
     path = seed_deployment(clean_environment / ".nomic", lockout=False)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from aragora_storage_core.cli import build_parser, main
+from aragora_storage_core.cli import build_parser, caused_by_interrupt, guarded, main, run_parsed
 from aragora_storage_core.cli.backup import human_size
 
 #: Prints ``ready`` once the entry module is imported, then runs the command exactly as
@@ -116,3 +116,82 @@ def test_ctrl_c_at_any_moment_prints_one_line_and_no_traceback(
             # Finished first; a signal during interpreter shutdown ends it silently (-2).
             assert code in (0, 1, -signal.SIGINT) and err == "", (delay, code, err)
     assert interrupted > 0  # the signal did arrive while the command ran
+
+
+class _InterruptedDescriptor:
+    """A class attribute whose ``__set_name__`` is hit by Ctrl-C, as a lazily imported
+    ``dataclasses`` class can be: Python 3.11 raises ``RuntimeError('Error calling
+    __set_name__ ...')`` with the ``KeyboardInterrupt`` as its cause."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        raise KeyboardInterrupt
+
+
+def _build_a_class_during_ctrl_c(args: argparse.Namespace | None = None) -> int:
+    class Built:
+        attribute = _InterruptedDescriptor()
+
+    return 0
+
+
+@pytest.fixture
+def sigint_handler_restored() -> Iterator[None]:
+    """``interrupted()`` installs its own SIGINT handler: pytest gets its own back."""
+    handler = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, handler)
+
+
+def test_an_interrupt_python_wrapped_in_another_exception_is_recognised() -> None:
+    with pytest.raises(BaseException) as raised:
+        _build_a_class_during_ctrl_c()
+    assert caused_by_interrupt(raised.value)
+    assert not caused_by_interrupt(RuntimeError("no interrupt here"))
+
+
+@pytest.mark.parametrize("where", ["while starting", "inside the command"])
+def test_a_wrapped_ctrl_c_prints_one_line_and_exits_130(
+        where: str, capsys: pytest.CaptureFixture[str], sigint_handler_restored: None) -> None:
+    if where == "while starting":
+        code = guarded(_build_a_class_during_ctrl_c)
+    else:
+        code = guarded(lambda: run_parsed(argparse.Namespace(run=_build_a_class_during_ctrl_c)))
+    assert (code, capsys.readouterr().err) == (130, INTERRUPTED + "\n")
+
+
+class _InterruptedFinalizer:
+    """An object whose ``__del__`` is hit by Ctrl-C, as the import system's weakref
+    callbacks can be: Python cannot raise there and prints "Exception ignored in"."""
+
+    def __del__(self) -> None:
+        raise KeyboardInterrupt
+
+
+def _finalize_during_ctrl_c() -> int:
+    doomed = _InterruptedFinalizer()
+    del doomed
+    return 0
+
+
+def test_ctrl_c_in_a_finalizer_prints_one_line_and_exits_130(
+        capsys: pytest.CaptureFixture[str], sigint_handler_restored: None) -> None:
+    hook = sys.unraisablehook
+    assert guarded(_finalize_during_ctrl_c) == 130
+    assert capsys.readouterr().err == INTERRUPTED + "\n"
+    assert sys.unraisablehook is hook
+
+
+@pytest.mark.parametrize("argv", [
+    ["postgresql://app:hunter2@db.example/app"],                   # the URL as the command
+    ["doctor", "--url", "postgresql://app:hunter2@db.example/app"],  # --url after it
+    ["migrate", "--migrate", "redis://:hunter2@cache:6379/0?prefix=x"],
+    ["doctor", "--url", "postgresql://app@db.example/app?password=hunter2"],
+])
+def test_a_usage_error_never_echoes_the_password_of_a_url(
+        argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert "error:" in err and "hunter2" not in err, err
+    assert "db.example" in err or "cache" in err  # still says which argument was wrong

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -89,8 +91,9 @@ def test_doctor_with_a_wrong_key_says_so_instead_of_suggesting_a_restore(
     registry.close()
     wrong = Registry(env={**encrypted_env, "ARAGORA_SQLITE_KEY": "not the key it was made with"})
     checks = wrong.host.collect_health(wrong.active())
-    unreadable = [c for c in checks if c.id == "storage.E041"]
+    unreadable = [c for c in checks if c.id == "storage.E071"]
     assert unreadable and "cannot be opened with the key" in unreadable[0].message
+    assert "storage.E041" not in ids(checks)  # a key problem never looks like damage
     assert "restore" not in unreadable[0].hint
     assert "not the key it was made with" not in " ".join(c.message + c.hint for c in checks)
 
@@ -107,9 +110,47 @@ def test_doctor_without_the_switch_or_on_a_plain_file_names_the_cause_not_a_rest
     plain.store("users")
     plain.close()
     keyed = Registry(env={**encrypted_env, "ARAGORA_DATA_DIR": str(plain_dir)})
-    for registry, cause in ((no_switch, "is encrypted"), (keyed, "is a plain")):
+    for registry, finding, cause in ((no_switch, "storage.E078", "are encrypted but"),
+                                     (keyed, "storage.E076", "are NOT encrypted")):
         checks = registry.host.collect_health(registry.active())
-        unreadable = [c for c in checks if c.id == "storage.E041"]
+        unreadable = [c for c in checks if c.id == finding]
         assert unreadable and cause in unreadable[0].message
         assert "restore" not in unreadable[0].hint
+        assert "storage.E041" not in ids(checks)  # never looks like damage
         registry.close()
+
+
+def doctor_errors(env: dict[str, str]) -> list[str]:
+    """The ERROR lines of the CLI ``doctor`` run in a child process with ``env``."""
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("ARAGORA_", "DATABASE_", "SUPABASE_", "REDIS_"))}
+    result = subprocess.run([sys.executable, "-m", "aragora_storage_core", "doctor"],
+                            env={**base, **env}, capture_output=True, text=True, check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    return [line for line in result.stdout.splitlines() if " ERROR: " in line]
+
+
+def migrate_all(env: dict[str, str]) -> None:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ARAGORA_")}
+    subprocess.run([sys.executable, "-m", "aragora_storage_core", "migrate",
+                    "--migrate"], env={**base, **env}, capture_output=True, check=True)
+
+
+def test_a_key_problem_is_one_doctor_finding_for_all_files_never_a_corruption(
+    encrypted_env: dict[str, str], data_dir: Path,
+) -> None:
+    """Issue 10 item 8: a missing switch, a wrong key, a key for plain files: each is one
+    line naming the cause, not one per file (25 files) and not "restore from a backup"."""
+    migrate_all(encrypted_env)
+    plain_dir = data_dir.parent / "plain"
+    migrate_all({"ARAGORA_DATA_DIR": str(plain_dir)})
+    cases = [
+        ({"ARAGORA_DATA_DIR": str(data_dir)}, "ARAGORA_SQLITE_ENCRYPTION is off"),
+        ({**encrypted_env, "ARAGORA_SQLITE_KEY": "not the key it was made with"},
+         "cannot be opened with the key"),
+        ({**encrypted_env, "ARAGORA_DATA_DIR": str(plain_dir)}, "NOT encrypted"),
+    ]
+    for env, cause in cases:
+        errors = doctor_errors(env)
+        assert len(errors) == 1 and cause in errors[0], errors
+        assert "restore" not in errors[0] and "corrupt" not in errors[0]

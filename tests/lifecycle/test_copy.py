@@ -174,6 +174,45 @@ def test_a_row_the_target_schema_rejects_names_the_table(tmp_path: Path) -> None
         copy_backend(registry.hook, source, target)
 
 
+def test_a_source_column_the_target_lacks_is_refused_before_any_row_is_written(
+        legacy_url: str, tmp_path: Path) -> None:
+    """Never dropped silently: the column and the way to carry it are named."""
+    source_dir = Path(legacy_url.removeprefix("sqlite:///").split("?")[0])
+    import sqlite3
+    with sqlite3.connect(source_dir / "debates.db") as conn:
+        conn.execute("ALTER TABLE debates ADD COLUMN extra_note TEXT")
+        conn.execute("UPDATE debates SET extra_note = 'kept'")
+    target_url = f"sqlite:///{tmp_path / 'consolidated'}?mode=consolidated"
+    registry, source, target = open_pair(legacy_url, target_url)
+    with pytest.raises(CopyError) as error:
+        copy_backend(registry.hook, source, target)
+    assert error.value.message == ("table debates of the source has column extra_note that"
+                                   " the target's debates lacks: the copy would drop it")
+    assert "ARAGORA_MIGRATIONS_PATH" in error.value.hint
+    assert not any(table_rows(target).values())
+
+
+def test_a_column_added_by_an_application_migration_is_carried(
+        legacy_url: str, tmp_path: Path) -> None:
+    source_dir = Path(legacy_url.removeprefix("sqlite:///").split("?")[0])
+    import sqlite3
+    with sqlite3.connect(source_dir / "debates.db") as conn:
+        conn.execute("ALTER TABLE debates ADD COLUMN extra_note TEXT")
+        conn.execute("UPDATE debates SET extra_note = 'kept ' || id")
+        expected = conn.execute("SELECT id, extra_note FROM debates ORDER BY id").fetchall()
+    app = tmp_path / "app_migrations" / "debates"
+    app.mkdir(parents=True)
+    (app / "002_extra_note.sql").write_text("ALTER TABLE debates ADD COLUMN extra_note TEXT;\n")
+    target_dir = tmp_path / "consolidated"
+    registry = Registry(env={"ARAGORA_MIGRATIONS_PATH": str(app.parent)})
+    source = registry.connect(legacy_url)
+    target = registry.connect(f"sqlite:///{target_dir}?mode=consolidated")
+    assert copy_backend(registry.hook, source, target).ok
+    with sqlite3.connect(target_dir / "core.db") as conn:
+        assert conn.execute("SELECT id, extra_note FROM debates ORDER BY id").fetchall() == \
+            expected
+
+
 # --- against the real PostgreSQL server -------------------------------------------------
 
 def add_store_rows(backend: Backend) -> None:

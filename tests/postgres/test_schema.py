@@ -257,3 +257,36 @@ def test_a_database_made_by_schema_files_without_version_records_is_adopted(
     assert report.databases[0].ran == ["=001_initial", "002_add_lockout",
                                        "003_links_webhooks_monthly_usage"]
     assert database.fetch_one("SELECT failed_login_count FROM users") == (0,)
+
+
+def test_adoption_compares_the_tables_only_once_it_holds_the_migration_lock(
+        pg_url: str, pg_admin: Any) -> None:
+    """Another migrator changing the tables while this one waits for the lock (here: a
+    table of users/001 dropped) is seen: a comparison made before the lock recorded 001."""
+    holder, waiter = (Registry(env=AUTO).connect(pg_url) for _ in range(2))
+    assert isinstance(holder, PostgresBackend)
+    migrate(Registry(env={}), holder, MigrationAction.MIGRATE, db="users", target=1)
+    with holder.database.transaction() as tx:  # tables of users/001, no version records
+        tx.execute("DROP TABLE schema_version")
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            migrate(Registry(env={}), waiter, MigrationAction.MIGRATE, db="users")
+        except BaseException as exc:
+            errors.append(exc)
+
+    hold = hold_migration_lock(holder)
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert _wait_for_advisory_waiter(pg_admin, holder.database.label)
+    with holder.database.transaction() as tx:  # joins the transaction holding the lock
+        tx.execute("DROP TABLE usage_events")
+    hold.__exit__(None, None, None)  # COMMIT: the drop and the lock's release
+    thread.join()
+    assert [type(e) for e in errors] == [MigrationError]
+    tables = {r[0] for r in holder.database.fetch_all(POSTGRES.tables_sql)}
+    assert {"users", "organizations"} <= tables  # left exactly as they were: no version
+    assert not {"usage_events", "schema_version"} & tables  # recorded, nothing applied
+    holder.close()
+    waiter.close()

@@ -97,6 +97,8 @@ def test_a_full_disk_is_one_line_naming_it(tmp_path: Path) -> None:
         assert backup.returncode == 1
         assert backup.stderr.splitlines()[0].startswith("error: no space left on the device")
         doctor = cli(env, tmp_path, "doctor")
+        assert errors_of(doctor) == [
+            f"storage.E022 ERROR: no space left on the device holding {data}"]
         for output in (migrate.stderr, backup.stderr, doctor.stdout):
             assert "unexpected" not in output
             assert not any(word in output for word in DAMAGE_WORDS), output

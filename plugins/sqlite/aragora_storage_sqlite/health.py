@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aragora_storage_core.causes import disk_full, no_space
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.errors import (
     DiskFullError,
@@ -61,10 +62,9 @@ def file_health(backend: SQLiteBackend) -> list[Check]:
                 f"{path} is readable by others (mode {mode:o})", f"chmod 600 {path}"))
         try:
             result = database.fetch_one("PRAGMA quick_check")
-        except (WrongKeyError, EncryptedDatabaseError, PlainDatabaseError) as error:
-            # the file is fine; the key (or the encryption switch) is not: say which
-            checks.append(Check("storage.E041", Level.ERROR, f"{label}: {error.message}",
-                                error.hint))
+        except (WrongKeyError, EncryptedDatabaseError, PlainDatabaseError):
+            # the file is fine; the key (or the encryption switch) is not: the latency
+            # check already reported that cause under its own code (shown once by doctor)
             continue
         except (LockedError, NotWritableError, DiskFullError) as error:  # a cause, not damage
             checks.append(Check(error.code, Level.ERROR, error.message, error.hint))
@@ -87,6 +87,11 @@ def file_health(backend: SQLiteBackend) -> list[Check]:
     if problem:
         checks.append(Check("storage.E043", Level.ERROR, problem,
                             "fix its permissions or point ARAGORA_DATA_DIR elsewhere"))
+    elif str(backend.location) != ":memory:":
+        directory = backend.location.parent if backend.single_file else backend.location
+        if directory.is_dir() and no_space(directory):  # the next write would fail
+            full = disk_full(directory)
+            checks.append(Check(full.code, Level.ERROR, full.message, full.hint))
     return checks
 
 
