@@ -28,11 +28,11 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "aragora_storage_core.registry": ("Registry",),
     "aragora_storage_core.stores.protocols": ("StoreKind",),
     "aragora_storage_core.errors": (
-        "BackendUnavailableError", "BackupError", "ConfigurationError", "DiskFullError",
-        "DuplicateError", "EncryptedDatabaseError", "EncryptionError",
-        "EncryptionUnavailableError", "InvalidURLError", "LockedError", "MigrationError",
-        "NotFoundError", "NotWritableError", "PlainDatabaseError", "StorageError",
-        "TransactionError", "WrongKeyError",
+        "BackendUnavailableError", "BackupError", "ConfigurationError", "DuplicateError",
+        "EncryptedDatabaseError", "EncryptionError", "EncryptionUnavailableError",
+        "DiskFullError", "InvalidURLError", "LockedError", "MigrationError", "NotFoundError",
+        "NotWritableError", "PlainDatabaseError", "StorageError", "TransactionError",
+        "WrongKeyError",
     ),
     # The operations' requests and results (migrate, backup, restore, encrypt)
     "aragora_storage_core.migrations.types": (
@@ -90,6 +90,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "aragora_storage_core.sqlite.database": ("SQLiteDatabase",),
     "aragora_storage_core.sqlite.connection": ("connect_readonly",),
     "aragora_storage_core.sqlite.inspect": ("in_wal_mode", "leftover_wal_bytes"),
+    "aragora_storage_core.causes": ("disk_full", "no_space"),
     "aragora_storage_core.backup.sqlite": (
         "backup_file", "quiesce", "replace_database", "schema_versions",
     ),
@@ -142,6 +143,12 @@ if TYPE_CHECKING:
     )
     from aragora_storage_core.backup.types import (
         RestoreRequest as RestoreRequest,
+    )
+    from aragora_storage_core.causes import (
+        disk_full as disk_full,
+    )
+    from aragora_storage_core.causes import (
+        no_space as no_space,
     )
     from aragora_storage_core.checks import (
         Check as Check,
