@@ -28,11 +28,11 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "aragora_storage_core.registry": ("Registry",),
     "aragora_storage_core.stores.protocols": ("StoreKind",),
     "aragora_storage_core.errors": (
-        "BackendUnavailableError", "BackupError", "ConfigurationError", "DiskFullError",
-        "DuplicateError", "EncryptedDatabaseError", "EncryptionError",
-        "EncryptionUnavailableError", "InvalidURLError", "LockedError", "MigrationError",
-        "NotFoundError", "NotWritableError", "PlainDatabaseError", "StorageError",
-        "TransactionError", "WrongKeyError",
+        "BackendUnavailableError", "BackupError", "ConfigurationError", "DuplicateError",
+        "EncryptedDatabaseError", "EncryptionError", "EncryptionUnavailableError",
+        "DiskFullError", "InvalidURLError", "LockedError", "MigrationError", "NotFoundError",
+        "NotWritableError", "PlainDatabaseError", "StorageError", "TransactionError",
+        "WrongKeyError",
     ),
     # Root causes a backend's health names once (a full device, an unwritable place)
     "aragora_storage_core.causes": ("disk_full", "no_space"),
@@ -92,6 +92,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "aragora_storage_core.sqlite.database": ("SQLiteDatabase",),
     "aragora_storage_core.sqlite.connection": ("connect_readonly",),
     "aragora_storage_core.sqlite.inspect": ("in_wal_mode", "leftover_wal_bytes"),
+    "aragora_storage_core.causes": ("disk_full", "no_space"),
     "aragora_storage_core.backup.sqlite": (
         "backup_file", "quiesce", "replace_database", "schema_versions",
     ),
