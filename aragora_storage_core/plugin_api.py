@@ -34,8 +34,6 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "NotWritableError", "PlainDatabaseError", "StorageError", "TransactionError",
         "WrongKeyError",
     ),
-    # Root causes a backend's health names once (a full device, an unwritable place)
-    "aragora_storage_core.causes": ("disk_full", "no_space"),
     # The operations' requests and results (migrate, backup, restore, encrypt)
     "aragora_storage_core.migrations.types": (
         "AppliedMigration", "DatabaseStatus", "MigrationAction", "MigrationFile",
