@@ -36,6 +36,7 @@ from aragora_storage_core.migrations.types import (
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.sql.database import SQLDatabase
 from aragora_storage_core.stores.protocols import StoreKind
+from aragora_storage_core.stores.table import STORE_TABLE, STORES
 from aragora_storage_core.url import StorageURL
 
 if TYPE_CHECKING:
@@ -182,7 +183,8 @@ class SQLBackend(Backend):
     there: one database holding every table (the default) uses the shared names.
     """
 
-    stores_served: ClassVar[frozenset[StoreKind]] = frozenset(StoreKind) - {StoreKind.CACHE}
+    stores_served: ClassVar[frozenset[StoreKind]] = frozenset(
+        spec.kind for spec in STORE_TABLE if spec.sql_implementation is not None)
     naming: Naming = Naming.SHARED
 
     def __init__(self, url: StorageURL, settings: Settings,
@@ -201,11 +203,12 @@ class SQLBackend(Backend):
 
     def make_store(self, kind: StoreKind) -> Any:
         """Build the shared SQL store ``kind`` on its database (migrated first if allowed)."""
-        from aragora_storage_core.sql.stores import SQL_STORES
-
-        db_type, factory = SQL_STORES[kind]
-        self.ensure_schema(db_type)
-        return factory(self.database_for(db_type), self.settings, self.cipher)
+        spec = STORES[kind]
+        if spec.database is None:
+            raise LookupError(f"no SQL implementation of the {kind.value} store")
+        self.ensure_schema(spec.database)
+        return spec.sql_class()(self.database_for(spec.database),
+                                *spec.sql_arguments(self.settings, self.cipher))
 
     def ensure_schema(self, db_type: DatabaseType) -> None:
         """Apply pending migrations of ``db_type`` once (or check it was migrated)."""

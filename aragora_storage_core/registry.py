@@ -26,7 +26,8 @@ from aragora_storage_core.plugins import PluginHost, PluginRecord
 from aragora_storage_core.selection import Selection, select
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.sql.dialect import Dialect
-from aragora_storage_core.stores.protocols import StoreKind, kind_of
+from aragora_storage_core.stores.protocols import StoreKind
+from aragora_storage_core.stores.table import kind_of
 from aragora_storage_core.url import StorageURL, parse_url
 
 T = TypeVar("T")

@@ -265,30 +265,3 @@ class CacheStore(Protocol):
     def delete(self, key: str) -> bool:
         """Remove a key; ``False`` if it was absent."""
 
-
-#: Store kind -> the protocol its stores implement (``registry.store(UserStore)``).
-PROTOCOLS: dict[StoreKind, type] = {
-    StoreKind.USERS: UserStore,
-    StoreKind.ORGANIZATIONS: OrganizationStore,
-    StoreKind.AUDIT: AuditStore,
-    StoreKind.USAGE: UsageStore,
-    StoreKind.SHARE_LINKS: ShareLinkStore,
-    StoreKind.WEBHOOKS: WebhookStore,
-    StoreKind.TOKEN_BLACKLIST: TokenBlacklistStore,
-    StoreKind.NOMIC_CYCLES: NomicCycleStore,
-    StoreKind.DEBATE_ARTIFACTS: DebateArtifactStore,
-    StoreKind.STREAM_EVENTS: StreamEventStore,
-    StoreKind.AGENT_METRICS: AgentMetricsStore,
-    StoreKind.CACHE: CacheStore,
-}
-_KINDS = {protocol: kind for kind, protocol in PROTOCOLS.items()}
-
-
-def kind_of(store: object) -> StoreKind:
-    """The kind named by ``store``: a kind, its name (``"users"``) or its protocol class."""
-    if isinstance(store, type):
-        kind = _KINDS.get(store)
-        if kind is None:
-            raise ValueError(f"{store.__name__} is not a store protocol")
-        return kind
-    return StoreKind(str(store))

@@ -71,7 +71,7 @@ def test_close_closes_backends_opened_with_connect(tmp_path: Path) -> None:
 
 def test_store_by_protocol_class_is_the_same_store_as_by_name(tmp_path: Path) -> None:
     from aragora_storage_core.stores import UserStore, WebhookStore
-    from aragora_storage_core.stores.protocols import kind_of
+    from aragora_storage_core.stores.table import kind_of
 
     registry = Registry(env={"DATABASE_URL": f"sqlite:///{tmp_path}/app.db"})
     users = registry.store(UserStore)
