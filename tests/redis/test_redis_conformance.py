@@ -1,5 +1,5 @@
-"""The conformance kit's tests for the stores Redis serves: on the shared server, on a
-throwaway Redis Cluster and behind throwaway sentinels (those two are slow)."""
+"""The whole conformance kit on Redis (classes of stores Redis does not serve skip): on the
+shared server, on a throwaway Redis Cluster and behind throwaway sentinels (slow)."""
 
 from __future__ import annotations
 
@@ -9,27 +9,7 @@ import pytest
 
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.registry import Registry
-from aragora_storage_core.testing.fixtures import conformance_registry
-from aragora_storage_core.testing.health import (
-    TestBackupConformance,
-    TestHealthConformance,
-    TestMigrationConformance,
-)
-from aragora_storage_core.testing.stores import (
-    TestCacheStoreConformance,
-    TestStreamEventStoreConformance,
-    TestTokenBlacklistConformance,
-)
-
-__all__ = [
-    "TestBackupConformance",
-    "TestCacheStoreConformance",
-    "TestHealthConformance",
-    "TestMigrationConformance",
-    "TestStreamEventStoreConformance",
-    "TestTokenBlacklistConformance",
-    "conformance_registry",
-]
+from aragora_storage_core.testing.suite import *  # noqa: F403
 
 
 @pytest.fixture(params=["server", pytest.param("cluster", marks=pytest.mark.slow),

@@ -1,5 +1,5 @@
-"""The conformance kit's tests for every store Supabase serves (all but the cache),
-through the unmodified supabase client against the real PostgREST; nothing skipped."""
+"""The conformance kit (the whole of it) for every store Supabase serves: the cache class
+skips; the rest runs through the unmodified supabase client against the real PostgREST."""
 
 from __future__ import annotations
 
@@ -8,43 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from aragora_storage_core.backend import Backend
-from aragora_storage_core.testing.fixtures import conformance_registry
-from aragora_storage_core.testing.health import (
-    TestBackupConformance,
-    TestHealthConformance,
-    TestMigrationConformance,
-)
-from aragora_storage_core.testing.stores import (
-    TestAgentMetricsStoreConformance,
-    TestAuditStoreConformance,
-    TestDebateArtifactStoreConformance,
-    TestNomicCycleStoreConformance,
-    TestOrganizationStoreConformance,
-    TestShareLinkStoreConformance,
-    TestStreamEventStoreConformance,
-    TestTokenBlacklistConformance,
-    TestUsageStoreConformance,
-    TestUserStoreConformance,
-    TestWebhookStoreConformance,
-)
-
-__all__ = [
-    "TestAgentMetricsStoreConformance",
-    "TestAuditStoreConformance",
-    "TestBackupConformance",
-    "TestDebateArtifactStoreConformance",
-    "TestHealthConformance",
-    "TestMigrationConformance",
-    "TestNomicCycleStoreConformance",
-    "TestOrganizationStoreConformance",
-    "TestShareLinkStoreConformance",
-    "TestStreamEventStoreConformance",
-    "TestTokenBlacklistConformance",
-    "TestUsageStoreConformance",
-    "TestUserStoreConformance",
-    "TestWebhookStoreConformance",
-    "conformance_registry",
-]
+from aragora_storage_core.testing.suite import *  # noqa: F403
 
 pytestmark = pytest.mark.postgres
 
