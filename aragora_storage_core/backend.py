@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.columns import ColumnCipher, column_cipher
 from aragora_storage_core.errors import (
+    AsyncNotSupportedError,
     SchemaNotReadyError,
     StorageError,
     StoreNotServedError,
@@ -68,6 +69,7 @@ class Backend(ABC):
         self.url = url
         self.settings = settings
         self._stores: dict[StoreKind, Any] = {}
+        self._async_stores: dict[StoreKind, Any] = {}
         self._stores_lock = threading.Lock()
 
     def migrate(self, request: MigrationRequest) -> MigrationReport | None:
@@ -166,6 +168,37 @@ class Backend(ABC):
     @abstractmethod
     def make_store(self, kind: StoreKind) -> Any:
         """Build the store ``kind``; called once per kind."""
+
+    def astore(self, kind: StoreKind | str) -> Any:
+        """The async twin of the store ``kind`` (built once, then shared; docs/async.md).
+
+        Its methods are coroutine functions running the synchronous store's logic through
+        this backend's async path (:meth:`make_async_store`).
+        """
+        kind = StoreKind(kind)
+        store = self._async_stores.get(kind)
+        if store is None:
+            sync_store = self.store(kind)
+            with self._stores_lock:
+                store = self._async_stores.get(kind)
+                if store is None:
+                    store = self._async_stores[kind] = self.make_async_store(kind, sync_store)
+        return store
+
+    def make_async_store(self, kind: StoreKind, store: Any) -> Any:
+        """Build the async twin of ``store`` (the store ``kind``); called once per kind.
+
+        A backend with an async path returns
+        ``AsyncStore(its own store on async connections, protocol, runner)``; this default
+        says there is none.
+        """
+        raise AsyncNotSupportedError(
+            f"the {self.name} backend has no async API for the {StoreKind(kind).value} store",
+            "call registry.store(...) from a thread (asyncio.to_thread), or upgrade its plugin",
+        )
+
+    async def aclose(self) -> None:
+        """Close the async connections this backend opened on the running event loop."""
 
     def describe(self) -> dict[str, Any]:
         """Facts for ``doctor`` and ``explain``; never secrets."""

@@ -63,6 +63,12 @@ class StoreNotServedError(StorageError):
     code = "storage.E007"
 
 
+class AsyncNotSupportedError(StorageError):
+    """The backend has no async API (``registry.astore``) for this store."""
+
+    code = "storage.E020"
+
+
 class CorruptDatabaseError(StorageError):
     """A database file is not a database, or fails its integrity check."""
 

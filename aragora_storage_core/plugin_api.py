@@ -28,7 +28,8 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "aragora_storage_core.registry": ("Registry",),
     "aragora_storage_core.stores.protocols": ("StoreKind",),
     "aragora_storage_core.errors": (
-        "BackendUnavailableError", "BackupError", "ConfigurationError", "DuplicateError",
+        "AsyncNotSupportedError", "BackendUnavailableError", "BackupError",
+        "ConfigurationError", "DuplicateError",
         "EncryptedDatabaseError", "EncryptionError", "EncryptionUnavailableError",
         "DiskFullError", "InvalidURLError", "LockedError", "MigrationError", "NotFoundError",
         "NotWritableError", "PlainDatabaseError", "StorageError", "TransactionError",
@@ -99,9 +100,38 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "aragora_storage_core.encryption.convert": ("decrypt_file", "encrypt_file", "rekey_file"),
     "aragora_storage_core.encryption.checks": ("sqlite_file_checks",),
+    # The async API (docs/async.md): loaded only when a backend builds an async store
+    "aragora_storage_core.aio.proxy": ("AsyncStore", "Runner"),
+    "aragora_storage_core.aio.bridge": ("WriteTracker", "await_", "run", "writes"),
+    "aragora_storage_core.aio.worker": ("FileWorker",),
+    "aragora_storage_core.aio.outcome": ("WriteOutcome",),
 }
 
 if TYPE_CHECKING:
+    from aragora_storage_core.aio.bridge import (
+        WriteTracker as WriteTracker,
+    )
+    from aragora_storage_core.aio.bridge import (
+        await_ as await_,
+    )
+    from aragora_storage_core.aio.bridge import (
+        run as run,
+    )
+    from aragora_storage_core.aio.bridge import (
+        writes as writes,
+    )
+    from aragora_storage_core.aio.outcome import (
+        WriteOutcome as WriteOutcome,
+    )
+    from aragora_storage_core.aio.proxy import (
+        AsyncStore as AsyncStore,
+    )
+    from aragora_storage_core.aio.proxy import (
+        Runner as Runner,
+    )
+    from aragora_storage_core.aio.worker import (
+        FileWorker as FileWorker,
+    )
     from aragora_storage_core.backend import (
         Backend as Backend,
     )
@@ -203,6 +233,9 @@ if TYPE_CHECKING:
     )
     from aragora_storage_core.encryption.types import (
         EncryptionStatus as EncryptionStatus,
+    )
+    from aragora_storage_core.errors import (
+        AsyncNotSupportedError as AsyncNotSupportedError,
     )
     from aragora_storage_core.errors import (
         BackendUnavailableError as BackendUnavailableError,

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.consistency import primary_reads
@@ -29,6 +29,9 @@ from aragora_storage_core.sql.dialect import Dialect
 from aragora_storage_core.stores.protocols import StoreKind
 from aragora_storage_core.stores.table import kind_of
 from aragora_storage_core.url import StorageURL, parse_url
+
+if TYPE_CHECKING:
+    from aragora_storage_core.stores.async_protocols import AsyncStores
 
 T = TypeVar("T")
 
@@ -272,6 +275,24 @@ class Registry:
             )
         return backend.store(kind)
 
+    @property
+    def astore(self) -> AsyncStores:
+        """``await registry.astore(UserStore).get_by_email(...)``: the async twin of
+        :meth:`store`, routed the same way (docs/async.md).
+
+        Typed by the protocol (``registry.astore(UserStore)`` is an ``AsyncUserStore``);
+        a kind or its name works too. Each method is a coroutine function.
+        """
+        return cast("AsyncStores", _AsyncStoreLookup(self))
+
+    async def aclose(self) -> None:
+        """Close the async connections opened on the running event loop (then
+        :meth:`close` for the rest)."""
+        with self._lock:
+            opened = list(self._opened)
+        for backend in opened:
+            await backend.aclose()
+
     def primary(self) -> AbstractContextManager[None]:
         """``with registry.primary():`` every read of this thread or task goes to the primary.
 
@@ -287,6 +308,20 @@ class Registry:
                 backend.close()
             self._opened.clear()
             self._active = self._redis = self._supabase = None
+
+
+class _AsyncStoreLookup:
+    """What ``registry.astore`` returns: called with a kind, the routed async store."""
+
+    __slots__ = ("_registry",)
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    def __call__(self, kind: Any) -> Any:
+        kind = kind_of(kind)
+        self._registry.store(kind)  # the same routing, and errors, as the sync API
+        return self._registry.route(kind).astore(kind)
 
 
 _registry: Registry | None = None

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-DRIVERS = ("psycopg2", "redis", "supabase", "sqlcipher3")
+DRIVERS = ("psycopg2", "redis", "supabase", "sqlcipher3", "greenlet")
 
 #: Prints the drivers present in ``sys.modules`` as a JSON list after the code above it.
 _REPORT = (

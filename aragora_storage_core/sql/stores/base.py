@@ -41,6 +41,11 @@ class SQLStore:
         self._db = db
         self._update_sql: dict[tuple[str, ...], str] = {}
 
+    @property
+    def database(self) -> SQLDatabase:
+        """The database this store reads and writes."""
+        return self._db
+
     def prepare(self, sql: str) -> str:
         """Rewrite ``sql`` (SQLite spelling, ``?`` placeholders) for this database."""
         return self._db.dialect.sql(sql)

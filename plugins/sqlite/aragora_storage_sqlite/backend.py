@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aragora_storage_core.backend import SQLBackend
 from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
@@ -24,10 +24,15 @@ from aragora_storage_core.layout import (
 )
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.sqlite.database import SQLiteDatabase
+from aragora_storage_core.stores.protocols import StoreKind
 from aragora_storage_core.url import StorageURL
 from aragora_storage_sqlite import backup as file_backup
 from aragora_storage_sqlite import encrypt as file_encryption
 from aragora_storage_sqlite import health as file_checks
+
+if TYPE_CHECKING:
+    from aragora_storage_core.aio.proxy import AsyncStore
+    from aragora_storage_core.aio.worker import FileWorker
 
 SINGLE_FILE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 #: The only query option of a sqlite URL.
@@ -66,6 +71,7 @@ class SQLiteBackend(SQLBackend):
         self.naming = Naming.SHARED if self.single_file else naming_for(self.mode)
         self.key = sqlite_key_for(settings)
         self._databases: dict[str, SQLiteDatabase] = {}
+        self._workers: dict[str, FileWorker] = {}
         self._lock = threading.Lock()
 
     def path_for(self, db_type: DatabaseType) -> Path:
@@ -88,6 +94,29 @@ class SQLiteBackend(SQLBackend):
                                               read_only=self.settings.read_only)
                     self._databases[key] = database
         return database
+
+    def make_async_store(self, kind: StoreKind, store: Any) -> AsyncStore:
+        """The async twin of ``store``: its calls run on its file's own thread."""
+        from aragora_storage_core.aio.proxy import AsyncStore
+
+        database: SQLiteDatabase = store.database
+        with self._lock:
+            worker = self._workers.get(database.path)
+            if worker is None:
+                from aragora_storage_core.aio.worker import FileWorker
+
+                worker = self._workers[database.path] = FileWorker(
+                    database.label, database.connection)
+        return AsyncStore(store, kind, worker.run)
+
+    def close(self) -> None:
+        """Stop the async threads (after their queued calls), then close every file."""
+        with self._lock:
+            workers = list(self._workers.values())
+            self._workers.clear()
+        for worker in workers:
+            worker.close()
+        super().close()
 
     def databases(self) -> Iterable[tuple[str, SQLiteDatabase, tuple[DatabaseType, ...]]]:
         """Every file of the layout with the logical databases it holds."""

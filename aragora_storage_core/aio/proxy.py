@@ -1,0 +1,46 @@
+"""The async face of a synchronous store: each protocol method, awaited through a runner."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aragora_storage_core.stores.protocols import StoreKind
+from aragora_storage_core.stores.table import STORES
+
+#: How a backend runs one synchronous store call for a coroutine
+#: (:func:`~aragora_storage_core.aio.bridge.run` or ``FileWorker.run``).
+Runner = Callable[..., Awaitable[Any]]
+
+
+class AsyncStore:
+    """The async twin of ``store``: the methods of the protocol of ``kind``, each a
+    coroutine function running the store's own method through ``runner``.
+
+    The store logic (SQL, parameters, row mapping, errors) is the synchronous store's;
+    this object only changes how it waits.
+    """
+
+    def __init__(self, store: Any, kind: StoreKind | str, runner: Runner) -> None:
+        protocol = STORES[StoreKind(kind)].protocol
+        self._store = store
+        self._runner = runner
+        self._methods = frozenset(name for name in vars(protocol) if not name.startswith("_"))
+        self.protocol = protocol
+
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
+        if name.startswith("_") or name not in self._methods:
+            raise AttributeError(f"{self.protocol.__name__} has no method {name!r}")
+        method = getattr(self._store, name)
+        runner = self._runner
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await runner(method, *args, **kwargs)
+
+        call.__name__ = call.__qualname__ = name
+        call.__doc__ = method.__doc__
+        self.__dict__[name] = call  # built once per method
+        return call
+
+    def __repr__(self) -> str:
+        return f"<async {self.protocol.__name__} of {self._store!r}>"
