@@ -9,7 +9,6 @@ checksum changed stops ``migrate`` before anything runs.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -322,6 +321,8 @@ def _has_downgrade(migration: MigrationFile) -> bool:
 
 
 def _load(migration: MigrationFile) -> object:
+    import importlib.util  # only Python migrations need it
+
     name = f"aragora_migration_{migration.path.parent.name}_{migration.version:03d}"
     spec = importlib.util.spec_from_file_location(name, migration.path)
     if spec is None or spec.loader is None:
