@@ -16,8 +16,8 @@ from redis.asyncio.sentinel import (
 )
 from redis.exceptions import ConnectionError, TimeoutError
 
+from aragora_storage_redis.nodes import Recheck
 from aragora_storage_redis.options import for_asyncio
-from aragora_storage_redis.sentinel import Recheck
 
 
 class AsyncRecheckingSentinelPool(SentinelConnectionPool):

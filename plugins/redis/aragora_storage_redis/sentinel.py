@@ -4,7 +4,6 @@ failover."""
 from __future__ import annotations
 
 import contextlib
-import time
 from typing import Any
 
 from redis import Redis
@@ -17,7 +16,7 @@ from redis.sentinel import (
 )
 
 from aragora_storage_core.url import StorageURL
-from aragora_storage_redis.nodes import addresses, location_of, replica_run_ids
+from aragora_storage_redis.nodes import Recheck, addresses, location_of, replica_run_ids
 from aragora_storage_redis.options import RedisOptions, connection_kwargs, tls_kwargs
 
 
@@ -41,22 +40,6 @@ class RecheckingSentinelPool(SentinelConnectionPool):
             with contextlib.suppress(ConnectionError, TimeoutError):
                 self.get_master_address()  # type: ignore[no-untyped-call]
         return super().get_connection(*args, **options)
-
-
-class Recheck:
-    """When to ask the sentinels again: ``check_interval`` seconds after the last time."""
-
-    def __init__(self, check_interval: float) -> None:
-        self.check_interval = check_interval
-        self._checked_at = time.monotonic()
-
-    def due(self) -> bool:
-        """True (and the clock restarts) when the last check is ``check_interval`` old."""
-        now = time.monotonic()
-        if now - self._checked_at < self.check_interval:
-            return False
-        self._checked_at = now
-        return True
 
 
 class SentinelPrimary:
