@@ -17,21 +17,10 @@ from aragora_storage_supabase.aio import BridgedTransport
 from aragora_storage_supabase.backend import SupabaseBackend
 from aragora_storage_supabase.project import SupabaseProject
 
+from aragora_storage_core import models
 from aragora_storage_core.aio.bridge import run
 from aragora_storage_core.aio.outcome import WriteOutcome, write_outcome
 from aragora_storage_core.errors import BackendUnavailableError, DuplicateError
-from aragora_storage_core.models import (
-    AgentMetric,
-    AuditEntry,
-    DebateArtifact,
-    NomicCycle,
-    Organization,
-    ShareLink,
-    StreamEvent,
-    UsageEvent,
-    User,
-    Webhook,
-)
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores import NomicCycleStore, StreamEventStore, UserStore
 from aragora_storage_core.stores.protocols import StoreKind
@@ -64,10 +53,10 @@ def test_async_accounts_read_what_the_sync_stores_wrote_and_back(
     users, orgs = supabase_backend.astore("users"), supabase_backend.astore("organizations")
 
     async def scenario() -> tuple[Any, ...]:
-        await orgs.create(Organization("o1", "One", "one"))
-        created = await users.create(User("u1", "u1@example.com", "h", "s", org_id="o1"))
+        await orgs.create(models.Organization("o1", "One", "one"))
+        created = await users.create(models.User("u1", "u1@example.com", "h", "s", org_id="o1"))
         with pytest.raises(DuplicateError):
-            await users.create(User("u1", "other@example.com", "h", "s"))
+            await users.create(models.User("u1", "other@example.com", "h", "s"))
         failed = [await users.record_failed_login("u1") for _ in range(2)]  # a function
         renamed = await users.update("u1", name="Ada")
         listed = await users.list_by_org("o1")
@@ -82,20 +71,20 @@ def test_async_accounts_read_what_the_sync_stores_wrote_and_back(
 
 def test_async_links_and_activity_use_their_database_functions(
         supabase_backend: SupabaseBackend) -> None:
-    supabase_backend.store(StoreKind.ORGANIZATIONS).create(Organization("o1", "One", "one"))
+    supabase_backend.store(StoreKind.ORGANIZATIONS).create(models.Organization("o1", "One", "one"))
     links, hooks = supabase_backend.astore("share_links"), supabase_backend.astore("webhooks")
     tokens, audit = supabase_backend.astore("token_blacklist"), supabase_backend.astore("audit")
     usage = supabase_backend.astore("usage")
 
     async def scenario() -> tuple[Any, ...]:
-        await links.create(ShareLink("t1", "d1", max_views=1))
+        await links.create(models.ShareLink("t1", "d1", max_views=1))
         opened = [await links.open("t1"), await links.open("t1")]
-        await hooks.create(Webhook("w1", "o1", "https://example.com/h", "secret", ["*"]))
+        await hooks.create(models.Webhook("w1", "o1", "https://example.com/h", "secret", ["*"]))
         failures = await hooks.record_delivery("w1", False)
         await tokens.revoke("j1", START + timedelta(days=3650))
         await tokens.revoke("j1", START + timedelta(days=3650))  # twice is harmless
-        entry = await audit.log(AuditEntry("login", user_id="u1", org_id="o1"))
-        await usage.record_many([UsageEvent("o1", "debate", 2), UsageEvent("o1", "debate", 3)])
+        entry = await audit.log(models.AuditEntry("login", user_id="u1", org_id="o1"))
+        await usage.record_many([models.UsageEvent("o1", "debate", n) for n in (2, 3)])
         return (opened, failures, await hooks.get("w1"), await tokens.is_revoked("j1"),
                 entry, await audit.query(org_id="o1"), await usage.totals("o1"))
 
@@ -113,13 +102,14 @@ def test_async_seed_tables_round_trip(supabase_backend: SupabaseBackend) -> None
         "agent_metrics")
 
     async def scenario() -> tuple[Any, ...]:
-        await cycles.save_cycle(NomicCycle("l", 1, "debate", "voting", START))
-        await cycles.save_cycle(NomicCycle("l", 1, "debate", "done", START))  # an upsert
+        await cycles.save_cycle(models.NomicCycle("l", 1, "debate", "voting", START))
+        await cycles.save_cycle(models.NomicCycle("l", 1, "debate", "done", START))  # an upsert
         rollback = await cycles.record_rollback("l", 1, "tests failed")
-        ids = await events.append_many([StreamEvent("l", 1, "e", {"i": i}) for i in range(3)])
-        saved = await artifacts.save(DebateArtifact("l", 1, "debate", "t", ["a"], [], True,
-                                                    0.5))
-        await metrics.record_many([AgentMetric("l", 1, "a", "latency", v) for v in (1, 3)])
+        ids = await events.append_many([models.StreamEvent("l", 1, "e", {"i": i})
+                                        for i in range(3)])
+        saved = await artifacts.save(models.DebateArtifact("l", 1, "debate", "t", ["a"], [],
+                                                           True, 0.5))
+        await metrics.record_many([models.AgentMetric("l", 1, "a", "latency", v) for v in (1, 3)])
         return (await cycles.list_cycles("l"), rollback, ids, await events.read("l"),
                 await artifacts.get(saved), await metrics.summary("l"))
 
@@ -136,7 +126,7 @@ def test_each_event_loop_gets_its_own_client_and_aclose_closes_it(
     clients: list[Any] = []
 
     async def scenario(n: int) -> Any:
-        created = await users.create(User(f"u{n}", f"u{n}@example.com", "h", "s"))
+        created = await users.create(models.User(f"u{n}", f"u{n}@example.com", "h", "s"))
         transport = supabase_backend._async_project.transport  # type: ignore[union-attr]
         clients.append(await run(lambda: transport.http))
         return created
@@ -161,7 +151,7 @@ def test_the_async_client_is_made_inside_the_loop_not_at_astore(
 def row_lock(supabase_backend: SupabaseBackend, admin_of: Any) -> Iterator[Any]:
     """User ``locked`` exists; a direct connection holds a lock on its row until the
     test calls ``release()`` (or ends)."""
-    supabase_backend.store(StoreKind.USERS).create(User("locked", "l@example.com", "h", "s"))
+    supabase_backend.store(StoreKind.USERS).create(models.User("locked", "l@example.com", "h", "s"))
     admin_of.autocommit = False
     with admin_of.cursor() as cursor:
         cursor.execute("SELECT id FROM users WHERE id = 'locked' FOR UPDATE")
@@ -179,7 +169,7 @@ def test_a_write_cancelled_while_postgrest_waits_on_a_lock_may_have_been_applied
                 await users.update("locked", name="late")
         row_lock.rollback()  # the lock goes: PostgREST's update may now go through
         after = await users.update("locked", name="after")
-        return stopped.value, after, await users.create(User("next", "n@example.com", "h",
+        return stopped.value, after, await users.create(models.User("next", "n@example.com", "h",
                                                               "s"))
 
     stopped, after, created = _on_loop(supabase_backend, scenario)
@@ -240,10 +230,10 @@ def test_project_going_down_mid_use_is_a_typed_error_without_the_key(
     events = registry.astore("stream_events")
 
     async def scenario() -> tuple[str, BaseException, BaseException]:
-        first = await events.append(StreamEvent("loop-down", 1, "cycle_start", {}))
+        first = await events.append(models.StreamEvent("loop-down", 1, "cycle_start", {}))
         server.stop()
         with pytest.raises(BackendUnavailableError) as write:
-            await events.append(StreamEvent("loop-down", 1, "phase_start", {}))
+            await events.append(models.StreamEvent("loop-down", 1, "phase_start", {}))
         with pytest.raises(BackendUnavailableError) as read:
             await events.read("loop-down")
         await registry.aclose()
@@ -287,9 +277,9 @@ def test_async_stores_beside_a_sqlite_primary_go_where_the_sync_ones_go(
     async def scenario() -> tuple[Any, Any]:
         try:
             await registry.astore(NomicCycleStore).save_cycle(
-                NomicCycle("dual", 1, "debate", "voting", START))
-            await registry.astore(StreamEventStore).append(StreamEvent("dual", 1, "e", {}))
-            await registry.astore(UserStore).create(User("u1", "a@example.com", "h", "s"))
+                models.NomicCycle("dual", 1, "debate", "voting", START))
+            await registry.astore(StreamEventStore).append(models.StreamEvent("dual", 1, "e", {}))
+            await registry.astore(UserStore).create(models.User("u1", "a@example.com", "h", "s"))
             return (await registry.astore(NomicCycleStore).latest_cycle("dual"),
                     await registry.astore(UserStore).get_by_id("u1"))
         finally:

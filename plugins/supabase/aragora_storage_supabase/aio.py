@@ -27,9 +27,9 @@ from aragora_storage_core.aio.bridge import await_, writes
 from aragora_storage_supabase.project import (
     GATEWAY_STATUSES,
     GatewayAnswer,
+    client_over,
     gateway_answer,
     http_settings,
-    refused_settings,
 )
 
 
@@ -42,19 +42,16 @@ async def raise_gateway_answer(response: Any) -> None:
 
 def open_async_client(base_url: str, key: str, timeout: float) -> tuple[Any, Any]:
     """The unmodified async ``supabase`` client over an ``httpx.AsyncClient`` with the
-    settings of the synchronous one; ``(supabase client, httpx client)``."""
+    settings of the synchronous one; ``(supabase client, httpx client)``.
+
+    It is made as ``acreate_client`` makes it, less that function's session lookup:
+    with no signed-in user (sessions are not kept) the key is the bearer token either way.
+    """
     import httpx
     from supabase import AsyncClient, AsyncClientOptions
 
     http = httpx.AsyncClient(**http_settings(timeout, raise_gateway_answer))
-    options = AsyncClientOptions(httpx_client=http, auto_refresh_token=False,
-                                 persist_session=False)
-    try:
-        # What ``acreate_client`` does, less its session lookup: with no signed-in user
-        # (persist_session off) the key is the bearer token either way.
-        return AsyncClient(base_url, key, options), http
-    except Exception as error:  # the client validates the URL's and the key's shape
-        raise refused_settings(error) from None
+    return client_over(http, AsyncClient, AsyncClientOptions, base_url, key), http
 
 
 def refused(error: Exception) -> bool:

@@ -165,30 +165,34 @@ def http_settings(timeout: float, hook: Callable[[Any], Any]) -> dict[str, Any]:
             "follow_redirects": False, "event_hooks": {"response": [hook]}}
 
 
-def refused_settings(error: Exception) -> ConfigurationError:
-    """The error for a URL or key the supabase client refuses; it shows neither."""
-    return ConfigurationError(
-        f"the supabase client refused the project settings ({type(error).__name__})",
-        "export SUPABASE_URL=https://<project>.supabase.co and SUPABASE_KEY")
+def client_over(http: Any, make: Callable[..., Any], options: Callable[..., Any],
+                base_url: str, key: str) -> Any:
+    """The ``supabase`` client ``make(base_url, key, options(...))`` makes over the ``httpx``
+    client ``http``, keeping no session of its own. A URL or key the client refuses is a
+    :class:`ConfigurationError` that shows neither."""
+    settings = options(httpx_client=http, auto_refresh_token=False, persist_session=False)
+    try:
+        return make(base_url, key, settings)
+    except Exception as error:  # the client validates the URL's and the key's shape
+        raise ConfigurationError(
+            f"the supabase client refused the project settings ({type(error).__name__})",
+            "export SUPABASE_URL=https://<project>.supabase.co and SUPABASE_KEY") from None
 
 
 def open_client(base_url: str, key: str, timeout: float) -> tuple[Any, Any]:
     """The unmodified ``supabase`` client over an ``httpx`` client with ``timeout``.
 
-    Returns ``(supabase client, httpx client)``; close the second when done. A URL or key
-    the client refuses is a :class:`ConfigurationError` that shows neither.
+    Returns ``(supabase client, httpx client)``; close the second when done.
     """
     import httpx
     from supabase import ClientOptions, create_client
 
     http = httpx.Client(**http_settings(timeout, raise_gateway_answer))
-    options = ClientOptions(httpx_client=http, auto_refresh_token=False,
-                            persist_session=False)
     try:
-        return create_client(base_url, key, options), http
-    except Exception as error:  # the client validates the URL's and the key's shape
+        return client_over(http, create_client, ClientOptions, base_url, key), http
+    except ConfigurationError:
         http.close()
-        raise refused_settings(error) from None
+        raise
 
 
 class Transport(Protocol):
