@@ -127,7 +127,7 @@ def test_each_event_loop_gets_its_own_client_and_aclose_closes_it(
 
     async def scenario(n: int) -> Any:
         created = await users.create(models.User(f"u{n}", f"u{n}@example.com", "h", "s"))
-        transport = supabase_backend._async_project.transport  # type: ignore[union-attr]
+        transport = supabase_backend.async_project.transport  # type: ignore[union-attr]
         clients.append(await run(lambda: transport.http))
         return created
 
@@ -141,7 +141,7 @@ def test_each_event_loop_gets_its_own_client_and_aclose_closes_it(
 def test_the_async_client_is_made_inside_the_loop_not_at_astore(
         supabase_backend: SupabaseBackend) -> None:
     users = supabase_backend.astore("users")  # a plain call, outside any loop
-    transport = supabase_backend._async_project.transport  # type: ignore[union-attr]
+    transport = supabase_backend.async_project.transport  # type: ignore[union-attr]
     assert isinstance(transport, BridgedTransport)
     assert len(transport._clients) == 0
     assert _on_loop(supabase_backend, lambda: users.get_by_id("nobody")) is None

@@ -98,6 +98,12 @@ class SupabaseBackend(Backend):
         return AsyncStore(build_store(kind, self._async_project, self.settings,
                                       self._column_cipher), kind, run)
 
+    @property
+    def async_project(self) -> SupabaseProject | None:
+        """The project the async stores send through (``None`` before the first one);
+        its ``client`` is the running event loop's async supabase client."""
+        return self._async_project
+
     async def aclose(self) -> None:
         """Close the HTTP connections the async stores opened on the running loop."""
         if self._async_project is not None:
