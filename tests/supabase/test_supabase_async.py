@@ -294,3 +294,39 @@ def test_async_stores_beside_a_sqlite_primary_go_where_the_sync_ones_go(
         assert cursor.fetchone() == (1, 1, 0)  # the user went to the SQLite primary
     assert registry.active().store(StoreKind.USERS).get_by_id("u1") == user
     registry.close()
+
+
+def test_a_bulk_write_cancelled_on_its_second_page_keeps_the_first(
+        supabase_backend: SupabaseBackend, admin_of: Any) -> None:
+    users = supabase_backend.astore("users")
+    batch = [models.User(f"b{n:04}", f"b{n:04}@example.com", "h", "s") for n in range(1500)]
+    admin_of.autocommit = False
+    with admin_of.cursor() as cursor:  # an uncommitted row with the key of the 1200th
+        cursor.execute("INSERT INTO users (id, email, password_hash, password_salt, "
+                       "created_at, updated_at) VALUES ('b1200', 'x@example.com', 'h', 's', "
+                       "'2026-01-01', '2026-01-01')")
+
+    async def scenario() -> BaseException:
+        with pytest.raises(TimeoutError) as stopped:
+            async with asyncio.timeout(2.0):
+                await users.create_many(batch)  # page 2 waits on that row's key
+        return stopped.value
+
+    try:
+        stopped = _on_loop(supabase_backend, scenario)
+        with admin_of.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM users WHERE id < 'b1000'")
+            first_page = cursor.fetchone()[0]
+    finally:
+        admin_of.rollback()
+    assert write_outcome(stopped) is WriteOutcome.UNKNOWN
+    assert first_page == 1000  # the first page's request was answered: it is in
+
+
+def test_a_loop_closed_without_aclose_leaves_nothing_to_hang_on(
+        supabase_backend: SupabaseBackend) -> None:
+    users = supabase_backend.astore("users")
+    asyncio.run(users.create(models.User("u1", "u1@example.com", "h", "s")))  # no aclose
+    assert _on_loop(supabase_backend, lambda: users.get_by_id("u1")) is not None
+    supabase_backend.close()  # returns: nothing of the closed loop is awaited
+    assert supabase_backend.async_project.transport._clients == {}  # type: ignore[union-attr]
