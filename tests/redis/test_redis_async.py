@@ -8,10 +8,7 @@ Faults use a throwaway redis-server of their own, never the shared one.
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +17,7 @@ import pytest
 import redis
 from aragora_storage_redis.backend import RedisBackend
 from aragora_storage_redis.bridged import BridgedClient, LoopClients
-from redis_servers import RedisServerProcess
+from redis_servers import HANG_GUARD_SECONDS, RedisServerProcess, assert_sent_once, stall
 from redis_support import async_round_trip, connect_redis
 
 from aragora_storage_core.aio.bridge import run
@@ -31,30 +28,6 @@ from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores.protocols import TokenBlacklistStore, UserStore
 
 LATER = datetime.now(UTC) + timedelta(hours=1)
-GUARD = 30  # seconds: a test waiting longer than this has hung
-
-
-@pytest.fixture
-def throwaway(tmp_path: Path) -> Iterator[RedisServerProcess]:
-    """A private redis-server that allows DEBUG (to stall it on purpose)."""
-    server = RedisServerProcess(tmp_path / "redis", "--enable-debug-command", "yes").start()
-    yield server
-    server.stop()
-
-
-def stall(server: RedisServerProcess, seconds: float) -> socket.socket:
-    """Start ``DEBUG SLEEP seconds`` on ``server``; the socket answers ``+OK`` when done."""
-    sleeper = socket.create_connection(("127.0.0.1", server.port))
-    sleeper.sendall(f"DEBUG SLEEP {seconds}\r\n".encode())
-    time.sleep(0.3)  # let the server fall asleep before the command under test
-    return sleeper
-
-
-def awake(sleeper: socket.socket) -> None:
-    """Wait for the ``DEBUG SLEEP`` on ``sleeper`` to end."""
-    sleeper.settimeout(GUARD)
-    assert sleeper.recv(16).startswith(b"+OK")
-    sleeper.close()
 
 
 def test_redis_url_beside_sqlite_routes_the_async_token_blacklist_to_redis(
@@ -116,7 +89,7 @@ def test_close_after_the_loops_are_gone_does_not_hang(redis_url: str) -> None:
     assert asyncio.run(use()) == b"v"
     closing = threading.Thread(target=backend.close, daemon=True)
     closing.start()
-    closing.join(GUARD)
+    closing.join(HANG_GUARD_SECONDS)
     assert not closing.is_alive()
 
 
@@ -173,10 +146,10 @@ def test_cancelled_write_and_read_report_their_outcome_and_the_next_calls_work(
     async def scenario() -> tuple[Any, ...]:
         await cache.set("a", b"A")
         await cache.set("b", b"B")
-        sleeper = stall(throwaway, 1.5)
+        awake = stall(throwaway, 1.5)
         write = await cut(cache.set("c", b"C"))
         read = await cut(cache.get("a"))
-        await asyncio.to_thread(awake, sleeper)
+        await asyncio.to_thread(awake)
         after = (await cache.get("b"), await cache.get("c"), await cache.delete("a"),
                  await cache.get("a"))
         await backend.aclose()
@@ -258,13 +231,13 @@ def test_async_xadd_past_the_socket_timeout_is_never_applied_twice(
 
     async def scenario() -> BaseException:
         assert await events.read("loop") == []  # the loop's connection is open and ready
-        sleeper = stall(throwaway, 1.6)
+        awake = stall(throwaway, 1.6)
         try:
             await events.append(StreamEvent("loop", 1, "tick", {}))
         except BackendUnavailableError as error:
             return error
         finally:
-            await asyncio.to_thread(awake, sleeper)
+            await asyncio.to_thread(awake)
             await backend.aclose()
         raise AssertionError("XADD succeeded although the server slept past the timeout")
 
@@ -272,9 +245,4 @@ def test_async_xadd_past_the_socket_timeout_is_never_applied_twice(
         error = asyncio.run(scenario())
     finally:
         backend.close()
-    assert isinstance(error, BackendUnavailableError)
-    assert "stream_events.append timed out after 0.4s" in error.message
-    assert "never applied twice" in error.message
-    raw = redis.Redis(port=throwaway.port)
-    assert raw.xlen(f"{backend.keys.prefix}stream:loop") == 1
-    raw.close()
+    assert_sent_once(error, throwaway, backend.keys.stream("loop"))
