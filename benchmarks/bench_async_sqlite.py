@@ -12,7 +12,7 @@ threads.
 2. Throughput of 64 tasks awaiting the async store against 64 threads calling the sync
    store, each worker doing the same operations; ratio: tasks ops/s over threads ops/s.
 
-    .venv/bin/python benchmarks/bench_async_sqlite.py [--pairs 30] [--batch 100] [--dir /dev/shm]
+    .venv/bin/python benchmarks/bench_async_sqlite.py [--pairs 40] [--batch 100] [--dir /dev/shm]
 """
 
 from __future__ import annotations
@@ -148,34 +148,29 @@ def sync_seconds(side: Stores, op: Callable[[Any, int], Any], batch: int) -> flo
 async def compare_drivers(ours: Stores, raw: Stores, sync: Stores, ids: Sequence[str],
                           pairs: int, batch: int) -> list[tuple[str, float, float, float,
                                                                float]]:
-    """Per operation: store µs, aiosqlite µs, median ratio, sync store µs."""
-    ops_ours, ops_raw = operations("store", ids), operations("raw", ids)
-    ops_sync = operations("sync", ids)
-    rows = []
-    for name in ops_ours:
-        ratios, times_ours, times_raw, times_sync = [], [], [], []
-        for n in range(pairs + 1):  # pair 0 warms up
-            first_ours = n % 2 == 0
+    """Per operation: store µs, aiosqlite µs, median ratio, sync store µs.
+
+    Each pair runs every operation, the two async sides back to back (alternating which
+    goes first), so a burst of load from elsewhere hits both sides of an operation.
+    """
+    ops = {side: operations(side, ids) for side in ("store", "raw", "sync")}
+    times: dict[str, dict[str, list[float]]] = {name: {} for name in ops["store"]}
+    for n in range(pairs + 1):  # pair 0 warms up
+        for name, measured in times.items():
             gc.disable()
             try:
-                if first_ours:
-                    a = await batch_seconds(ours, ops_ours[name], batch)
-                    b = await batch_seconds(raw, ops_raw[name], batch)
-                else:
-                    b = await batch_seconds(raw, ops_raw[name], batch)
-                    a = await batch_seconds(ours, ops_ours[name], batch)
-                s = sync_seconds(sync, ops_sync[name], batch)
+                for side in ("store", "raw") if n % 2 else ("raw", "store"):
+                    seconds = await batch_seconds(ours if side == "store" else raw,
+                                                  ops[side][name], batch)
+                    measured.setdefault(side, []).append(seconds)
+                measured.setdefault("sync", []).append(
+                    sync_seconds(sync, ops["sync"][name], batch))
             finally:
                 gc.enable()
-            if n:
-                ratios.append(a / b)
-                times_ours.append(a)
-                times_raw.append(b)
-                times_sync.append(s)
-        rows.append((name, statistics.median(times_ours) * 1e6,
-                     statistics.median(times_raw) * 1e6, statistics.median(ratios),
-                     statistics.median(times_sync) * 1e6))
-    return rows
+    return [(name, *(statistics.median(m[side][1:]) * 1e6 for side in ("store", "raw")),
+             statistics.median(a / b for a, b in zip(m["store"][1:], m["raw"][1:],
+                                                     strict=True)),
+             statistics.median(m["sync"][1:]) * 1e6) for name, m in times.items()]
 
 
 async def tasks_ops_per_second(ours: Stores, name: str, ids: Sequence[str],
@@ -240,18 +235,21 @@ async def run(args: argparse.Namespace, tmp: str) -> None:
     registry = sides.registries[0]
     ours = Stores(registry.astore(UserStore), registry.astore(TokenBlacklistStore),
                   registry.astore(UsageStore))
-    sync = Stores(sides.users, sides.tokens, sides.usage)
+    threads = Stores(sides.users, sides.tokens, sides.usage)  # the files the tasks use
+    apart = Sides(f"{tmp}/sync")  # the sync reference on files of its own
+    sync = Stores(apart.users, apart.tokens, apart.usage)
     raw_aio = await RawAio.open(Path(tmp) / "raw" / "users.db")
     raw = Stores(raw_aio, raw_aio, raw_aio)
     load = os.getloadavg()
     try:
         drivers = await compare_drivers(ours, raw, sync, sides.ids, args.pairs, args.batch)
-        concurrency = await compare_concurrency(ours, sync, sides.ids, args.rounds,
+        concurrency = await compare_concurrency(ours, threads, sides.ids, args.rounds,
                                                 args.each)
     finally:
         await raw_aio.close()
         await registry.aclose()
         sides.close()
+        apart.close()
     load_after = os.getloadavg()
 
     where = args.dir or tempfile.gettempdir()
@@ -273,10 +271,10 @@ async def run(args: argparse.Namespace, tmp: str) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Run both comparisons and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=30, help="alternating batch pairs")
+    parser.add_argument("--pairs", type=int, default=40, help="alternating batch pairs")
     parser.add_argument("--batch", type=int, default=100, help="awaits per batch")
-    parser.add_argument("--rounds", type=int, default=5, help="tasks-vs-threads rounds")
-    parser.add_argument("--each", type=int, default=20, help="calls per task or thread")
+    parser.add_argument("--rounds", type=int, default=7, help="tasks-vs-threads rounds")
+    parser.add_argument("--each", type=int, default=30, help="calls per task or thread")
     parser.add_argument("--dir", help="where the databases go (e.g. /dev/shm)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
