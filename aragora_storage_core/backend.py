@@ -62,6 +62,10 @@ class Backend(ABC):
     #: ``ARAGORA_AUTO_MIGRATE`` is unset. Server backends, whose databases are shared and
     #: named by a URL that may point elsewhere than meant, say no: ``migrate`` applies them.
     migrates_on_first_use: ClassVar[bool] = True
+    #: True when :meth:`restore` copies every backup file with
+    #: :func:`~aragora_storage_core.backup.staging.copy_checked` (comparing its SHA-256
+    #: while copying, before replacing anything), so the core does not hash them first.
+    restore_copies_checked: ClassVar[bool] = False
     hook: Any = None
     registry: Any = None
 
