@@ -145,7 +145,10 @@ async def _conversation(base: str) -> dict[str, Any]:
 
 def test_the_fastapi_example_serves_users_and_revocations(served: Served,
                                                            database_url: str) -> None:
-    seen = asyncio.run(_conversation(served.base))
+    try:
+        seen = asyncio.run(_conversation(served.base))
+    except httpx.HTTPError as error:  # the server died or hung: its log says why
+        raise AssertionError(f"{error!r}\n{served.stop()}") from error
     log = served.stop()
 
     assert seen["created"][0] == 201, log
