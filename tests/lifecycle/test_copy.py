@@ -92,7 +92,7 @@ from aragora_storage_core.registry import Registry
 
 registry = Registry(env={})
 copy_backend(registry.hook, registry.connect(sys.argv[1]), registry.connect(sys.argv[2]),
-             batch_size=100)
+             batch_size=100, commit_rows=500)
 """
 
 
