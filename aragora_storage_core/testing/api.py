@@ -104,21 +104,21 @@ class SyncView:
         return f"<sync view of {self._astore!r}>"
 
 
-def async_store(backend: Backend, kind: StoreKind) -> Any:
-    """``backend.astore(kind)``; the test is skipped if the backend has no async path."""
-    try:
-        return backend.astore(kind)
-    except AsyncNotSupportedError as error:
-        pytest.skip(f"async API: {error.message}")
+#: What the backends found without an async path said, by test module and backend
+#: parameters: their later async tests skip before building a backend (on a server, a
+#: fresh database each).
+_NO_ASYNC_PATH: dict[tuple[str, str], str] = {}
 
 
 class StoreApi:
     """How the tests of one run reach their stores: ``sync`` (``backend.store``) or
     ``async`` (a :class:`SyncView` of ``backend.astore`` on a private loop)."""
 
-    def __init__(self, mode: ApiMode, backend: Backend) -> None:
+    def __init__(self, mode: ApiMode, backend: Backend,
+                 unsupported: Callable[[str], None] | None = None) -> None:
         self.mode = mode
         self.backend = backend
+        self._unsupported = unsupported
         self._loop: LoopThread | None = None
 
     @property
@@ -128,11 +128,21 @@ class StoreApi:
             self._loop = LoopThread()
         return self._loop
 
+    def astore(self, kind: StoreKind) -> Any:
+        """``backend.astore(kind)``; the test is skipped if the backend has no async path."""
+        try:
+            return self.backend.astore(kind)
+        except AsyncNotSupportedError as error:
+            reason = f"async API: {error.message}"
+            if self._unsupported is not None:
+                self._unsupported(reason)
+            pytest.skip(reason)
+
     def store(self, kind: StoreKind) -> Any:
         """The store ``kind`` the way this mode reaches it."""
         if self.mode == "sync":
             return self.backend.store(kind)
-        return SyncView(async_store(self.backend, kind), self.loop)
+        return SyncView(self.astore(kind), self.loop)
 
     def close(self) -> None:
         """Close the async connections of the test's loop, then the loop."""
@@ -141,14 +151,41 @@ class StoreApi:
             self._loop = None
 
 
+def open_api(request: pytest.FixtureRequest, mode: ApiMode) -> StoreApi:
+    """The :class:`StoreApi` of a test on ``conformance_backend``.
+
+    An async test of a backend already found without any async path (same module, same
+    backend parameters; ``make_async_store`` not overridden) is skipped before the
+    backend is built.
+    """
+    callspec = getattr(request.node, "callspec", None)
+    params = {} if callspec is None else callspec.params
+    key = (request.node.nodeid.split("::", 1)[0],
+           repr(sorted((name, repr(value)) for name, value in params.items()
+                       if name != "conformance_api")))
+    if mode == "async" and key in _NO_ASYNC_PATH:
+        pytest.skip(_NO_ASYNC_PATH[key])
+    backend: Backend = request.getfixturevalue("conformance_backend")
+
+    def unsupported(reason: str) -> None:
+        if type(backend).make_async_store is Backend.make_async_store:  # none at all
+            _NO_ASYNC_PATH.setdefault(
+                key, f"async API: the {backend.name} backend has no async path")
+
+    return StoreApi(mode, backend, unsupported)
+
+
 class BothApis:
     """Base of the conformance classes whose tests run on both APIs: it gives them the
-    ``conformance_api`` fixture, parametrised ``sync`` / ``async``."""
+    ``conformance_api`` fixture, parametrised ``sync`` / ``async``.
+
+    Fixtures and tests list ``conformance_api`` before ``conformance_backend``, so that
+    an async test of a backend without an async path skips before the backend is built.
+    """
 
     @pytest.fixture(params=API_MODES)
-    def conformance_api(self, request: pytest.FixtureRequest,
-                        conformance_backend: Backend) -> Iterator[StoreApi]:
+    def conformance_api(self, request: pytest.FixtureRequest) -> Iterator[StoreApi]:
         """How this run of the test reaches its stores (closed after the test)."""
-        api = StoreApi(request.param, conformance_backend)
+        api = open_api(request, request.param)
         yield api
         api.close()

@@ -56,7 +56,7 @@ class TestUserStoreConformance(BothApis):
     """UserStore: accounts, lookups, atomic counters."""
 
     @pytest.fixture
-    def users(self, conformance_backend: Backend, conformance_api: StoreApi) -> Any:
+    def users(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
         return served(conformance_backend, StoreKind.USERS, conformance_api)
 
     def test_created_user_is_found_by_id_and_email(self, users: Any) -> None:
@@ -129,7 +129,7 @@ class TestOrganizationStoreConformance(BothApis):
     """OrganizationStore: tenants by id, slug and Stripe customer."""
 
     @pytest.fixture
-    def orgs(self, conformance_backend: Backend, conformance_api: StoreApi) -> Any:
+    def orgs(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
         return served(conformance_backend, StoreKind.ORGANIZATIONS, conformance_api)
 
     def test_lookups_by_id_slug_and_stripe_customer(self, orgs: Any) -> None:
@@ -160,7 +160,7 @@ class TestAuditStoreConformance(BothApis):
     """AuditStore: append, filter, retention."""
 
     @pytest.fixture
-    def audit(self, conformance_backend: Backend, conformance_api: StoreApi) -> Any:
+    def audit(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
         return served(conformance_backend, StoreKind.AUDIT, conformance_api)
 
     def test_entries_come_back_newest_first_with_filters(self, audit: Any) -> None:
@@ -195,7 +195,7 @@ class TestUsageStoreConformance(BothApis):
     """UsageStore: metering, monthly aggregation, pruning."""
 
     @pytest.fixture
-    def usage(self, conformance_backend: Backend, conformance_api: StoreApi) -> Any:
+    def usage(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
         orgs = served(conformance_backend, StoreKind.ORGANIZATIONS, conformance_api)
         orgs.create(Organization("org-u", "Usage", "usage"))
         return served(conformance_backend, StoreKind.USAGE, conformance_api)
@@ -243,7 +243,7 @@ class TestShareLinkStoreConformance(BothApis):
     """ShareLinkStore: views, limits, expiry, revocation."""
 
     @pytest.fixture
-    def links(self, conformance_backend: Backend, conformance_api: StoreApi) -> Any:
+    def links(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
         return served(conformance_backend, StoreKind.SHARE_LINKS, conformance_api)
 
     def test_open_counts_views_up_to_the_limit(self, links: Any) -> None:
@@ -284,7 +284,7 @@ class TestWebhookStoreConformance(BothApis):
     """WebhookStore: subscriptions, secrets, delivery failures."""
 
     @pytest.fixture
-    def hooks(self, conformance_backend: Backend, conformance_api: StoreApi) -> Any:
+    def hooks(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
         return served(conformance_backend, StoreKind.WEBHOOKS, conformance_api)
 
     def test_secret_and_events_round_trip(self, hooks: Any) -> None:
@@ -319,7 +319,7 @@ class TestTokenBlacklistConformance(BothApis):
     """TokenBlacklistStore: revocation until expiry."""
 
     @pytest.fixture
-    def blacklist(self, conformance_backend: Backend, conformance_api: StoreApi) -> Any:
+    def blacklist(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
         return served(conformance_backend, StoreKind.TOKEN_BLACKLIST, conformance_api)
 
     def test_revoked_token_is_revoked_until_it_expires(self, blacklist: Any) -> None:
@@ -345,7 +345,7 @@ class TestNomicCycleStoreConformance(BothApis):
     """NomicCycleStore: cycles, rollbacks, file changes."""
 
     @pytest.fixture
-    def cycles(self, conformance_backend: Backend, conformance_api: StoreApi) -> Any:
+    def cycles(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
         return served(conformance_backend, StoreKind.NOMIC_CYCLES, conformance_api)
 
     def test_cycle_round_trips_and_upserts(self, cycles: Any) -> None:
@@ -373,7 +373,7 @@ class TestDebateArtifactStoreConformance(BothApis):
     """DebateArtifactStore: transcripts and outcomes."""
 
     @pytest.fixture
-    def artifacts(self, conformance_backend: Backend, conformance_api: StoreApi) -> Any:
+    def artifacts(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
         return served(conformance_backend, StoreKind.DEBATE_ARTIFACTS, conformance_api)
 
     def test_artifact_round_trips(self, artifacts: Any) -> None:
@@ -393,7 +393,7 @@ class TestStreamEventStoreConformance(BothApis):
     """StreamEventStore: ordered events per loop, cycle filter, cursor."""
 
     @pytest.fixture
-    def events(self, conformance_backend: Backend, conformance_api: StoreApi) -> Any:
+    def events(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
         return served(conformance_backend, StoreKind.STREAM_EVENTS, conformance_api)
 
     def test_events_read_back_in_order_with_cursor_and_filter(self, events: Any) -> None:
@@ -418,7 +418,7 @@ class TestAgentMetricsStoreConformance(BothApis):
     """AgentMetricsStore: measurements and summaries."""
 
     @pytest.fixture
-    def metrics(self, conformance_backend: Backend, conformance_api: StoreApi) -> Any:
+    def metrics(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
         return served(conformance_backend, StoreKind.AGENT_METRICS, conformance_api)
 
     def test_metrics_by_agent_and_summary(self, metrics: Any) -> None:
@@ -437,7 +437,7 @@ class TestCacheStoreConformance(BothApis):
     """CacheStore: values with expiry."""
 
     @pytest.fixture
-    def cache(self, conformance_backend: Backend, conformance_api: StoreApi) -> Any:
+    def cache(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
         return served(conformance_backend, StoreKind.CACHE, conformance_api)
 
     def test_set_get_delete_and_expiry(self, cache: Any) -> None:

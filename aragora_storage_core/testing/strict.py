@@ -48,7 +48,7 @@ class TestStrictConformance(BothApis):
     """What a database's defaults (collation, packet size, isolation, DDL) can break."""
 
     def test_text_compares_exactly_not_case_folded(
-            self, conformance_backend: Backend, conformance_api: StoreApi) -> None:
+            self, conformance_api: StoreApi, conformance_backend: Backend) -> None:
         users = served(conformance_backend, StoreKind.USERS, conformance_api)
         upper = users.create(User("case-1", "Ada@x.example", "h", "s"))
         lower = users.create(User("case-2", "ada@x.example", "h", "s"))
@@ -58,7 +58,7 @@ class TestStrictConformance(BothApis):
         assert users.count() == 2
 
     def test_values_over_one_megabyte_round_trip(
-            self, conformance_backend: Backend, conformance_api: StoreApi) -> None:
+            self, conformance_api: StoreApi, conformance_backend: Backend) -> None:
         events = served(conformance_backend, StoreKind.STREAM_EVENTS, conformance_api)
         payload = {"blob": "é" + "x" * MEGABYTES + "ü"}
         events.append(StreamEvent("big-loop", 1, "big", payload))
@@ -66,7 +66,7 @@ class TestStrictConformance(BothApis):
         assert found.event_data == payload
 
     def test_concurrent_writers_lose_no_update(
-            self, conformance_backend: Backend, conformance_api: StoreApi) -> None:
+            self, conformance_api: StoreApi, conformance_backend: Backend) -> None:
         users = served(conformance_backend, StoreKind.USERS, conformance_api)
         users.create(User("busy", "busy@x.example", "h", "s"))
         errors = _threads(8, lambda: [users.record_failed_login("busy") for _ in range(10)])
@@ -102,7 +102,7 @@ class TestStrictConformance(BothApis):
         assert status.pending_count == 0
 
     def test_timestamps_with_offsets_compare_as_instants(
-            self, conformance_backend: Backend, conformance_api: StoreApi) -> None:
+            self, conformance_api: StoreApi, conformance_backend: Backend) -> None:
         blacklist = served(conformance_backend, StoreKind.TOKEN_BLACKLIST, conformance_api)
         east = timezone(timedelta(hours=9))
         west = timezone(timedelta(hours=-7))

@@ -19,7 +19,7 @@ from aragora_storage_core.aio.outcome import WriteOutcome, write_outcome
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.models import User
 from aragora_storage_core.stores.protocols import StoreKind
-from aragora_storage_core.testing.api import StoreApi, async_store
+from aragora_storage_core.testing.api import StoreApi, open_api
 from aragora_storage_core.testing.stores import served
 
 TASKS = 32
@@ -46,16 +46,16 @@ class TestAsyncTasksConformance:
     """Concurrent tasks and cancelled writes on ``backend.astore(StoreKind.USERS)``."""
 
     @pytest.fixture
-    def loop(self, conformance_backend: Backend) -> Iterator[StoreApi]:
+    def loop(self, request: pytest.FixtureRequest) -> Iterator[StoreApi]:
         """The test's private event loop (``await backend.aclose()`` on it at teardown)."""
-        api = StoreApi("async", conformance_backend)
+        api = open_api(request, "async")
         yield api
         api.close()
 
     @pytest.fixture
-    def users(self, conformance_backend: Backend, loop: StoreApi) -> Any:
+    def users(self, loop: StoreApi, conformance_backend: Backend) -> Any:
         served(conformance_backend, StoreKind.USERS)
-        return async_store(conformance_backend, StoreKind.USERS)
+        return loop.astore(StoreKind.USERS)
 
     def test_tasks_creating_users_at_once_all_land(self, users: Any, loop: StoreApi) -> None:
         batch = [_user("task") for _ in range(TASKS)]

@@ -16,7 +16,9 @@ from aragora_storage_core.errors import DuplicateError, NotFoundError
 from aragora_storage_core.models import User
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores.protocols import StoreKind
-from aragora_storage_core.testing.api import LoopThread, StoreApi, SyncView, async_store
+from aragora_storage_core.testing.api import LoopThread, StoreApi, SyncView
+
+pytest_plugins = ["pytester"]
 
 
 @pytest.fixture
@@ -73,7 +75,7 @@ def test_a_backend_without_an_async_path_is_skipped_with_the_reason(
     try:
         with pytest.raises(pytest.skip.Exception, match="async API: the sqlite backend has "
                                                         "no async API for the users store"):
-            async_store(sync_only, StoreKind.USERS)
+            StoreApi("async", sync_only).astore(StoreKind.USERS)
     finally:
         sync_only.close()
 
@@ -107,3 +109,50 @@ def test_sync_mode_is_the_sync_store(backend: Backend) -> None:
     api = StoreApi("sync", backend)
     assert api.store(StoreKind.USERS) is backend.store(StoreKind.USERS)
     api.close()
+
+
+KIT_MODULE = '''
+import pytest
+from aragora_storage_sqlite.backend import SQLiteBackend
+from aragora_storage_core.backend import Backend
+from aragora_storage_core.registry import Registry
+from aragora_storage_core.testing.stores import TestUserStoreConformance
+
+BUILT = []
+
+
+class SyncOnly(SQLiteBackend):
+    make_async_store = Backend.make_async_store
+
+
+@pytest.fixture
+def conformance_backend(tmp_path):
+    real = Registry(env={}).connect(f"sqlite:///{tmp_path}/kit.db")
+    backend = SyncOnly(real.url, real.settings)
+    backend.hook, backend.registry = real.hook, real.registry
+    BUILT.append(backend)
+    yield backend
+    backend.close()
+    real.close()
+
+
+def test_zz_count():
+    assert len(BUILT) == len(TESTS) + 1, len(BUILT)
+
+
+TESTS = [name for name in dir(TestUserStoreConformance) if name.startswith("test_")]
+'''
+
+
+def test_a_backend_without_an_async_path_is_built_once_for_its_async_tests(
+        pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_kit=KIT_MODULE)
+    result = pytester.runpytest_inprocess("-p", "no:randomly", "-q")
+    tests = sum(1 for name in dir(_user_tests()) if name.startswith("test_"))
+    result.assert_outcomes(passed=tests + 1, skipped=tests)
+
+
+def _user_tests() -> type:
+    from aragora_storage_core.testing.stores import TestUserStoreConformance
+
+    return TestUserStoreConformance

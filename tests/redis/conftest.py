@@ -17,6 +17,7 @@ from redis_cluster import (
     ThrowawaySentinels,
     running,
 )
+from redis_servers import RedisServerProcess
 from redis_support import unlink_prefix
 
 from aragora_storage_core.registry import Registry
@@ -86,3 +87,11 @@ def sentinels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawaySen
 def sentinel_url(sentinels: ThrowawaySentinels) -> str:
     """``redis+sentinel://`` of the three sentinels, with a prefix of this test's own."""
     return sentinels.url(f"prefix=test-{uuid.uuid4().hex[:12]}:")
+
+
+@pytest.fixture
+def throwaway(tmp_path: Path) -> Iterator[RedisServerProcess]:
+    """A private redis-server that allows DEBUG (to stall it on purpose)."""
+    server = RedisServerProcess(tmp_path / "redis", "--enable-debug-command", "yes").start()
+    yield server
+    server.stop()
