@@ -244,8 +244,16 @@ class SQLBackend(Backend):
         if spec.database is None:
             raise LookupError(f"no SQL implementation of the {kind.value} store")
         self.ensure_schema(spec.database)
-        return spec.sql_class()(self.database_for(spec.database),
-                                *spec.sql_arguments(self.settings, self.cipher))
+        return self.build_sql_store(kind, self.database_for(spec.database))
+
+    def build_sql_store(self, kind: StoreKind, database: SQLDatabase) -> Any:
+        """The shared SQL store ``kind`` on ``database``, with this backend's settings.
+
+        :meth:`make_store` passes the store's own database; an async path passes its async
+        adapter of that database (docs/async.md), so both run the same store class.
+        """
+        spec = STORES[kind]
+        return spec.sql_class()(database, *spec.sql_arguments(self.settings, self.cipher))
 
     def ensure_schema(self, db_type: DatabaseType) -> None:
         """Apply pending migrations of ``db_type`` once (or check it was migrated)."""

@@ -7,7 +7,8 @@ the store batch and the raw batch take turns going first; the ratio is the media
 the pairs of store time / raw time. Target: within 1.10x.
 
 Part 2: throughput of 64 concurrent tasks on the async API vs 64 threads on the sync API
-(one pool of 64 connections each), each worker doing the same calls; again taking turns.
+(one pool of 64 connections each) and vs 64 tasks of raw ``redis.asyncio`` on the async
+pool, each worker doing the same calls; the three take turns; medians of 6 rounds.
 
     .venv/bin/python benchmarks/bench_async_redis.py [--url redis://127.0.0.1:6379/0]
         [--pairs 30] [--batch 200] [--workers 64]
@@ -129,11 +130,18 @@ def mixed(store: Callable[[str], Any], i: int) -> tuple[Any, ...]:
             cache.set(f"w{i}", b"v" * 64, ttl_seconds=60), cache.get(f"w{i}"))
 
 
-async def tasks_run(backend: RedisBackend, workers: int, per_worker: int) -> float:
-    """Seconds for ``workers`` tasks doing ``per_worker`` units each on the async API."""
+def raw_mixed(raw: RawAsync, i: int) -> tuple[Any, ...]:
+    """The same unit by hand on ``redis.asyncio``."""
+    return (raw.arevoke(f"x{i}", LATER), raw.ais_revoked(f"x{i}"),
+            raw.acache_set(f"x{i}", b"v" * 64), raw.acache_get(f"x{i}"))
+
+
+async def tasks_run(unit: Callable[[int], tuple[Any, ...]], workers: int,
+                    per_worker: int) -> float:
+    """Seconds for ``workers`` tasks doing ``per_worker`` units each."""
     async def worker(w: int) -> None:
         for i in range(per_worker):
-            for call in mixed(backend.astore, w * per_worker + i):
+            for call in unit(w * per_worker + i):
                 await call
 
     start = time.perf_counter()
@@ -160,25 +168,28 @@ def threads_run(backend: RedisBackend, workers: int, per_worker: int) -> float:
     return time.perf_counter() - start
 
 
-async def tasks_vs_threads(backend: RedisBackend, workers: int, rounds: int,
+async def tasks_vs_threads(backend: RedisBackend, raw: RawAsync, workers: int, rounds: int,
                            per_worker: int) -> dict[str, float]:
-    """Part 2: commands per second of tasks and of threads, and their ratio (median)."""
+    """Part 2: commands per second (and CPU µs per command) of async-store tasks, raw
+    ``redis.asyncio`` tasks and sync-API threads, taking turns; medians."""
     commands = workers * per_worker * 4
-    await tasks_run(backend, workers, 2)  # warm: the pool's connections
-    await asyncio.to_thread(threads_run, backend, workers, 2)
-    task_rates, thread_rates, ratios = [], [], []
-    for turn in range(rounds):
-        if turn % 2:
-            threaded = await asyncio.to_thread(threads_run, backend, workers, per_worker)
-            tasked = await tasks_run(backend, workers, per_worker)
-        else:
-            tasked = await tasks_run(backend, workers, per_worker)
-            threaded = await asyncio.to_thread(threads_run, backend, workers, per_worker)
-        task_rates.append(commands / tasked)
-        thread_rates.append(commands / threaded)
-        ratios.append(threaded / tasked)
-    return {"tasks": statistics.median(task_rates), "threads": statistics.median(thread_rates),
-            "ratio": statistics.median(ratios)}
+    sides: dict[str, Callable[[], Awaitable[float]]] = {
+        "tasks": lambda: tasks_run(lambda i: mixed(backend.astore, i), workers, per_worker),
+        "raw tasks": lambda: tasks_run(lambda i: raw_mixed(raw, i), workers, per_worker),
+        "threads": lambda: asyncio.to_thread(threads_run, backend, workers, per_worker),
+    }
+    rates: dict[str, list[float]] = {name: [] for name in sides}
+    cpu: dict[str, list[float]] = {name: [] for name in sides}
+    for turn in range(rounds + 1):
+        names = list(sides)[turn % 3:] + list(sides)[:turn % 3]
+        for name in names:
+            before = time.process_time()
+            seconds = await sides[name]()
+            if turn:  # the first round warms the pools up
+                rates[name].append(commands / seconds)
+                cpu[name].append((time.process_time() - before) / commands * 1e6)
+    return {**{name: statistics.median(values) for name, values in rates.items()},
+            **{f"{name} cpu": statistics.median(values) for name, values in cpu.items()}}
 
 
 async def run(url: str, pairs: int, batch: int, workers: int) -> int:
@@ -193,13 +204,18 @@ async def run(url: str, pairs: int, batch: int, workers: int) -> int:
         rows = await calls_vs_raw(backend, prefix, pairs, batch)
         print(f"load average {load:.2f} at start, {os.getloadavg()[0]:.2f} after part 1")
         over = print_table(rows, "raw redis.asyncio", pairs, TARGET)
-        both = await tasks_vs_threads(backend, workers, 6, 25)
-        print(f"\n{workers} tasks (async API) vs {workers} threads (sync API), 4 commands "
-              f"per unit; load average {os.getloadavg()[0]:.2f}")
-        print("| side | commands/s |\n| --- | ---: |")
-        print(f"| {workers} tasks | {both['tasks']:.0f} |\n| {workers} threads | "
-              f"{both['threads']:.0f} |")
-        print(f"tasks/threads throughput ratio (median): {both['ratio']:.2f}")
+        assert backend.async_clients is not None
+        raw = RawAsync(backend, prefix, backend.async_clients.current())
+        both = await tasks_vs_threads(backend, raw, workers, 6, 25)
+        print(f"\n{workers} workers, 4 commands per unit; load average "
+              f"{os.getloadavg()[0]:.2f}")
+        print("| side | commands/s | CPU µs/command (whole process) |\n| --- | ---: | ---: |")
+        for name, label in (("tasks", "async store API"), ("raw tasks", "raw redis.asyncio"),
+                            ("threads", "sync store API")):
+            kind = "threads" if name == "threads" else "tasks"
+            print(f"| {workers} {kind}, {label} | {both[name]:.0f} | {both[name + ' cpu']:.1f} |")
+        print(f"tasks/threads throughput: {both['tasks'] / both['threads']:.2f}; "
+              f"async store/raw redis.asyncio tasks: {both['tasks'] / both['raw tasks']:.2f}")
         await backend.aclose()
         return over
     finally:
