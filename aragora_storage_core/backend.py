@@ -62,6 +62,10 @@ class Backend(ABC):
     #: ``ARAGORA_AUTO_MIGRATE`` is unset. Server backends, whose databases are shared and
     #: named by a URL that may point elsewhere than meant, say no: ``migrate`` applies them.
     migrates_on_first_use: ClassVar[bool] = True
+    #: True when :meth:`restore` copies every backup file with
+    #: :func:`~aragora_storage_core.backup.staging.copy_checked` (comparing its SHA-256
+    #: while copying, before replacing anything), so the core does not hash them first.
+    restore_copies_checked: ClassVar[bool] = False
     hook: Any = None
     registry: Any = None
 
@@ -240,8 +244,16 @@ class SQLBackend(Backend):
         if spec.database is None:
             raise LookupError(f"no SQL implementation of the {kind.value} store")
         self.ensure_schema(spec.database)
-        return spec.sql_class()(self.database_for(spec.database),
-                                *spec.sql_arguments(self.settings, self.cipher))
+        return self.build_sql_store(kind, self.database_for(spec.database))
+
+    def build_sql_store(self, kind: StoreKind, database: SQLDatabase) -> Any:
+        """The shared SQL store ``kind`` on ``database``, with this backend's settings.
+
+        :meth:`make_store` passes the store's own database; an async path passes its async
+        adapter of that database (docs/async.md), so both run the same store class.
+        """
+        spec = STORES[kind]
+        return spec.sql_class()(database, *spec.sql_arguments(self.settings, self.cipher))
 
     def ensure_schema(self, db_type: DatabaseType) -> None:
         """Apply pending migrations of ``db_type`` once (or check it was migrated)."""

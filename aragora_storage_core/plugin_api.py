@@ -45,7 +45,10 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "aragora_storage_core.backup.types": (
         "BackupFile", "BackupManifest", "BackupRequest", "RestoreRequest",
     ),
-    "aragora_storage_core.backup.manifest": ("describe_file", "read_manifest", "write_manifest"),
+    "aragora_storage_core.backup.manifest": (
+        "INTEGRITY_CHECK", "describe_file", "read_manifest", "write_manifest",
+    ),
+    "aragora_storage_core.backup.staging": ("copy_checked",),
     "aragora_storage_core.encryption.types": (
         "EncryptionAction", "EncryptionRequest", "EncryptionStatus",
     ),
@@ -144,6 +147,9 @@ if TYPE_CHECKING:
         SQLBackend as SQLBackend,
     )
     from aragora_storage_core.backup.manifest import (
+        INTEGRITY_CHECK as INTEGRITY_CHECK,
+    )
+    from aragora_storage_core.backup.manifest import (
         describe_file as describe_file,
     )
     from aragora_storage_core.backup.manifest import (
@@ -163,6 +169,9 @@ if TYPE_CHECKING:
     )
     from aragora_storage_core.backup.sqlite import (
         schema_versions as schema_versions,
+    )
+    from aragora_storage_core.backup.staging import (
+        copy_checked as copy_checked,
     )
     from aragora_storage_core.backup.types import (
         BackupFile as BackupFile,

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -63,20 +65,14 @@ class RawSupabase:
         self.client = client
 
     def save_cycle(self, cycle: NomicCycle) -> None:
-        self.client.table("nomic_cycles").upsert({
-            "loop_id": cycle.loop_id, "cycle_number": cycle.cycle_number,
-            "phase": cycle.phase, "stage": cycle.stage, "started_at": to_iso(cycle.started_at),
-            "completed_at": to_iso(cycle.completed_at),
-            "success": None if cycle.success is None else int(cycle.success),
-            "git_commit": cycle.git_commit, "task_description": cycle.task_description,
-            "total_tasks": cycle.total_tasks, "completed_tasks": cycle.completed_tasks,
-            "error_message": cycle.error_message,
-        }, on_conflict="loop_id,cycle_number", returning=ReturnMethod.minimal).execute()
+        self.client.table("nomic_cycles").upsert(
+            cycle_body(cycle), on_conflict="loop_id,cycle_number",
+            returning=ReturnMethod.minimal).execute()
 
     def get_cycle(self, loop_id: str, number: int) -> NomicCycle | None:
         rows = (self.client.table("nomic_cycles").select(CYCLE_FIELDS).eq("loop_id", loop_id)
                 .eq("cycle_number", number).limit(1).execute().data)
-        return _cycle(rows[0]) if rows else None
+        return cycle_of(rows[0]) if rows else None
 
     def record_metrics(self, metrics: list[AgentMetric]) -> int:
         self.client.table("agent_metrics").insert([{
@@ -100,28 +96,19 @@ class RawSupabase:
             "created_at": to_iso(a.created_at) or utcnow_iso()}).execute().data
         return int(rows[0]["id"])
 
-    def _event(self, event: StreamEvent) -> dict[str, Any]:
-        return {"loop_id": event.loop_id, "cycle": event.cycle, "event_type": event.event_type,
-                "event_data": json.dumps(event.event_data, separators=(",", ":"),
-                                         sort_keys=True),
-                "agent": event.agent, "timestamp": to_iso(event.timestamp)}
-
     def append(self, event: StreamEvent) -> str:
-        rows = self.client.table("stream_events").insert(self._event(event)).execute().data
+        rows = self.client.table("stream_events").insert(event_body(event)).execute().data
         return str(rows[0]["id"])
 
     def append_many(self, events: list[StreamEvent]) -> list[str]:
-        rows = (self.client.table("stream_events").insert([self._event(e) for e in events])
+        rows = (self.client.table("stream_events").insert([event_body(e) for e in events])
                 .select("id").execute().data)
         return [str(i) for i in sorted(r["id"] for r in rows)]
 
     def read(self, loop_id: str) -> list[StreamEvent]:
         rows = (self.client.table("stream_events").select(EVENT_FIELDS).eq("loop_id", loop_id)
                 .order("id").range(0, 99).execute().data)
-        return [StreamEvent(r["loop_id"], r["cycle"], r["event_type"],
-                            json.loads(r["event_data"]), r["agent"],
-                            from_iso(r["timestamp"]), str(r["id"]))  # type: ignore[arg-type]
-                for r in rows]
+        return [event_of(r) for r in rows]
 
 
     def list_cycles(self, loop_id: str) -> list[NomicCycle]:
@@ -134,7 +121,7 @@ class RawSupabase:
             if not page:
                 break
             rows += page
-        return [_cycle(r) for r in rows]
+        return [cycle_of(r) for r in rows]
 
 
     def get_user(self, user_id: str) -> User | None:
@@ -153,7 +140,32 @@ class RawSupabase:
         return {r["event_type"]: int(r["total"]) for r in rows}
 
 
-def _cycle(r: dict[str, Any]) -> NomicCycle:
+def cycle_body(cycle: NomicCycle) -> dict[str, Any]:
+    """The row a hand-written upsert of ``cycle`` sends."""
+    return {"loop_id": cycle.loop_id, "cycle_number": cycle.cycle_number,
+            "phase": cycle.phase, "stage": cycle.stage, "started_at": to_iso(cycle.started_at),
+            "completed_at": to_iso(cycle.completed_at),
+            "success": None if cycle.success is None else int(cycle.success),
+            "git_commit": cycle.git_commit, "task_description": cycle.task_description,
+            "total_tasks": cycle.total_tasks, "completed_tasks": cycle.completed_tasks,
+            "error_message": cycle.error_message}
+
+
+def event_body(event: StreamEvent) -> dict[str, Any]:
+    """The row a hand-written insert of ``event`` sends."""
+    return {"loop_id": event.loop_id, "cycle": event.cycle, "event_type": event.event_type,
+            "event_data": json.dumps(event.event_data, separators=(",", ":"), sort_keys=True),
+            "agent": event.agent, "timestamp": to_iso(event.timestamp)}
+
+
+def event_of(r: dict[str, Any]) -> StreamEvent:
+    """The event of a ``stream_events`` row."""
+    return StreamEvent(r["loop_id"], r["cycle"], r["event_type"], json.loads(r["event_data"]),
+                       r["agent"], from_iso(r["timestamp"]), str(r["id"]))  # type: ignore[arg-type]
+
+
+def cycle_of(r: dict[str, Any]) -> NomicCycle:
+    """The cycle of a ``nomic_cycles`` row."""
     return NomicCycle(r["loop_id"], r["cycle_number"], r["phase"], r["stage"],
                       from_iso(r["started_at"]),  # type: ignore[arg-type]
                       from_iso(r["completed_at"]),
@@ -164,22 +176,31 @@ def _cycle(r: dict[str, Any]) -> NomicCycle:
 
 def main() -> int:
     """Run every comparison on a scratch database and print a Markdown table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    return on_a_scratch_project(__doc__, run, "supabase-py")
+
+
+def on_a_scratch_project(doc: str, comparisons: Callable[..., list[dict[str, Any]]],
+                         raw_name: str) -> int:
+    """Parse ``--pairs``/``--batch``, run ``comparisons(url, key, dsn, pairs, batch)``
+    on a scratch project (database dropped after) and print its table with the load."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=20)
     parser.add_argument("--batch", type=int, default=40)
     args = parser.parse_args()
     name = make_database()
     try:
         with TestProject(name) as project:
-            rows = run(project.url, KEY, dsn(name), args.pairs, args.batch)
+            rows = comparisons(project.url, KEY, dsn(name), args.pairs, args.batch)
     finally:
         remove_database(name)
-    return print_table(rows, "supabase-py", args.pairs, TARGET)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (1 min)")
+    return print_table(rows, raw_name, args.pairs, TARGET)
 
 
 def run(url: str, key: str, dsn: str, pairs: int, batch: int) -> list[dict[str, Any]]:
     """The comparisons against the server at ``url``."""
-    registry = Registry(env={"SUPABASE_URL": url, "SUPABASE_KEY": key, "SUPABASE_DB_URL": dsn})
+    registry = Registry(env={"SUPABASE_URL": url, "SUPABASE_KEY": key, "SUPABASE_DB_URL": dsn,
+                             "ARAGORA_AUTO_MIGRATE": "1"})
     backend: Any = registry.active()
     raw = RawSupabase(backend.project.client)
     cycles, events = backend.store("nomic_cycles"), backend.store("stream_events")

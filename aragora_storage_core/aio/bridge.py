@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -66,11 +67,59 @@ class WriteTracker:
 
 
 class _Call(greenlet.greenlet):  # type: ignore[misc]
-    """The greenlet running one store call, with its write tracker."""
+    """A greenlet running store calls, one at a time, each with a fresh write tracker.
 
-    def __init__(self, fn: Callable[..., Any], parent: greenlet.greenlet) -> None:
-        super().__init__(fn, parent)
+    It is kept for the next call when one ends (:func:`run` takes it from the thread's
+    idle ones): starting a new greenlet costs a fresh Python data stack, an ``mmap`` and
+    ``munmap`` each, which was most of the bridge's cost per call.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(self._serve)
         self.writes = WriteTracker()
+        self.finished: tuple[bool, Any] | None = None
+
+    def _serve(self, job: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]) -> None:
+        while True:
+            self.finished = _call(*job)
+            job = self.parent.switch(_FINISHED)  # idle until the next call's job
+
+
+def _call(fn: Callable[..., Any], args: tuple[Any, ...],
+          kwargs: dict[str, Any]) -> tuple[bool, Any]:
+    """``(True, result)`` of ``fn(*args, **kwargs)``, or ``(False, what it raised)``."""
+    try:
+        return True, fn(*args, **kwargs)
+    except BaseException as exc:  # handed to the awaiting coroutine by run()
+        return False, exc
+
+
+#: What a :class:`_Call` switches to its parent when a call ended (see ``finished``).
+_FINISHED = object()
+#: Idle greenlets kept per thread; more than this many calls at once make new ones.
+_IDLE_KEPT = 256
+_idle = threading.local()
+
+
+def _take() -> _Call:
+    """An idle :class:`_Call` of this thread (a new one if there is none)."""
+    stack: list[_Call] | None = getattr(_idle, "calls", None)
+    if stack:
+        call = stack.pop()
+        call.parent = greenlet.getcurrent()
+        return call
+    if stack is None:
+        _idle.calls = []
+    return _Call()
+
+
+def _give_back(call: _Call) -> None:
+    """Keep ``call`` for a later one (it waits in its ``_serve`` loop)."""
+    call.finished = None
+    call.gr_context = None
+    stack: list[_Call] = _idle.calls
+    if len(stack) < _IDLE_KEPT:
+        stack.append(call)
 
 
 class _Outside:
@@ -115,11 +164,12 @@ async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
     The call sees the caller's context variables (``registry.primary()`` for one).
     """
-    call = _Call(fn, greenlet.getcurrent())
+    call = _take()
+    call.writes = WriteTracker()
     call.gr_context = contextvars.copy_context()
     at_cancel: WriteOutcome | None = None
-    pending: Any = call.switch(*args, **kwargs)
-    while not call.dead:
+    pending: Any = call.switch((fn, args, kwargs))
+    while pending is not _FINISHED:
         failure: BaseException | None = None
         try:
             value = await pending
@@ -127,14 +177,17 @@ async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
             failure = exc
             if at_cancel is None and isinstance(exc, asyncio.CancelledError):
                 at_cancel = call.writes.outcome()
-        try:
-            pending = call.switch(value) if failure is None else call.throw(failure)
-        except asyncio.CancelledError as raised:
-            if at_cancel is not None:
-                mark(raised, max(at_cancel, call.writes.outcome(), key=_severity))
-            raise
-    result: T = pending
-    return result
+        pending = call.switch(value) if failure is None else call.throw(failure)
+    finished, after = call.finished, call.writes.outcome()
+    assert finished is not None
+    _give_back(call)
+    succeeded, result = finished
+    if succeeded:
+        returned: T = result
+        return returned
+    if at_cancel is not None and isinstance(result, asyncio.CancelledError):
+        mark(result, max(at_cancel, after, key=_severity))
+    raise result
 
 
 def _severity(outcome: WriteOutcome) -> int:

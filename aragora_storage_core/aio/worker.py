@@ -4,6 +4,10 @@ SQLite has no async driver: its calls block. Each file gets one worker thread (n
 per call) with its own connection, so the store code keeps its ``BEGIN IMMEDIATE`` and
 busy retries, and the event loop only waits on a future.
 
+Results go back through one outbox per event loop: the worker wakes the loop only when
+the outbox was empty, and the loop settles every result waiting there in one callback, so
+many tasks on one file cost one wake-up per batch rather than one per call.
+
 A coroutine cancelled while its call waits in the queue takes the call out: nothing is
 applied. One cancelled while its call runs interrupts the running statement
 (``sqlite3.Connection.interrupt``, and the transaction rolls back); as the call may have
@@ -15,13 +19,13 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from aragora_storage_core.aio.outcome import WriteOutcome, mark
 
 T = TypeVar("T")
-
 
 
 class Interruptible(Protocol):
@@ -34,15 +38,52 @@ class Interruptible(Protocol):
 _WAITING, _RUNNING, _DONE, _DROPPED = range(4)
 
 
+class _Outbox:
+    """The finished calls of one event loop, waiting to be settled there.
+
+    The worker wakes the loop (``call_soon_threadsafe``) only when it puts the first
+    result of a batch; the loop takes every result waiting in one callback.
+    """
+
+    __slots__ = ("__weakref__", "_lock", "_loop", "_results", "_scheduled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = weakref.ref(loop)  # the worker's map of outboxes must not keep it
+        self._lock = threading.Lock()
+        self._results: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        self._scheduled = False
+
+    def put(self, future: asyncio.Future[Any], succeeded: bool, value: Any) -> None:
+        """From the worker: hand a result over; wake the loop if it is not woken yet."""
+        with self._lock:
+            self._results.append((future, succeeded, value))
+            if self._scheduled:
+                return
+            self._scheduled = True
+        loop = self._loop()
+        try:
+            if loop is not None:
+                loop.call_soon_threadsafe(self._settle_all)
+        except RuntimeError:
+            return  # the loop is closed: nobody awaits these calls any more
+
+    def _settle_all(self) -> None:
+        with self._lock:
+            results, self._results = self._results, []
+            self._scheduled = False
+        for future, succeeded, value in results:
+            _settle(future, succeeded, value)
+
+
 class _Job:
     """One call handed to the worker, and the future its coroutine awaits."""
 
-    __slots__ = ("args", "fn", "future", "kwargs", "loop", "state", "succeeded")
+    __slots__ = ("args", "fn", "future", "kwargs", "outbox", "state", "succeeded")
 
     def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-                 loop: asyncio.AbstractEventLoop) -> None:
-        self.fn, self.args, self.kwargs, self.loop = fn, args, kwargs, loop
-        self.future: asyncio.Future[Any] = loop.create_future()
+                 future: asyncio.Future[Any], outbox: _Outbox) -> None:
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.future, self.outbox = future, outbox
         self.state = _WAITING
         self.succeeded = False
 
@@ -60,13 +101,19 @@ class FileWorker:
         self._lock = threading.Lock()
         self._connect = connect
         self._connection: Interruptible | None = None
+        self._outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Outbox] = (
+            weakref.WeakKeyDictionary())
         self._thread = threading.Thread(target=self._serve, name=f"aragora-sqlite {name}",
                                         daemon=True)
         self._thread.start()
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Await ``fn(*args, **kwargs)`` run on this file's thread."""
-        job = _Job(fn, args, kwargs, asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        outbox = self._outboxes.get(loop)
+        if outbox is None:
+            outbox = self._outboxes.setdefault(loop, _Outbox(loop))
+        job = _Job(fn, args, kwargs, loop.create_future(), outbox)
         self._jobs.put(job)
         try:
             result: T = await job.future
@@ -88,27 +135,32 @@ class FileWorker:
             return WriteOutcome.UNKNOWN
 
     def _serve(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            with self._lock:
-                if job.state == _DROPPED:
-                    continue
-                job.state = _RUNNING
-            try:
-                if self._connection is None:
-                    self._connection = self._connect()
-                result = job.fn(*job.args, **job.kwargs)
-            except BaseException as exc:  # handed to the awaiting coroutine
-                self._finish(job, False, exc)
-            else:
-                self._finish(job, True, result)
+        # one call per method frame: while the thread waits for the next job it holds
+        # nothing of the last one (its result, its future, so its event loop)
+        while self._serve_one(self._jobs.get()):
+            pass
+
+    def _serve_one(self, job: _Job | None) -> bool:
+        if job is None:
+            return False
+        with self._lock:
+            if job.state == _DROPPED:
+                return True
+            job.state = _RUNNING
+        try:
+            if self._connection is None:
+                self._connection = self._connect()
+            result = job.fn(*job.args, **job.kwargs)
+        except BaseException as exc:  # handed to the awaiting coroutine
+            self._finish(job, False, exc)
+        else:
+            self._finish(job, True, result)
+        return True
 
     def _finish(self, job: _Job, succeeded: bool, value: Any) -> None:
         with self._lock:
             job.state, job.succeeded = _DONE, succeeded
-        try:
-            job.loop.call_soon_threadsafe(_settle, job.future, succeeded, value)
-        except RuntimeError:
-            return  # the loop is closed: nobody awaits this call any more
+        job.outbox.put(job.future, succeeded, value)
 
     def close(self) -> None:
         """Stop the thread after the calls already queued."""

@@ -19,6 +19,8 @@ from aragora_storage_core.files import write_atomically
 
 MANIFEST = "manifest.json"
 FORMAT = 1
+#: ``checked`` of a SQLite file that passed ``PRAGMA integrity_check`` when it was written.
+INTEGRITY_CHECK = "integrity_check"
 _CHUNK = 1 << 20
 
 
@@ -31,10 +33,22 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def describe_file(directory: Path, name: str) -> BackupFile:
-    """The manifest entry (size and SHA-256) of ``directory / name``."""
+def describe_file(directory: Path, name: str, checked: str | None = None) -> BackupFile:
+    """The manifest entry (size and SHA-256) of ``directory / name``.
+
+    ``checked``: the check these bytes passed (e.g. :data:`INTEGRITY_CHECK`), if any.
+    """
     path = directory / name
-    return BackupFile(name=name, size=path.stat().st_size, sha256=sha256_of(path))
+    return BackupFile(name=name, size=path.stat().st_size, sha256=sha256_of(path),
+                      checked=checked)
+
+
+def _file_dict(entry: BackupFile) -> dict[str, Any]:
+    """One ``files`` item; ``checked`` only when recorded (earlier versions ignore it)."""
+    data: dict[str, Any] = {"name": entry.name, "size": entry.size, "sha256": entry.sha256}
+    if entry.checked is not None:
+        data["checked"] = entry.checked
+    return data
 
 
 def to_dict(manifest: BackupManifest) -> dict[str, Any]:
@@ -44,7 +58,7 @@ def to_dict(manifest: BackupManifest) -> dict[str, Any]:
         "backend": manifest.backend,
         "created_at": manifest.created_at,
         "schema_versions": dict(manifest.schema_versions),
-        "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in manifest.files],
+        "files": [_file_dict(f) for f in manifest.files],
         "extra": dict(manifest.extra),
     }
 
@@ -57,7 +71,8 @@ def from_dict(data: Any, where: Path) -> BackupManifest:
                           f" version of aragora-storage reads ({FORMAT})",
                           "upgrade aragora-storage to use this backup")
     try:
-        files = [BackupFile(str(f["name"]), int(f["size"]), str(f["sha256"]))
+        files = [BackupFile(str(f["name"]), int(f["size"]), str(f["sha256"]),
+                            None if f.get("checked") is None else str(f["checked"]))
                  for f in data["files"]]
         manifest = BackupManifest(
             backend=str(data["backend"]),

@@ -24,9 +24,17 @@ class RestoreResult:
     kept: Path | None
 
 
-def check_restorable(backend: Backend, directory: Path) -> BackupManifest:
-    """Verify the backup in ``directory`` completely and that ``backend`` can take it."""
-    manifest = verify_backup(directory)
+def check_restorable(backend: Backend, directory: Path, *,
+                     copies_checked: bool = False) -> BackupManifest:
+    """Verify the backup in ``directory`` for a restore and that ``backend`` can take it.
+
+    Every file's size and SHA-256; ``PRAGMA integrity_check`` of every plain SQLite file
+    whose manifest does not record that it passed it when the backup was made
+    (:func:`verify_backup` with ``recheck=False``). ``copies_checked``: the backend's
+    restore compares the SHA-256 of what it copies (the backend's
+    ``restore_copies_checked``), so files with a recorded check are not hashed here too.
+    """
+    manifest = verify_backup(directory, recheck=False, hash_checked=not copies_checked)
     if manifest.backend != backend.name:
         raise BackupError(
             f"backup {directory.name} is of a {manifest.backend} backend, not {backend.name}",
@@ -54,10 +62,12 @@ def restore_backup(hook: Any, backend: Backend, directory: Path,
     """Verify the backup in ``directory`` completely, then restore ``backend`` from it.
 
     Nothing live is touched unless the manifest and every file check out and the backup
-    was made by the same kind of backend. The data the restore replaces is kept as a new
-    backup under ``keep_root`` (default: beside ``directory``), named in the result.
+    was made by the same kind of backend (:func:`check_restorable`; for a backend whose
+    restore copies with :func:`~.staging.copy_checked`, the digests are compared as the
+    files are staged, before anything is replaced). The data the restore replaces is kept
+    as a new backup under ``keep_root`` (default: beside ``directory``), named in the result.
     """
-    check_restorable(backend, directory)
+    check_restorable(backend, directory, copies_checked=backend.restore_copies_checked)
     keep = unused_directory(keep_root or directory.parent)
     try:
         restored: BackupManifest | None = hook.storage_restore(

@@ -68,10 +68,13 @@ def backup_file(source: Path, destination: Path, timeout: float = 30.0,
     A quiet plain database (nothing in its ``-wal``) is copied byte for byte under the
     read transaction that pins it, about twice as fast as SQLite's page-by-page backup;
     any other is copied by the online backup API.
+
+    The copy, as written, then passes ``PRAGMA integrity_check`` (opened with ``key``), or
+    is removed and :class:`CorruptDatabaseError` names ``source`` as damaged: a manifest
+    may record that check for exactly these bytes (``INTEGRITY_CHECK``).
     """
     src = open_source(source, timeout, key=key)
     try:
-        refuse_damaged(src, source)
         if key is None and _copy_if_quiet(src, source, destination):
             _to_rollback_journal(destination, timeout)
         else:
@@ -80,14 +83,23 @@ def backup_file(source: Path, destination: Path, timeout: float = 30.0,
         src.close()
     os.chmod(destination, FILE_MODE)
     fsync_path(destination)
+    copy = connect_readonly(destination, timeout, immutable=True, key=key)
+    try:
+        refuse_damaged(copy, source)
+    except CorruptDatabaseError:
+        destination.unlink(missing_ok=True)
+        raise
+    finally:
+        copy.close()
 
 
 def refuse_damaged(conn: sqlite3.Connection, path: Path) -> None:
-    """Raise :class:`CorruptDatabaseError` when ``PRAGMA integrity_check`` of ``path`` fails.
+    """Raise :class:`CorruptDatabaseError` when ``PRAGMA integrity_check`` on ``conn`` fails.
 
-    A damaged file copied into a backup gives a backup that ``verify`` rejects and that
-    would not restore: refused before anything is written. The same check as ``verify``
-    (:func:`check_integrity`): ``quick_check`` misses an index out of step with its table.
+    ``conn`` is ``path`` or a copy of it. A damaged file copied into a backup gives a
+    backup that ``verify`` rejects and that would not restore. The same check as
+    ``verify`` (:func:`check_integrity`): ``quick_check`` misses an index out of step
+    with its table.
     """
     try:
         rows = conn.execute("PRAGMA integrity_check").fetchall()
@@ -208,13 +220,14 @@ def quiesce(target: Path, key: DatabaseKey | None = None, wait: float = IN_USE_W
 
 
 def replace_database(staged: Path, target: Path, timeout: float = 30.0,
-                     key: DatabaseKey | None = None) -> None:
+                     key: DatabaseKey | None = None, *, sync_dir: bool = True) -> None:
     """Move the complete file ``staged`` over the database ``target`` atomically.
 
     The live database is checked unused and its WAL checkpointed into it (:func:`quiesce`),
     then its ``-wal``/``-shm`` files are removed so no stale WAL can be replayed onto the
-    new file; the rename is the single step that switches contents.
+    new file; the rename is the single step that switches contents. ``sync_dir``: as in
+    :func:`swap_into_place`.
     """
     quiesce(target, key, min(timeout, IN_USE_WAIT))
     os.chmod(staged, FILE_MODE)
-    swap_into_place(staged, target)
+    swap_into_place(staged, target, sync_dir=sync_dir)

@@ -30,11 +30,17 @@ class RestoreRequest:
 
 @dataclass(frozen=True)
 class BackupFile:
-    """One file of a backup: its name relative to the backup directory, size and digest."""
+    """One file of a backup: its name relative to the backup directory, size and digest.
+
+    ``checked`` names the check the file's bytes passed when the backup was made
+    (:data:`~aragora_storage_core.backup.manifest.INTEGRITY_CHECK` for a SQLite file);
+    ``None`` when none is recorded (other backends, manifests of earlier versions).
+    """
 
     name: str
     size: int
     sha256: str
+    checked: str | None = None
 
 
 @dataclass

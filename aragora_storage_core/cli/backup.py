@@ -111,15 +111,16 @@ def _restore(registry: Any, backend: Any, directory: Path, yes: bool) -> int:
     from aragora_storage_core.backup.restore import check_restorable, restore_backup
     from aragora_storage_core.errors import StorageError
 
-    manifest = check_restorable(backend, directory)
-    names = ", ".join(f.name for f in manifest.files)
-    if not yes:
+    if not yes:  # with --yes, restore_backup's own verification is the only one
+        manifest = check_restorable(backend, directory)
+        names = ", ".join(f.name for f in manifest.files)
         print(f"would restore {len(manifest.files)} files from {directory.name}: {names}\n"
               f"the data they replace would be kept as a new backup in {directory.parent}")
         if not _confirmed("restore now?"):
             raise StorageError("restore not confirmed; nothing was changed",
                                "pass --yes to restore (on a terminal you are asked)")
     result = restore_backup(registry.hook, backend, directory)
+    names = ", ".join(f.name for f in result.manifest.files)
     print(f"restored {len(result.manifest.files)} files from {directory.name}: {names}")
     if result.kept is not None:
         print(f"the data it replaced is kept in backup {result.kept.name} ({result.kept})\n"

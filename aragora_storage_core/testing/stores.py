@@ -1,4 +1,5 @@
-"""Conformance tests of every store protocol. Each class needs ``conformance_backend``."""
+"""Conformance tests of every store protocol. Each class needs ``conformance_backend``;
+each test runs on the sync and the async API (:mod:`.api`)."""
 
 from __future__ import annotations
 
@@ -25,14 +26,16 @@ from aragora_storage_core.models import (
     to_iso,
 )
 from aragora_storage_core.stores.protocols import StoreKind
+from aragora_storage_core.testing.api import BothApis, StoreApi
 
 
-def served(backend: Backend, kind: StoreKind) -> Any:
-    """The store ``kind`` of ``backend``; the test is skipped when the backend does not
-    declare it (``stores_served``), so a backend runs the whole kit, not a hand list."""
+def served(backend: Backend, kind: StoreKind, api: StoreApi | None = None) -> Any:
+    """The store ``kind`` of ``backend``, reached through ``api`` (the sync API when
+    ``None``); the test is skipped when the backend does not declare it
+    (``stores_served``), so a backend runs the whole kit, not a hand list."""
     if not backend.serves(kind):
         pytest.skip(f"the {backend.name} backend does not serve the {kind.value} store")
-    return backend.store(kind)
+    return backend.store(kind) if api is None else api.store(kind)
 
 
 def _id(prefix: str) -> str:
@@ -49,12 +52,12 @@ def _in_zone(minutes_from_now: float, hours_east: int) -> str:
     return (datetime.now(zone) + timedelta(minutes=minutes_from_now)).isoformat()
 
 
-class TestUserStoreConformance:
+class TestUserStoreConformance(BothApis):
     """UserStore: accounts, lookups, atomic counters."""
 
     @pytest.fixture
-    def users(self, conformance_backend: Backend) -> Any:
-        return served(conformance_backend, StoreKind.USERS)
+    def users(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
+        return served(conformance_backend, StoreKind.USERS, conformance_api)
 
     def test_created_user_is_found_by_id_and_email(self, users: Any) -> None:
         user = users.create(User(_id("u"), "ada@example.com", "hash", "salt", name="Ada Ü",
@@ -122,12 +125,12 @@ class TestUserStoreConformance:
         assert users.get_by_email("bulk49@example.com") is not None
 
 
-class TestOrganizationStoreConformance:
+class TestOrganizationStoreConformance(BothApis):
     """OrganizationStore: tenants by id, slug and Stripe customer."""
 
     @pytest.fixture
-    def orgs(self, conformance_backend: Backend) -> Any:
-        return served(conformance_backend, StoreKind.ORGANIZATIONS)
+    def orgs(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
+        return served(conformance_backend, StoreKind.ORGANIZATIONS, conformance_api)
 
     def test_lookups_by_id_slug_and_stripe_customer(self, orgs: Any) -> None:
         org = orgs.create(Organization(_id("o"), "Acme", "acme", tier="pro",
@@ -153,12 +156,12 @@ class TestOrganizationStoreConformance:
         assert orgs.get_by_id(ids[1]) is None
 
 
-class TestAuditStoreConformance:
+class TestAuditStoreConformance(BothApis):
     """AuditStore: append, filter, retention."""
 
     @pytest.fixture
-    def audit(self, conformance_backend: Backend) -> Any:
-        return served(conformance_backend, StoreKind.AUDIT)
+    def audit(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
+        return served(conformance_backend, StoreKind.AUDIT, conformance_api)
 
     def test_entries_come_back_newest_first_with_filters(self, audit: Any) -> None:
         first = audit.log(AuditEntry("login", _days_ago(2), user_id="u1", org_id="o1",
@@ -188,14 +191,14 @@ class TestAuditStoreConformance:
         assert audit.query() == []
 
 
-class TestUsageStoreConformance:
+class TestUsageStoreConformance(BothApis):
     """UsageStore: metering, monthly aggregation, pruning."""
 
     @pytest.fixture
-    def usage(self, conformance_backend: Backend) -> Any:
-        orgs = served(conformance_backend, StoreKind.ORGANIZATIONS)
+    def usage(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
+        orgs = served(conformance_backend, StoreKind.ORGANIZATIONS, conformance_api)
         orgs.create(Organization("org-u", "Usage", "usage"))
-        return served(conformance_backend, StoreKind.USAGE)
+        return served(conformance_backend, StoreKind.USAGE, conformance_api)
 
     def test_totals_sum_counts_per_event_type(self, usage: Any) -> None:
         usage.record(UsageEvent("org-u", "debate", 2))
@@ -236,12 +239,12 @@ class TestUsageStoreConformance:
         assert usage.totals("org-u", since="2020-04-01T02:00:00+02:00") == {"debate": 2}
 
 
-class TestShareLinkStoreConformance:
+class TestShareLinkStoreConformance(BothApis):
     """ShareLinkStore: views, limits, expiry, revocation."""
 
     @pytest.fixture
-    def links(self, conformance_backend: Backend) -> Any:
-        return served(conformance_backend, StoreKind.SHARE_LINKS)
+    def links(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
+        return served(conformance_backend, StoreKind.SHARE_LINKS, conformance_api)
 
     def test_open_counts_views_up_to_the_limit(self, links: Any) -> None:
         links.create(ShareLink("tok1", "debate-1", max_views=2))
@@ -277,12 +280,12 @@ class TestShareLinkStoreConformance:
             links.create(ShareLink("tok4", "d"))
 
 
-class TestWebhookStoreConformance:
+class TestWebhookStoreConformance(BothApis):
     """WebhookStore: subscriptions, secrets, delivery failures."""
 
     @pytest.fixture
-    def hooks(self, conformance_backend: Backend) -> Any:
-        return served(conformance_backend, StoreKind.WEBHOOKS)
+    def hooks(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
+        return served(conformance_backend, StoreKind.WEBHOOKS, conformance_api)
 
     def test_secret_and_events_round_trip(self, hooks: Any) -> None:
         hook = hooks.create(Webhook("wh1", "org1", "https://example.com/h", secret="s3cr3t'\"",
@@ -312,12 +315,12 @@ class TestWebhookStoreConformance:
         assert hooks.delete("wh7") is True and hooks.get("wh7") is None
 
 
-class TestTokenBlacklistConformance:
+class TestTokenBlacklistConformance(BothApis):
     """TokenBlacklistStore: revocation until expiry."""
 
     @pytest.fixture
-    def blacklist(self, conformance_backend: Backend) -> Any:
-        return served(conformance_backend, StoreKind.TOKEN_BLACKLIST)
+    def blacklist(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
+        return served(conformance_backend, StoreKind.TOKEN_BLACKLIST, conformance_api)
 
     def test_revoked_token_is_revoked_until_it_expires(self, blacklist: Any) -> None:
         future = datetime.now(UTC) + timedelta(hours=1)
@@ -338,12 +341,12 @@ class TestTokenBlacklistConformance:
         assert blacklist.is_revoked("long") is True
 
 
-class TestNomicCycleStoreConformance:
+class TestNomicCycleStoreConformance(BothApis):
     """NomicCycleStore: cycles, rollbacks, file changes."""
 
     @pytest.fixture
-    def cycles(self, conformance_backend: Backend) -> Any:
-        return served(conformance_backend, StoreKind.NOMIC_CYCLES)
+    def cycles(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
+        return served(conformance_backend, StoreKind.NOMIC_CYCLES, conformance_api)
 
     def test_cycle_round_trips_and_upserts(self, cycles: Any) -> None:
         start = datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=UTC)
@@ -366,12 +369,12 @@ class TestNomicCycleStoreConformance:
         assert [(c["file_path"], c["lines_added"]) for c in changes] == [("a.py", 3), ("b.py", 10)]
 
 
-class TestDebateArtifactStoreConformance:
+class TestDebateArtifactStoreConformance(BothApis):
     """DebateArtifactStore: transcripts and outcomes."""
 
     @pytest.fixture
-    def artifacts(self, conformance_backend: Backend) -> Any:
-        return served(conformance_backend, StoreKind.DEBATE_ARTIFACTS)
+    def artifacts(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
+        return served(conformance_backend, StoreKind.DEBATE_ARTIFACTS, conformance_api)
 
     def test_artifact_round_trips(self, artifacts: Any) -> None:
         artifact = DebateArtifact("loop1", 1, "debate", "task", ["a", "b"],
@@ -386,12 +389,12 @@ class TestDebateArtifactStoreConformance:
         assert artifacts.get(-1) is None
 
 
-class TestStreamEventStoreConformance:
+class TestStreamEventStoreConformance(BothApis):
     """StreamEventStore: ordered events per loop, cycle filter, cursor."""
 
     @pytest.fixture
-    def events(self, conformance_backend: Backend) -> Any:
-        return served(conformance_backend, StoreKind.STREAM_EVENTS)
+    def events(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
+        return served(conformance_backend, StoreKind.STREAM_EVENTS, conformance_api)
 
     def test_events_read_back_in_order_with_cursor_and_filter(self, events: Any) -> None:
         loop = _id("loop")
@@ -411,12 +414,12 @@ class TestStreamEventStoreConformance:
         assert len(events.read(loop, limit=2)) == 2
 
 
-class TestAgentMetricsStoreConformance:
+class TestAgentMetricsStoreConformance(BothApis):
     """AgentMetricsStore: measurements and summaries."""
 
     @pytest.fixture
-    def metrics(self, conformance_backend: Backend) -> Any:
-        return served(conformance_backend, StoreKind.AGENT_METRICS)
+    def metrics(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
+        return served(conformance_backend, StoreKind.AGENT_METRICS, conformance_api)
 
     def test_metrics_by_agent_and_summary(self, metrics: Any) -> None:
         base = datetime(2026, 1, 1, tzinfo=UTC)
@@ -430,12 +433,12 @@ class TestAgentMetricsStoreConformance:
         assert metrics.summary("loop1") == {"a": {"latency": 3.0}, "b": {"score": 0.5}}
 
 
-class TestCacheStoreConformance:
+class TestCacheStoreConformance(BothApis):
     """CacheStore: values with expiry."""
 
     @pytest.fixture
-    def cache(self, conformance_backend: Backend) -> Any:
-        return served(conformance_backend, StoreKind.CACHE)
+    def cache(self, conformance_api: StoreApi, conformance_backend: Backend) -> Any:
+        return served(conformance_backend, StoreKind.CACHE, conformance_api)
 
     def test_set_get_delete_and_expiry(self, cache: Any) -> None:
         cache.set("k1", b"\x00value")

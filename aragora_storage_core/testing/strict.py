@@ -1,6 +1,7 @@
 """Conformance tests that catch what a backend's database does differently by default:
 case-folding text, values over 1 MB, lost updates, two migrators, restore into an empty
-database, timestamps with offsets. Each test skips by the stores the backend declares."""
+database, timestamps with offsets. Each test skips by the stores the backend declares;
+those about store behaviour run on the sync and the async API (:mod:`.api`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from aragora_storage_core.migrations.types import MigrationAction, MigrationRequ
 from aragora_storage_core.models import StreamEvent, User
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores.protocols import StoreKind
+from aragora_storage_core.testing.api import BothApis, StoreApi
 from aragora_storage_core.testing.stores import served
 
 MEGABYTES = 1_500_000
@@ -42,11 +44,12 @@ def _threads(count: int, work: Callable[[], Any]) -> list[BaseException]:
     return errors
 
 
-class TestStrictConformance:
+class TestStrictConformance(BothApis):
     """What a database's defaults (collation, packet size, isolation, DDL) can break."""
 
-    def test_text_compares_exactly_not_case_folded(self, conformance_backend: Backend) -> None:
-        users = served(conformance_backend, StoreKind.USERS)
+    def test_text_compares_exactly_not_case_folded(
+            self, conformance_api: StoreApi, conformance_backend: Backend) -> None:
+        users = served(conformance_backend, StoreKind.USERS, conformance_api)
         upper = users.create(User("case-1", "Ada@x.example", "h", "s"))
         lower = users.create(User("case-2", "ada@x.example", "h", "s"))
         assert users.get_by_email("Ada@x.example") == upper
@@ -54,15 +57,17 @@ class TestStrictConformance:
         assert users.get_by_email("ADA@X.EXAMPLE") is None
         assert users.count() == 2
 
-    def test_values_over_one_megabyte_round_trip(self, conformance_backend: Backend) -> None:
-        events = served(conformance_backend, StoreKind.STREAM_EVENTS)
+    def test_values_over_one_megabyte_round_trip(
+            self, conformance_api: StoreApi, conformance_backend: Backend) -> None:
+        events = served(conformance_backend, StoreKind.STREAM_EVENTS, conformance_api)
         payload = {"blob": "é" + "x" * MEGABYTES + "ü"}
         events.append(StreamEvent("big-loop", 1, "big", payload))
         (found,) = events.read("big-loop")
         assert found.event_data == payload
 
-    def test_concurrent_writers_lose_no_update(self, conformance_backend: Backend) -> None:
-        users = served(conformance_backend, StoreKind.USERS)
+    def test_concurrent_writers_lose_no_update(
+            self, conformance_api: StoreApi, conformance_backend: Backend) -> None:
+        users = served(conformance_backend, StoreKind.USERS, conformance_api)
         users.create(User("busy", "busy@x.example", "h", "s"))
         errors = _threads(8, lambda: [users.record_failed_login("busy") for _ in range(10)])
         assert errors == []
@@ -97,8 +102,8 @@ class TestStrictConformance:
         assert status.pending_count == 0
 
     def test_timestamps_with_offsets_compare_as_instants(
-            self, conformance_backend: Backend) -> None:
-        blacklist = served(conformance_backend, StoreKind.TOKEN_BLACKLIST)
+            self, conformance_api: StoreApi, conformance_backend: Backend) -> None:
+        blacklist = served(conformance_backend, StoreKind.TOKEN_BLACKLIST, conformance_api)
         east = timezone(timedelta(hours=9))
         west = timezone(timedelta(hours=-7))
         soon_east = datetime.now(east) + timedelta(minutes=5)  # later text, later instant

@@ -22,9 +22,11 @@ from aragora_storage_core.testing.stores import (
     TestWebhookStoreConformance,
 )
 from aragora_storage_core.testing.strict import TestStrictConformance
+from aragora_storage_core.testing.tasks import TestAsyncTasksConformance
 
 __all__ = [
     "TestAgentMetricsStoreConformance",
+    "TestAsyncTasksConformance",
     "TestAuditStoreConformance",
     "TestBackupConformance",
     "TestCacheStoreConformance",

@@ -13,7 +13,7 @@ from aragora_storage_core.backup.restore import restore_backup
 from aragora_storage_core.backup.verify import verify_backup
 from aragora_storage_core.encryption.sqlcipher import is_encrypted_file
 from aragora_storage_core.encryption.types import EncryptionAction, EncryptionRequest
-from aragora_storage_core.errors import WrongKeyError
+from aragora_storage_core.errors import CorruptBackupError, WrongKeyError
 from aragora_storage_core.models import User
 from aragora_storage_core.registry import Registry
 
@@ -78,5 +78,30 @@ def test_restoring_a_backup_made_with_an_older_key_is_refused_and_changes_nothin
     assert new_key not in str(caught.value)
     assert current.store("users").get_by_id("u2") is not None
     current.close()
+    data_dir = Path(encrypted_env["ARAGORA_DATA_DIR"])
+    assert not [p.name for p in data_dir.iterdir() if "restoring" in p.name]
+
+
+def test_an_encrypted_backup_records_its_check_and_is_refused_once_altered(
+    encrypted_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The integrity check of an encrypted file needs the key, so it runs when the backup
+    is made (recorded in the manifest); restore then compares the digest of what it
+    copies, and a changed byte is refused with the live data left as it was."""
+    registry = Registry(env=encrypted_env)
+    registry.store("users").create(User(id="u1", email="a@example.com", password_hash="h",
+                                        password_salt="s"))
+    backend = registry.active()
+    directory, manifest = create_backup(registry.hook, backend, tmp_path / "backups")
+    assert {entry.checked for entry in manifest.files} == {"integrity_check"}
+    registry.store("users").delete("u1")
+    altered = directory / manifest.files[0].name
+    data = bytearray(altered.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    altered.write_bytes(bytes(data))
+    with pytest.raises(CorruptBackupError, match="does not match its SHA-256"):
+        restore_backup(registry.hook, backend, directory)
+    assert registry.store("users").get_by_id("u1") is None
+    registry.close()
     data_dir = Path(encrypted_env["ARAGORA_DATA_DIR"])
     assert not [p.name for p in data_dir.iterdir() if "restoring" in p.name]

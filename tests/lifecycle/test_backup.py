@@ -413,7 +413,7 @@ def test_a_file_left_with_a_hot_journal_is_named_with_how_to_roll_it_back(
 
 KILLED_RESTORE = """
 import os, signal, sys
-import aragora_storage_sqlite.backup as plugin
+import aragora_storage_sqlite.restore as plugin
 from aragora_storage_core.cli import main
 
 real_replace = plugin.replace_database

@@ -17,6 +17,7 @@ from redis_cluster import (
     ThrowawaySentinels,
     running,
 )
+from redis_servers import RedisServerProcess
 from redis_support import unlink_prefix
 
 from aragora_storage_core.registry import Registry
@@ -86,3 +87,30 @@ def sentinels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawaySen
 def sentinel_url(sentinels: ThrowawaySentinels) -> str:
     """``redis+sentinel://`` of the three sentinels, with a prefix of this test's own."""
     return sentinels.url(f"prefix=test-{uuid.uuid4().hex[:12]}:")
+
+
+@pytest.fixture
+def throwaway(tmp_path: Path) -> Iterator[RedisServerProcess]:
+    """A private redis-server that allows DEBUG (to stall it on purpose)."""
+    server = RedisServerProcess(tmp_path / "redis", "--enable-debug-command", "yes").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this test's own, dropped afterwards."""
+    psycopg2 = pytest.importorskip("psycopg2")
+    name = f"redis_routing_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres",
+                                 connect_timeout=2)
+    except psycopg2.OperationalError:
+        service_unavailable("PostgreSQL")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()

@@ -10,9 +10,13 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import redis
+
+from aragora_storage_core.errors import BackendUnavailableError
 
 
 def free_port(bus: bool = False) -> int:
@@ -93,3 +97,34 @@ class RedisServerProcess:
     def url(self, scheme: str = "redis", auth: str = "", query: str = "") -> str:
         """The server's URL, with ``user:password@`` and ``?query`` when given."""
         return f"{scheme}://{auth}127.0.0.1:{self.port}/0" + (f"?{query}" if query else "")
+
+
+#: Seconds after which a test waiting on a stalled server has hung.
+HANG_GUARD_SECONDS = 30
+
+
+def stall(server: RedisServerProcess, seconds: float) -> Callable[[], None]:
+    """Make the server sleep ``seconds`` (DEBUG SLEEP); return a wait-until-awake function."""
+    sleeper = socket.create_connection(("127.0.0.1", server.port))
+    sleeper.sendall(f"DEBUG SLEEP {seconds}\r\n".encode())
+    time.sleep(0.3)  # let the server start sleeping before the command under test
+
+    def awake() -> None:
+        sleeper.settimeout(HANG_GUARD_SECONDS)
+        assert sleeper.recv(16).startswith(b"+OK")
+        sleeper.close()
+
+    return awake
+
+
+def assert_sent_once(error: BaseException, server: RedisServerProcess, stream: str) -> None:
+    """``error`` says an XADD timed out (after 0.4 s) and was not retried; the server
+    applied it exactly once to ``stream`` (after waking up)."""
+    assert isinstance(error, BackendUnavailableError)
+    assert "stream_events.append timed out after 0.4s" in error.message
+    assert "never applied twice" in error.message
+    raw = redis.Redis(port=server.port)
+    try:
+        assert raw.xlen(stream) == 1
+    finally:
+        raw.close()

@@ -1,13 +1,16 @@
 """Helpers the Redis tests share: opening a backend, cleaning up a prefix, reading a key's
-contents."""
+contents, a round trip on the async API."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
 from aragora_storage_redis.backend import RedisBackend
 
+from aragora_storage_core.models import StreamEvent
 from aragora_storage_core.registry import Registry
 
 
@@ -43,3 +46,27 @@ def contents(client: redis.Redis, key: bytes | str) -> tuple[bytes, Any]:
     if kind not in readers:
         raise AssertionError(f"no reader for Redis type {kind!r} of {key!r}")
     return kind, readers[kind]()
+
+
+def async_round_trip(backend: RedisBackend, tokens: int = 60) -> dict[str, Any]:
+    """Every Redis store once on the async API, in a fresh event loop (its client closed
+    after): what each call returned."""
+    later = datetime.now(UTC) + timedelta(hours=1)
+
+    async def scenario() -> dict[str, Any]:
+        blacklist, cache = backend.astore("token_blacklist"), backend.astore("cache")
+        events = backend.astore("stream_events")
+        try:
+            await blacklist.revoke_many([(f"jti-{i}", later) for i in range(tokens)])
+            await cache.set("k", b"async")
+            appended = await events.append(StreamEvent("loop", 1, "tick", {"n": 1}))
+            return {
+                "revoked": [await blacklist.is_revoked(f"jti-{i}") for i in range(tokens)],
+                "cache": await cache.get("k"),
+                "events": [event.id for event in await events.read("loop")],
+                "appended": appended,
+            }
+        finally:
+            await backend.aclose()
+
+    return asyncio.run(scenario())

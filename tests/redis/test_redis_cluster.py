@@ -3,6 +3,7 @@ of six throwaway servers (3 primaries, 3 replicas), and failovers of one primary
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from aragora_storage_redis.migrate import KeyspaceMigrator
 from redis.cluster import ClusterNode, RedisCluster
 from redis.crc import key_slot
 from redis_cluster import ThrowawayCluster, wait_until
-from redis_support import connect_redis
+from redis_support import async_round_trip, connect_redis
 
 from aragora_storage_core.backup.types import BackupRequest, RestoreRequest
 from aragora_storage_core.errors import BackendUnavailableError, ConfigurationError
@@ -289,3 +290,48 @@ def test_a_cluster_that_lost_a_whole_shard_refuses_clearly_and_comes_back(
             if node.process is None:
                 node.start()
         wait_until(redis_cluster.healthy, "the shard rejoining")
+
+
+def test_async_stores_spread_keys_and_keep_append_many_per_slot_in_order(
+        cluster_backend: RedisBackend, redis_cluster: ThrowawayCluster) -> None:
+    result = async_round_trip(cluster_backend, tokens=120)
+    assert all(result["revoked"]) and result["cache"] == b"async"
+    per_primary = redis_cluster.keys_per_primary(f"{cluster_backend.keys.prefix}token:*")
+    assert len(per_primary) == 3 and sum(per_primary.values()) == 120
+    loops = loops_in_different_slots(cluster_backend, 3)
+    events = cluster_backend.astore("stream_events")
+    batch = [StreamEvent(loops[i % 3], 1, "tick", {"i": i}) for i in range(30)]
+
+    async def scenario() -> tuple[list[str], list[list[StreamEvent]]]:
+        try:
+            ids = await events.append_many(batch)
+            return ids, [await events.read(loop) for loop in loops]
+        finally:
+            await cluster_backend.aclose()
+
+    ids, read = asyncio.run(scenario())
+    assert ids == [event.id for event in batch] and all(ids)
+    for n, found in enumerate(read):
+        assert [e.event_data["i"] for e in found] == list(range(n, 30, 3))
+
+
+def test_an_async_client_absorbs_a_manual_failover(
+        cluster_backend: RedisBackend, redis_cluster: ThrowawayCluster) -> None:
+    cache = cluster_backend.astore("cache")
+    primary_holder: list[int] = []
+
+    async def scenario() -> tuple[bytes | None, bytes | None]:
+        try:
+            await cache.set("k", b"before")
+            primary = redis_cluster.primary_of_key(cluster_backend.keys.cache("k"))
+            primary_holder.append(primary)
+            redis_cluster.client(primary).execute_command("WAIT", 1, 2000)
+            await asyncio.to_thread(redis_cluster.failover, primary)
+            before = await cache.get("k")
+            await cache.set("k", b"after")
+            return before, await cache.get("k")
+        finally:
+            await cluster_backend.aclose()
+
+    assert asyncio.run(scenario()) == (b"before", b"after")
+    assert redis_cluster.primary_of_key(cluster_backend.keys.cache("k")) != primary_holder[0]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from aragora_storage_redis.health import health
 from redis_cluster import ThrowawayCluster, running
-from redis_support import connect_redis
+from redis_support import async_round_trip, connect_redis
 from tls_certs import make_certificates
 
 from aragora_storage_core.errors import BackendUnavailableError
@@ -45,6 +45,17 @@ def test_every_node_is_reached_over_tls_with_the_ca(tls_cluster: ThrowawayCluste
         assert found["storage.I145"].data["slots_ok"] == 16384
         assert not {"storage.W114", "storage.E145", "storage.E110"} & set(found)
         assert backend.describe()["tls"] is True
+    finally:
+        backend.close()
+
+
+def test_async_stores_reach_every_primary_over_tls(tls_cluster: ThrowawayCluster) -> None:
+    backend = connect_redis(tls_cluster.url("prefix=tls-async:"))
+    try:
+        result = async_round_trip(backend)
+        assert all(result["revoked"]) and result["cache"] == b"async"
+        per_primary = tls_cluster.keys_per_primary("tls-async:token:*")
+        assert len(per_primary) == 3 and all(per_primary.values())
     finally:
         backend.close()
 

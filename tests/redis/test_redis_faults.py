@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,13 +17,12 @@ import redis
 from aragora_storage_redis.backend import RedisBackend
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
-from redis_servers import RedisServerProcess, free_port
+from redis_servers import HANG_GUARD_SECONDS, RedisServerProcess, assert_sent_once, free_port, stall
 
 from aragora_storage_core.errors import BackendUnavailableError
 from aragora_storage_core.models import StreamEvent
 from aragora_storage_core.registry import Registry
 
-HANG_GUARD_SECONDS = 30
 PASSWORD = "s3cr3t-P@ss-7781"
 WRONG_PASSWORD = "wr0ng-P@ss-5523"
 
@@ -75,14 +73,6 @@ def test_server_that_never_answers_times_out_instead_of_hanging(silent_server: i
     assert "socket_timeout" in error.hint
 
 
-@pytest.fixture
-def throwaway(tmp_path: Path) -> Iterator[RedisServerProcess]:
-    """A private redis-server that allows DEBUG (to stall it on purpose)."""
-    server = RedisServerProcess(tmp_path / "redis", "--enable-debug-command", "yes").start()
-    yield server
-    server.stop()
-
-
 def test_restart_mid_use_is_survived_and_reported(throwaway: RedisServerProcess) -> None:
     registry = Registry(env={"DATABASE_URL": throwaway.url(query="connect_timeout=1")})
     try:
@@ -107,20 +97,6 @@ def test_restart_mid_use_is_survived_and_reported(throwaway: RedisServerProcess)
         registry.close()
 
 
-def stall(server: RedisServerProcess, seconds: float) -> Callable[[], None]:
-    """Make the server sleep ``seconds`` (DEBUG SLEEP); return a wait-until-awake function."""
-    sleeper = socket.create_connection(("127.0.0.1", server.port))
-    sleeper.sendall(f"DEBUG SLEEP {seconds}\r\n".encode())
-    time.sleep(0.3)  # let the server start sleeping before the command under test
-
-    def awake() -> None:
-        sleeper.settimeout(HANG_GUARD_SECONDS)
-        assert sleeper.recv(16).startswith(b"+OK")
-        sleeper.close()
-
-    return awake
-
-
 def test_xadd_past_the_socket_timeout_is_never_applied_twice(
         throwaway: RedisServerProcess) -> None:
     backend = Registry(env={}).connect(throwaway.url(query="socket_timeout=0.4&retries=5"))
@@ -129,12 +105,7 @@ def test_xadd_past_the_socket_timeout_is_never_applied_twice(
     awake = stall(throwaway, 1.6)
     error = raises_without_hanging(lambda: events.append(StreamEvent("loop", 1, "tick", {})))
     awake()
-    assert isinstance(error, BackendUnavailableError)
-    assert "stream_events.append timed out after 0.4s" in error.message
-    assert "never applied twice" in error.message
-    raw = redis.Redis(port=throwaway.port)
-    assert raw.xlen(f"{backend.keys.prefix}stream:loop") == 1
-    raw.close()
+    assert_sent_once(error, throwaway, backend.keys.stream("loop"))
     backend.close()
 
 

@@ -4,6 +4,7 @@ here, all requiring passwords)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -118,3 +119,25 @@ def test_a_sentinel_failover_is_followed(sentinel_backend: RedisBackend,
     state = found["storage.I146"].data
     assert state is not None and state["primary"] == f"127.0.0.1:{new}"
     assert "storage.W113" not in found  # a failover to a known replica is no restart
+
+
+def test_an_async_client_follows_a_sentinel_failover(sentinel_backend: RedisBackend,
+                                                     sentinels: ThrowawaySentinels) -> None:
+    """The loop's client (opened before the failover) moves to the new primary."""
+    wait_until(sentinels.settled, "the replica linked (after an earlier failover)")
+    cache = sentinel_backend.astore("cache")
+
+    async def scenario() -> tuple[int, int, bytes | None]:
+        try:
+            await cache.set("async-before", b"1")
+            old = sentinels.primary_port()
+            assert node_client(old, PASSWORD).execute_command("WAIT", 1, 5000) == 1
+            new = await asyncio.to_thread(sentinels.failover)
+            await cache.set("async-after", b"2")
+            return old, new, await cache.get("async-before")
+        finally:
+            await sentinel_backend.aclose()
+
+    old, new, before = asyncio.run(scenario())
+    assert new != old and before == b"1"
+    assert node_client(new, PASSWORD).get("sentinel-test:cache:async-after") == b"2"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from aragora_storage_redis.health import health
 from redis_cluster import ThrowawaySentinels, running
-from redis_support import connect_redis
+from redis_support import async_round_trip, connect_redis
 from tls_certs import make_certificates
 
 from aragora_storage_core.errors import BackendUnavailableError
@@ -36,6 +36,17 @@ def test_the_sentinels_and_the_primary_are_reached_over_tls(
         assert state is not None and state["sentinels_answering"] == 3
         assert state["primary"] == f"127.0.0.1:{tls_sentinels.primary_port()}"
         assert not {"storage.W114", "storage.E146", "storage.E110"} & set(found)
+    finally:
+        backend.close()
+
+
+def test_async_stores_reach_the_primary_through_tls_sentinels(
+        tls_sentinels: ThrowawaySentinels) -> None:
+    backend = connect_redis(tls_sentinels.url("prefix=tls-async:"))
+    try:
+        result = async_round_trip(backend, tokens=3)
+        assert all(result["revoked"]) and result["cache"] == b"async"
+        assert backend.store("cache").get("k") == b"async"
     finally:
         backend.close()
 

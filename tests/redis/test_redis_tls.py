@@ -12,6 +12,7 @@ import pytest
 from aragora_storage_redis.backend import RedisBackend
 from aragora_storage_redis.health import transport_checks
 from redis_servers import RedisServerProcess
+from redis_support import async_round_trip, connect_redis
 from tls_certs import make_certificates
 
 from aragora_storage_core.checks import Check
@@ -42,6 +43,19 @@ def test_rediss_with_the_ca_verifies_the_server_and_works(
         backend.store("cache").set("k", b"over tls")
         assert backend.store("cache").get("k") == b"over tls"
         assert transport_checks(backend) == []  # type: ignore[arg-type]
+    finally:
+        backend.close()
+
+
+def test_rediss_async_stores_use_tls_with_the_same_options(
+        tls_server: tuple[RedisServerProcess, Path]) -> None:
+    server, ca = tls_server
+    backend = connect_redis(server.url("rediss", query=f"ssl_ca_certs={ca}&prefix=async:"))
+    try:
+        result = async_round_trip(backend)  # the server speaks only TLS
+        assert all(result["revoked"]) and result["cache"] == b"async"
+        assert result["events"] == [result["appended"]]
+        assert backend.store("cache").get("k") == b"async"
     finally:
         backend.close()
 

@@ -37,6 +37,13 @@ _PASSED_BACK = ("content-type", "content-range", "content-location", "location",
                 "preference-applied", "proxy-status")
 
 
+class _Server(ThreadingHTTPServer):
+    """Accepts as many waiting connections as the system allows (socketserver's default
+    backlog of 5 made dozens of concurrent clients wait for TCP retransmits)."""
+
+    request_queue_size = 1024
+
+
 class Gateway:
     """A gateway on a free port of 127.0.0.1 in front of the PostgREST at ``upstream``."""
 
@@ -62,7 +69,7 @@ class Gateway:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         if tls is not None:
             self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)

@@ -11,6 +11,7 @@ from aragora_storage_core.consistency import primary_reads
 from aragora_storage_core.errors import ConfigurationError, InvalidURLError
 from aragora_storage_core.layout import DATABASES, DatabaseType
 from aragora_storage_core.settings import Settings
+from aragora_storage_core.stores.protocols import StoreKind
 from aragora_storage_core.url import StorageURL, parse_url
 from aragora_storage_postgres.database import PostgresDatabase
 
@@ -38,10 +39,44 @@ class PostgresBackend(SQLBackend):
             pool_timeout=settings.pool_timeout, slow_query_ms=settings.slow_query_ms)
         self.database.pool.release(self.database.pool.acquire())
         self._transaction_pooler: bool | None = None
+        self._async_db: Any = None
         if settings.replica_urls:
             self.database.add_replicas(replica_urls(settings.replica_urls),
                                        max_lag=settings.max_replica_lag,
                                        window=settings.read_your_writes_window)
+
+    def make_async_store(self, kind: StoreKind, store: Any) -> Any:
+        """The async twin of ``store``: the same store class on psycopg 3's async
+        connections (:mod:`aragora_storage_postgres.aio`), run through the greenlet bridge.
+
+        Needs the ``async`` extra (``pip install 'aragora-storage-postgres[async]'``).
+        The first call probes for a transaction-mode pooler (blocking, once).
+        """
+        from aragora_storage_core.aio.proxy import AsyncStore
+
+        database = self._async_database()
+        runner = _runner(database.replicas)
+        return AsyncStore(self.build_sql_store(kind, database), kind, runner)
+
+    def _async_database(self) -> Any:
+        """The async adapter of :attr:`database`, made once (its pools open per loop)."""
+        if self._async_db is None:
+            from aragora_storage_postgres.aio_setup import async_database
+
+            self._async_db = async_database(self.database, self.settings,
+                                            prepared=not self.behind_transaction_pooler())
+        return self._async_db
+
+    async def aclose(self) -> None:
+        """Close the async pools of the running event loop."""
+        if self._async_db is not None:
+            await self._async_db.pools.aclose()
+
+    def close(self) -> None:
+        """Close every connection: the async pools' (never waiting on a loop) and the rest."""
+        if self._async_db is not None:
+            self._async_db.pools.close()
+        super().close()
 
     def behind_transaction_pooler(self) -> bool:
         """True when a transaction-mode pooler (PgBouncer, ...) is in front (probed once)."""
@@ -91,6 +126,23 @@ class PostgresBackend(SQLBackend):
 
         with primary_reads():
             return [*super().health(), *health(self)]
+
+def _runner(replicas: Any) -> Any:
+    """The bridge's runner; with replicas, one that first gives the task its write clock."""
+    from aragora_storage_core.aio.bridge import run
+
+    if replicas is None:
+        return run
+    import asyncio
+
+    own_clock = replicas.own_clock
+
+    async def routed(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        own_clock(asyncio.current_task())
+        return await run(fn, *args, **kwargs)
+
+    return routed
+
 
 def replica_urls(texts: tuple[str, ...]) -> list[StorageURL]:
     """Parse ``DATABASE_REPLICA_URLS`` entries; a bad one names its position, never its text."""

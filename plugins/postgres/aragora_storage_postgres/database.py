@@ -16,20 +16,26 @@ from __future__ import annotations
 import io
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, cast
 
-from aragora_storage_core.errors import BackendUnavailableError, StorageError
+from aragora_storage_core.errors import StorageError
 from aragora_storage_core.sql.database import Cursor, Params, Row, SQLDatabase, Transaction
 from aragora_storage_core.sql.slowlog import report
 from aragora_storage_core.url import StorageURL
+from aragora_storage_postgres.bulk_load import bulk_load
 from aragora_storage_postgres.connection import connect_kwargs, open_connection, where
 from aragora_storage_postgres.copy_guard import quiet_copy
 from aragora_storage_postgres.copy_rows import copy_csv
 from aragora_storage_postgres.dialect import POSTGRES
-from aragora_storage_postgres.errors import ConnectionLostError, refusal
+from aragora_storage_postgres.errors import (
+    ConnectionLostError,
+    connection_lost,
+    lost_twice,
+    refusal,
+)
 from aragora_storage_postgres.pool import ConnectionPool, Lease
 from aragora_storage_postgres.replicas import Replica, ReplicaSet
 from aragora_storage_postgres.write_cursor import WriteCursor
@@ -149,9 +155,7 @@ class PostgresDatabase(SQLDatabase):
                 raise refusal(exc) or exc from None
             self.pool.discard(lease)
             if not retry:
-                raise BackendUnavailableError(
-                    f"the connection to PostgreSQL at {where(self.url)} was lost twice in a row",
-                    "check the server's logs and network; then retry") from None
+                raise lost_twice(where(self.url)) from None
             return self._read(sql, params, label, every, retry=False)
         except self._errors as exc:
             self._put_back(lease, held)
@@ -226,15 +230,7 @@ class PostgresDatabase(SQLDatabase):
             raise self._lost_error(committing=True) from None
 
     def _lost_error(self, committing: bool) -> ConnectionLostError:
-        if committing:
-            return ConnectionLostError(
-                f"the connection to PostgreSQL at {where(self.url)} was lost while committing;"
-                " the write may or may not have been saved",
-                "check whether the change is there before doing it again")
-        return ConnectionLostError(
-            f"the connection to PostgreSQL at {where(self.url)} was lost during a write"
-            " transaction; nothing of it was saved",
-            "retry the operation once the server is back")
+        return connection_lost(where(self.url), committing)
 
     def _rollback(self, lease: Lease) -> None:
         """``ROLLBACK`` if the server has a transaction open (known without a round trip)."""
@@ -272,6 +268,12 @@ class PostgresDatabase(SQLDatabase):
         execute_values(raw, f"{head}%s{tail}", rows, template=template,
                        page_size=BULK_PAGE_SIZE)
         return len(rows)
+
+    def bulk_load(self, table: str, columns: Sequence[str], key: Sequence[str],
+                  batches: Iterable[Sequence[Row]], commit_rows: int = 0) -> Iterator[int]:
+        """``COPY`` into ``table``; into a staging table and upserted from it when ``table``
+        already holds rows (:mod:`bulk_load`). Commits every ``commit_rows`` rows."""
+        return bulk_load(self, table, columns, key, batches, commit_rows)
 
     @contextmanager
     def migration_session(self) -> Iterator[SQLDatabase]:

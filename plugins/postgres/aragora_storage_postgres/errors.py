@@ -37,8 +37,35 @@ REFUSALS: dict[str, tuple[str, str]] = {
 
 
 def refusal(exc: BaseException) -> StatementRefusedError | None:
-    """The typed error for a driver error that is one of :data:`REFUSALS`, else ``None``."""
-    known = REFUSALS.get(getattr(exc, "pgcode", None) or "")
+    """The typed error for a driver error that is one of :data:`REFUSALS`, else ``None``.
+
+    psycopg2 names the SQLSTATE ``pgcode``, psycopg 3 ``sqlstate``.
+    """
+    code = getattr(exc, "pgcode", None) or getattr(exc, "sqlstate", None)
+    known = REFUSALS.get(code or "")
     if known is None:
         return None
     return StatementRefusedError(*known)
+
+
+def connection_lost(target: str, committing: bool) -> ConnectionLostError:
+    """The server at ``target`` (``host:port/db``) closed a write transaction's connection.
+
+    ``committing``: the ``COMMIT`` had been sent, so the write may have been saved.
+    """
+    if committing:
+        return ConnectionLostError(
+            f"the connection to PostgreSQL at {target} was lost while committing;"
+            " the write may or may not have been saved",
+            "check whether the change is there before doing it again")
+    return ConnectionLostError(
+        f"the connection to PostgreSQL at {target} was lost during a write"
+        " transaction; nothing of it was saved",
+        "retry the operation once the server is back")
+
+
+def lost_twice(target: str) -> BackendUnavailableError:
+    """A read found its connection closed, and then the fresh one too."""
+    return BackendUnavailableError(
+        f"the connection to PostgreSQL at {target} was lost twice in a row",
+        "check the server's logs and network; then retry")

@@ -85,6 +85,16 @@ class Replica:
         self.state, self.problem, self.fresh_as_of = state, problem, -math.inf
 
 
+class WriteClock:
+    """When the context that holds it (a thread, an asyncio task) last wrote."""
+
+    __slots__ = ("at", "owner")
+
+    def __init__(self, owner: object) -> None:
+        self.owner = owner
+        self.at = -math.inf
+
+
 @dataclass(frozen=True)
 class ReplicaReport:
     """One replica as ``doctor`` shows it: state and lag in seconds (``None``: unknown)."""
@@ -114,8 +124,8 @@ class ReplicaSet:
         self.readable: tuple[Replica, ...] = ()
         #: Monotonic time of the last write through this backend (any thread).
         self.last_write = -math.inf
-        self._caller_write: ContextVar[float] = ContextVar(
-            f"aragora_postgres_last_write_{id(self)}", default=-math.inf)
+        self._caller_write: ContextVar[WriteClock | None] = ContextVar(
+            f"aragora_postgres_last_write_{id(self)}", default=None)
         self._errors = errors
         self._samples: deque[tuple[float, int]] = deque(
             maxlen=int((max_lag + 2 * check_seconds) / check_seconds) + 2)
@@ -144,7 +154,8 @@ class ReplicaSet:
         readable = self.readable
         if not readable or now - self.last_write < self.window:
             return None
-        floor = self._caller_write.get()
+        clock = self._caller_write.get()
+        floor = -math.inf if clock is None else clock.at
         if now - self.max_lag > floor:
             floor = now - self.max_lag
         if len(readable) == 1:
@@ -161,7 +172,23 @@ class ReplicaSet:
         """Record a write (committed, or with an unknown outcome) by the calling context."""
         now = monotonic()
         self.last_write = now
-        self._caller_write.set(now)
+        clock = self._caller_write.get()
+        if clock is None:
+            clock = WriteClock(None)
+            self._caller_write.set(clock)
+        clock.at = now
+
+    def own_clock(self, owner: object) -> None:
+        """Give ``owner`` (an asyncio task) its own write clock in the current context.
+
+        The async path calls this in the task before each store call: the call runs in a
+        copy of the task's context, and :meth:`wrote` there sets the time on this shared
+        clock, so the task's next reads see its write. A task that inherited another's
+        clock (asyncio copies the context into a new task) gets a fresh one.
+        """
+        clock = self._caller_write.get()
+        if clock is None or clock.owner is not owner:
+            self._caller_write.set(WriteClock(owner))
 
     def lost(self, replica: Replica, problem: str) -> None:
         """A read found ``replica`` not answering: leave it out until a check finds it back."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any, ClassVar
+import threading
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
@@ -17,6 +18,9 @@ from aragora_storage_redis.keys import Keyspace
 from aragora_storage_redis.nodes import location_of
 from aragora_storage_redis.options import RedisOptions
 from aragora_storage_redis.topology import Topology, open_topology
+
+if TYPE_CHECKING:
+    from aragora_storage_redis.bridged import LoopClients
 
 
 class RedisBackend(Backend):
@@ -39,6 +43,8 @@ class RedisBackend(Backend):
         self.socket_timeout = self.options.socket_timeout
         self.location = location_of(url, self.options)
         self._keyspace_ready = False
+        self._async_lock = threading.Lock()
+        self.async_clients: LoopClients | None = None
         try:
             self.topology: Topology = open_topology(url, self.options)
         except DRIVER_ERRORS as error:
@@ -98,6 +104,25 @@ class RedisBackend(Backend):
             self._keyspace_ready = True
         return STORE_CLASSES[kind](self)
 
+    def make_async_store(self, kind: StoreKind, store: Any) -> Any:
+        """The async twin of ``store``: the same store class on the running event loop's
+        ``redis.asyncio`` client (``bridged.py``), run through the greenlet bridge."""
+        from aragora_storage_core.aio.bridge import run
+        from aragora_storage_core.aio.proxy import AsyncStore
+        from aragora_storage_redis.bridged import BridgedClient, LoopClients, sleep
+
+        with self._async_lock:
+            if self.async_clients is None:
+                self.async_clients = LoopClients(self.topology.async_client)
+        bridged = type(store)(self, BridgedClient(self.async_clients),
+                              Retrier(self.options.retries, sleep))
+        return AsyncStore(bridged, kind, run)
+
+    async def aclose(self) -> None:
+        """Close the ``redis.asyncio`` client of the running event loop."""
+        if self.async_clients is not None:
+            await self.async_clients.aclose()
+
     def migrate(self, request: MigrationRequest) -> MigrationReport:
         """Report on or apply the keyspace's data migrations."""
         from aragora_storage_redis import migrate
@@ -131,5 +156,7 @@ class RedisBackend(Backend):
         }
 
     def close(self) -> None:
-        """Close every connection."""
+        """Close every connection (async clients are dropped: their loops may be gone)."""
+        if self.async_clients is not None:
+            self.async_clients.forget()
         self.topology.close()

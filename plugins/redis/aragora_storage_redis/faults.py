@@ -10,6 +10,7 @@ cluster that is down or moving a slot), and a timeout on one says its outcome is
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Callable, Iterator
 from functools import wraps
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
@@ -30,7 +31,6 @@ from redis.exceptions import (
     TimeoutError,
     TryAgainError,
 )
-from redis.retry import Retry
 from redis.sentinel import MasterNotFoundError
 
 from aragora_storage_core.errors import BackendUnavailableError, StorageError
@@ -45,6 +45,8 @@ _TLS_HINT = ("give the CA certificate with ?ssl_ca_certs=/path/ca.pem; switching
 NOT_RUN = (ClusterDownError, TryAgainError, SlotNotCoveredError)
 #: Every error redis-py raises (its cluster errors are not all ``RedisError``).
 DRIVER_ERRORS = (RedisError, RedisClusterException)
+#: Errors after which an idempotent command is sent again.
+RETRIED = (ConnectionError, TimeoutError, RedisClusterUnreachableError, *NOT_RUN)
 
 
 #: Backoff before retry ``n`` is ``min(BACKOFF_CAP, BACKOFF_BASE * 2**n)``: 0.2, 0.4, 0.8,
@@ -53,28 +55,41 @@ BACKOFF_BASE, BACKOFF_CAP = 0.1, 1.5
 
 
 class Retrier:
-    """Runs commands again, with backoff, after errors that allow it."""
+    """Runs commands again, with backoff, after errors that allow it.
 
-    def __init__(self, retries: int) -> None:
-        backoff = ExponentialBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE)
-        self._retry = Retry(backoff, retries, supported_errors=(
-            ConnectionError, TimeoutError, RedisClusterUnreachableError, *NOT_RUN))
-        self._unsent = Retry(backoff, retries, supported_errors=NOT_RUN)
+    ``sleep`` waits out each backoff: ``time.sleep`` on the sync API; the async path
+    passes one that awaits ``asyncio.sleep`` through the bridge, so the loop never blocks.
+    """
+
+    def __init__(self, retries: int, sleep: Callable[[float], object] = time.sleep) -> None:
+        self._backoff = ExponentialBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE)
+        self._retries = retries
+        self._sleep = sleep
 
     def idempotent(self, command: Callable[[], T]) -> T:
         """Run ``command``; retry it on connection errors, timeouts and cluster failovers,
         never on bad credentials."""
-        result: T = self._retry.call_with_retry(command, _ignore, is_retryable=_retryable)
-        return result
+        return self._call(command, RETRIED, _retryable)
 
     def unsent(self, command: Callable[[], T]) -> T:
         """Run the write ``command``; retry only when the cluster said it did not run it."""
-        result: T = self._unsent.call_with_retry(command, _ignore)
-        return result
+        return self._call(command, NOT_RUN, _always)
+
+    def _call(self, command: Callable[[], T], errors: tuple[type[Exception], ...],
+              retryable: Callable[[Exception], bool]) -> T:
+        failures = 0
+        while True:
+            try:
+                return command()
+            except errors as error:  # redis-py dropped the connection; a retry takes a new one
+                failures += 1
+                if failures > self._retries or not retryable(error):
+                    raise
+                self._sleep(self._backoff.compute(failures))
 
 
-def _ignore(error: Exception) -> None:
-    """redis-py already dropped the failed connection; the next attempt takes a fresh one."""
+def _always(error: Exception) -> bool:
+    return True
 
 
 def _retryable(error: Exception) -> bool:

@@ -1,9 +1,11 @@
 """Facts about the nodes of a Redis URL, shared by every topology (``topology.py``,
-``sentinel.py``): their addresses, where the data is (for messages), replicas' run ids."""
+``sentinel.py``): their addresses, where the data is (for messages), replicas' run ids,
+when to ask the sentinels again."""
 
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Any
 
 from redis import Redis
@@ -44,3 +46,19 @@ def location_of(url: StorageURL, options: RedisOptions) -> str:
         return (f"redis sentinel service {options.service!r} at {_hosts(url, 26379)} "
                 f"db {options.db}")
     return f"redis at {_hosts(url, 6379)}/{options.db}"
+
+
+class Recheck:
+    """When to ask the sentinels again: ``check_interval`` seconds after the last time."""
+
+    def __init__(self, check_interval: float) -> None:
+        self.check_interval = check_interval
+        self._checked_at = time.monotonic()
+
+    def due(self) -> bool:
+        """True (and the clock restarts) when the last check is ``check_interval`` old."""
+        now = time.monotonic()
+        if now - self._checked_at < self.check_interval:
+            return False
+        self._checked_at = now
+        return True

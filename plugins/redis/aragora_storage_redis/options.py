@@ -226,6 +226,15 @@ def connection_kwargs(url: StorageURL, options: RedisOptions) -> dict[str, Any]:
     return kwargs
 
 
+def for_asyncio(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` (of :func:`connection_kwargs`) for a ``redis.asyncio`` client: the same
+    settings, with redis.asyncio's own (switched off) retry object."""
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    return kwargs | {"retry": Retry(NoBackoff(), 0)}
+
+
 def tls_kwargs(options: RedisOptions) -> dict[str, Any]:
     """The ``ssl_*`` settings of a TLS connection."""
     return {

@@ -4,7 +4,6 @@ failover."""
 from __future__ import annotations
 
 import contextlib
-import time
 from typing import Any
 
 from redis import Redis
@@ -17,7 +16,7 @@ from redis.sentinel import (
 )
 
 from aragora_storage_core.url import StorageURL
-from aragora_storage_redis.nodes import addresses, location_of, replica_run_ids
+from aragora_storage_redis.nodes import Recheck, addresses, location_of, replica_run_ids
 from aragora_storage_redis.options import RedisOptions, connection_kwargs, tls_kwargs
 
 
@@ -31,14 +30,11 @@ class RecheckingSentinelPool(SentinelConnectionPool):
     def __init__(self, service: str, sentinel: Sentinel, *, check_interval: float,
                  **kwargs: Any) -> None:
         super().__init__(service, sentinel, **kwargs)  # type: ignore[no-untyped-call]
-        self.check_interval = check_interval
-        self._checked_at = time.monotonic()
+        self.recheck = Recheck(check_interval)
 
     def get_connection(self, *args: Any, **options: Any) -> Any:
         """A pooled connection, to the current primary if the last check is old."""
-        now = time.monotonic()
-        if now - self._checked_at >= self.check_interval:
-            self._checked_at = now
+        if self.recheck.due():
             # No sentinel answering is no reason to fail the command: the connections
             # stay, and their own errors (or the next connect) tell if the primary is gone.
             with contextlib.suppress(ConnectionError, TimeoutError):
@@ -57,7 +53,7 @@ class SentinelPrimary:
 
     def __init__(self, url: StorageURL, options: RedisOptions) -> None:
         service = options.service or ""
-        sentinel_kwargs: dict[str, Any] = {
+        self._sentinel_kwargs: dict[str, Any] = {
             "username": options.sentinel_username,
             "password": url.params.get("sentinel_password"),
             "socket_timeout": options.socket_timeout,
@@ -65,18 +61,28 @@ class SentinelPrimary:
             "client_name": "aragora-storage",
         }
         if options.tls:
-            sentinel_kwargs.update(ssl=True, **tls_kwargs(options))
-        self.sentinel = Sentinel(addresses(url, 26379), sentinel_kwargs=sentinel_kwargs)
+            self._sentinel_kwargs.update(ssl=True, **tls_kwargs(options))
+        self._sentinels = addresses(url, 26379)
+        self.sentinel = Sentinel(self._sentinels, sentinel_kwargs=self._sentinel_kwargs)
         self.service = service
         kwargs = connection_kwargs(url, options)
         self._node_kwargs = kwargs | ({"ssl": True} if options.tls else {})
-        kwargs["connection_class"] = (SentinelManagedSSLConnection if options.tls
-                                      else SentinelManagedConnection)
-        self.pool = RecheckingSentinelPool(service, self.sentinel, db=options.db,
-                                           check_interval=options.sentinel_check_interval,
-                                           **kwargs)
+        self._pool_kwargs = kwargs | {"db": options.db,
+                                      "check_interval": options.sentinel_check_interval}
+        self._tls = options.tls
+        self.pool = RecheckingSentinelPool(
+            service, self.sentinel, connection_class=SentinelManagedSSLConnection if options.tls
+            else SentinelManagedConnection, **self._pool_kwargs)
         self.client: Any = Redis(connection_pool=self.pool)
         self.location = location_of(url, options)
+
+    def async_client(self) -> Any:
+        """A ``redis.asyncio`` client of the primary, through sentinels of its own, set up
+        like :attr:`client` (for the running event loop only)."""
+        from aragora_storage_redis.async_sentinel import primary_client
+
+        return primary_client(self.service, self._sentinels, self._sentinel_kwargs,
+                              self._pool_kwargs, tls=self._tls)
 
     def scan_targets(self) -> list[Any]:
         """The current primary."""

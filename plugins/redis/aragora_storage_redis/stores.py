@@ -17,7 +17,7 @@ from redis.crc import key_slot
 
 from aragora_storage_core.models import StreamEvent, to_iso, utcnow_iso
 from aragora_storage_core.stores.protocols import StoreKind
-from aragora_storage_redis.faults import DRIVER_ERRORS, translate, translated
+from aragora_storage_redis.faults import DRIVER_ERRORS, Retrier, translate, translated
 
 if TYPE_CHECKING:
     from aragora_storage_redis.backend import RedisBackend
@@ -27,14 +27,21 @@ _STREAM_ID = re.compile(r"^\d+(-\d+)?$")
 
 
 class RedisStore:
-    """Shared plumbing: the backend's client, keyspace and retry policy."""
+    """Shared plumbing: the backend's client, keyspace and retry policy.
 
-    def __init__(self, backend: RedisBackend) -> None:
+    The async path builds the same store on a client-like object of ``redis.asyncio``
+    (``bridged.BridgedClient``) and a retrier that sleeps through the bridge.
+    """
+
+    def __init__(self, backend: RedisBackend, client: Any = None,
+                 retrier: Retrier | None = None) -> None:
+        retrier = retrier or backend.retrier
         self._backend = backend
-        self._client: Any = backend.client  # bytes replies: decode_responses is off
+        # bytes replies: decode_responses is off
+        self._client: Any = backend.client if client is None else client
         self._keys = backend.keys
-        self._idempotent = backend.retrier.idempotent
-        self._unsent = backend.retrier.unsent
+        self._idempotent = retrier.idempotent
+        self._unsent = retrier.unsent
         self._slot = _cluster_slot if backend.topology.mode == "cluster" else _one_slot
 
     @property
@@ -134,8 +141,9 @@ class RedisStreamEventStore(RedisStore):
     Ids are stream ids (``1700000000000-0``); they order events within a loop.
     """
 
-    def __init__(self, backend: RedisBackend) -> None:
-        super().__init__(backend)
+    def __init__(self, backend: RedisBackend, client: Any = None,
+                 retrier: Retrier | None = None) -> None:
+        super().__init__(backend, client, retrier)
         self._maxlen = backend.options.stream_maxlen
 
     @translated("stream_events.append", idempotent=False)

@@ -16,7 +16,7 @@ from redis.exceptions import ConnectionError, TimeoutError
 
 from aragora_storage_core.url import StorageURL
 from aragora_storage_redis.nodes import addresses, location_of, replica_run_ids
-from aragora_storage_redis.options import RedisOptions, connection_kwargs
+from aragora_storage_redis.options import RedisOptions, connection_kwargs, for_asyncio
 
 if TYPE_CHECKING:
     from aragora_storage_redis.sentinel import SentinelPrimary
@@ -28,13 +28,25 @@ class SingleServer:
     mode = "single"
 
     def __init__(self, url: StorageURL, options: RedisOptions) -> None:
-        kwargs = connection_kwargs(url, options)
-        if options.tls:
-            kwargs["connection_class"] = SSLConnection
         host, port = addresses(url, 6379)[0]
-        self.pool = ConnectionPool(host=host, port=port, db=options.db, **kwargs)
+        self._kwargs = connection_kwargs(url, options) | {"host": host, "port": port,
+                                                          "db": options.db}
+        self._tls = options.tls
+        pool_kwargs: dict[str, Any] = self._kwargs | (
+            {"connection_class": SSLConnection} if options.tls else {})
+        self.pool = ConnectionPool(**pool_kwargs)
         self.client: Any = Redis(connection_pool=self.pool)
         self.location = location_of(url, options)
+
+    def async_client(self) -> Any:
+        """A ``redis.asyncio`` client with a pool of its own, set up like :attr:`client`
+        (for the running event loop only: its connections belong to that loop)."""
+        from redis import asyncio as aioredis
+
+        pool_kwargs: dict[str, Any] = for_asyncio(self._kwargs) | (
+            {"connection_class": aioredis.SSLConnection} if self._tls else {})
+        pool = aioredis.ConnectionPool(**pool_kwargs)
+        return aioredis.Redis.from_pool(pool)
 
     def scan_targets(self) -> list[Any]:
         """The one server."""
@@ -69,12 +81,19 @@ class ClusterServers:
         if options.tls:
             kwargs["ssl"] = True
         self._node_kwargs = dict(kwargs)
-        retry = kwargs.pop("retry")
+        self._seeds = addresses(url, 6379)
         self.location = location_of(url, options)
         node: Any = ClusterNode  # redis-py's cluster module is untyped
         self.client: Any = RedisCluster(
-            startup_nodes=[node(host, port) for host, port in addresses(url, 6379)],
-            retry=retry, **kwargs)
+            startup_nodes=[node(host, port) for host, port in self._seeds], **kwargs)
+
+    def async_client(self) -> Any:
+        """A ``redis.asyncio`` cluster client set up like :attr:`client` (for the running
+        event loop only); it discovers the nodes on its first command."""
+        from redis.asyncio.cluster import ClusterNode, RedisCluster
+
+        return RedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in self._seeds],
+                            **for_asyncio(self._node_kwargs))
 
     def scan_targets(self) -> list[Any]:
         """A client of each primary: ``SCAN`` sees only the keys of the node it runs on."""

@@ -29,6 +29,7 @@ from aragora_storage_core.url import StorageURL
 from aragora_storage_sqlite import backup as file_backup
 from aragora_storage_sqlite import encrypt as file_encryption
 from aragora_storage_sqlite import health as file_checks
+from aragora_storage_sqlite import restore as file_restore
 
 if TYPE_CHECKING:
     from aragora_storage_core.aio.proxy import AsyncStore
@@ -51,6 +52,7 @@ class SQLiteBackend(SQLBackend):
     """
 
     name = "sqlite"
+    restore_copies_checked = True
 
     def __init__(self, url: StorageURL, settings: Settings,
                  cipher: ColumnCipher | None = None) -> None:
@@ -143,7 +145,7 @@ class SQLiteBackend(SQLBackend):
 
     def restore(self, request: RestoreRequest) -> BackupManifest:
         """Stage each backup file beside its live file, then rename them into place."""
-        return file_backup.restore(self, request)
+        return file_restore.restore(self, request)
 
     def encrypt(self, request: EncryptionRequest) -> EncryptionStatus:
         """Report or change SQLCipher encryption of every file (an offline operation)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from time import perf_counter
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from aragora_storage_core.backend import Backend
 from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
@@ -16,6 +16,10 @@ from aragora_storage_core.url import MASK, StorageURL
 from aragora_storage_supabase.errors import GrantsMissingError, TablesMissingError
 from aragora_storage_supabase.project import SupabaseProject, timeout_from
 from aragora_storage_supabase.tables import TABLES
+
+if TYPE_CHECKING:
+    from aragora_storage_core.aio.proxy import AsyncStore
+    from aragora_storage_supabase.aio import BridgedTransport
 
 
 class SupabaseBackend(Backend):
@@ -40,6 +44,7 @@ class SupabaseBackend(Backend):
         self.project = SupabaseProject(url, timeout_from(settings.env), settings.slow_query_ms)
         self.direct_url: str | None = settings.env.get("SUPABASE_DB_URL", "").strip() or None
         self._schema_ready = False
+        self._async_project: SupabaseProject | None = None
         try:
             self.probe()
         except BaseException:
@@ -78,6 +83,32 @@ class SupabaseBackend(Backend):
             self._schema_ready = True
         return build_store(kind, self.project, self.settings, self._column_cipher)
 
+    def make_async_store(self, kind: StoreKind, store: Any) -> AsyncStore:
+        """The async twin of ``store``: the same Supabase store class, on a project whose
+        requests run on supabase-py's async client (:mod:`.aio`)."""
+        from aragora_storage_core.aio.bridge import run
+        from aragora_storage_core.aio.proxy import AsyncStore
+        from aragora_storage_supabase.stores import build_store
+
+        if self._async_project is None:  # called under the backend's store lock
+            from aragora_storage_supabase.aio import BridgedTransport
+
+            self._async_project = SupabaseProject(
+                self.url, self.project.timeout, self.settings.slow_query_ms, BridgedTransport)
+        return AsyncStore(build_store(kind, self._async_project, self.settings,
+                                      self._column_cipher), kind, run)
+
+    @property
+    def async_project(self) -> SupabaseProject | None:
+        """The project the async stores send through (``None`` before the first one);
+        its ``client`` is the running event loop's async supabase client."""
+        return self._async_project
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections the async stores opened on the running loop."""
+        if self._async_project is not None:
+            await cast("BridgedTransport", self._async_project.transport).aclose()
+
     def _column_cipher(self) -> ColumnCipher:
         return column_cipher(self.settings)
 
@@ -112,5 +143,7 @@ class SupabaseBackend(Backend):
                                      "direct_connection": self.direct_url is not None}
 
     def close(self) -> None:
-        """Close the HTTP connections."""
+        """Close the HTTP connections (those of the async stores: forget them)."""
         self.project.close()
+        if self._async_project is not None:
+            self._async_project.close()

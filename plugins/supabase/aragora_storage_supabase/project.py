@@ -11,7 +11,7 @@ import base64
 import json
 from collections.abc import Callable, Iterator, Mapping
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from aragora_storage_core.errors import (
     BackendUnavailableError,
@@ -137,52 +137,107 @@ class GatewayAnswer(Exception):
         self.message = message
 
 
-def raise_gateway_answer(response: Any) -> None:
-    """``httpx`` response hook: raise :class:`GatewayAnswer` for a gateway status."""
-    if response.status_code not in GATEWAY_STATUSES:
-        return
-    response.read()
+def gateway_answer(response: Any) -> GatewayAnswer:
+    """The :class:`GatewayAnswer` of a read ``httpx`` response with a gateway status."""
     try:
         body = response.json()
     except ValueError:
         body = None
     message = body.get("message") if isinstance(body, dict) else None
-    raise GatewayAnswer(response.status_code,
-                        str(message or response.reason_phrase or "no message"))
+    return GatewayAnswer(response.status_code,
+                         str(message or response.reason_phrase or "no message"))
+
+
+def raise_gateway_answer(response: Any) -> None:
+    """``httpx`` response hook: raise :class:`GatewayAnswer` for a gateway status."""
+    if response.status_code in GATEWAY_STATUSES:
+        response.read()
+        raise gateway_answer(response)
+
+
+def http_settings(timeout: float, hook: Callable[[Any], Any]) -> dict[str, Any]:
+    """The ``httpx`` client settings of every project client: ``timeout`` (connecting
+    within at most 5 s), no redirects (httpx would send the ``apikey`` header on to any
+    other host), and ``hook`` on every response (:func:`raise_gateway_answer`)."""
+    import httpx
+
+    return {"timeout": httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            "follow_redirects": False, "event_hooks": {"response": [hook]}}
+
+
+def client_over(http: Any, make: Callable[..., Any], options: Callable[..., Any],
+                base_url: str, key: str) -> Any:
+    """The ``supabase`` client ``make(base_url, key, options(...))`` makes over the ``httpx``
+    client ``http``, keeping no session of its own. A URL or key the client refuses is a
+    :class:`ConfigurationError` that shows neither."""
+    settings = options(httpx_client=http, auto_refresh_token=False, persist_session=False)
+    try:
+        return make(base_url, key, settings)
+    except Exception as error:  # the client validates the URL's and the key's shape
+        raise ConfigurationError(
+            f"the supabase client refused the project settings ({type(error).__name__})",
+            "export SUPABASE_URL=https://<project>.supabase.co and SUPABASE_KEY") from None
 
 
 def open_client(base_url: str, key: str, timeout: float) -> tuple[Any, Any]:
     """The unmodified ``supabase`` client over an ``httpx`` client with ``timeout``.
 
-    Returns ``(supabase client, httpx client)``; close the second when done. A URL or key
-    the client refuses is a :class:`ConfigurationError` that shows neither.
+    Returns ``(supabase client, httpx client)``; close the second when done.
     """
     import httpx
     from supabase import ClientOptions, create_client
 
-    # No redirects: httpx would send the ``apikey`` header on to any other host.
-    http = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-                        follow_redirects=False,
-                        event_hooks={"response": [raise_gateway_answer]})
-    options = ClientOptions(httpx_client=http, auto_refresh_token=False,
-                            persist_session=False)
+    http = httpx.Client(**http_settings(timeout, raise_gateway_answer))
     try:
-        return create_client(base_url, key, options), http
-    except Exception as error:  # the client validates the URL's and the key's shape
+        return client_over(http, create_client, ClientOptions, base_url, key), http
+    except ConfigurationError:
         http.close()
-        raise ConfigurationError(
-            f"the supabase client refused the project settings ({type(error).__name__})",
-            "export SUPABASE_URL=https://<project>.supabase.co and SUPABASE_KEY") from None
+        raise
+
+
+class Transport(Protocol):
+    """The clients a :class:`SupabaseProject` sends through, and how a request waits."""
+
+    @property
+    def client(self) -> Any:
+        """The ``supabase`` client: builds table and function requests."""
+
+    @property
+    def http(self) -> Any:
+        """The ``httpx`` client under it (for the requests the client has no call for)."""
+
+    def send(self, request: Callable[[], Any], write: bool) -> Any:
+        """The result of the request ``request()`` starts (``write``: it changes data)."""
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+
+
+class SyncTransport:
+    """The synchronous ``supabase`` client; a request is sent by calling it."""
+
+    def __init__(self, base_url: str, key: str, timeout: float) -> None:
+        self.client, self.http = open_client(base_url, key, timeout)
+
+    def send(self, request: Callable[[], Any], write: bool) -> Any:
+        """Send the request and wait for its answer."""
+        return request()
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self.http.close()
 
 
 class SupabaseProject:
     """One project: the ``supabase`` client over a bounded ``httpx`` client.
 
     :meth:`run` executes a built PostgREST query and turns every failure into a typed
-    error; :meth:`scrub` masks the key in any text.
+    error; :meth:`scrub` masks the key in any text. ``transport`` opens the clients and
+    says how a request waits for its answer (the async path's is in :mod:`.aio`).
     """
 
-    def __init__(self, url: StorageURL, timeout: float, slow_query_ms: float) -> None:
+    def __init__(self, url: StorageURL, timeout: float, slow_query_ms: float,
+                 transport: Callable[[str, str, float], Transport] = SyncTransport) -> None:
         self.base_url = api_base(url)
         self.location = f"Supabase project at {self.base_url}"
         self.encrypted = self.base_url.startswith("https://")
@@ -190,11 +245,21 @@ class SupabaseProject:
         self._key = checked_key(url.password or "")
         self.role = key_role(self._key)
         self._slow_s = slow_query_ms / 1000
-        self.client, self.http = open_client(self.base_url, self._key, timeout)
+        self.transport = transport(self.base_url, self._key, timeout)
         self._full_page = 0  # the largest page size the server ever answered in full
 
     def __repr__(self) -> str:
         return f"<SupabaseProject {self.base_url} key={MASK}>"
+
+    @property
+    def client(self) -> Any:
+        """The ``supabase`` client requests are built with."""
+        return self.transport.client
+
+    @property
+    def http(self) -> Any:
+        """The ``httpx`` client under it."""
+        return self.transport.http
 
     def scrub(self, text: str) -> str:
         """``text`` with the key masked."""
@@ -205,15 +270,19 @@ class SupabaseProject:
         builder: SyncRequestBuilder = self.client.table(name)
         return builder
 
-    def execute(self, query: Any, operation: str, idempotent: bool = True) -> Any:
+    def execute(self, query: Any, operation: str, idempotent: bool = True,
+                write: bool | None = None) -> Any:
         """Execute ``query`` (a built request); return the client's response (``data``,
-        ``count``); failures become typed errors."""
+        ``count``); failures become typed errors. ``write``: the request changes data
+        (default: it is not a ``GET`` or ``HEAD``)."""
         from httpx import HTTPError
         from postgrest import APIError
 
+        if write is None:
+            write = query.request.http_method not in ("GET", "HEAD")
         started = perf_counter()
         try:
-            response = query.execute()
+            response = self.transport.send(query.execute, write)
         except (APIError, HTTPError, GatewayAnswer) as error:
             raise self.translate(error, operation, idempotent) from None
         elapsed = perf_counter() - started
@@ -228,8 +297,12 @@ class SupabaseProject:
 
     def rpc(self, function: str, params: dict[str, Any], operation: str,
             idempotent: bool = False) -> Any:
-        """Call the database function ``function`` (``POST /rpc/<function>``); its result."""
-        return self.execute(self.client.rpc(function, params), operation, idempotent).data
+        """Call the database function ``function`` (``POST /rpc/<function>``); its result.
+
+        Functions that change data are not ``idempotent``; those that only read are.
+        """
+        return self.execute(self.client.rpc(function, params), operation, idempotent,
+                            write=not idempotent).data
 
     def served_schema(self) -> ServedSchema:
         """The tables (with their columns) and functions the API's schema cache holds (its
@@ -237,10 +310,12 @@ class SupabaseProject:
         from httpx import HTTPError
 
         started = perf_counter()
+        headers = {"apikey": self._key, "Authorization": f"Bearer {self._key}",
+                   "Accept": "application/openapi+json"}
+        http = self.http
         try:
-            response = self.http.get(f"{self.base_url}/rest/v1/", headers={
-                "apikey": self._key, "Authorization": f"Bearer {self._key}",
-                "Accept": "application/openapi+json"})
+            response = self.transport.send(
+                lambda: http.get(f"{self.base_url}/rest/v1/", headers=headers), write=False)
             response.raise_for_status()
             spec = response.json()
             definitions = spec.get("definitions") or {}
@@ -367,4 +442,4 @@ class SupabaseProject:
 
     def close(self) -> None:
         """Close the HTTP connections."""
-        self.http.close()
+        self.transport.close()

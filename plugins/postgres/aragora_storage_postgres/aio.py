@@ -1,0 +1,312 @@
+"""The async path's database: the shared SQL stores over psycopg 3's async connections.
+
+A store built on :class:`AsyncPostgresDatabase` is the synchronous store class, run by
+:func:`aragora_storage_core.aio.bridge.run` in a greenlet: every driver call here goes
+through :func:`~aragora_storage_core.aio.bridge.await_`, one coroutine per round trip
+group (checkout, statement and return of a read are one coroutine), so the event loop
+never blocks. Pools are per event loop (:mod:`aio_pools`).
+
+Like the synchronous :class:`~aragora_storage_postgres.database.PostgresDatabase`:
+reads run in autocommit (a read whose connection the server had closed is retried once
+on a fresh one) and may go to a replica chosen by the same :class:`ReplicaSet` (the
+same freshness rules, ``registry.primary()``, read-your-writes); writes run between
+``BEGIN`` (sent when the first statement is) and ``COMMIT`` on one connection, never
+retried once a statement went out; the same typed errors.
+
+Cancellation (``task.cancel()``, ``asyncio.timeout``): psycopg cancels the running
+statement on the server; the transaction rolls back and its connection goes back to the
+pool idle. A connection whose rollback failed, or whose ``COMMIT`` was in flight, is
+closed instead. The :class:`WriteTracker` of the call hears ``began``, ``committing``,
+``committed`` and ``ended`` so the cancellation carries the write's outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from time import perf_counter
+from typing import Any, cast
+
+import psycopg
+from psycopg.pq import TransactionStatus
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from aragora_storage_core.aio.bridge import WriteTracker, await_, writes
+from aragora_storage_core.sql.database import Cursor, Params, Row, SQLDatabase, Transaction
+from aragora_storage_postgres.aio_pools import LoopPools
+from aragora_storage_postgres.connection import where
+from aragora_storage_postgres.database import PostgresDatabase
+from aragora_storage_postgres.dialect import POSTGRES
+from aragora_storage_postgres.errors import connection_lost, lost_twice, refusal
+from aragora_storage_postgres.replicas import Replica, ReplicaSet
+
+PRIMARY = "primary"
+Connection = psycopg.AsyncConnection[Any]
+Pool = AsyncConnectionPool[Any]
+
+
+class _Closed(Exception):
+    """The server had closed the connection (raised instead of the driver's error)."""
+
+
+class AsyncPostgresDatabase(SQLDatabase):
+    """The async twin of a :class:`PostgresDatabase`: same server, replicas and limits."""
+
+    dialect = POSTGRES
+
+    def __init__(self, database: PostgresDatabase, pools: LoopPools) -> None:
+        self.url = database.url
+        self.label = database.label
+        self.slow_query_seconds = database.slow_query_seconds
+        self.replicas: ReplicaSet | None = database.replicas
+        self.integrity_error = psycopg.IntegrityError
+        self.pools = pools
+        self._target = where(database.url)
+        self._open: ContextVar[_TxCursor | None] = ContextVar(
+            f"aragora_postgres_async_tx_{id(self)}", default=None)
+
+    def fetch_one(self, sql: str, params: Params = (), label: str = "fetch") -> Row | None:
+        """Run a read (on a replica when one is fresh enough); return the first row."""
+        row: Row | None = self._read(sql, params, label, False)
+        return row
+
+    def fetch_all(self, sql: str, params: Params = (), label: str = "fetch") -> list[Row]:
+        """Run a read (on a replica when one is fresh enough); return every row."""
+        rows: list[Row] = self._read(sql, params, label, True)
+        return rows
+
+    def _read(self, sql: str, params: Params, label: str, every: bool) -> Any:
+        start = perf_counter()
+        open_tx = self._open.get()
+        if open_tx is not None:  # inside this call's transaction: on its connection
+            open_tx.execute(sql, params)
+            result: Any = open_tx.fetchall() if every else open_tx.fetchone()
+        else:
+            replica = None if self.replicas is None else self.replicas.choose()
+            result = _MISSED if replica is None else self._on_replica(replica, sql, params,
+                                                                      every)
+            if result is _MISSED:
+                result = self._on_primary(sql, params, every)
+        self.timed(label, start)
+        return result
+
+    def _on_primary(self, sql: str, params: Params, every: bool) -> Any:
+        pool = self.pools.get(PRIMARY)
+        for attempt in (1, 2):
+            try:
+                return await_(_query(self.pools, PRIMARY, pool, sql, params, every))
+            except _Closed:  # a restart closes them all: check the idle ones, then retry
+                if attempt == 2:
+                    raise lost_twice(self._target) from None
+                await_(pool.check())
+            except psycopg.Error as exc:
+                refused = refusal(exc)
+                if refused is not None:
+                    raise refused from None
+                raise
+        raise AssertionError("unreachable")
+
+    def _on_replica(self, replica: Replica, sql: str, params: Params, every: bool) -> Any:
+        """The read on ``replica``; :data:`_MISSED` when the primary must answer instead."""
+        replicas = cast(ReplicaSet, self.replicas)
+        try:
+            return await_(_query(self.pools, replica.label, self.pools.get(replica.label),
+                                 sql, params, every))
+        except _Closed:
+            replicas.lost(replica, f"{replica.label} stopped answering")
+        except _Unreachable as exc:
+            replicas.lost(replica, exc.message)
+        except psycopg.Error:
+            pass  # e.g. cancelled by a conflict with recovery: the primary answers instead
+        return _MISSED
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """``BEGIN`` ... ``COMMIT`` on one connection; ``ROLLBACK`` if the block raises.
+
+        Inside another transaction of the same store call it joins that one.
+        """
+        open_tx = self._open.get()
+        if open_tx is not None:
+            yield Transaction(cast(Cursor, open_tx), self)
+            return
+        cursor = _TxCursor(self, writes())
+        token = self._open.set(cursor)
+        try:
+            try:
+                yield Transaction(cast(Cursor, cursor), self)
+            except BaseException as exc:
+                lost = cursor.abandon(terminate=False)
+                raise self._mapped(exc, lost, committing=False) from None
+            try:
+                cursor.commit()
+            except BaseException as exc:
+                lost = cursor.abandon(terminate=True)
+                raise self._mapped(exc, lost, committing=True) from None
+        finally:
+            self._open.reset(token)
+            if cursor.begun and self.replicas is not None:
+                self.replicas.wrote()
+
+    def _mapped(self, exc: BaseException, lost: bool, committing: bool) -> BaseException:
+        """The error to raise for ``exc`` (the driver's, or ours for a lost connection)."""
+        if lost and isinstance(exc, psycopg.OperationalError | _Closed):
+            return connection_lost(self._target, committing)
+        return refusal(exc) or exc
+
+
+class _Unreachable(Exception):
+    """No connection to a target (a :class:`StorageError` wrapped for the replica path)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.message = getattr(error, "message", str(error))
+
+
+_MISSED: Any = object()
+
+
+async def _checkout(pools: LoopPools, target: str, pool: Pool) -> Connection:
+    """A connection of ``pool``; our typed error when none came in time."""
+    try:
+        conn: Connection = await pool.getconn()
+    except PoolTimeout:
+        error = await pools.unavailable(target)
+        raise (error if target == PRIMARY else _Unreachable(error)) from None
+    return conn
+
+
+async def _query(pools: LoopPools, target: str, pool: Pool, sql: str, params: Params,
+                 every: bool) -> Any:
+    """Checkout, run, fetch, return the connection: one read, one coroutine."""
+    conn = await _checkout(pools, target, pool)
+    try:
+        cursor = await conn.execute(sql, params)
+        return await (cursor.fetchall() if every else cursor.fetchone())
+    except psycopg.OperationalError:
+        if conn.broken or conn.closed:
+            raise _Closed from None
+        raise
+    finally:
+        await pool.putconn(conn)
+
+
+class _TxCursor:
+    """The cursor of one write transaction on one pooled connection (DB-API shaped).
+
+    Each statement is awaited in one coroutine with its result rows, so ``fetchone`` and
+    ``fetchall`` cost no round trip.
+    """
+
+    __slots__ = ("_committing", "_database", "_pool", "_rows", "_tracker", "begun", "conn",
+                 "cursor", "rowcount")
+
+    def __init__(self, database: AsyncPostgresDatabase, tracker: Any) -> None:
+        self._database = database
+        self._pool = database.pools.get(PRIMARY)
+        self._tracker: WriteTracker = tracker
+        self.conn: Connection | None = None
+        self.cursor: psycopg.AsyncCursor[Any] | None = None
+        self.begun = self._committing = False
+        self.rowcount = -1
+        self._rows: list[Any] = []
+
+    def execute(self, sql: str, params: Params = ()) -> None:
+        """Run one statement (after ``BEGIN`` on a fresh connection when it is the first)."""
+        await_(self._run(sql, params))
+
+    def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        """Run one statement for many parameter rows (psycopg pipelines them)."""
+        await_(self._run_many(sql, list(rows)))
+
+    def fetchone(self) -> Any:
+        """Next row of the last statement, or ``None``."""
+        return self._rows.pop(0) if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        """Remaining rows of the last statement."""
+        rows, self._rows = self._rows, []
+        return rows
+
+    async def _begin(self) -> psycopg.AsyncCursor[Any]:
+        """A connection with ``BEGIN`` done; a connection found closed is replaced once
+        (nothing was sent on it that could have been applied)."""
+        pool = self._pool
+        for attempt in (1, 2):
+            self.conn = conn = await _checkout(self._database.pools, PRIMARY, pool)
+            try:
+                await conn.execute("BEGIN")
+            except psycopg.OperationalError:
+                if not (conn.broken or conn.closed) or attempt == 2:
+                    raise
+                self.conn = None
+                await pool.putconn(conn)
+                await pool.check()  # the others the server closed are replaced too
+                continue
+            self.begun = True
+            self._tracker.began()
+            self.cursor = conn.cursor()
+            return self.cursor
+        raise AssertionError("unreachable")
+
+    async def _run(self, sql: str, params: Params) -> None:
+        cursor = self.cursor or await self._begin()
+        await cursor.execute(sql, params)
+        self.rowcount = cursor.rowcount
+        self._rows = await cursor.fetchall() if cursor.description is not None else []
+
+    async def _run_many(self, sql: str, rows: list[Params]) -> None:
+        cursor = self.cursor or await self._begin()
+        await cursor.executemany(sql, rows)
+        self.rowcount = len(rows)
+        self._rows = []
+
+    def commit(self) -> None:
+        """``COMMIT`` and return the connection (nothing when no statement ran)."""
+        if self.conn is None:
+            return
+        self._tracker.committing()
+        self._committing = True
+        await_(self._commit(self.conn))
+
+    async def _commit(self, conn: Connection) -> None:
+        await conn.execute("COMMIT")
+        self._tracker.committed()
+        self._committing = False
+        self.conn = None
+        await self._pool.putconn(conn)
+
+    def abandon(self, terminate: bool) -> bool:
+        """End the transaction after an error; return whether the server had closed it.
+
+        Rolls back and returns the connection when it can be trusted; closes it when the
+        rollback fails, when a ``COMMIT`` was in flight or its state is unknown.
+        """
+        conn = self.conn
+        if conn is None:
+            return False
+        lost = conn.broken or conn.closed
+        self.conn = None
+        await_(self._abandon(conn, terminate or self._committing))
+        return lost
+
+    async def _abandon(self, conn: Connection, terminate: bool) -> None:
+        status = conn.info.transaction_status
+        try:
+            if terminate or status not in _CLEAN:
+                conn.pgconn.finish()  # the server rolls back what it has open
+            elif status is not TransactionStatus.IDLE:
+                await conn.execute("ROLLBACK")
+        except BaseException:  # the rollback failed or was cancelled too: close it
+            conn.pgconn.finish()
+        finally:
+            if not self._committing:
+                self._tracker.ended()
+            await self._pool.putconn(conn)
+
+
+#: Transaction states after which ``ROLLBACK`` leaves a connection fit for reuse.
+_CLEAN = (TransactionStatus.IDLE, TransactionStatus.INTRANS, TransactionStatus.INERROR)
+

@@ -1,0 +1,158 @@
+"""The Redis stores' async path: the same store classes on a client-like object whose
+commands run on a ``redis.asyncio`` client, awaited through the bridge (docs/async.md).
+
+:class:`BridgedClient` stands where the stores expect redis-py's client: a command that
+returns an awaitable is awaited with ``bridge.await_``; a pipeline buffers its commands
+and awaits ``execute()``; a registered Lua script awaits its call. Each write (or
+pipeline holding one) is wrapped in ``writes().committing()`` ... ``committed()``, so a
+cancelled write says whether it may have been applied; reads leave the tracker alone.
+
+The ``redis.asyncio`` clients belong to one event loop each (:class:`LoopClients`).
+Imported only by ``RedisBackend.make_async_store``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aragora_storage_core.aio.bridge import await_, writes
+
+T = TypeVar("T")
+
+#: Commands that change nothing on the server: a cancelled one is "not applied". Every
+#: other command counts as a write (an unknown one may have been applied).
+READS = frozenset({
+    "get", "mget", "exists", "strlen", "ttl", "pttl", "type", "xrange", "xrevrange",
+    "xlen", "hget", "hgetall", "hkeys", "hlen", "smembers", "lrange", "zrange", "scan",
+    "info", "ping", "dbsize", "time", "config_get", "cluster_info", "cluster_nodes",
+})
+
+
+def sleep(seconds: float) -> None:
+    """Wait ``seconds`` without blocking the loop (the async path's retry back-off)."""
+    await_(asyncio.sleep(seconds))
+
+
+def _awaited(awaitable: Awaitable[T], write: bool) -> T:
+    """``awaitable``'s result through the bridge, a write tracked as one."""
+    if not write:
+        return await_(awaitable)
+    tracker = writes()
+    tracker.committing()
+    result = await_(awaitable)
+    tracker.committed()
+    return result
+
+
+class LoopClients:
+    """One ``redis.asyncio`` client per event loop, made by ``make`` on first use."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary())
+        self._lock = threading.Lock()
+        self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], Any] | None = None
+
+    def current(self) -> Any:
+        """The running loop's client (made now if this loop has none)."""
+        loop = asyncio.get_running_loop()
+        last = self._last
+        if last is not None and last[0]() is loop:
+            return last[1]
+        with self._lock:
+            client = self._clients.get(loop)
+            if client is None:
+                client = self._clients[loop] = self._make()
+            self._last = (weakref.ref(loop), client)
+        return client
+
+    async def aclose(self) -> None:
+        """Close the running loop's client, if it has one."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._clients.pop(loop, None)
+            if self._last is not None and self._last[0]() is loop:
+                self._last = None
+        if client is not None:
+            await client.aclose()
+
+    def forget(self) -> None:
+        """Drop every client without awaiting anything (their loops may be closed)."""
+        with self._lock:
+            self._clients.clear()
+            self._last = None
+
+
+class BridgedClient:
+    """Client-like: ``client.set(...)`` runs ``SET`` on the running loop's async client.
+
+    For store code running under ``bridge.run`` only (``await_`` refuses anywhere else).
+    """
+
+    def __init__(self, clients: LoopClients) -> None:
+        self._clients = clients
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        clients, write = self._clients, name not in READS
+
+        def command(*args: Any, **kwargs: Any) -> Any:
+            result = getattr(clients.current(), name)(*args, **kwargs)
+            return _awaited(result, write) if inspect.isawaitable(result) else result
+
+        command.__name__ = name
+        self.__dict__[name] = command  # built once per command name
+        return command
+
+    def pipeline(self, transaction: bool = True) -> BridgedPipeline:
+        """A pipeline (``MULTI``/``EXEC`` with ``transaction``) of the running loop's client."""
+        return BridgedPipeline(self._clients.current().pipeline(transaction=transaction))
+
+    def register_script(self, script: str | bytes) -> BridgedScript:
+        """A Lua script (``EVALSHA``, loading it when the server lacks it)."""
+        return BridgedScript(self._clients, script)
+
+
+class BridgedPipeline:
+    """Buffers commands like redis-py's pipeline; :meth:`execute` awaits them all."""
+
+    def __init__(self, pipe: Any) -> None:
+        self._pipe = pipe
+        self._writes = False
+
+    def __getattr__(self, name: str) -> Callable[..., BridgedPipeline]:
+        method = getattr(self._pipe, name)
+
+        def buffer(*args: Any, **kwargs: Any) -> BridgedPipeline:
+            self._writes = self._writes or name not in READS
+            method(*args, **kwargs)
+            return self
+
+        return buffer
+
+    def execute(self, *args: Any, **kwargs: Any) -> list[Any]:
+        """Send the buffered commands; their replies in order."""
+        replies: list[Any] = _awaited(self._pipe.execute(*args, **kwargs), self._writes)
+        return replies
+
+
+class BridgedScript:
+    """A registered Lua script; a call counts as a write (a script may write anything)."""
+
+    def __init__(self, clients: LoopClients, script: str | bytes) -> None:
+        self._clients = clients
+        self._script = script
+        self._registered: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+    def __call__(self, keys: list[Any] | None = None, args: list[Any] | None = None) -> Any:
+        """Run the script with ``keys`` and ``args`` on the running loop's client."""
+        client = self._clients.current()
+        script = self._registered.get(client)
+        if script is None:
+            script = self._registered[client] = client.register_script(self._script)
+        return _awaited(script(keys=keys, args=args), write=True)
