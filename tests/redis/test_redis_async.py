@@ -30,10 +30,14 @@ from aragora_storage_core.stores.protocols import TokenBlacklistStore, UserStore
 LATER = datetime.now(UTC) + timedelta(hours=1)
 
 
-def test_redis_url_beside_sqlite_routes_the_async_token_blacklist_to_redis(
-        redis_url: str, tmp_path: Path, shared_client: redis.Redis, prefix: str) -> None:
-    registry = Registry(env={"DATABASE_URL": f"sqlite:///{tmp_path}/data",
-                             "REDIS_URL": redis_url})
+@pytest.mark.parametrize("primary", ["sqlite", "postgresql"])
+def test_redis_url_beside_a_primary_routes_the_async_token_blacklist_to_redis(
+        primary: str, redis_url: str, tmp_path: Path, shared_client: redis.Redis, prefix: str,
+        request: pytest.FixtureRequest) -> None:
+    database_url = (f"sqlite:///{tmp_path}/data" if primary == "sqlite"
+                    else request.getfixturevalue("postgres_url"))
+    registry = Registry(env={"DATABASE_URL": database_url, "REDIS_URL": redis_url,
+                             "ARAGORA_AUTO_MIGRATE": "1"})  # PostgreSQL waits for migrate
 
     async def scenario() -> tuple[bool, bool, Any]:
         try:
@@ -53,7 +57,7 @@ def test_redis_url_beside_sqlite_routes_the_async_token_blacklist_to_redis(
         assert shared_client.exists(f"{prefix}token:jti-async") == 1
         assert registry.store(TokenBlacklistStore).is_revoked("jti-async")  # sync sees it
         assert not (tmp_path / "data" / "token_blacklist.db").exists()
-        assert registry.route("users").name == "sqlite"
+        assert registry.route("users").name == primary
     finally:
         registry.close()
 
