@@ -16,7 +16,8 @@ runs and is dropped when it finishes) or the caller asked to overwrite.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
+from contextlib import closing
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from aragora_storage_core.consolidate.schema import TableSchema, reference_schema
@@ -107,7 +108,7 @@ def migrate_target(hook: Any, target: SQLBackend) -> None:
 
 
 def read_batches(database: SQLDatabase, table: TableSource,
-                 batch_size: int) -> Iterator[list[Row]]:
+                 batch_size: int) -> Generator[list[Row]]:
     """Every row of ``table``, ``batch_size`` rows at a time, memory flat.
 
     A database that streams reads (:attr:`SQLDatabase.streams`, SQLite) hands them from
@@ -154,10 +155,11 @@ def copy_table(source: SQLDatabase, target: SQLDatabase, table: TableSource,
     batch); progress counts committed rows.
     """
     written = 0
-    for rows in target.bulk_load(table.written_name, table.columns, table.key,
-                                 read_batches(source, table, batch_size), commit_rows):
-        written += rows
-        progress.advance(rows, note=table.schema.name)
+    with closing(read_batches(source, table, batch_size)) as batches:  # ends the read
+        for rows in target.bulk_load(table.written_name, table.columns, table.key, batches,
+                                     commit_rows):
+            written += rows
+            progress.advance(rows, note=table.schema.name)
     if table.schema.integer_key and target.dialect.identity_reset_sql:
         with target.transaction() as tx:
             tx.execute(target.dialect.identity_reset_sql.format(

@@ -62,7 +62,8 @@ def bulk_load(database: PostgresDatabase, table: str, columns: Sequence[str],
     target = quote(table)
     names = [quote(c) for c in columns]
     listed = ", ".join(names)
-    held = database.fetch_one(f"SELECT EXISTS (SELECT 1 FROM {target})")
+    with database.transaction() as tx:  # on the primary, never on a lagging replica
+        held = tx.fetch_one(f"SELECT EXISTS (SELECT 1 FROM {target})")
     upsert = None
     if held and held[0]:
         keys = [quote(c) for c in key]
