@@ -236,8 +236,9 @@ class _TxCursor:
         pool = self._pool
         for attempt in (1, 2):
             self.conn = conn = await _checkout(self._database.pools, PRIMARY, pool)
+            cursor = conn.cursor()
             try:
-                await conn.execute("BEGIN")
+                await cursor.execute(b"BEGIN", prepare=False)
             except psycopg.OperationalError:
                 if not (conn.broken or conn.closed) or attempt == 2:
                     raise
@@ -247,8 +248,8 @@ class _TxCursor:
                 continue
             self.begun = True
             self._tracker.began()
-            self.cursor = conn.cursor()
-            return self.cursor
+            self.cursor = cursor
+            return cursor
         raise AssertionError("unreachable")
 
     async def _run(self, sql: str, params: Params) -> None:
@@ -272,7 +273,7 @@ class _TxCursor:
         await_(self._commit(self.conn))
 
     async def _commit(self, conn: Connection) -> None:
-        await conn.execute("COMMIT")
+        await cast(psycopg.AsyncCursor[Any], self.cursor).execute(b"COMMIT", prepare=False)
         self._tracker.committed()
         self._committing = False
         self.conn = None
@@ -298,7 +299,7 @@ class _TxCursor:
             if terminate or status not in _CLEAN:
                 conn.pgconn.finish()  # the server rolls back what it has open
             elif status is not TransactionStatus.IDLE:
-                await conn.execute("ROLLBACK")
+                await conn.execute(b"ROLLBACK", prepare=False)
         except BaseException:  # the rollback failed or was cancelled too: close it
             conn.pgconn.finish()
         finally:
