@@ -73,16 +73,19 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def swap_into_place(staged: Path, target: Path) -> None:
+def swap_into_place(staged: Path, target: Path, *, sync_dir: bool = True) -> None:
     """Rename the complete file ``staged`` over ``target`` as the one switching step.
 
     ``target``'s companions go first, so no stale WAL can be replayed onto the new file;
-    the caller makes sure no process has ``target`` open.
+    the caller makes sure no process has ``target`` open. ``sync_dir=False`` leaves
+    flushing the directory (making the rename durable) to the caller, who swaps several
+    files and flushes their directory once.
     """
     fsync_path(staged)
     remove_companions(target)
     os.replace(staged, target)
-    fsync_path(target.parent)
+    if sync_dir:
+        fsync_path(target.parent)
     remove_companions(staged)
 
 

@@ -220,13 +220,14 @@ def quiesce(target: Path, key: DatabaseKey | None = None, wait: float = IN_USE_W
 
 
 def replace_database(staged: Path, target: Path, timeout: float = 30.0,
-                     key: DatabaseKey | None = None) -> None:
+                     key: DatabaseKey | None = None, *, sync_dir: bool = True) -> None:
     """Move the complete file ``staged`` over the database ``target`` atomically.
 
     The live database is checked unused and its WAL checkpointed into it (:func:`quiesce`),
     then its ``-wal``/``-shm`` files are removed so no stale WAL can be replayed onto the
-    new file; the rename is the single step that switches contents.
+    new file; the rename is the single step that switches contents. ``sync_dir``: as in
+    :func:`swap_into_place`.
     """
     quiesce(target, key, min(timeout, IN_USE_WAIT))
     os.chmod(staged, FILE_MODE)
-    swap_into_place(staged, target)
+    swap_into_place(staged, target, sync_dir=sync_dir)

@@ -14,13 +14,16 @@ _CHUNK = 4 << 20
 _HINT = "use another backup (aragora-storage backup list)"
 
 
-def copy_checked(source: Path, destination: Path, entry: BackupFile) -> None:
-    """Copy ``source`` to ``destination`` (``0600``, flushed) if its bytes match ``entry``.
+def copy_checked(source: Path, destination: Path, entry: BackupFile, *,
+                 flush: bool = True) -> None:
+    """Copy ``source`` to ``destination`` (``0600``) if its bytes match ``entry``.
 
     The SHA-256 is taken of the very bytes written, in the same pass, so what lands in
     ``destination`` is exactly what the manifest describes (no window between a check and
     the copy, and the file is read once). On a size or digest mismatch ``destination`` is
-    removed and :class:`CorruptBackupError` names ``source``.
+    removed and :class:`CorruptBackupError` names ``source``. ``flush``: fsync
+    ``destination`` before returning (``False``: the caller flushes it, e.g. while it
+    copies the next file).
     """
     digest = hashlib.sha256()
     size = 0
@@ -34,7 +37,8 @@ def copy_checked(source: Path, destination: Path, entry: BackupFile) -> None:
                 digest.update(chunk)
                 _write_all(fd, chunk)
                 size += read
-        os.fsync(fd)
+        if flush:
+            os.fsync(fd)
     except BaseException:
         os.close(fd)
         destination.unlink(missing_ok=True)

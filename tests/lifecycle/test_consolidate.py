@@ -260,11 +260,11 @@ def schema_then_pause(staged, home, sources):
     if stop_at == "building:" + home.filename:
         pause(stop_at)
 
-def swap_after_pause(staged, target):
+def swap_after_pause(staged, target, **options):
     '''Fault injection: stop once the target was checked unused, before the rename.'''
     if stop_at == "before-swap:" + target.name:
         pause(stop_at)
-    real_swap(staged, target)
+    real_swap(staged, target, **options)
 
 ledger.record = record_then_pause
 build._create_schema = schema_then_pause

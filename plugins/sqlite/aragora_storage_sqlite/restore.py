@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,7 +37,8 @@ def restore(backend: SQLiteBackend, request: RestoreRequest) -> BackupManifest:
     Every staged file's SHA-256 is compared as it is copied (:func:`copy_checked`), so a
     backup file altered since it was made is refused before any live file is touched
     (even while the server still runs); only then are the live files checked unused,
-    their WAL folded in, kept and replaced.
+    their WAL folded in, kept and replaced. Each staged file is flushed in a second
+    thread while the next is copied, and the directory once after the renames.
     """
     manifest = read_manifest(request.directory)
     targets = layout_files(backend)
@@ -49,24 +51,33 @@ def restore(backend: SQLiteBackend, request: RestoreRequest) -> BackupManifest:
         _refuse_unreadable(request.directory / entry.name, backend.key)
     live = {entry.name: targets[entry.name] for entry in manifest.files}
     staged: list[tuple[Path, Path]] = []
-    try:
-        for entry in manifest.files:
-            target = live[entry.name]
-            ensure_private_dir(target.parent)
-            temp = target.with_name(f".{target.name}.restoring")
-            copy_checked(request.directory / entry.name, temp, entry)
-            staged.append((temp, target))
-        backend.close()
-        for target in live.values():
-            quiesce(target, backend.key)
-        if request.keep is not None:
-            _keep_live_files(backend, live, request.keep, request.directory.name)
-    except BaseException:
-        for temp, _ in staged:
-            temp.unlink(missing_ok=True)
-        raise
+    with ThreadPoolExecutor(1) as flusher:  # fsyncs wait on the disk while work goes on
+        flushed: list[Future[None]] = []
+        try:
+            for entry in manifest.files:
+                target = live[entry.name]
+                ensure_private_dir(target.parent)
+                temp = target.with_name(f".{target.name}.restoring")
+                copy_checked(request.directory / entry.name, temp, entry, flush=False)
+                staged.append((temp, target))
+                flushed.append(flusher.submit(fsync_path, temp))
+            backend.close()
+            for target in live.values():
+                quiesce(target, backend.key)
+            if request.keep is not None:
+                _keep_live_files(backend, live, request.keep, request.directory.name)
+            for flushing in flushed:
+                flushing.result()
+        except BaseException:
+            wait(flushed)
+            for temp, _ in staged:
+                temp.unlink(missing_ok=True)
+            raise
     for temp, target in staged:
-        replace_database(temp, target, backend.settings.db_timeout, key=backend.key)
+        replace_database(temp, target, backend.settings.db_timeout, key=backend.key,
+                         sync_dir=False)
+    for directory in {target.parent for _, target in staged}:
+        fsync_path(directory)  # the renames, durable together
     return manifest
 
 
