@@ -82,10 +82,22 @@ def usage_rows(rows: int) -> Iterator[tuple[Any, ...]]:
         yield ("org-1", ("debate", "tokens", "api")[i % 3], 1 + i % 5, "{}", stamp)
 
 
-AUDIT_INSERT = ("INSERT INTO audit_log (timestamp, user_id, org_id, action, details)"
-                " VALUES ({0}, {0}, {0}, {0}, {0})")
+AUDIT_INSERT = "INSERT INTO audit_log (timestamp, user_id, org_id, action, details) VALUES "
 USAGE_INSERT = ("INSERT INTO usage_events (org_id, event_type, count, metadata, timestamp)"
-                " VALUES ({0}, {0}, {0}, {0}, {0})")
+                " VALUES ")
+InsertMany = Callable[[Any, str, list[tuple[Any, ...]]], None]
+
+
+def sqlite_insert(cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """``executemany`` of ``sql`` + one row of ``?`` placeholders."""
+    cursor.executemany(sql + "(" + ", ".join("?" * len(rows[0])) + ")", rows)
+
+
+def pg_insert(cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """psycopg2's ``execute_values``: one statement per page of rows."""
+    from psycopg2.extras import execute_values
+
+    execute_values(cursor, sql + "%s", rows, page_size=len(rows))
 ORG_INSERT = "INSERT INTO organizations (id, name, slug) VALUES ('org-1', 'Org', 'org')"
 
 
@@ -104,7 +116,7 @@ def migrate(url: str) -> None:
         registry.close()
 
 
-def fill(conn: Any, marker: str, audits: int, usage: int) -> None:
+def fill(conn: Any, insert: InsertMany, audits: int, usage: int) -> None:
     """Insert ``audits`` audit rows and ``usage`` usage events through a DB-API ``conn``."""
     cursor = conn.cursor()
     cursor.execute(ORG_INSERT)
@@ -113,10 +125,10 @@ def fill(conn: Any, marker: str, audits: int, usage: int) -> None:
         for row in rows:
             batch.append(row)
             if len(batch) == 10_000:
-                cursor.executemany(sql.format(marker), batch)
+                insert(cursor, sql, batch)
                 batch.clear()
         if batch:
-            cursor.executemany(sql.format(marker), batch)
+            insert(cursor, sql, batch)
     conn.commit()
 
 
@@ -125,7 +137,7 @@ def sqlite_seed(directory: Path, audits: int, usage: int) -> str:
     url = f"sqlite:///{directory}?mode=legacy"
     migrate(url)
     conn = sqlite3.connect(directory / "users.db")
-    fill(conn, "?", audits, usage)
+    fill(conn, sqlite_insert, audits, usage)
     conn.close()
     return url
 
@@ -162,7 +174,7 @@ def pg_seed(name: str, audits: int, usage: int) -> str:
     url = pg_url(name)
     migrate(url)
     conn = psycopg2.connect(url)
-    fill(conn, "%s", audits, usage)
+    fill(conn, pg_insert, audits, usage)
     conn.close()
     return url
 
