@@ -2,9 +2,12 @@
 
 Works over the generic :class:`~aragora_storage_core.sql.database.SQLDatabase` interface,
 so any SQL backend can be a source or a target. The target is migrated first (through the
-``storage_migrate`` hook); each table is read in primary-key order one batch at a time
-(keyset pagination: memory stays flat however large the table) and written with an upsert
-on the primary key. At the end the row counts of source and target are compared.
+``storage_migrate`` hook); each table is read one batch at a time (memory stays flat
+however large the table: see :func:`read_batches`) and handed to the target's
+:meth:`~aragora_storage_core.sql.database.SQLDatabase.bulk_load`, which replaces a row
+with the same primary key and never duplicates one (generic: an upsert per batch;
+PostgreSQL: ``COPY`` into an empty table, upserting only into one that holds rows). At
+the end the row counts of source and target are compared.
 
 A target that already holds rows is refused, unless the copy resumes an interrupted copy
 of the same source (a marker table, :data:`MARKER_TABLE`, names the source while a copy
@@ -13,7 +16,8 @@ runs and is dropped when it finishes) or the caller asked to overwrite.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
@@ -29,6 +33,9 @@ if TYPE_CHECKING:
     from aragora_storage_core.backend import Backend, SQLBackend
 
 DEFAULT_BATCH = 1000
+#: Rows per transaction of a bulk load that commits less often than every batch (COPY):
+#: an interrupted copy keeps what it committed, and a commit is rare enough not to count.
+DEFAULT_COMMIT = 100_000
 #: Exists in the target's first database only while a copy into it is unfinished; its one
 #: row names the source (URL with the password masked).
 MARKER_TABLE = "aragora_copy_in_progress"
@@ -101,11 +108,21 @@ def migrate_target(hook: Any, target: SQLBackend) -> None:
 
 
 def read_batches(database: SQLDatabase, table: TableSource,
-                 batch_size: int) -> Iterator[list[Row]]:
-    """Every row of ``table`` in key order, ``batch_size`` rows at a time (keyset paging)."""
+                 batch_size: int) -> Generator[list[Row]]:
+    """Every row of ``table``, ``batch_size`` rows at a time, memory flat.
+
+    A database that streams reads (:attr:`SQLDatabase.streams`, SQLite) hands them from
+    one cursor in its own order: no sort, and the time per row stays the same however
+    large the table. Any other is paged through in key order (keyset pagination, each
+    page found by the key's index).
+    """
     quote = database.dialect.quote
     name = quote(table.schema.name)
     columns = ", ".join(quote(c) for c in table.columns)
+    if database.streams:
+        yield from database.stream(f"SELECT {columns} FROM {name}", (), batch_size,
+                                   f"copy.{table.schema.name}")
+        return
     key = table.key
     order = ", ".join(quote(c) for c in key)
     positions = [table.columns.index(c) for c in key]
@@ -124,15 +141,6 @@ def read_batches(database: SQLDatabase, table: TableSource,
                                   f"copy.{table.schema.name}")
 
 
-def upsert_sql(database: SQLDatabase, table: TableSource) -> str:
-    """Insert a row or replace the one with its key, in ``database``'s dialect."""
-    quote = database.dialect.quote
-    columns = [quote(c) for c in table.columns]
-    key = [quote(c) for c in table.key]
-    return database.dialect.upsert(quote(table.written_name), columns, key,
-                                   replace=[c for c in columns if c not in key])
-
-
 def count(database: SQLDatabase, table: str) -> int:
     """Rows in ``table``."""
     row = database.fetch_one(f"SELECT count(*) FROM {database.dialect.quote(table)}")
@@ -140,15 +148,18 @@ def count(database: SQLDatabase, table: str) -> int:
 
 
 def copy_table(source: SQLDatabase, target: SQLDatabase, table: TableSource,
-               batch_size: int, progress: Progress) -> int:
-    """Stream ``table`` from ``source`` into ``target``, one transaction per batch."""
-    sql = upsert_sql(target, table)
+               batch_size: int, progress: Progress, commit_rows: int = DEFAULT_COMMIT) -> int:
+    """Stream ``table`` from ``source`` into ``target`` by the target's bulk load.
+
+    The target commits every ``commit_rows`` rows or more often (the generic load: every
+    batch); progress counts committed rows.
+    """
     written = 0
-    for rows in read_batches(source, table, batch_size):
-        with target.transaction() as tx:
-            tx.execute_many(sql, rows, label=f"copy.{table.schema.name}")
-        written += len(rows)
-        progress.advance(len(rows), note=table.schema.name)
+    with closing(read_batches(source, table, batch_size)) as batches:  # ends the read
+        for rows in target.bulk_load(table.written_name, table.columns, table.key, batches,
+                                     commit_rows):
+            written += rows
+            progress.advance(rows, note=table.schema.name)
     if table.schema.integer_key and target.dialect.identity_reset_sql:
         with target.transaction() as tx:
             tx.execute(target.dialect.identity_reset_sql.format(
@@ -284,7 +295,8 @@ def mark_finished(target: SQLBackend) -> None:
 
 def copy_backend(hook: Any, source: Backend, target: Backend, *,
                  batch_size: int = DEFAULT_BATCH, stream: TextIO | None = None,
-                 resume: bool = False, overwrite: bool = False) -> CopyReport:
+                 resume: bool = False, overwrite: bool = False,
+                 commit_rows: int = DEFAULT_COMMIT) -> CopyReport:
     """Copy every store table from ``source`` to ``target``; return what was copied.
 
     The source is only read. A target that already holds rows is refused
@@ -311,7 +323,8 @@ def copy_backend(hook: Any, source: Backend, target: Backend, *,
         for database, db, table, rows in planned:
             destination = dst.database_for(db)
             try:
-                written = copy_table(database, destination, table, batch_size, progress)
+                written = copy_table(database, destination, table, batch_size, progress,
+                                     commit_rows)
             except StorageError:
                 raise
             except Exception as exc:  # the driver's error, named by table

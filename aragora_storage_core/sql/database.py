@@ -124,6 +124,35 @@ class SQLDatabase(ABC):
         cursor.executemany(sql, rows)
         return len(rows)
 
+    def bulk_load(self, table: str, columns: Sequence[str], key: Sequence[str],
+                  batches: Iterable[Sequence[Row]], commit_rows: int = 0) -> Iterator[int]:
+        """Write every row of ``batches`` into ``table``, replacing a row with the same ``key``.
+
+        Yields the rows of each committed transaction as it commits. This generic way
+        upserts one batch per transaction (``commit_rows`` is a hint it does not need); a
+        backend with a faster bulk path (PostgreSQL's ``COPY``) overrides it.
+        """
+        quote = self.dialect.quote
+        names = [quote(c) for c in columns]
+        keys = [quote(c) for c in key]
+        sql = self.dialect.upsert(quote(table), names, keys,
+                                  replace=[c for c in names if c not in keys])
+        for rows in batches:
+            with self.transaction() as tx:
+                tx.execute_many(sql, rows, label=f"copy.{table}")
+            yield len(rows)
+
+    #: True when :meth:`stream` reads a whole result in batches from one cursor.
+    streams: bool = False
+
+    def stream(self, sql: str, params: Params = (), size: int = 1000,
+               label: str = "stream") -> Iterator[list[Row]]:
+        """Every row of one read, ``size`` rows at a time, from one cursor (flat memory).
+
+        Only where :attr:`streams` is true; elsewhere a reader pages by key instead.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not stream reads")
+
     def exists(self) -> bool:
         """False when the database has not been created yet (nothing to read)."""
         return True

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from time import perf_counter
 from types import TracebackType
@@ -110,6 +110,23 @@ class SQLiteDatabase(SQLDatabase):
         if elapsed > self.slow_query_seconds:
             report(label, elapsed, self.slow_query_seconds)
         return rows
+
+    streams = True
+
+    def stream(self, sql: str, params: Params = (), size: int = 1000,
+               label: str = "stream") -> Iterator[list[Row]]:
+        """Every row of one read from one cursor of this thread's connection, ``size`` rows
+        at a time: one read transaction (a consistent snapshot), memory flat."""
+        conn = self.connection()
+        try:
+            cursor = conn.execute(sql, params)
+        except conn.DatabaseError as exc:
+            cursor = self._retry_read(exc, conn, lambda: conn.execute(sql, params))
+        try:
+            while rows := cursor.fetchmany(size):
+                yield rows
+        finally:
+            cursor.close()
 
     def _retry_read(self, exc: Exception, conn: sqlite3.Connection,
                     read: Callable[[], Any]) -> Any:

@@ -24,8 +24,6 @@ from aragora_storage_core.stores import UserStore
 from tests.conftest import IN_CI
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "async.md"
-#: Backends whose async path is being built (issue 15): their case skips, even in CI.
-ASYNC_PATH_PENDING: frozenset[str] = frozenset()
 BLOCK = re.compile(r"^```python file=app\.py\n(.*?)^```$", re.S | re.M)
 
 
@@ -57,11 +55,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 def _require_async_path(url: str) -> None:
-    """The example needs the backend's async path: fail in CI without it, skip elsewhere.
-
-    Until the PostgreSQL plugin's async path lands (issue 15), its case skips everywhere
-    (``ASYNC_PATH_PENDING``); remove the backend from it when it lands.
-    """
+    """The example needs the backend's async path: fail in CI without it, skip elsewhere."""
     registry = Registry(env={})
     try:
         backend = registry.connect(url)
@@ -71,8 +65,6 @@ def _require_async_path(url: str) -> None:
     if declared:
         return
     message = f"the {backend.name} plugin has no async path"
-    if backend.name in ASYNC_PATH_PENDING:
-        pytest.skip(f"{message} yet (issue 15: being built)")
     if IN_CI:
         pytest.fail(message)
     pytest.skip(f"{message} (would fail under CI=true)")
@@ -145,7 +137,10 @@ async def _conversation(base: str) -> dict[str, Any]:
 
 def test_the_fastapi_example_serves_users_and_revocations(served: Served,
                                                            database_url: str) -> None:
-    seen = asyncio.run(_conversation(served.base))
+    try:
+        seen = asyncio.run(_conversation(served.base))
+    except httpx.HTTPError as error:  # the server died or hung: its log says why
+        raise AssertionError(f"{error!r}\n{served.stop()}") from error
     log = served.stop()
 
     assert seen["created"][0] == 201, log

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from aragora_storage_core.backend import Backend, SQLBackend
-from aragora_storage_core.copy import copy_backend
+from aragora_storage_core.copy import copy_backend, interrupted_copy_source
 from aragora_storage_core.errors import CopyError
 from aragora_storage_core.layout import DatabaseType
+from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
 from aragora_storage_core.models import (
     AgentMetric,
     AuditEntry,
@@ -92,7 +93,7 @@ from aragora_storage_core.registry import Registry
 
 registry = Registry(env={})
 copy_backend(registry.hook, registry.connect(sys.argv[1]), registry.connect(sys.argv[2]),
-             batch_size=100)
+             batch_size=100, commit_rows=500)
 """
 
 
@@ -260,21 +261,6 @@ def test_copy_sqlite_to_postgresql_and_back_round_trips_every_row(
 
 
 @pytest.mark.postgres
-def test_a_copy_to_postgresql_killed_half_way_resumes_to_the_same_rows(
-        legacy_url: str, pg_url: str) -> None:
-    kill_half_way(legacy_url, pg_url)
-    registry, source, target = open_pair(legacy_url, pg_url)
-    assert isinstance(target, SQLBackend)
-    partial = target.database_for(DatabaseType.NOMIC).fetch_one(
-        "SELECT count(*) FROM stream_events")
-    assert partial is not None and 0 < partial[0] < 2503
-    report = copy_backend(registry.hook, source, target, batch_size=100, resume=True)
-    assert report.ok
-    assert table_rows(target) == table_rows(source)
-    target.close()
-
-
-@pytest.mark.postgres
 def test_after_a_copy_to_postgresql_new_rows_get_fresh_ids(
         legacy_url: str, pg_url: str) -> None:
     registry, source, target = open_pair(legacy_url, pg_url)
@@ -284,6 +270,103 @@ def test_after_a_copy_to_postgresql_new_rows_get_fresh_ids(
     again = copy_backend(registry.hook, source, target, overwrite=True)
     assert [t.table for t in again.tables if not t.ok] == ["audit_log"]
     target.close()
+
+
+#: Values a naive COPY encoding gets wrong: its separators, quotes, escapes and NULL marks
+#: inside text, the end-of-data mark on a line of its own, bytes with every troublesome
+#: byte, and values large enough to span many COPY buffers.
+TEXTS = ["", "tab\there", "line\nbreak", "cr\r\nlf", "back\\slash", "\\N", "\\.",
+         "multi\n\\.\nline", '"quoted", comma', 'a "" b', "NULL", "ü☃𝄞",
+         '{"a": [1, "\\t", "\\n", "\\\\"], "b": null}', "x" * 1_000_003]
+BYTES = [b"", b"\x00\x01\\\n\t\",\r\xff", bytes(range(256)) * 2000, None]
+NUMBERS = [(0, 1 / 3), (-1, -0.0), (2**31 - 1, 1e308), (-(2**31), 5e-324), (7, float("inf"))]
+
+
+def tricky_rows() -> list[tuple[Any, ...]]:
+    """Rows of ``continuum_memory`` holding :data:`TEXTS`, :data:`BYTES`, :data:`NUMBERS`."""
+    rows = []
+    for i, text in enumerate(TEXTS):
+        integer, real = NUMBERS[i % len(NUMBERS)]
+        rows.append((f"m{i}", "tier\t1", text, real, integer, BYTES[i % len(BYTES)],
+                     None if i % 2 else text))
+    return rows
+
+
+TRICKY_COLUMNS = ("id, tier, content, importance, update_count, semantic_centroid,"
+                  " metadata")
+
+
+def memories(backend: Backend) -> list[tuple[Any, ...]]:
+    """``continuum_memory``'s tricky columns by id, bytes as bytes."""
+    assert isinstance(backend, SQLBackend)
+    rows = backend.database_for(DatabaseType.CONTINUUM_MEMORY).fetch_all(
+        f"SELECT {TRICKY_COLUMNS} FROM continuum_memory ORDER BY id")
+    return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in rows]
+
+
+@pytest.mark.postgres
+def test_copy_to_postgresql_carries_every_value_a_naive_copy_encoding_breaks(
+        tmp_path: Path, pg_url: str) -> None:
+    source_url = f"sqlite:///{tmp_path / 'tricky.db'}"
+    registry, source, target = open_pair(source_url, pg_url)
+    registry.hook.storage_migrate(backend=source,
+                                  request=MigrationRequest(MigrationAction.MIGRATE))
+    assert isinstance(source, SQLBackend)
+    with source.database_for(DatabaseType.CONTINUUM_MEMORY).transaction() as tx:
+        tx.execute_many(f"INSERT INTO continuum_memory ({TRICKY_COLUMNS})"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?)", tricky_rows())
+    expected = memories(source)
+    assert len(expected) == len(TEXTS)
+    assert copy_backend(registry.hook, source, target, batch_size=3).ok  # COPY: empty table
+    assert memories(target) == expected
+    assert isinstance(target, SQLBackend)
+    with target.database_for(DatabaseType.CONTINUUM_MEMORY).transaction() as tx:
+        tx.execute("UPDATE continuum_memory SET content = 'changed', metadata = NULL")
+    # Into a table holding rows: COPY into the staging table, then the upsert from it.
+    assert copy_backend(registry.hook, source, target, batch_size=3, overwrite=True).ok
+    assert memories(target) == expected
+    registry.close()
+
+
+@pytest.mark.postgres
+def test_a_copy_to_postgresql_killed_half_way_resumes_to_the_same_rows(
+        legacy_url: str, pg_url: str) -> None:
+    """Rows copied before the kill and changed in the source since are written again."""
+    kill_half_way(legacy_url, pg_url)
+    registry, source, target = open_pair(legacy_url, pg_url)
+    assert isinstance(source, SQLBackend) and isinstance(target, SQLBackend)
+    copied = target.database_for(DatabaseType.NOMIC).fetch_one(
+        "SELECT min(id), count(*) FROM stream_events")
+    assert copied is not None and 0 < copied[1] < 2503
+    with source.database_for(DatabaseType.NOMIC).transaction() as tx:
+        tx.execute("UPDATE stream_events SET event_type = 'changed since' WHERE id = ?",
+                   (copied[0],))
+    report = copy_backend(registry.hook, source, target, batch_size=100, resume=True)
+    assert report.ok
+    assert table_rows(target) == table_rows(source)
+    assert target.database_for(DatabaseType.NOMIC).fetch_one(
+        "SELECT event_type FROM stream_events WHERE id = %s", (copied[0],)) == \
+        ("changed since",)
+    assert interrupted_copy_source(target) is None
+    registry.close()
+
+
+@pytest.mark.postgres
+def test_a_source_table_holding_a_key_twice_is_refused_not_merged(
+        tmp_path: Path, pg_url: str) -> None:
+    """Legacy files have no primary keys; COPY into the keyed target refuses a repeat."""
+    source_dir = tmp_path / "legacy"
+    make_legacy(source_dir, rows_per_table=3)
+    import sqlite3
+    with sqlite3.connect(source_dir / "continuum.db") as conn:
+        conn.execute("INSERT INTO memories SELECT * FROM memories LIMIT 1")
+    registry, source, target = open_pair(f"sqlite:///{source_dir}", pg_url)
+    with pytest.raises(CopyError, match="copying memories failed: UniqueViolation: duplicate key"):
+        copy_backend(registry.hook, source, target)
+    assert isinstance(target, SQLBackend)
+    assert target.database_for(DatabaseType.CONTINUUM_MEMORY).fetch_one(
+        "SELECT count(*) FROM continuum_memory") == (0,)
+    registry.close()
 
 
 def test_copy_to_a_backend_that_is_not_sql_is_one_clear_line(

@@ -84,3 +84,31 @@ def test_maintenance_runs_on_postgresql(filled_pg: str, cli: Any) -> None:
     counts = {line.split()[0]: int(line.split()[1]) for line in result.out.splitlines()}
     assert counts["audit"] == 1
     assert PASSWORD not in result.out
+
+
+def test_bulk_load_copies_values_other_drivers_hand_back_and_upserts_into_held_rows(
+        pg_url: str) -> None:
+    """Decimal, dates, UUIDs and JSON (a PostgreSQL or MariaDB source) go by COPY too."""
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+    from uuid import UUID
+
+    backend = Registry(env={}).connect(pg_url)
+    assert isinstance(backend, SQLBackend)
+    database = backend.database_for(DatabaseType.USERS)
+    with database.transaction() as tx:
+        tx.execute("CREATE TABLE odd (k TEXT PRIMARY KEY, n NUMERIC, d DATE,"
+                   " t TIMESTAMPTZ, u UUID, j JSONB)")
+    when = datetime(2026, 12, 6, 13, 30, 1, 250000, tzinfo=UTC)
+    uid = UUID("12345678-1234-5678-1234-567812345678")
+    rows = [("a", Decimal("12345678901234567890.000000001"), date(2026, 1, 2), when, uid,
+             {"x": ["\t", '"', "\\"]}), ("b", None, None, None, None, [1, None])]
+    columns, key = ("k", "n", "d", "t", "u", "j"), ("k",)
+    assert list(database.bulk_load("odd", columns, key, [rows[:1], rows[1:]], 1)) == [1, 1]
+    assert database.fetch_all("SELECT * FROM odd ORDER BY k") == [  # a UUID reads as text
+        (*rows[0][:4], str(uid), rows[0][5]), rows[1]]
+    changed = [("a", Decimal(1), None, None, None, {}), ("c", None, None, None, None, None)]
+    assert list(database.bulk_load("odd", columns, key, [changed], 100)) == [2]
+    assert database.fetch_all("SELECT k, n, j FROM odd ORDER BY k") == [
+        ("a", Decimal(1), {}), ("b", None, [1, None]), ("c", None, None)]
+    backend.close()

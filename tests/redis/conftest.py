@@ -95,3 +95,22 @@ def throwaway(tmp_path: Path) -> Iterator[RedisServerProcess]:
     server = RedisServerProcess(tmp_path / "redis", "--enable-debug-command", "yes").start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this test's own, dropped afterwards."""
+    psycopg2 = pytest.importorskip("psycopg2")
+    name = f"redis_routing_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres",
+                                 connect_timeout=2)
+    except psycopg2.OperationalError:
+        service_unavailable("PostgreSQL")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()

@@ -30,10 +30,14 @@ from aragora_storage_core.stores.protocols import TokenBlacklistStore, UserStore
 LATER = datetime.now(UTC) + timedelta(hours=1)
 
 
-def test_redis_url_beside_sqlite_routes_the_async_token_blacklist_to_redis(
-        redis_url: str, tmp_path: Path, shared_client: redis.Redis, prefix: str) -> None:
-    registry = Registry(env={"DATABASE_URL": f"sqlite:///{tmp_path}/data",
-                             "REDIS_URL": redis_url})
+@pytest.mark.parametrize("primary", ["sqlite", "postgresql"])
+def test_redis_url_beside_a_primary_routes_the_async_token_blacklist_to_redis(
+        primary: str, redis_url: str, tmp_path: Path, shared_client: redis.Redis, prefix: str,
+        request: pytest.FixtureRequest) -> None:
+    database_url = (f"sqlite:///{tmp_path}/data" if primary == "sqlite"
+                    else request.getfixturevalue("postgres_url"))
+    registry = Registry(env={"DATABASE_URL": database_url, "REDIS_URL": redis_url,
+                             "ARAGORA_AUTO_MIGRATE": "1"})  # PostgreSQL waits for migrate
 
     async def scenario() -> tuple[bool, bool, Any]:
         try:
@@ -53,7 +57,7 @@ def test_redis_url_beside_sqlite_routes_the_async_token_blacklist_to_redis(
         assert shared_client.exists(f"{prefix}token:jti-async") == 1
         assert registry.store(TokenBlacklistStore).is_revoked("jti-async")  # sync sees it
         assert not (tmp_path / "data" / "token_blacklist.db").exists()
-        assert registry.route("users").name == "sqlite"
+        assert registry.route("users").name == primary
     finally:
         registry.close()
 
@@ -96,7 +100,7 @@ def test_close_after_the_loops_are_gone_does_not_hang(redis_url: str) -> None:
 def test_pipelines_and_lua_scripts_run_through_the_bridge(backend: RedisBackend,
                                                           shared_client: redis.Redis,
                                                           prefix: str) -> None:
-    clients = LoopClients(backend.topology.async_client)
+    clients = LoopClients(backend.topology.async_client, 4)
     client = BridgedClient(clients)
     script = client.register_script("return redis.call('SET', KEYS[1], ARGV[1])")
 
@@ -118,7 +122,7 @@ def test_pipelines_and_lua_scripts_run_through_the_bridge(backend: RedisBackend,
 
 
 def test_the_adapter_refuses_to_run_outside_an_async_store_call(backend: RedisBackend) -> None:
-    client = BridgedClient(LoopClients(backend.topology.async_client))
+    client = BridgedClient(LoopClients(backend.topology.async_client, 4))
 
     async def outside() -> None:
         client.get("k")
@@ -246,3 +250,55 @@ def test_async_xadd_past_the_socket_timeout_is_never_applied_twice(
     finally:
         backend.close()
     assert_sent_once(error, throwaway, backend.keys.stream("loop"))
+
+
+def test_more_tasks_than_connections_wait_for_one_instead_of_failing(redis_url: str) -> None:
+    """redis-py's pool refuses a connection past max_connections ("Too many connections");
+    a burst of tasks waits its turn instead (200 appends on 4 connections, none lost)."""
+    backend = connect_redis(f"{redis_url}&max_connections=4")
+    events = backend.astore("stream_events")
+
+    async def scenario() -> tuple[list[Any], int]:
+        try:
+            ids = await asyncio.gather(
+                *(events.append(StreamEvent("burst", 1, "tick", {"i": i})) for i in range(200)),
+                return_exceptions=True)
+            return list(ids), len(await events.read("burst", limit=500))
+        finally:
+            await backend.aclose()
+
+    try:
+        ids, stored = asyncio.run(scenario())
+    finally:
+        backend.close()
+    assert [i for i in ids if isinstance(i, BaseException)] == []
+    assert stored == 200 and len(set(ids)) == 200
+
+
+def test_a_write_cancelled_while_waiting_for_a_connection_was_never_sent(
+        throwaway: RedisServerProcess) -> None:
+    backend = connect_redis(throwaway.url(query="max_connections=1&socket_timeout=10"))
+    cache = backend.astore("cache")
+
+    async def scenario() -> tuple[Any, ...]:
+        await cache.set("warm", b"1")
+        awake = stall(throwaway, 1.0)
+        holding = asyncio.ensure_future(cache.get("warm"))  # takes the one connection
+        await asyncio.sleep(0.05)
+        try:
+            async with asyncio.timeout(0.2):
+                await cache.set("queued", b"x")  # waits for the connection
+        except TimeoutError as error:
+            queued = error
+        await asyncio.to_thread(awake)
+        after = (await holding, await cache.get("queued"),
+                 await asyncio.gather(*(cache.set(f"k{i}", b"v") for i in range(5))))
+        await backend.aclose()
+        return queued, after
+
+    try:
+        queued, (held, found, later) = asyncio.run(scenario())
+    finally:
+        backend.close()
+    assert write_outcome(queued) is WriteOutcome.NOT_APPLIED
+    assert held == b"1" and found is None and later == [None] * 5

@@ -335,3 +335,39 @@ def test_an_async_client_absorbs_a_manual_failover(
 
     assert asyncio.run(scenario()) == (b"before", b"after")
     assert redis_cluster.primary_of_key(cluster_backend.keys.cache("k")) != primary_holder[0]
+
+
+def test_an_async_client_rides_out_a_killed_primary_and_a_cut_write_says_unknown(
+        cluster_url: str, redis_cluster: ThrowawayCluster) -> None:
+    backend = connect_redis(cluster_url + "&retries=12")
+    cache, events = backend.astore("cache"), backend.astore("stream_events")
+    primary_of_k: list[int] = []
+
+    async def scenario() -> tuple[BaseException, bytes | None, str]:
+        try:
+            await cache.set("k", b"kept")
+            primary = redis_cluster.primary_of_key(backend.keys.cache("k"))
+            primary_of_k.append(primary)
+            loop = same_primary_loop(backend, redis_cluster, primary)
+            redis_cluster.client(primary).execute_command("WAIT", 1, 2000)
+            redis_cluster.node(primary).stop()
+            try:
+                await events.append(StreamEvent(loop, 1, "cut", {}))
+            except BackendUnavailableError as error:
+                cut = error
+            else:
+                raise AssertionError("XADD to a killed primary succeeded")
+            kept = await cache.get("k")  # retried until a replica took over
+            return cut, kept, await events.append(StreamEvent(loop, 1, "after", {}))
+        finally:
+            await backend.aclose()
+
+    try:
+        cut, kept, after = asyncio.run(scenario())
+    finally:
+        backend.close()
+        if primary_of_k:
+            redis_cluster.node(primary_of_k[0]).start()
+            wait_until(redis_cluster.healthy, "the killed node rejoining as a replica")
+    assert "may or may not have been applied and was not retried" in cut.message
+    assert kept == b"kept" and after

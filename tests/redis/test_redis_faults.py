@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from aragora_storage_redis.backend import RedisBackend
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 from redis_servers import HANG_GUARD_SECONDS, RedisServerProcess, assert_sent_once, free_port, stall
+from redis_support import connect_redis
 
 from aragora_storage_core.errors import BackendUnavailableError
 from aragora_storage_core.models import StreamEvent
@@ -205,3 +207,32 @@ def test_default_retries_absorb_a_two_second_restart_for_reads_but_not_for_xadd(
         assert "was not retried, so it is never applied twice" in lost.message
     finally:
         registry.close()
+
+
+@pytest.mark.parametrize(("retries", "appended"), [(0, 0), (6, 1)])
+def test_xadd_with_every_connection_in_use_says_it_was_not_sent_or_waits_its_turn(
+        throwaway: RedisServerProcess, retries: int, appended: int) -> None:
+    """redis-py refuses a connection past max_connections; that proves the XADD was not
+    sent, so the message says so (not "may or may not") and a retry is safe."""
+    backend = connect_redis(throwaway.url(query=f"max_connections=1&retries={retries}"))
+    cache, events = backend.store("cache"), backend.store("stream_events")
+    awake = stall(throwaway, 1.0)
+    holder = threading.Thread(target=cache.get, args=("k",))  # holds the one connection
+    holder.start()
+    time.sleep(0.1)
+    try:
+        if retries:
+            events.append(StreamEvent("loop", 1, "tick", {}))
+        else:
+            with pytest.raises(BackendUnavailableError) as caught:
+                events.append(StreamEvent("loop", 1, "tick", {}))
+            assert "every pooled connection was in use" in caught.value.message
+            assert "not sent (nothing applied)" in caught.value.message
+            assert "max_connections" in caught.value.hint
+    finally:
+        awake()
+        holder.join(HANG_GUARD_SECONDS)
+    raw = redis.Redis(port=throwaway.port)
+    assert raw.xlen(backend.keys.stream("loop")) == appended
+    raw.close()
+    backend.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +19,6 @@ from aragora_storage_core.doctor import diagnose
 from aragora_storage_core.errors import StoreNotServedError
 from aragora_storage_core.models import User
 from aragora_storage_core.registry import Registry
-from tests.conftest import service_unavailable
 
 
 def test_redis_url_beside_sqlite_serves_the_redis_stores_and_sqlite_the_rest(
@@ -82,25 +79,6 @@ def test_redis_as_the_only_backend_refuses_users_naming_the_backends_that_serve_
         assert "sqlite" in text
     finally:
         registry.close()
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL database of this test's own, dropped afterwards."""
-    psycopg2 = pytest.importorskip("psycopg2")
-    name = f"redis_routing_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres",
-                                 connect_timeout=2)
-    except psycopg2.OperationalError:
-        service_unavailable("PostgreSQL")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
 
 
 def test_redis_url_beside_postgresql_serves_the_redis_stores_and_postgresql_the_rest(

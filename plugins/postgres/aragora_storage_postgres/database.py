@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, cast
@@ -25,6 +25,7 @@ from aragora_storage_core.errors import StorageError
 from aragora_storage_core.sql.database import Cursor, Params, Row, SQLDatabase, Transaction
 from aragora_storage_core.sql.slowlog import report
 from aragora_storage_core.url import StorageURL
+from aragora_storage_postgres.bulk_load import bulk_load
 from aragora_storage_postgres.connection import connect_kwargs, open_connection, where
 from aragora_storage_postgres.copy_guard import quiet_copy
 from aragora_storage_postgres.copy_rows import copy_csv
@@ -267,6 +268,12 @@ class PostgresDatabase(SQLDatabase):
         execute_values(raw, f"{head}%s{tail}", rows, template=template,
                        page_size=BULK_PAGE_SIZE)
         return len(rows)
+
+    def bulk_load(self, table: str, columns: Sequence[str], key: Sequence[str],
+                  batches: Iterable[Sequence[Row]], commit_rows: int = 0) -> Iterator[int]:
+        """``COPY`` into ``table``; into a staging table and upserted from it when ``table``
+        already holds rows (:mod:`bulk_load`). Commits every ``commit_rows`` rows."""
+        return bulk_load(self, table, columns, key, batches, commit_rows)
 
     @contextmanager
     def migration_session(self) -> Iterator[SQLDatabase]:

@@ -113,7 +113,8 @@ class RedisBackend(Backend):
 
         with self._async_lock:
             if self.async_clients is None:
-                self.async_clients = LoopClients(self.topology.async_client)
+                self.async_clients = LoopClients(self.topology.async_client,
+                                                 self.options.max_connections)
         bridged = type(store)(self, BridgedClient(self.async_clients),
                               Retrier(self.options.retries, sleep))
         return AsyncStore(bridged, kind, run)

@@ -14,6 +14,8 @@ Imported only by ``RedisBackend.make_async_store``.
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import inspect
 import threading
 import weakref
@@ -49,38 +51,97 @@ def _awaited(awaitable: Awaitable[T], write: bool) -> T:
     return result
 
 
-class LoopClients:
-    """One ``redis.asyncio`` client per event loop, made by ``make`` on first use."""
+class Slots:
+    """At most ``size`` commands of one loop in flight at once: redis-py's pools refuse a
+    connection past ``max_connections`` ("Too many connections") instead of waiting, so
+    a burst of tasks waits here for a free one, in order, before anything is sent."""
 
-    def __init__(self, make: Callable[[], Any]) -> None:
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def run(self, send: Callable[[], Any], write: bool) -> Any:
+        """``send()``'s result (awaited through the bridge) once a slot is free."""
+        if self.free > 0 and not self._waiting:
+            self.free -= 1
+        else:
+            await_(self._turn())
+        try:
+            result = send()
+            return _awaited(result, write) if inspect.isawaitable(result) else result
+        finally:
+            self._give()
+
+    async def _turn(self) -> None:
+        turn = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        try:
+            await turn
+        except BaseException:
+            if turn.done() and not turn.cancelled():
+                self._give()  # handed a slot, but cancelled: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiting.remove(turn)
+            raise
+
+    def _give(self) -> None:
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)  # the slot goes straight to the next in line
+                return
+        self.free += 1
+
+
+class LoopClient:
+    """One event loop's ``redis.asyncio`` client and its :class:`Slots`."""
+
+    __slots__ = ("client", "slots")
+
+    def __init__(self, client: Any, size: int) -> None:
+        self.client = client
+        self.slots = Slots(size)
+
+
+class LoopClients:
+    """One ``redis.asyncio`` client per event loop, made by ``make`` on first use, with
+    at most ``size`` (the pool's ``max_connections``) commands in flight."""
+
+    def __init__(self, make: Callable[[], Any], size: int) -> None:
         self._make = make
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+        self._size = size
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopClient] = (
             weakref.WeakKeyDictionary())
         self._lock = threading.Lock()
-        self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], Any] | None = None
+        self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], LoopClient] | None = None
 
-    def current(self) -> Any:
-        """The running loop's client (made now if this loop has none)."""
+    def here(self) -> LoopClient:
+        """The running loop's client and slots (made now if this loop has none)."""
         loop = asyncio.get_running_loop()
         last = self._last
         if last is not None and last[0]() is loop:
             return last[1]
         with self._lock:
-            client = self._clients.get(loop)
-            if client is None:
-                client = self._clients[loop] = self._make()
-            self._last = (weakref.ref(loop), client)
-        return client
+            made = self._clients.get(loop)
+            if made is None:
+                made = self._clients[loop] = LoopClient(self._make(), self._size)
+            self._last = (weakref.ref(loop), made)
+        return made
+
+    def current(self) -> Any:
+        """The running loop's ``redis.asyncio`` client."""
+        return self.here().client
 
     async def aclose(self) -> None:
         """Close the running loop's client, if it has one."""
         loop = asyncio.get_running_loop()
         with self._lock:
-            client = self._clients.pop(loop, None)
+            made = self._clients.pop(loop, None)
             if self._last is not None and self._last[0]() is loop:
                 self._last = None
-        if client is not None:
-            await client.aclose()
+        if made is not None:
+            await made.client.aclose()
 
     def forget(self) -> None:
         """Drop every client without awaiting anything (their loops may be closed)."""
@@ -102,8 +163,9 @@ class BridgedClient:
         clients, write = self._clients, name not in READS
 
         def command(*args: Any, **kwargs: Any) -> Any:
-            result = getattr(clients.current(), name)(*args, **kwargs)
-            return _awaited(result, write) if inspect.isawaitable(result) else result
+            here = clients.here()
+            method = getattr(here.client, name)
+            return here.slots.run(lambda: method(*args, **kwargs), write)
 
         command.__name__ = name
         self.__dict__[name] = command  # built once per command name
@@ -111,7 +173,8 @@ class BridgedClient:
 
     def pipeline(self, transaction: bool = True) -> BridgedPipeline:
         """A pipeline (``MULTI``/``EXEC`` with ``transaction``) of the running loop's client."""
-        return BridgedPipeline(self._clients.current().pipeline(transaction=transaction))
+        here = self._clients.here()
+        return BridgedPipeline(here.client.pipeline(transaction=transaction), here.slots)
 
     def register_script(self, script: str | bytes) -> BridgedScript:
         """A Lua script (``EVALSHA``, loading it when the server lacks it)."""
@@ -121,8 +184,9 @@ class BridgedClient:
 class BridgedPipeline:
     """Buffers commands like redis-py's pipeline; :meth:`execute` awaits them all."""
 
-    def __init__(self, pipe: Any) -> None:
+    def __init__(self, pipe: Any, slots: Slots) -> None:
         self._pipe = pipe
+        self._slots = slots
         self._writes = False
 
     def __getattr__(self, name: str) -> Callable[..., BridgedPipeline]:
@@ -137,7 +201,8 @@ class BridgedPipeline:
 
     def execute(self, *args: Any, **kwargs: Any) -> list[Any]:
         """Send the buffered commands; their replies in order."""
-        replies: list[Any] = _awaited(self._pipe.execute(*args, **kwargs), self._writes)
+        replies: list[Any] = self._slots.run(lambda: self._pipe.execute(*args, **kwargs),
+                                             self._writes)
         return replies
 
 
@@ -151,8 +216,8 @@ class BridgedScript:
 
     def __call__(self, keys: list[Any] | None = None, args: list[Any] | None = None) -> Any:
         """Run the script with ``keys`` and ``args`` on the running loop's client."""
-        client = self._clients.current()
-        script = self._registered.get(client)
+        here = self._clients.here()
+        script = self._registered.get(here.client)
         if script is None:
-            script = self._registered[client] = client.register_script(self._script)
-        return _awaited(script(keys=keys, args=args), write=True)
+            script = self._registered[here.client] = here.client.register_script(self._script)
+        return here.slots.run(lambda: script(keys=keys, args=args), write=True)

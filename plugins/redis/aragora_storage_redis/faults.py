@@ -4,7 +4,8 @@ redis-py's own retry is switched off (see ``options.connection_kwargs``). Reads 
 writes that give the same result when repeated (GET, EXISTS, SET, DEL) go through
 :meth:`Retrier.idempotent`; writes that would be applied twice (``XADD``) go through
 :meth:`Retrier.unsent`, which retries only errors that prove the command did not run (a
-cluster that is down or moving a slot), and a timeout on one says its outcome is unknown.
+cluster that is down or moving a slot, a pool with no free connection), and a timeout on
+one says its outcome is unknown.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from redis.exceptions import (
     ClusterDownError,
     ConnectionError,
     CrossSlotTransactionError,
+    MaxConnectionsError,
     NoPermissionError,
     RedisClusterException,
     RedisClusterUnreachableError,
@@ -45,6 +47,9 @@ _TLS_HINT = ("give the CA certificate with ?ssl_ca_certs=/path/ca.pem; switching
 NOT_RUN = (ClusterDownError, TryAgainError, SlotNotCoveredError)
 #: Every error redis-py raises (its cluster errors are not all ``RedisError``).
 DRIVER_ERRORS = (RedisError, RedisClusterException)
+#: Errors that prove a write was never sent: a refusal of the cluster, or every pooled
+#: connection in use (``max_connections``); ``XADD`` is sent again after these.
+UNSENT = (*NOT_RUN, MaxConnectionsError)
 #: Errors after which an idempotent command is sent again.
 RETRIED = (ConnectionError, TimeoutError, RedisClusterUnreachableError, *NOT_RUN)
 
@@ -72,8 +77,9 @@ class Retrier:
         return self._call(command, RETRIED, _retryable)
 
     def unsent(self, command: Callable[[], T]) -> T:
-        """Run the write ``command``; retry only when the cluster said it did not run it."""
-        return self._call(command, NOT_RUN, _always)
+        """Run the write ``command``; retry only when it was provably not sent (the cluster
+    said it did not run it, or no pooled connection was free)."""
+        return self._call(command, UNSENT, _always)
 
     def _call(self, command: Callable[[], T], errors: tuple[type[Exception], ...],
               retryable: Callable[[Exception], bool]) -> T:
@@ -147,6 +153,11 @@ def translate(error: RedisError | RedisClusterException, where: Located, operati
     if _tls_failure(error):
         return BackendUnavailableError(
             f"TLS connection to {where.location} failed: {reason}", _TLS_HINT)
+    if isinstance(error, MaxConnectionsError):
+        return BackendUnavailableError(
+            f"{where.location}: every pooled connection was in use, {operation} was not "
+            "sent (nothing applied)",
+            "raise ?max_connections= in the URL, or run fewer calls at once")
     if isinstance(error, NOT_RUN):
         return BackendUnavailableError(
             f"{where.location}: the cluster refused {operation} ({reason}); a command "
