@@ -9,8 +9,9 @@ written, with ``{...}`` where the code fills a value in.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
 from pathlib import Path
+
+from aragora_storage_core.records import dataclass
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("aragora_storage_core", "plugins")

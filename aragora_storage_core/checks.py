@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from enum import IntEnum
 from typing import Any
+
+from aragora_storage_core.records import dataclass
 
 
 class Level(IntEnum):
@@ -29,6 +30,8 @@ class Check:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form with the level as its name."""
+        from dataclasses import asdict  # deep copies of ``data``; only JSON output pays
+
         result = asdict(self)
         result["level"] = self.level.name
         if self.data is None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from aragora_storage_core.errors import ConfigurationError
 from aragora_storage_core.files import COMPANIONS, ensure_private_dir
+from aragora_storage_core.records import dataclass, field
 
 
 @dataclass

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from contextlib import closing
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from aragora_storage_core.consolidate.schema import TableSchema, reference_schema
@@ -26,6 +25,7 @@ from aragora_storage_core.errors import CopyError, StorageError
 from aragora_storage_core.layout import DATABASES, DatabaseType, Naming
 from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
 from aragora_storage_core.progress import Progress
+from aragora_storage_core.records import dataclass, field
 from aragora_storage_core.sql import ddl
 from aragora_storage_core.sql.database import Row, SQLDatabase
 

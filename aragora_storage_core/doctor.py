@@ -6,7 +6,6 @@ command that fixes it. Collecting findings never raises for a problem it can rep
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aragora_storage_core.backend import Backend
@@ -22,6 +21,7 @@ from aragora_storage_core.errors import (
     StorageError,
     WrongKeyError,
 )
+from aragora_storage_core.records import dataclass, field, replace
 from aragora_storage_core.registry import REDIS_ROUTED, SUPABASE_ROUTED, Registry
 from aragora_storage_core.selection import Selection
 from aragora_storage_core.settings import Settings

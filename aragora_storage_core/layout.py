@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from aragora_storage_core.errors import ConfigurationError
+from aragora_storage_core.records import dataclass
 
 
 class DatabaseMode(StrEnum):

@@ -6,10 +6,10 @@ Each task calls one store method; a backend that does not serve a task's store s
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aragora_storage_core.errors import StoreNotServedError
+from aragora_storage_core.records import dataclass
 from aragora_storage_core.stores.protocols import StoreKind
 
 

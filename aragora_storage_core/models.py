@@ -6,9 +6,10 @@ records use :class:`datetime` as in the seed's data models.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from aragora_storage_core.records import dataclass, field
 
 
 def utcnow() -> datetime:

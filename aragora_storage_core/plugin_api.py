@@ -27,6 +27,8 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "aragora_storage_core.checks": ("Check", "Level"),
     "aragora_storage_core.registry": ("Registry",),
     "aragora_storage_core.stores.protocols": ("StoreKind",),
+    # Dataclasses without importing ``dataclasses`` (the core's records; a subclass of one)
+    "aragora_storage_core.records": ("dataclass", "field"),
     "aragora_storage_core.errors": (
         "AsyncNotSupportedError", "BackendUnavailableError", "BackupError",
         "ConfigurationError", "DuplicateError",
@@ -419,6 +421,12 @@ if TYPE_CHECKING:
     )
     from aragora_storage_core.progress import (
         Progress as Progress,
+    )
+    from aragora_storage_core.records import (
+        dataclass as dataclass,
+    )
+    from aragora_storage_core.records import (
+        field as field,
     )
     from aragora_storage_core.registry import (
         Registry as Registry,

@@ -14,7 +14,6 @@ import importlib
 import sys
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pluggy
@@ -24,6 +23,7 @@ from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.hookspecs import PROJECT
 from aragora_storage_core.plugin_api import VERSION as API_VERSION
 from aragora_storage_core.plugin_versions import incompatibility
+from aragora_storage_core.records import dataclass, field
 
 BACKEND_GROUP = "aragora_storage.backends"
 PLUGIN_GROUP = "aragora_storage.plugins"

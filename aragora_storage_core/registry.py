@@ -6,11 +6,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from aragora_storage_core.backend import Backend
@@ -23,6 +21,7 @@ from aragora_storage_core.errors import (
     UnknownSchemeError,
 )
 from aragora_storage_core.plugins import PluginHost, PluginRecord
+from aragora_storage_core.records import dataclass, replace
 from aragora_storage_core.selection import Selection, select
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.sql.dialect import Dialect
@@ -158,7 +157,7 @@ class Registry:
             )
         settings = self.keyed_settings()
         if source not in PRIMARY_SOURCES:
-            settings = dataclasses.replace(settings, replica_urls=())
+            settings = replace(settings, replica_urls=())
         backend: Backend | None = self.hook.storage_connect(url=parsed, settings=settings)
         if backend is None:
             raise BackendUnavailableError(

@@ -11,11 +11,11 @@ storage), and alone makes Supabase the primary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from aragora_storage_core.errors import ConfigurationError
 from aragora_storage_core.layout import DatabaseMode, files_on_disk
+from aragora_storage_core.records import dataclass
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.url import StorageURL, parse_url
 

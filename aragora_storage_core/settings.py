@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from aragora_storage_core.errors import ConfigurationError
+from aragora_storage_core.records import dataclass, field
 
 #: The longest retention in days (a hundred years): past it no date can be computed.
 MAX_RETENTION_DAYS = 36500

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field, replace
 from urllib.parse import quote, unquote
 
 from aragora_storage_core.errors import ConfigurationError, InvalidURLError
+from aragora_storage_core.records import dataclass, field, replace
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 #: URL schemes that are spellings of another one: ``postgres://`` is ``postgresql://``.

@@ -8,12 +8,19 @@ of A's time / B's time, for wall time and for CPU time (user + system of the chi
   against a raw psycopg2 process (import, connect, the same query). Target: 2x.
 * SQLite: the same store call on the SQLite default, against raw ``sqlite3`` (import,
   connect, the same query). No target in the issue; shown for the in-process cost.
-* ``aragora-storage doctor`` on PostgreSQL against ``doctor`` on SQLite.
+* ``aragora-storage doctor`` on PostgreSQL against ``doctor`` on SQLite, and against
+  ``doctor`` on SQLite plus the server's round trips (target: 1.3x). The round trips are
+  counted as the messages the client sends to the server (every ``send`` of libpq, seen
+  with ``strace``: each one waits for the server's answer; the connection start-up counts
+  two per connection), and each costs the median time of a ``SELECT 1`` on an open
+  connection, measured in this process; without ``strace`` that row is left out.
 
 Bytecode caches are written first (``PYTHONDONTWRITEBYTECODE`` is dropped for the
-children), as an installed package has them.
+children), as an installed package has them. ``--instructions`` counts, instead of
+timing, the instructions of one PostgreSQL first call and one raw psycopg2 process with
+valgrind's callgrind (the machine's load does not move them).
 
-    .venv/bin/python benchmarks/bench_cold.py [--turns 15]
+    .venv/bin/python benchmarks/bench_cold.py [--turns 15] [--instructions]
     BENCH_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres (admin URL, default)
 """
 
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import secrets
 import shutil
@@ -59,8 +67,11 @@ def run_once(argv: list[str], env: dict[str, str], cwd: str) -> tuple[float, flo
 
 
 def compare(name: str, a: tuple[list[str], dict[str, str]], b: tuple[list[str], dict[str, str]],
-            turns: int, cwd: str) -> str:
-    """One Markdown row: medians of A and B and the median ratio A/B (range in brackets)."""
+            turns: int, cwd: str, b_extra: float = 0.0) -> str:
+    """One Markdown row: medians of A and B and the median ratio A/B (range in brackets).
+
+    ``b_extra`` seconds are added to B's wall time (the server's round trips).
+    """
     for argv, env in (a, b):  # warm-up: bytecode caches, the server's first connection
         run_once(argv, env, cwd)
     times: dict[str, list[tuple[float, float]]] = {"a": [], "b": []}
@@ -68,7 +79,8 @@ def compare(name: str, a: tuple[list[str], dict[str, str]], b: tuple[list[str], 
         order = ("a", "b") if turn % 2 == 0 else ("b", "a")
         for side in order:
             argv, env = a if side == "a" else b
-            times[side].append(run_once(argv, env, cwd))
+            wall, cpu = run_once(argv, env, cwd)
+            times[side].append((wall + (b_extra if side == "b" else 0.0), cpu))
     cells = []
     for index in (0, 1):  # wall, cpu
         ratios = [x[index] / y[index] for x, y in zip(times["a"], times["b"], strict=True)]
@@ -78,10 +90,52 @@ def compare(name: str, a: tuple[list[str], dict[str, str]], b: tuple[list[str], 
     return f"| {name} | {cells[0]} | {cells[1]} |"
 
 
+def round_trips(argv: list[str], env: dict[str, str], cwd: str) -> int | None:
+    """Messages the client sends to the server while running ``argv`` (``None``: no strace).
+
+    libpq sends every message with ``MSG_NOSIGNAL``; Python's own sockets do not.
+    """
+    strace = shutil.which("strace")
+    if strace is None:
+        return None
+    with tempfile.NamedTemporaryFile("r", suffix=".strace") as log:
+        subprocess.run([strace, "-f", "-e", "trace=sendto", "-o", log.name, *argv], env=env,
+                       cwd=cwd, check=False, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        return sum("MSG_NOSIGNAL" in line for line in log)
+
+
+def round_trip_seconds(url: str, count: int = 200) -> float:
+    """Median seconds of one ``SELECT 1`` on an open connection to ``url``."""
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    cursor = conn.cursor()
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+        samples.append(time.perf_counter() - start)
+    conn.close()
+    return statistics.median(samples)
+
+
+def instructions(argv: list[str], env: dict[str, str], cwd: str) -> int:
+    """Instructions of one run of ``argv`` (valgrind's callgrind total)."""
+    result = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                             *argv], env=env, cwd=cwd, capture_output=True, text=True,
+                            check=True)
+    match = re.search(r"Collected : (\d+)", result.stderr)
+    assert match is not None, result.stderr[-500:]
+    return int(match.group(1))
+
+
 def main() -> int:
     """Create a migrated scratch PostgreSQL database and SQLite directory; print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=15)
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions of the PostgreSQL row instead (callgrind)")
     args = parser.parse_args()
     python = sys.executable
     command = shutil.which("aragora-storage", path=str(Path(python).parent))
@@ -103,6 +157,17 @@ def main() -> int:
                 subprocess.run([command, "migrate", "--migrate"], env=env, cwd=tmp, check=True,
                                stdout=subprocess.DEVNULL)
             users_db = str(Path(tmp) / "users.db")
+            if args.instructions:
+                for argv, env in (([python, "-c", OURS], pg_env),
+                                  ([python, "-c", RAW_PG.format(url=url)], base)):
+                    run_once(argv, env, tmp)  # bytecode caches
+                ours = instructions([python, "-c", OURS], pg_env, tmp)
+                raw = instructions([python, "-c", RAW_PG.format(url=url)], base, tmp)
+                print(f"first PostgreSQL store call: {ours / 1e6:.0f}M instructions, raw"
+                      f" psycopg2 process: {raw / 1e6:.0f}M, ratio {ours / raw:.2f}x")
+                return 0
+            trips = round_trips([command, "doctor"], pg_env, tmp)
+            rtt = round_trip_seconds(url)
             rows = [
                 compare("first PostgreSQL store call / raw psycopg2 process",
                         ([python, "-c", OURS], pg_env),
@@ -115,6 +180,11 @@ def main() -> int:
                         ([command, "doctor"], pg_env), ([command, "doctor"], sqlite_env),
                         args.turns, tmp),
             ]
+            if trips is not None:
+                rows.append(compare(
+                    f"`doctor` on PostgreSQL / (`doctor` on SQLite + {trips} round trips"
+                    f" of {rtt * 1e6:.0f} µs)", ([command, "doctor"], pg_env),
+                    ([command, "doctor"], sqlite_env), args.turns, tmp, trips * rtt))
     finally:
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()

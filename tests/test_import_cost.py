@@ -52,6 +52,21 @@ def test_registry_on_the_sqlite_default_imports_no_driver(clean_environment: Pat
     assert _drivers_after(code, clean_environment) == []
 
 
+def test_the_first_store_call_builds_its_records_without_importing_dataclasses(
+    clean_environment: Path,
+) -> None:
+    # The core's records come from aragora_storage_core.records: importing ``dataclasses``
+    # (and building ~40 classes with it) was a third of a fresh process's first call.
+    code = (
+        "import sys\n"
+        "from aragora_storage_core import get_registry\n"
+        "assert get_registry().store('users').get_by_id('nobody') is None\n"
+        "assert 'aragora_storage_core.models' in sys.modules\n"
+        "assert 'dataclasses' not in sys.modules, 'dataclasses was imported'\n"
+    )
+    assert _drivers_after(code, clean_environment) == []
+
+
 def test_importing_the_postgres_plugin_imports_no_driver(clean_environment: Path) -> None:
     # psycopg2 loads when a backend opens; psycopg 3, its pool and greenlet only when the
     # async API is used (tests/postgres/test_async.py checks the sync path leaves them out).

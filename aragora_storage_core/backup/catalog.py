@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from aragora_storage_core.backend import Backend
 from aragora_storage_core.backup.manifest import MANIFEST
 from aragora_storage_core.errors import BackupError
 from aragora_storage_core.files import ensure_private_dir
+from aragora_storage_core.records import dataclass
 
 STAMP = "%Y%m%d_%H%M%S"
 _NAME = re.compile(r"^(\d{8}_\d{6})(?:_\d+)?$")

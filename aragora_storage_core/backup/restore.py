@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from aragora_storage_core.backup.types import BackupManifest, RestoreRequest
 from aragora_storage_core.backup.verify import verify_backup
 from aragora_storage_core.errors import BackupError
 from aragora_storage_core.migrations.files import discover, search_path
+from aragora_storage_core.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aragora_storage_core.backup.catalog import BackupEntry, list_backups
 from aragora_storage_core.backup.verify import verify_backup
 from aragora_storage_core.errors import CorruptBackupError
+from aragora_storage_core.records import dataclass, field
 
 DEFAULT_MAX_AGE_DAYS = 7
 

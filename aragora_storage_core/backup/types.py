@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from aragora_storage_core.records import dataclass, field
 
 
 @dataclass(frozen=True)

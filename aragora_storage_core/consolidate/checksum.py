@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
 from aragora_storage_core.consolidate.plan import Plan, open_legacy, quote_identifier
 from aragora_storage_core.consolidate.schema import reference_schema
 from aragora_storage_core.errors import ConsolidationError
 from aragora_storage_core.layout import Naming
+from aragora_storage_core.records import dataclass
 from aragora_storage_core.sqlite.connection import connect_readonly
 
 _BATCH = 2000

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -24,6 +23,7 @@ from aragora_storage_core.layout import (
     TableInfo,
     get_db_path,
 )
+from aragora_storage_core.records import dataclass, field
 from aragora_storage_core.sqlite.connection import readonly_uri
 
 #: Tables every file may have that consolidation never copies (the target makes its own).

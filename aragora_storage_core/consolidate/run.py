@@ -6,7 +6,6 @@ import fcntl
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -19,6 +18,7 @@ from aragora_storage_core.errors import ConfigurationError, ConsolidationError
 from aragora_storage_core.files import FILE_MODE, ensure_private_dir
 from aragora_storage_core.layout import ConsolidatedDatabase, DatabaseMode
 from aragora_storage_core.progress import Progress
+from aragora_storage_core.records import dataclass, field
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.url import StorageURL

@@ -7,12 +7,12 @@ copying between backends pages through tables by them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from functools import cache
 
 from aragora_storage_core.layout import DATABASES, Naming
 from aragora_storage_core.migrations.engine import Migrator
 from aragora_storage_core.migrations.files import ROOT
+from aragora_storage_core.records import dataclass, replace
 from aragora_storage_core.sqlite.database import SQLiteDatabase
 
 

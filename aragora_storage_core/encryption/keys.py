@@ -14,13 +14,12 @@ Key values never appear in messages, logs or ``repr``.
 
 from __future__ import annotations
 
-import dataclasses
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aragora_storage_core.errors import ConfigurationError
+from aragora_storage_core.records import dataclass, replace
 from aragora_storage_core.settings import Settings
 
 #: The logger warning about key files others can read (``logging`` loads on first use).
@@ -120,7 +119,7 @@ def with_keys(settings: Settings, hook: Any = None) -> Settings:
     """``settings`` with both keys filled from plugins, environment and key files."""
     sqlite_key = resolve_key(SQLITE_KEY.name, settings, hook)
     columns = resolve_key(COLUMNS_KEY.name, settings, hook)
-    return dataclasses.replace(
+    return replace(
         settings,
         sqlite_key=sqlite_key,
         encryption_keys=split_keys(columns) if columns else (),

@@ -12,7 +12,6 @@ keys can be removed.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from aragora_storage_core.backend import SQLBackend
@@ -21,6 +20,7 @@ from aragora_storage_core.encryption.fernet import FernetColumns
 from aragora_storage_core.encryption.keys import COLUMNS_KEY
 from aragora_storage_core.errors import EncryptionUnavailableError
 from aragora_storage_core.layout import DATABASES, DatabaseType
+from aragora_storage_core.records import dataclass, field
 from aragora_storage_core.sql.database import SQLDatabase
 from aragora_storage_core.sql.dialect import check_identifier
 

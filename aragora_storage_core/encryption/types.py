@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from aragora_storage_core.records import dataclass, field
 
 
 class EncryptionAction(StrEnum):

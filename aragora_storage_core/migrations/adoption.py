@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from aragora_storage_core.errors import MigrationError
 from aragora_storage_core.migrations.files import rename_tables
 from aragora_storage_core.migrations.types import MigrationFile
+from aragora_storage_core.records import dataclass
 from aragora_storage_core.sql.database import SQLDatabase
 
 Schema = dict[str, frozenset[str]]

@@ -9,10 +9,11 @@ checksum changed stops ``migrate`` before anything runs.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from time import perf_counter
+from typing import TYPE_CHECKING
 
 from aragora_storage_core.errors import MigrationError
 from aragora_storage_core.migrations.adoption import (
@@ -23,7 +24,6 @@ from aragora_storage_core.migrations.adoption import (
     refuse_partial,
     schema_of,
 )
-from aragora_storage_core.migrations.context import MigrationContext
 from aragora_storage_core.migrations.failure import failed
 from aragora_storage_core.migrations.files import (
     discover,
@@ -38,9 +38,11 @@ from aragora_storage_core.migrations.types import (
     MigrationFile,
 )
 from aragora_storage_core.models import utcnow_iso
-from aragora_storage_core.sql import ddl
 from aragora_storage_core.sql.database import SQLDatabase, Transaction
 from aragora_storage_core.sql.dialect import Dialect
+
+if TYPE_CHECKING:
+    from aragora_storage_core.sql import ddl
 
 #: The bookkeeping table, in the portable spelling (rendered by each database's dialect).
 SCHEMA_VERSION_DDL = (
@@ -61,6 +63,8 @@ def migration_keys(migrations: Sequence[MigrationFile],
                    names: Mapping[str, str] | None = None) -> ddl.KeyColumns:
     """Key columns over every ``.sql`` upgrade of ``migrations``, tables renamed by ``names``
     (see :func:`ddl.key_columns`)."""
+    from aragora_storage_core.sql import ddl
+
     return ddl.key_columns(
         [SCHEMA_VERSION_DDL,
          *(rename_tables(s, dict(names or {})) for m in migrations if m.path.suffix == ".sql"
@@ -86,10 +90,8 @@ class Migrator:
         #: for a database this process builds from nothing).
         self.adopt = adopt
         self.files = discover(db, search_path() if roots is None else roots)
-        self.keys = migration_keys(self.files, self.names)
         dialect = database.dialect
         table, column = dialect.quote("schema_version"), dialect.quote("database")
-        self._ddl = ddl.render(SCHEMA_VERSION_DDL, dialect, self.keys)
         self._applied_sql = dialect.sql(
             f"SELECT version, name, checksum, applied_at, duration_ms FROM {table}"
             f" WHERE {column} = ? ORDER BY version"
@@ -105,6 +107,18 @@ class Migrator:
         self._forget_sql = dialect.sql(
             f"DELETE FROM {table} WHERE {column} = ? AND version = ?"
         )
+
+    @cached_property
+    def keys(self) -> ddl.KeyColumns:
+        """Key columns of every ``.sql`` upgrade (parsed on first use: a status needs none)."""
+        return migration_keys(self.files, self.names)
+
+    @cached_property
+    def _ddl(self) -> str:
+        """``schema_version``'s ``CREATE TABLE`` in this database's dialect."""
+        from aragora_storage_core.sql import ddl
+
+        return ddl.render(SCHEMA_VERSION_DDL, self.database.dialect, self.keys)
 
     def _replay(self, files: Sequence[MigrationFile]) -> list[Schema]:
         return steps(self.db, files, self.names)
@@ -259,6 +273,9 @@ class Migrator:
 
     def _run(self, tx: Transaction, session: SQLDatabase, migration: MigrationFile,
              up: bool) -> None:
+        from aragora_storage_core.migrations.context import MigrationContext
+        from aragora_storage_core.sql import ddl
+
         dialect = session.dialect
         if migration.path.suffix == ".sql":
             for number, statement in enumerate(upgrade_statements(migration, up), 1):
@@ -287,6 +304,8 @@ def _adds_a_present_column(tx: Transaction, dialect: Dialect, statement: str) ->
     (added by hand, by ``safe_add_column`` or by its own older migration): only the
     missing ones are added, as ``ADD COLUMN IF NOT EXISTS`` would.
     """
+    from aragora_storage_core.sql import ddl
+
     added = ddl.added_column(statement)
     if added is None:
         return False
@@ -302,6 +321,8 @@ def _has_downgrade(migration: MigrationFile) -> bool:
 
 
 def _load(migration: MigrationFile) -> object:
+    import importlib.util  # only Python migrations need it
+
     name = f"aragora_migration_{migration.path.parent.name}_{migration.version:03d}"
     spec = importlib.util.spec_from_file_location(name, migration.path)
     if spec is None or spec.loader is None:

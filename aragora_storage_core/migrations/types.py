@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from aragora_storage_core.errors import ChecksumMismatchError
+from aragora_storage_core.records import dataclass, field
 
 #: Hex digits of a checksum shown in messages (enough to tell two apart).
 CHECKSUM_SHOWN = 16

@@ -140,7 +140,9 @@ class SQLiteDatabase(SQLDatabase):
         if self.read_only:
             raise TransactionError(f"{self.label} is open read-only (to inspect it)",
                                    "run the command that changes it outside doctor")
-        return WriteTransaction(self)
+        tx = _new_transaction(WriteTransaction)  # no __init__ frame on every write
+        tx.database = tx._owner = self
+        return tx
 
     def close(self) -> None:
         """Close the connections of every thread."""
@@ -206,6 +208,8 @@ class WriteTransaction(Transaction):
                 f"could not commit to {self.database.label}: {error}", "retry the operation"
             ) from None
 
+
+_new_transaction = object.__new__
 
 #: Every SQLiteDatabase, so a forked child can drop the connections it inherited.
 _OPEN: weakref.WeakSet[SQLiteDatabase] = weakref.WeakSet()

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
 from aragora_storage_core.encryption.sqlcipher import DatabaseKey
 from aragora_storage_core.errors import LockedError
+from aragora_storage_core.records import dataclass
 from aragora_storage_core.sqlite.connection import connect_readonly
 
 #: Byte of the ``-shm`` file every connection to a WAL database holds a shared lock on

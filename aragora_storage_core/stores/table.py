@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aragora_storage_core.layout import DatabaseType
+from aragora_storage_core.records import dataclass
 from aragora_storage_core.stores import protocols
 from aragora_storage_core.stores.protocols import StoreKind
 

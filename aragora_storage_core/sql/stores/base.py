@@ -40,6 +40,7 @@ class SQLStore:
     def __init__(self, db: SQLDatabase) -> None:
         self._db = db
         self._update_sql: dict[tuple[str, ...], str] = {}
+        self._violations: dict[str, UniqueViolations] = {}
 
     @property
     def database(self) -> SQLDatabase:
@@ -80,8 +81,15 @@ class SQLStore:
         return tx.fetch_one(statement.select, (params[statement.key_index],), label)
 
     def unique(self, what: str) -> UniqueViolations:
-        """Turn the driver's integrity error into :class:`DuplicateError` naming ``what``."""
-        return UniqueViolations(self, what)
+        """Turn the driver's integrity error into :class:`DuplicateError` naming ``what``.
+
+        The context manager holds no state of its own use, so one per ``what`` serves every
+        call and thread (no object built per write).
+        """
+        violations = self._violations.get(what)
+        if violations is None:
+            violations = self._violations[what] = UniqueViolations(self, what)
+        return violations
 
     def encode(self, column: str, value: Any) -> Any:
         """The stored form of ``value`` for ``column`` (see ``encoders``)."""

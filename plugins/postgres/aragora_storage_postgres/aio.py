@@ -10,8 +10,8 @@ Like the synchronous :class:`~aragora_storage_postgres.database.PostgresDatabase
 reads run in autocommit (a read whose connection the server had closed is retried once
 on a fresh one) and may go to a replica chosen by the same :class:`ReplicaSet` (the
 same freshness rules, ``registry.primary()``, read-your-writes); writes run between
-``BEGIN`` (sent when the first statement is) and ``COMMIT`` on one connection, never
-retried once a statement went out; the same typed errors.
+``BEGIN`` (pipelined with the first statement: one round trip) and ``COMMIT`` on one
+connection, never retried once a statement went out; the same typed errors.
 
 Cancellation (``task.cancel()``, ``asyncio.timeout``): psycopg cancels the running
 statement on the server; the transaction rolls back and its connection goes back to the
@@ -230,14 +230,26 @@ class _TxCursor:
         rows, self._rows = self._rows, []
         return rows
 
-    async def _begin(self) -> psycopg.AsyncCursor[Any]:
-        """A connection with ``BEGIN`` done; a connection found closed is replaced once
-        (nothing was sent on it that could have been applied)."""
+    async def _begin(self, sql: bytes | str = b"", params: Params = ()) -> psycopg.AsyncCursor[Any]:
+        """A connection with ``BEGIN`` sent, and ``sql`` after it in the same round trip
+        (a pipeline), as the sync path sends ``BEGIN;`` with its first statement.
+
+        A connection found closed is replaced once: nothing sent on it can have been
+        applied (no ``COMMIT`` went out).
+        """
         pool = self._pool
         for attempt in (1, 2):
             self.conn = conn = await _checkout(self._database.pools, PRIMARY, pool)
+            cursor = conn.cursor()
             try:
-                await conn.execute("BEGIN")
+                if sql:
+                    async with conn.pipeline():
+                        await cursor.execute(b"BEGIN", prepare=False)
+                        self._tracker.began()
+                        await cursor.execute(sql, params)
+                else:
+                    await cursor.execute(b"BEGIN", prepare=False)
+                    self._tracker.began()
             except psycopg.OperationalError:
                 if not (conn.broken or conn.closed) or attempt == 2:
                     raise
@@ -246,14 +258,16 @@ class _TxCursor:
                 await pool.check()  # the others the server closed are replaced too
                 continue
             self.begun = True
-            self._tracker.began()
-            self.cursor = conn.cursor()
-            return self.cursor
+            self.cursor = cursor
+            return cursor
         raise AssertionError("unreachable")
 
     async def _run(self, sql: str, params: Params) -> None:
-        cursor = self.cursor or await self._begin()
-        await cursor.execute(sql, params)
+        cursor = self.cursor
+        if cursor is None:
+            cursor = await self._begin(sql, params)
+        else:
+            await cursor.execute(sql, params)
         self.rowcount = cursor.rowcount
         self._rows = await cursor.fetchall() if cursor.description is not None else []
 
@@ -272,7 +286,7 @@ class _TxCursor:
         await_(self._commit(self.conn))
 
     async def _commit(self, conn: Connection) -> None:
-        await conn.execute("COMMIT")
+        await cast(psycopg.AsyncCursor[Any], self.cursor).execute(b"COMMIT", prepare=False)
         self._tracker.committed()
         self._committing = False
         self.conn = None
@@ -298,7 +312,7 @@ class _TxCursor:
             if terminate or status not in _CLEAN:
                 conn.pgconn.finish()  # the server rolls back what it has open
             elif status is not TransactionStatus.IDLE:
-                await conn.execute("ROLLBACK")
+                await conn.execute(b"ROLLBACK", prepare=False)
         except BaseException:  # the rollback failed or was cancelled too: close it
             conn.pgconn.finish()
         finally:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
+from aragora_storage_core.records import dataclass
 from aragora_storage_core.sql.dialect import Dialect
 
 #: The advisory lock key every migrator of this project takes.

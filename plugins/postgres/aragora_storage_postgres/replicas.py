@@ -27,7 +27,6 @@ import weakref
 from collections import deque
 from collections.abc import Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
 from enum import StrEnum
 from itertools import count
 from time import monotonic
@@ -35,6 +34,7 @@ from typing import Any
 
 from aragora_storage_core.consistency import primary_only
 from aragora_storage_core.errors import StorageError
+from aragora_storage_core.records import dataclass
 from aragora_storage_core.url import StorageURL
 from aragora_storage_postgres.connection import where
 from aragora_storage_postgres.pool import ConnectionPool
