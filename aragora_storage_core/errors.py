@@ -66,7 +66,7 @@ class StoreNotServedError(StorageError):
 class AsyncNotSupportedError(StorageError):
     """The backend has no async API (``registry.astore``) for this store."""
 
-    code = "storage.E020"
+    code = "storage.E024"
 
 
 class CorruptDatabaseError(StorageError):
