@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-DRIVERS = ("psycopg2", "psycopg", "psycopg_pool", "redis", "supabase", "sqlcipher3", "greenlet")
+DRIVERS = ("psycopg2", "asyncpg", "redis", "supabase", "sqlcipher3", "greenlet")
 
 #: Prints the drivers present in ``sys.modules`` as a JSON list after the code above it.
 _REPORT = (
@@ -68,7 +68,7 @@ def test_the_first_store_call_builds_its_records_without_importing_dataclasses(
 
 
 def test_importing_the_postgres_plugin_imports_no_driver(clean_environment: Path) -> None:
-    # psycopg2 loads when a backend opens; psycopg 3, its pool and greenlet only when the
+    # psycopg2 loads when a backend opens; asyncpg and greenlet only when the
     # async API is used (tests/postgres/test_async.py checks the sync path leaves them out).
     assert _drivers_after("import aragora_storage_postgres", clean_environment) == []
 

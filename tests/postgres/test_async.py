@@ -1,4 +1,4 @@
-"""The PostgreSQL backend's async path (psycopg 3 pools) against the real server.
+"""The PostgreSQL backend's async path (asyncpg pools) against the real server.
 
 Every test uses a fresh database (``pg_backend``). Write blocking is made with a real
 lock held by another connection; what the server did is asked of ``pg_stat_activity``.
@@ -281,7 +281,7 @@ def test_the_sync_api_does_not_load_the_async_driver(pg_url: str) -> None:
             f"registry = Registry(env={AUTO!r})\n"
             f"registry.connect({pg_url!r})\n"
             "assert registry.store('users').count() == 0\n"
-            "print(sorted({'psycopg', 'psycopg_pool', 'greenlet'} & set(sys.modules)))\n")
+            "print(sorted({'asyncpg', 'greenlet'} & set(sys.modules)))\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60, check=False)
     assert result.returncode == 0, result.stderr[-2000:]

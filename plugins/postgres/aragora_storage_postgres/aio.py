@@ -1,4 +1,4 @@
-"""The async path's database: the shared SQL stores over psycopg 3's async connections.
+"""The async path's database: the shared SQL stores over asyncpg connections.
 
 A store built on :class:`AsyncPostgresDatabase` is the synchronous store class, run by
 :func:`aragora_storage_core.aio.bridge.run` in a greenlet: every driver call here goes
@@ -6,44 +6,80 @@ through :func:`~aragora_storage_core.aio.bridge.await_`, one coroutine per round
 group (checkout, statement and return of a read are one coroutine), so the event loop
 never blocks. Pools are per event loop (:mod:`aio_pools`).
 
-Like the synchronous :class:`~aragora_storage_postgres.database.PostgresDatabase`:
-reads run in autocommit (a read whose connection the server had closed is retried once
-on a fresh one) and may go to a replica chosen by the same :class:`ReplicaSet` (the
-same freshness rules, ``registry.primary()``, read-your-writes); writes run between
-``BEGIN`` (pipelined with the first statement: one round trip) and ``COMMIT`` on one
-connection, never retried once a statement went out; the same typed errors.
+The stores hand over SQL in the POSTGRES dialect (``%s`` placeholders, ``%%`` for a
+literal ``%``): it is rewritten once per text to asyncpg's ``$1, $2, ...``
+(:func:`numbered`). Rows come back as tuples, as from psycopg2.
 
-Cancellation (``task.cancel()``, ``asyncio.timeout``): psycopg cancels the running
+Like the synchronous :class:`~aragora_storage_postgres.database.PostgresDatabase`:
+reads run outside a transaction (a read whose connection the server had closed is
+retried once on a fresh one) and may go to a replica chosen by the same
+:class:`ReplicaSet` (the same freshness rules, ``registry.primary()``,
+read-your-writes); writes run between ``BEGIN`` and ``COMMIT`` on one connection (the
+checkout, ``BEGIN`` and the first statement are one coroutine), never retried once a
+statement went out; the same typed errors.
+
+Cancellation (``task.cancel()``, ``asyncio.timeout``): asyncpg cancels the running
 statement on the server; the transaction rolls back and its connection goes back to the
 pool idle. A connection whose rollback failed, or whose ``COMMIT`` was in flight, is
-closed instead. The :class:`WriteTracker` of the call hears ``began``, ``committing``,
-``committed`` and ``ended`` so the cancellation carries the write's outcome.
+terminated instead. The :class:`WriteTracker` of the call hears ``began``,
+``committing``, ``committed`` and ``ended`` so the cancellation carries the write's
+outcome.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from time import perf_counter
 from typing import Any, cast
 
-import psycopg
-from psycopg.pq import TransactionStatus
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+import asyncpg
 
 from aragora_storage_core.aio.bridge import WriteTracker, await_, writes
 from aragora_storage_core.sql.database import Cursor, Params, Row, SQLDatabase, Transaction
-from aragora_storage_postgres.aio_pools import LoopPools
+from aragora_storage_postgres.aio_pools import PRIMARY, Connection, LoopPools, Pool
 from aragora_storage_postgres.connection import where
 from aragora_storage_postgres.database import PostgresDatabase
 from aragora_storage_postgres.dialect import POSTGRES
 from aragora_storage_postgres.errors import connection_lost, lost_twice, refusal
 from aragora_storage_postgres.replicas import Replica, ReplicaSet
 
-PRIMARY = "primary"
-Connection = psycopg.AsyncConnection[Any]
-Pool = AsyncConnectionPool[Any]
+_PLACEHOLDER = re.compile(r"%[s%]")
+#: Dialect SQL -> asyncpg SQL, per statement text (the stores' texts are constants).
+_NUMBERED: dict[str, str] = {}
+
+
+def numbered(sql: str) -> str:
+    """``sql`` with ``%s`` as ``$1, $2, ...`` in order and ``%%`` as ``%`` (cached)."""
+    done = _NUMBERED.get(sql)
+    if done is None:
+        count = 0
+
+        def number(match: re.Match[str]) -> str:
+            nonlocal count
+            if match.group() == "%%":
+                return "%"
+            count += 1
+            return f"${count}"
+
+        done = _NUMBERED[sql] = _PLACEHOLDER.sub(number, sql)
+    return done
+
+
+def _status_count(status: str) -> int:
+    """The row count of a command tag (``UPDATE 3``, ``INSERT 0 1``); -1 when it has none."""
+    last = status.rpartition(" ")[2]
+    return int(last) if last.isdigit() else -1
+
+
+def _closed(conn: Connection) -> bool:
+    """Whether the server (or asyncpg, on a fatal error) closed ``conn``."""
+    try:
+        return bool(conn.is_closed())
+    except asyncpg.InterfaceError:  # closed and already handed back to its pool
+        return True
 
 
 class _Closed(Exception):
@@ -60,7 +96,7 @@ class AsyncPostgresDatabase(SQLDatabase):
         self.label = database.label
         self.slow_query_seconds = database.slow_query_seconds
         self.replicas: ReplicaSet | None = database.replicas
-        self.integrity_error = psycopg.IntegrityError
+        self.integrity_error = asyncpg.IntegrityConstraintViolationError
         self.pools = pools
         self._target = where(database.url)
         self._open: ContextVar[_TxCursor | None] = ContextVar(
@@ -96,11 +132,11 @@ class AsyncPostgresDatabase(SQLDatabase):
         for attempt in (1, 2):
             try:
                 return await_(_query(self.pools, PRIMARY, pool, sql, params, every))
-            except _Closed:  # a restart closes them all: check the idle ones, then retry
+            except _Closed:  # a restart closes them all: replace every pooled one
                 if attempt == 2:
                     raise lost_twice(self._target) from None
-                await_(pool.check())
-            except psycopg.Error as exc:
+                await_(pool.expire_connections())
+            except asyncpg.PostgresError as exc:
                 refused = refusal(exc)
                 if refused is not None:
                     raise refused from None
@@ -117,7 +153,7 @@ class AsyncPostgresDatabase(SQLDatabase):
             replicas.lost(replica, f"{replica.label} stopped answering")
         except _Unreachable as exc:
             replicas.lost(replica, exc.message)
-        except psycopg.Error:
+        except asyncpg.PostgresError:
             pass  # e.g. cancelled by a conflict with recovery: the primary answers instead
         return _MISSED
 
@@ -151,7 +187,7 @@ class AsyncPostgresDatabase(SQLDatabase):
 
     def _mapped(self, exc: BaseException, lost: bool, committing: bool) -> BaseException:
         """The error to raise for ``exc`` (the driver's, or ours for a lost connection)."""
-        if lost and isinstance(exc, psycopg.OperationalError | _Closed):
+        if lost and isinstance(exc, Exception):
             return connection_lost(self._target, committing)
         return refusal(exc) or exc
 
@@ -169,13 +205,13 @@ _MISSED: Any = object()
 
 
 async def _checkout(pools: LoopPools, target: str, pool: Pool) -> Connection:
-    """A connection of ``pool``; our typed error when none came in time."""
+    """A connection of ``pool``; our typed error when none came in time or it failed."""
     try:
-        conn: Connection = await pool.getconn()
-    except PoolTimeout:
-        error = await pools.unavailable(target)
-        raise (error if target == PRIMARY else _Unreachable(error)) from None
-    return conn
+        return await pools.acquire(target, pool)
+    except Exception as error:  # a StorageError from LoopPools
+        if target == PRIMARY:
+            raise
+        raise _Unreachable(error) from None
 
 
 async def _query(pools: LoopPools, target: str, pool: Pool, sql: str, params: Params,
@@ -183,14 +219,16 @@ async def _query(pools: LoopPools, target: str, pool: Pool, sql: str, params: Pa
     """Checkout, run, fetch, return the connection: one read, one coroutine."""
     conn = await _checkout(pools, target, pool)
     try:
-        cursor = await conn.execute(sql, params)
-        return await (cursor.fetchall() if every else cursor.fetchone())
-    except psycopg.OperationalError:
-        if conn.broken or conn.closed:
+        if every:
+            return list(map(tuple, await conn.fetch(numbered(sql), *params)))
+        row = await conn.fetchrow(numbered(sql), *params)
+        return None if row is None else tuple(row)
+    except Exception:
+        if _closed(conn):
             raise _Closed from None
         raise
     finally:
-        await pool.putconn(conn)
+        await pool.release(conn)
 
 
 class _TxCursor:
@@ -201,14 +239,13 @@ class _TxCursor:
     """
 
     __slots__ = ("_committing", "_database", "_pool", "_rows", "_tracker", "begun", "conn",
-                 "cursor", "rowcount")
+                 "rowcount")
 
     def __init__(self, database: AsyncPostgresDatabase, tracker: Any) -> None:
         self._database = database
         self._pool = database.pools.get(PRIMARY)
         self._tracker: WriteTracker = tracker
         self.conn: Connection | None = None
-        self.cursor: psycopg.AsyncCursor[Any] | None = None
         self.begun = self._committing = False
         self.rowcount = -1
         self._rows: list[Any] = []
@@ -218,7 +255,7 @@ class _TxCursor:
         await_(self._run(sql, params))
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        """Run one statement for many parameter rows (psycopg pipelines them)."""
+        """Run one statement for many parameter rows (asyncpg pipelines them)."""
         await_(self._run_many(sql, list(rows)))
 
     def fetchone(self) -> Any:
@@ -230,9 +267,8 @@ class _TxCursor:
         rows, self._rows = self._rows, []
         return rows
 
-    async def _begin(self, sql: bytes | str = b"", params: Params = ()) -> psycopg.AsyncCursor[Any]:
-        """A connection with ``BEGIN`` sent, and ``sql`` after it in the same round trip
-        (a pipeline), as the sync path sends ``BEGIN;`` with its first statement.
+    async def _begin(self) -> Connection:
+        """A connection with ``BEGIN`` done.
 
         A connection found closed is replaced once: nothing sent on it can have been
         applied (no ``COMMIT`` went out).
@@ -240,40 +276,31 @@ class _TxCursor:
         pool = self._pool
         for attempt in (1, 2):
             self.conn = conn = await _checkout(self._database.pools, PRIMARY, pool)
-            cursor = conn.cursor()
             try:
-                if sql:
-                    async with conn.pipeline():
-                        await cursor.execute(b"BEGIN", prepare=False)
-                        self._tracker.began()
-                        await cursor.execute(sql, params)
-                else:
-                    await cursor.execute(b"BEGIN", prepare=False)
-                    self._tracker.began()
-            except psycopg.OperationalError:
-                if not (conn.broken or conn.closed) or attempt == 2:
+                await conn.execute("BEGIN")
+            except Exception:
+                if not _closed(conn) or attempt == 2:
                     raise
                 self.conn = None
-                await pool.putconn(conn)
-                await pool.check()  # the others the server closed are replaced too
+                await pool.release(conn)
+                await pool.expire_connections()  # the others the server closed too
                 continue
+            self._tracker.began()
             self.begun = True
-            self.cursor = cursor
-            return cursor
+            return conn
         raise AssertionError("unreachable")
 
     async def _run(self, sql: str, params: Params) -> None:
-        cursor = self.cursor
-        if cursor is None:
-            cursor = await self._begin(sql, params)
-        else:
-            await cursor.execute(sql, params)
-        self.rowcount = cursor.rowcount
-        self._rows = await cursor.fetchall() if cursor.description is not None else []
+        conn = self.conn if self.begun else await self._begin()
+        # asyncpg's fetch keeps the command tag internal: its _execute returns both
+        rows, status, _ = await cast(Any, conn)._execute(numbered(sql), params, 0, None,
+                                                         return_status=True)
+        self.rowcount = _status_count(status.decode())
+        self._rows = list(map(tuple, rows))
 
     async def _run_many(self, sql: str, rows: list[Params]) -> None:
-        cursor = self.cursor or await self._begin()
-        await cursor.executemany(sql, rows)
+        conn = self.conn if self.begun else await self._begin()
+        await cast(Connection, conn).executemany(numbered(sql), rows)
         self.rowcount = len(rows)
         self._rows = []
 
@@ -286,41 +313,35 @@ class _TxCursor:
         await_(self._commit(self.conn))
 
     async def _commit(self, conn: Connection) -> None:
-        await cast(psycopg.AsyncCursor[Any], self.cursor).execute(b"COMMIT", prepare=False)
+        await conn.execute("COMMIT")
         self._tracker.committed()
         self._committing = False
         self.conn = None
-        await self._pool.putconn(conn)
+        await self._pool.release(conn)
 
     def abandon(self, terminate: bool) -> bool:
         """End the transaction after an error; return whether the server had closed it.
 
-        Rolls back and returns the connection when it can be trusted; closes it when the
-        rollback fails, when a ``COMMIT`` was in flight or its state is unknown.
+        Rolls back and returns the connection when it can be trusted; terminates it when
+        the rollback fails or a ``COMMIT`` was in flight.
         """
         conn = self.conn
         if conn is None:
             return False
-        lost = conn.broken or conn.closed
+        lost = _closed(conn)
         self.conn = None
         await_(self._abandon(conn, terminate or self._committing))
         return lost
 
     async def _abandon(self, conn: Connection, terminate: bool) -> None:
-        status = conn.info.transaction_status
         try:
-            if terminate or status not in _CLEAN:
-                conn.pgconn.finish()  # the server rolls back what it has open
-            elif status is not TransactionStatus.IDLE:
-                await conn.execute(b"ROLLBACK", prepare=False)
-        except BaseException:  # the rollback failed or was cancelled too: close it
-            conn.pgconn.finish()
+            if terminate:
+                conn.terminate()  # the server rolls back what it has open
+            elif not _closed(conn) and conn.is_in_transaction():
+                await conn.execute("ROLLBACK")  # after asyncpg's cancel request, if any
+        except BaseException:  # the rollback failed or was cancelled too: terminate it
+            conn.terminate()
         finally:
             if not self._committing:
                 self._tracker.ended()
-            await self._pool.putconn(conn)
-
-
-#: Transaction states after which ``ROLLBACK`` leaves a connection fit for reuse.
-_CLEAN = (TransactionStatus.IDLE, TransactionStatus.INTRANS, TransactionStatus.INERROR)
-
+            await self._pool.release(conn)

@@ -1,26 +1,28 @@
 """The async connection pools of one PostgreSQL backend: one set per event loop.
 
-psycopg 3's ``AsyncConnectionPool`` belongs to the event loop it was opened on, so each
-loop that uses the backend gets its own pools (the primary's and each replica's), made
-on first use inside that loop and kept in a weak map: one registry serves any number of
-``asyncio.run`` calls and test loops. :meth:`LoopPools.aclose` closes the running loop's
-pools; :meth:`LoopPools.close` (synchronous, never blocking) closes the connections of
-loops that no longer run and asks running ones to close theirs.
+asyncpg's pool belongs to the event loop it was made on, so each loop that uses the
+backend gets its own pools (the primary's and each replica's), made on first use inside
+that loop and kept in a weak map: one registry serves any number of ``asyncio.run``
+calls and test loops. :meth:`LoopPools.aclose` closes the running loop's pools;
+:meth:`LoopPools.close` (synchronous, never blocking) ends the connections of loops that
+no longer run and asks running ones to close theirs.
 
-Connections are autocommit, opened with the same libpq parameters as the synchronous
-pool (:func:`~aragora_storage_postgres.connection.connect_kwargs`). Behind a
-transaction-mode pooler (PgBouncer) psycopg's automatic server-side prepared statements
-are off: consecutive statements may run on different server connections.
+A released connection is not reset with a query (asyncpg's default costs a round trip
+per release): the adapter leaves it outside a transaction, and asyncpg still rolls back
+one that is not. Connections use the same URL as the synchronous pool
+(:func:`driver_args`). Behind a transaction-mode pooler (PgBouncer) asyncpg's
+statement cache is off: consecutive statements may run on different server connections.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import weakref
 from typing import Any
+from urllib.parse import urlencode
 
-import psycopg
-from psycopg_pool import AsyncConnectionPool
+import asyncpg
 
 from aragora_storage_core.aio.bridge import await_
 from aragora_storage_core.errors import StorageError
@@ -28,12 +30,35 @@ from aragora_storage_core.url import StorageURL
 from aragora_storage_postgres.connection import connect_error, connect_kwargs, where
 from aragora_storage_postgres.errors import PoolTimeoutError
 
+PRIMARY = "primary"
 #: Seconds a read waits for a replica's connection before it goes to the primary instead.
 REPLICA_CHECKOUT_SECONDS = 3.0
-#: psycopg's default: a statement run this many times on a connection is prepared there.
-PREPARE_THRESHOLD = 5
+#: libpq's TCP keepalive settings, which asyncpg has no option for (left to the kernel).
+_LIBPQ_ONLY = ("keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count")
 
-Pools = dict[str, AsyncConnectionPool[Any]]
+Connection = Any  # asyncpg.pool.PoolConnectionProxy (asyncpg ships no type hints)
+Pool = Any  # asyncpg.Pool
+Pools = dict[str, Pool]
+
+
+def driver_args(url: StorageURL) -> dict[str, Any]:
+    """``asyncpg.connect`` arguments for ``url``: the sync path's libpq parameters.
+
+    Host list, user, password, database, TLS options and ``target_session_attrs`` go in a
+    libpq-style DSN (asyncpg parses it as libpq does); ``connect_timeout`` becomes its
+    timeout and the rest (``application_name``, ``options``) session settings.
+    """
+    libpq = connect_kwargs(url)
+    timeout = float(libpq.pop("connect_timeout"))
+    for name in _LIBPQ_ONLY:
+        libpq.pop(name, None)
+    settings = {name: str(libpq.pop(name)) for name in ("application_name",) if name in libpq}
+    return {"dsn": "postgresql://?" + urlencode({k: str(v) for k, v in libpq.items()}),
+            "timeout": timeout, "server_settings": settings}
+
+
+async def _no_reset(conn: Connection) -> None:
+    """No reset query on release (asyncpg itself rolls back an open transaction first)."""
 
 
 class LoopPools:
@@ -46,8 +71,8 @@ class LoopPools:
                  timeout: float, prepared: bool) -> None:
         self.urls = urls
         self.size, self.max_overflow, self.timeout = size, max_overflow, timeout
-        self._kwargs = {name: dict(connect_kwargs(url), autocommit=True,
-                                   prepare_threshold=PREPARE_THRESHOLD if prepared else None)
+        self._kwargs = {name: dict(driver_args(url),
+                                   **({} if prepared else {"statement_cache_size": 0}))
                         for name, url in urls.items()}
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Pools] = (
             weakref.WeakKeyDictionary())
@@ -55,11 +80,10 @@ class LoopPools:
                                                 asyncio.Task[None]] = (
             weakref.WeakKeyDictionary())
         self._connections: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, weakref.WeakSet[psycopg.AsyncConnection[Any]]] = (
-            weakref.WeakKeyDictionary())
+            asyncio.AbstractEventLoop, weakref.WeakSet[Any]] = weakref.WeakKeyDictionary()
 
-    def get(self, target: str) -> AsyncConnectionPool[Any]:
-        """The running loop's pool of ``target``, opened on first use (from bridged code)."""
+    def get(self, target: str) -> Pool:
+        """The running loop's pool of ``target``, made on first use (from bridged code)."""
         loop = asyncio.get_running_loop()
         pools = self._loops.get(loop)
         if pools is None:
@@ -68,38 +92,44 @@ class LoopPools:
         pool = pools.get(target)
         if pool is not None:
             return pool
-        fresh = self._new(target)
-        await_(fresh.open())
+        fresh = await_(self._new(target))
         pool = pools.setdefault(target, fresh)
-        if pool is not fresh:  # another call opened one meanwhile: keep that one
+        if pool is not fresh:  # another call made one meanwhile: keep that one
             await_(fresh.close())
         return pool
 
-    def _new(self, target: str) -> AsyncConnectionPool[Any]:
-        replica = target != "primary"
-        return AsyncConnectionPool(
-            kwargs=self._kwargs[target], min_size=0,
-            max_size=self.size + self.max_overflow,
-            timeout=min(self.timeout, REPLICA_CHECKOUT_SECONDS) if replica else self.timeout,
-            open=False, configure=self._opened, name=f"aragora {target}")
+    async def _new(self, target: str) -> Pool:
+        """A pool of ``target`` (``min_size`` 0: it opens no connection yet)."""
+        return await asyncpg.create_pool(
+            **self._kwargs[target], min_size=0, max_size=self.size + self.max_overflow,
+            init=self._opened, reset=_no_reset)
+
+    async def acquire(self, target: str, pool: Pool) -> Connection:
+        """A connection of ``pool``, or our typed error (never the driver's text)."""
+        wait = self.timeout if target == PRIMARY else min(self.timeout,
+                                                          REPLICA_CHECKOUT_SECONDS)
+        try:
+            return await pool.acquire(timeout=wait)
+        except TimeoutError:
+            raise await self.unavailable(target) from None
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise connect_error(str(exc), self.urls[target]) from None
 
     @staticmethod
     async def _guard(pools: Pools) -> None:
-        """Wait until cancelled, then close ``pools``.
+        """Wait until cancelled, then end ``pools``' connections.
 
-        ``asyncio.run`` cancels every task of its loop when the main coroutine returns;
-        psycopg_pool's own tasks survive that while a connection attempt is in flight,
-        which would keep ``asyncio.run`` from returning. This task is cancelled with
-        them and closes the pools, which ends theirs: forgetting :meth:`aclose` costs
-        nothing.
+        ``asyncio.run`` cancels every task of its loop when the main coroutine returns:
+        this one is cancelled with them and terminates the pools, so forgetting
+        :meth:`aclose` leaves no session open.
         """
         try:
             await asyncio.Event().wait()
         finally:
             for pool in list(pools.values()):
-                await pool.close(timeout=1.0)
+                pool.terminate()
 
-    async def _opened(self, conn: psycopg.AsyncConnection[Any]) -> None:
+    async def _opened(self, conn: Connection) -> None:
         """Remember each new connection, so that :meth:`close` can end it without a loop."""
         loop = asyncio.get_running_loop()
         self._connections.setdefault(loop, weakref.WeakSet()).add(conn)
@@ -112,8 +142,8 @@ class LoopPools:
         """
         url = self.urls[target]
         try:
-            conn = await psycopg.AsyncConnection.connect(**self._kwargs[target])
-        except psycopg.Error as exc:
+            conn = await asyncpg.connect(**self._kwargs[target])
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             return connect_error(str(exc), url)
         await conn.close()
         return PoolTimeoutError(
@@ -125,20 +155,18 @@ class LoopPools:
     async def aclose(self) -> None:
         """Close every pool of the running loop."""
         loop = asyncio.get_running_loop()
-        pools = self._loops.pop(loop, {})
         self._connections.pop(loop, None)
+        self._loops.pop(loop, {})
         guard = self._guards.pop(loop, None)
         if guard is not None:
-            guard.cancel()  # it closes the pools
+            guard.cancel()  # it ends the pools
             await asyncio.gather(guard, return_exceptions=True)
-        for pool in pools.values():
-            await pool.close()
 
     def close(self) -> None:
-        """Close the pools of every loop without waiting on any of them.
+        """End the pools of every loop without waiting on any of them.
 
-        A loop that still runs closes its pools itself (a task is scheduled there); the
-        connections of a loop that stopped are ended directly.
+        A loop that still runs ends its pools itself (scheduled there); the connections of
+        a loop that stopped are ended directly.
         """
         loops, self._loops = self._loops, weakref.WeakKeyDictionary()
         self._guards = weakref.WeakKeyDictionary()
@@ -146,17 +174,24 @@ class LoopPools:
         for loop, pools in list(loops.items()):
             if loop.is_running() and not loop.is_closed():
                 for pool in pools.values():
-                    loop.call_soon_threadsafe(_close_soon, pool)
+                    loop.call_soon_threadsafe(pool.terminate)
                 continue
             for conn in list(connections.get(loop, ())):
-                conn.pgconn.finish()
+                _end(conn)
 
 
-#: Pool closings scheduled by :meth:`LoopPools.close`, kept until they finish.
-_CLOSING: set[asyncio.Task[None]] = set()
+def _end(conn: Any) -> None:
+    """Close the socket of ``conn``, whose event loop no longer runs.
 
-
-def _close_soon(pool: AsyncConnectionPool[Any]) -> None:
-    task = asyncio.ensure_future(pool.close())
-    _CLOSING.add(task)
-    task.add_done_callback(_CLOSING.discard)
+    The socket's descriptor is pointed at ``/dev/null``: the server sees the session end,
+    and the transport, whenever it is collected, closes a harmless descriptor.
+    """
+    transport = getattr(conn, "_transport", None)
+    sock = None if transport is None else transport.get_extra_info("socket")
+    if sock is None or sock.fileno() < 0:
+        return
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        os.dup2(devnull, sock.fileno())
+    finally:
+        os.close(devnull)

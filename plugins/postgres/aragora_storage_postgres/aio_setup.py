@@ -19,15 +19,15 @@ def async_database(database: PostgresDatabase, settings: Settings, *,
                    prepared: bool) -> AsyncPostgresDatabase:
     """The async adapter of ``database`` with pools sized like its synchronous ones.
 
-    ``prepared``: let psycopg prepare frequent statements on the server (off behind a
+    ``prepared``: let asyncpg keep its prepared-statement cache (off behind a
     transaction-mode pooler).
     """
     try:
-        from aragora_storage_postgres.aio import PRIMARY, AsyncPostgresDatabase
-        from aragora_storage_postgres.aio_pools import LoopPools
-    except ImportError as exc:  # psycopg, psycopg_pool or greenlet missing
+        from aragora_storage_postgres.aio import AsyncPostgresDatabase
+        from aragora_storage_postgres.aio_pools import PRIMARY, LoopPools
+    except ImportError as exc:  # asyncpg or greenlet missing
         raise AsyncNotSupportedError(
-            f"the PostgreSQL async API needs {exc.name or 'psycopg 3'}, which is not installed",
+            f"the PostgreSQL async API needs {exc.name or 'asyncpg'}, which is not installed",
             EXTRA) from None
     urls = {PRIMARY: database.url}
     if database.replicas is not None:

@@ -46,7 +46,7 @@ class PostgresBackend(SQLBackend):
                                        window=settings.read_your_writes_window)
 
     def make_async_store(self, kind: StoreKind, store: Any) -> Any:
-        """The async twin of ``store``: the same store class on psycopg 3's async
+        """The async twin of ``store``: the same store class on asyncpg's
         connections (:mod:`aragora_storage_postgres.aio`), run through the greenlet bridge.
 
         Needs the ``async`` extra (``pip install 'aragora-storage-postgres[async]'``).
