@@ -1,7 +1,7 @@
-"""The async API on PostgreSQL: async stores vs raw psycopg 3, and 64 tasks vs 64 threads.
+"""The async API on PostgreSQL: async stores vs raw asyncpg, and 64 tasks vs 64 threads.
 
 (a) Per call: ``registry.astore`` stores (``UserStore.get_by_id``/``create``,
-``TokenBlacklistStore.revoke``, ``UsageStore.record``) against hand-written psycopg 3
+``TokenBlacklistStore.revoke``, ``UsageStore.record``) against hand-written asyncpg
 doing the same statements (with the same row helpers) on the **same** async pool, one
 task, the two sides alternating call by call; the figure is the median store call time /
 the median raw call time (target 1.10). On a shared machine a burst of load lands on a
@@ -49,36 +49,44 @@ ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL",
 NO_FLUSH = "-c%20synchronous_commit%3Doff"
 POOL, WORKERS, SEEDED = 15, 64, 500
 TARGET, THROUGHPUT_TARGET = 1.10, 1.0
-SELECT_USER = f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE id = %s"
+
+
+def marks(count: int, first: int = 1) -> str:
+    """``$1, $2, ...``: asyncpg's placeholders, written out for the raw side."""
+    return ", ".join(f"${n}" for n in range(first, first + count))
+
+
+SELECT_USER = f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE id = $1"
 INSERT_USER = (f"INSERT INTO users ({', '.join(USER_COLUMNS)})"
-               f" VALUES ({', '.join(['%s'] * len(USER_COLUMNS))})")
+               f" VALUES ({marks(len(USER_COLUMNS))})")
 REVOKE = ("INSERT INTO token_blacklist (jti, expires_at, user_id, revoked_at)"
-          " VALUES (%s, %s, %s, %s) ON CONFLICT (jti) DO NOTHING")
+          " VALUES ($1, $2, $3, $4) ON CONFLICT (jti) DO NOTHING")
 RECORD = (f"INSERT INTO usage_events ({', '.join(USAGE_COLUMNS)})"
-          f" VALUES ({', '.join(['%s'] * len(USAGE_COLUMNS))}) RETURNING id")
+          f" VALUES ({marks(len(USAGE_COLUMNS))}) RETURNING id")
 EXPIRES = "2999-01-01T00:00:00+00:00"
 
 Call = Callable[[int], Awaitable[Any]]
 
 
 class Raw:
-    """Hand-written psycopg 3 on the async stores' own pool."""
+    """Hand-written asyncpg on the async stores' own pool."""
 
     def __init__(self, pool: Any) -> None:
         self.pool = pool
 
     async def get_by_id(self, i: int) -> Any:
         """A point read turned into a ``User``."""
-        async with self.pool.connection() as conn:
-            cursor = await conn.execute(SELECT_USER, (f"seed{i % SEEDED}",))
-            row = await cursor.fetchone()
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(SELECT_USER, f"seed{i % SEEDED}")
         return None if row is None else user_from_row(row)
 
     async def write(self, sql: str, params: tuple[Any, ...], returning: bool = False) -> Any:
         """One statement in ``BEGIN`` ... ``COMMIT``."""
-        async with self.pool.connection() as conn, conn.transaction():
-            cursor = await conn.execute(sql, params)
-            return (await cursor.fetchone())[0] if returning else None  # type: ignore[index]
+        async with self.pool.acquire() as conn, conn.transaction():
+            if returning:
+                return await conn.fetchval(sql, *params)
+            await conn.execute(sql, *params)
+            return None
 
 
 def sides(registry: Registry, raw: Raw, tag: str) -> dict[str, tuple[Call, Call]]:
@@ -241,7 +249,7 @@ def main() -> int:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average {load}; pool {POOL}")
     print(f"| operation ({args.rounds} rounds x {args.batch}) | async store ms (median) |"
-          " raw psycopg 3 ms (median) | ratio | ratio of round sums |")
+          " raw asyncpg ms (median) | ratio | ratio of round sums |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for row in calls:
         flag = "" if row["ratio"] <= TARGET else " (over target)"

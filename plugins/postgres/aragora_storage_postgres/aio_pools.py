@@ -108,8 +108,9 @@ class LoopPools:
         """A connection of ``pool``, or our typed error (never the driver's text)."""
         wait = self.timeout if target == PRIMARY else min(self.timeout,
                                                           REPLICA_CHECKOUT_SECONDS)
-        try:
-            return await pool.acquire(timeout=wait)
+        try:  # asyncpg's own acquire(timeout=) runs it in a task on Python 3.11: a loop turn
+            async with asyncio.timeout(wait):
+                return await pool.acquire()
         except TimeoutError:
             raise await self.unavailable(target) from None
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
