@@ -178,7 +178,7 @@ async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
             if at_cancel is None and isinstance(exc, asyncio.CancelledError):
                 at_cancel = call.writes.outcome()
         pending = call.switch(value) if failure is None else call.throw(failure)
-    finished, after = call.finished, call.writes.outcome()
+    finished, writes = call.finished, call.writes
     assert finished is not None
     _give_back(call)
     succeeded, result = finished
@@ -186,7 +186,7 @@ async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         returned: T = result
         return returned
     if at_cancel is not None and isinstance(result, asyncio.CancelledError):
-        mark(result, max(at_cancel, after, key=_severity))
+        mark(result, max(at_cancel, writes.outcome(), key=_severity))
     raise result
 
 

@@ -19,12 +19,11 @@ import contextlib
 import inspect
 import threading
 import weakref
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Callable
+from types import CoroutineType
+from typing import Any
 
 from aragora_storage_core.aio.bridge import await_, writes
-
-T = TypeVar("T")
 
 #: Commands that change nothing on the server: a cancelled one is "not applied". Every
 #: other command counts as a write (an unknown one may have been applied).
@@ -40,17 +39,6 @@ def sleep(seconds: float) -> None:
     await_(asyncio.sleep(seconds))
 
 
-def _awaited(awaitable: Awaitable[T], write: bool) -> T:
-    """``awaitable``'s result through the bridge, a write tracked as one."""
-    if not write:
-        return await_(awaitable)
-    tracker = writes()
-    tracker.committing()
-    result = await_(awaitable)
-    tracker.committed()
-    return result
-
-
 class Slots:
     """At most ``size`` commands of one loop in flight at once: redis-py's pools refuse a
     connection past ``max_connections`` ("Too many connections") instead of waiting, so
@@ -60,15 +48,25 @@ class Slots:
         self.free = size
         self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
 
-    def run(self, send: Callable[[], Any], write: bool) -> Any:
-        """``send()``'s result (awaited through the bridge) once a slot is free."""
+    def run(self, send: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+            write: bool) -> Any:
+        """``send(*args, **kwargs)``'s result, awaited through the bridge (a write tracked
+        as one), once a slot is free."""
         if self.free > 0 and not self._waiting:
             self.free -= 1
         else:
             await_(self._turn())
         try:
-            result = send()
-            return _awaited(result, write) if inspect.isawaitable(result) else result
+            result = send(*args, **kwargs)
+            if type(result) is not CoroutineType and not inspect.isawaitable(result):
+                return result
+            if not write:
+                return await_(result)
+            tracker = writes()
+            tracker.committing()
+            result = await_(result)
+            tracker.committed()
+            return result
         finally:
             self._give()
 
@@ -164,8 +162,7 @@ class BridgedClient:
 
         def command(*args: Any, **kwargs: Any) -> Any:
             here = clients.here()
-            method = getattr(here.client, name)
-            return here.slots.run(lambda: method(*args, **kwargs), write)
+            return here.slots.run(getattr(here.client, name), args, kwargs, write)
 
         command.__name__ = name
         self.__dict__[name] = command  # built once per command name
@@ -201,8 +198,7 @@ class BridgedPipeline:
 
     def execute(self, *args: Any, **kwargs: Any) -> list[Any]:
         """Send the buffered commands; their replies in order."""
-        replies: list[Any] = self._slots.run(lambda: self._pipe.execute(*args, **kwargs),
-                                             self._writes)
+        replies: list[Any] = self._slots.run(self._pipe.execute, args, kwargs, self._writes)
         return replies
 
 
@@ -220,4 +216,4 @@ class BridgedScript:
         script = self._registered.get(here.client)
         if script is None:
             script = self._registered[here.client] = here.client.register_script(self._script)
-        return here.slots.run(lambda: script(keys=keys, args=args), write=True)
+        return here.slots.run(script, (), {"keys": keys, "args": args}, True)
