@@ -34,7 +34,7 @@ def restore(backend: SQLiteBackend, request: RestoreRequest) -> BackupManifest:
     """Stage each backup file checked against the manifest beside its live file, keep the
     live files in ``request.keep``, rename the staged files into place.
 
-    Every staged file's SHA-256 is compared as it is copied (:func:`copy_checked`), so a
+    Every staged file's SHA-256 is compared once it is copied (:func:`copy_checked`), so a
     backup file altered since it was made is refused before any live file is touched
     (even while the server still runs); only then are the live files checked unused,
     their WAL folded in, kept and replaced. Two threads copy, hash and flush the files
