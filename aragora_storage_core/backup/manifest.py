@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mmap
 import os
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from aragora_storage_core.files import write_atomically
 
 MANIFEST = "manifest.json"
 FORMAT = 1
+_CHUNK = 1 << 20
 #: ``checked`` of a SQLite file that passed ``PRAGMA integrity_check`` when it was written.
 INTEGRITY_CHECK = "integrity_check"
 
@@ -32,12 +32,15 @@ def sha256_of(path: Path) -> str:
 
 
 def sha256_of_open(fd: int) -> str:
-    """Hex SHA-256 of the open file ``fd``, mapped in memory (no copy through Python)."""
+    """Hex SHA-256 of the open file ``fd`` from its start, read in 1 MiB chunks into one
+    buffer (not mapped: a mapped file's pages would count in the process's resident
+    memory, growing with the file)."""
     digest = hashlib.sha256()
-    size = os.fstat(fd).st_size
-    if size:
-        with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as mapped:
-            digest.update(mapped)
+    buffer = memoryview(bytearray(_CHUNK))
+    offset = 0
+    while read := os.preadv(fd, [buffer], offset):
+        digest.update(buffer[:read])
+        offset += read
     return digest.hexdigest()
 
 

@@ -19,7 +19,7 @@ def copy_checked(source: Path, destination: Path, entry: BackupFile, *,
     """Copy ``source`` to ``destination`` (``0600``) if the copy's bytes match ``entry``.
 
     The kernel copies the file (``shutil.copyfile``: no pass through Python), then the
-    SHA-256 is taken of ``destination`` itself, mapped in memory, so what is later put in
+    SHA-256 is taken of ``destination`` itself (from the page cache), so what is later put in
     place is exactly what the manifest describes, whatever happens to ``source`` meanwhile.
     On a size or digest mismatch ``destination`` is removed and
     :class:`CorruptBackupError` names ``source``. ``flush``: fsync ``destination`` before
