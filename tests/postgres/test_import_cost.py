@@ -63,4 +63,4 @@ def test_the_migration_lock_key_is_the_documented_hash() -> None:
     from aragora_storage_postgres.dialect import MIGRATION_LOCK_KEY
 
     digest = hashlib.sha256(b"aragora_storage.migrations").digest()[:8]
-    assert MIGRATION_LOCK_KEY == int.from_bytes(digest, "big", signed=True)
+    assert int.from_bytes(digest, "big", signed=True) == MIGRATION_LOCK_KEY
