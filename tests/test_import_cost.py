@@ -81,7 +81,9 @@ def test_the_first_sqlite_store_call_loads_no_operation_modules(clean_environmen
     assert _drivers_after(code, clean_environment) == []
 
 
-def test_the_postgres_backend_module_loads_no_copy_code_and_no_hashlib(clean_environment: Path) -> None:
+def test_the_postgres_backend_module_loads_no_copy_code_and_no_hashlib(
+    clean_environment: Path,
+) -> None:
     # bulk_load and the CSV encoder (with uuid and platform) are for ``copy`` only.
     code = (
         "import sys\n"
