@@ -64,7 +64,7 @@ class Backend(ABC):
     migrates_on_first_use: ClassVar[bool] = True
     #: True when :meth:`restore` copies every backup file with
     #: :func:`~aragora_storage_core.backup.staging.copy_checked` (comparing its SHA-256
-    #: while copying, before replacing anything), so the core does not hash them first.
+    #: on the staged copy, before replacing anything), so the core does not hash them first.
     restore_copies_checked: ClassVar[bool] = False
     hook: Any = None
     registry: Any = None

@@ -67,6 +67,34 @@ def test_the_first_store_call_builds_its_records_without_importing_dataclasses(
     assert _drivers_after(code, clean_environment) == []
 
 
+def test_the_first_sqlite_store_call_loads_no_operation_modules(clean_environment: Path) -> None:
+    # backup, restore, encryption and health modules (with logging, shutil and thread
+    # pools) load when their operation runs, not on a store's first call.
+    code = (
+        "import sys\n"
+        "from aragora_storage_core import get_registry\n"
+        "assert get_registry().store('users').count() == 0\n"
+        "loaded = {m for m in sys.modules if m.split('.')[0] in "
+        "('logging', 'shutil', 'concurrent', 'uuid', 'platform')}\n"
+        "assert not loaded, sorted(loaded)\n"
+    )
+    assert _drivers_after(code, clean_environment) == []
+
+
+def test_the_postgres_backend_module_loads_no_copy_code_and_no_hashlib(
+    clean_environment: Path,
+) -> None:
+    # bulk_load and the CSV encoder (with uuid and platform) are for ``copy`` only.
+    code = (
+        "import sys\n"
+        "import aragora_storage_postgres.backend\n"
+        "loaded = {m for m in sys.modules if m in ('uuid', 'platform', 'hashlib', "
+        "'aragora_storage_postgres.bulk_load', 'aragora_storage_postgres.copy_rows')}\n"
+        "assert not loaded, sorted(loaded)\n"
+    )
+    assert _drivers_after(code, clean_environment) == []
+
+
 def test_importing_the_postgres_plugin_imports_no_driver(clean_environment: Path) -> None:
     # psycopg2 loads when a backend opens; asyncpg and greenlet only when the
     # async API is used (tests/postgres/test_async.py checks the sync path leaves them out).

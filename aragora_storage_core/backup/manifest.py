@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +20,27 @@ from aragora_storage_core.files import write_atomically
 
 MANIFEST = "manifest.json"
 FORMAT = 1
+_CHUNK = 1 << 20
 #: ``checked`` of a SQLite file that passed ``PRAGMA integrity_check`` when it was written.
 INTEGRITY_CHECK = "integrity_check"
-_CHUNK = 1 << 20
 
 
 def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of the file at ``path``, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
+    """Hex SHA-256 of the file at ``path``."""
     with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
+        return sha256_of_open(handle.fileno())
+
+
+def sha256_of_open(fd: int) -> str:
+    """Hex SHA-256 of the open file ``fd`` from its start, read in 1 MiB chunks into one
+    buffer (not mapped: a mapped file's pages would count in the process's resident
+    memory, growing with the file)."""
+    digest = hashlib.sha256()
+    buffer = memoryview(bytearray(_CHUNK))
+    offset = 0
+    while read := os.preadv(fd, [buffer], offset):
+        digest.update(buffer[:read])
+        offset += read
     return digest.hexdigest()
 
 

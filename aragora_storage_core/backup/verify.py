@@ -24,7 +24,7 @@ def verify_backup(directory: Path, *, recheck: bool = True,
     (:data:`INTEGRITY_CHECK`, passed when the backup was made) once its SHA-256 shows its
     bytes are those checked; a file without one (a manifest of an earlier version) still
     gets the full check. ``hash_checked=False`` leaves the SHA-256 of such a file to the
-    caller, who must compare it while copying (:func:`~.staging.copy_checked`).
+    caller, who must compare it on the copy it stages (:func:`~.staging.copy_checked`).
     """
     manifest = read_manifest(directory)
     if not manifest.files:

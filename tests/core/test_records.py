@@ -9,6 +9,7 @@ importing them does not import ``dataclasses``.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import importlib
 import inspect
@@ -124,6 +125,7 @@ def test_the_dataclasses_functions_work_on_records(options: dict[str, bool]) -> 
     assert dataclasses.replace(a, y=7) == ours(1, 7, notes=["n"], secret="s")
     assert records.replace(a, y=7) == ours(1, 7, notes=["n"], secret="s")
     assert records.replace(b, y=7) == theirs(1, 7, notes=["n"], secret="s")
+    assert copy.copy(a) == a and copy.deepcopy(a) == a and copy.deepcopy(a).notes is not a.notes
 
 
 def test_a_dataclass_and_a_record_may_subclass_a_record() -> None:

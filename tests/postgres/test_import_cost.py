@@ -54,3 +54,13 @@ def test_psycopg2_loads_when_a_backend_opens_and_sqlalchemy_never(
 
 def test_both_watched_packages_are_installed(clean_environment: Path) -> None:
     assert _watched_after("import psycopg2, sqlalchemy\n", clean_environment) == sorted(WATCHED)
+
+
+def test_the_migration_lock_key_is_the_documented_hash() -> None:
+    # Written out as a number so that importing the plugin loads no hashlib.
+    import hashlib
+
+    from aragora_storage_postgres.dialect import MIGRATION_LOCK_KEY
+
+    digest = hashlib.sha256(b"aragora_storage.migrations").digest()[:8]
+    assert int.from_bytes(digest, "big", signed=True) == MIGRATION_LOCK_KEY

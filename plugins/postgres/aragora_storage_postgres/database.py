@@ -25,10 +25,8 @@ from aragora_storage_core.errors import StorageError
 from aragora_storage_core.sql.database import Cursor, Params, Row, SQLDatabase, Transaction
 from aragora_storage_core.sql.slowlog import report
 from aragora_storage_core.url import StorageURL
-from aragora_storage_postgres.bulk_load import bulk_load
 from aragora_storage_postgres.connection import connect_kwargs, open_connection, where
 from aragora_storage_postgres.copy_guard import quiet_copy
-from aragora_storage_postgres.copy_rows import copy_csv
 from aragora_storage_postgres.dialect import POSTGRES
 from aragora_storage_postgres.errors import (
     ConnectionLostError,
@@ -254,6 +252,8 @@ class PostgresDatabase(SQLDatabase):
         head, template, tail = match.groups()
         target = _COPY_TARGET.match(head)
         if target is not None and not tail.strip():
+            from aragora_storage_postgres.copy_rows import copy_csv  # not on a store's path
+
             try:
                 data = copy_csv(rows)
             except TypeError:
@@ -273,6 +273,8 @@ class PostgresDatabase(SQLDatabase):
                   batches: Iterable[Sequence[Row]], commit_rows: int = 0) -> Iterator[int]:
         """``COPY`` into ``table``; into a staging table and upserted from it when ``table``
         already holds rows (:mod:`bulk_load`). Commits every ``commit_rows`` rows."""
+        from aragora_storage_postgres.bulk_load import bulk_load  # copy only: kept off imports
+
         return bulk_load(self, table, columns, key, batches, commit_rows)
 
     @contextmanager

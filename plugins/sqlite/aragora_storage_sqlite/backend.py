@@ -26,10 +26,6 @@ from aragora_storage_core.settings import Settings
 from aragora_storage_core.sqlite.database import SQLiteDatabase
 from aragora_storage_core.stores.protocols import StoreKind
 from aragora_storage_core.url import StorageURL
-from aragora_storage_sqlite import backup as file_backup
-from aragora_storage_sqlite import encrypt as file_encryption
-from aragora_storage_sqlite import health as file_checks
-from aragora_storage_sqlite import restore as file_restore
 
 if TYPE_CHECKING:
     from aragora_storage_core.aio.proxy import AsyncStore
@@ -141,18 +137,27 @@ class SQLiteBackend(SQLBackend):
 
     def backup(self, request: BackupRequest) -> BackupManifest:
         """Copy every existing file of the layout with SQLite's online backup API."""
+        from aragora_storage_sqlite import backup as file_backup  # operations load on use
+
         return file_backup.backup(self, request)
 
     def restore(self, request: RestoreRequest) -> BackupManifest:
         """Stage each backup file beside its live file, then rename them into place."""
+        from aragora_storage_sqlite import restore as file_restore
+
         return file_restore.restore(self, request)
 
     def encrypt(self, request: EncryptionRequest) -> EncryptionStatus:
         """Report or change SQLCipher encryption of every file (an offline operation)."""
+        from aragora_storage_sqlite import encrypt as file_encryption
+
         return file_encryption.encrypt(self, request)
 
     def health(self) -> list[Check]:
         """Latency, file permissions, integrity, journal mode, writability, encryption."""
+        from aragora_storage_sqlite import encrypt as file_encryption
+        from aragora_storage_sqlite import health as file_checks
+
         return [*super().health(), *file_checks.layout_health(self),
                 *file_checks.file_health(self),
                 *file_encryption.encryption_health(self)]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from aragora_storage_core.backup.manifest import describe_file, read_manifest, write_manifest
 from aragora_storage_core.backup.sqlite import quiesce, replace_database, schema_versions
 from aragora_storage_core.backup.staging import copy_checked
-from aragora_storage_core.backup.types import BackupManifest, RestoreRequest
+from aragora_storage_core.backup.types import BackupFile, BackupManifest, RestoreRequest
 from aragora_storage_core.encryption.sqlcipher import DatabaseKey
 from aragora_storage_core.errors import (
     BackupError,
@@ -34,11 +34,12 @@ def restore(backend: SQLiteBackend, request: RestoreRequest) -> BackupManifest:
     """Stage each backup file checked against the manifest beside its live file, keep the
     live files in ``request.keep``, rename the staged files into place.
 
-    Every staged file's SHA-256 is compared as it is copied (:func:`copy_checked`), so a
+    Every staged file's SHA-256 is compared once it is copied (:func:`copy_checked`), so a
     backup file altered since it was made is refused before any live file is touched
     (even while the server still runs); only then are the live files checked unused,
-    their WAL folded in, kept and replaced. Each staged file is flushed in a second
-    thread while the next is copied, and the directory once after the renames.
+    their WAL folded in, kept and replaced. Two threads copy, hash and flush the files
+    (and hash the kept ones), so a second core shortens the restore; the directory is
+    flushed once after the renames.
     """
     manifest = read_manifest(request.directory)
     targets = layout_files(backend)
@@ -50,29 +51,27 @@ def restore(backend: SQLiteBackend, request: RestoreRequest) -> BackupManifest:
     for entry in manifest.files:  # refuse before anything is staged or replaced
         _refuse_unreadable(request.directory / entry.name, backend.key)
     live = {entry.name: targets[entry.name] for entry in manifest.files}
-    staged: list[tuple[Path, Path]] = []
-    with ThreadPoolExecutor(1) as flusher:  # fsyncs wait on the disk while work goes on
-        flushed: list[Future[None]] = []
+    temps = {name: path.with_name(f".{path.name}.restoring") for name, path in live.items()}
+    staging: list[Future[None]] = []
+    with ThreadPoolExecutor(2) as workers:  # copies, SHA-256 and fsyncs release the GIL
         try:
-            for entry in manifest.files:
-                target = live[entry.name]
+            for target in live.values():
                 ensure_private_dir(target.parent)
-                temp = target.with_name(f".{target.name}.restoring")
-                copy_checked(request.directory / entry.name, temp, entry, flush=False)
-                staged.append((temp, target))
-                flushed.append(flusher.submit(fsync_path, temp))
+            staging = [workers.submit(copy_checked, request.directory / entry.name,
+                                      temps[entry.name], entry) for entry in manifest.files]
+            for copying in staging:
+                copying.result()
             backend.close()
             for target in live.values():
                 quiesce(target, backend.key)
             if request.keep is not None:
-                _keep_live_files(backend, live, request.keep, request.directory.name)
-            for flushing in flushed:
-                flushing.result()
+                _keep_live_files(backend, live, request.keep, request.directory.name, workers)
         except BaseException:
-            wait(flushed)
-            for temp, _ in staged:
+            wait(staging)
+            for temp in temps.values():
                 temp.unlink(missing_ok=True)
             raise
+    staged = [(temps[name], target) for name, target in live.items()]
     for temp, target in staged:
         replace_database(temp, target, backend.settings.db_timeout, key=backend.key,
                          sync_dir=False)
@@ -98,12 +97,13 @@ def _refuse_unreadable(path: Path, key: DatabaseKey | None) -> None:
 
 
 def _keep_live_files(backend: SQLiteBackend, live: dict[str, Path], keep: Path,
-                     restoring: str) -> None:
+                     restoring: str, workers: ThreadPoolExecutor) -> None:
     """Make ``keep`` a backup of the ``live`` files a restore is about to replace.
 
     Each file (its WAL already folded in) is hard-linked, so keeping it costs no copy and
     the restore's rename later leaves the old contents there; copied where links are not
-    possible. A damaged file is kept as it is: its manifest records its digest, not a check.
+    possible. The links are flushed and hashed by ``workers``. A damaged file is kept as
+    it is: its manifest records its digest, not a check.
     """
     present = {name: path for name, path in live.items() if path.is_file()}
     if not present:
@@ -117,10 +117,16 @@ def _keep_live_files(backend: SQLiteBackend, live: dict[str, Path], keep: Path,
             os.link(path, keep / name)
         except OSError:
             shutil.copyfile(path, keep / name)
-        fsync_path(keep / name)
-        kept.files.append(describe_file(keep, name))
+    kept.files.extend(workers.map(lambda name: _flushed_entry(keep, name), present))
+    for name in present:
         kept.schema_versions.update(_versions_if_readable(keep / name, backend.key))
     write_manifest(keep, kept)
+
+
+def _flushed_entry(directory: Path, name: str) -> BackupFile:
+    """Flush ``directory / name`` and describe it for a manifest."""
+    fsync_path(directory / name)
+    return describe_file(directory, name)
 
 
 def _versions_if_readable(path: Path, key: DatabaseKey | None) -> dict[str, int]:
