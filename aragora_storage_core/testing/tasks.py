@@ -141,7 +141,12 @@ class TestAsyncTasksConformance:
             if isinstance(result, User):
                 assert found == result
         assert after is not None
-        assert count == sum(found is not None for found in stored) + 1
+        # An UNKNOWN write may still land after the read-back (an HTTP request in flight
+        # when its task was cancelled): it may add to the count, nothing else may.
+        present = sum(found is not None for found in stored) + 1
+        late = sum(isinstance(result, _Stopped) and result.outcome is WriteOutcome.UNKNOWN
+                   and found is None for result, found in zip(results, stored, strict=True))
+        assert present <= count <= present + late
 
     def test_cancelled_revocations_leave_what_their_outcome_says(
             self, loop: StoreApi, conformance_backend: Backend) -> None:
