@@ -22,7 +22,6 @@ import gc
 import json
 import os
 import statistics
-import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -32,7 +31,7 @@ from typing import Any
 import redis
 from aragora_storage_redis.backend import RedisBackend
 from bench_redis import RawRedis
-from timing import print_table
+from timing import print_table, threads_seconds
 
 from aragora_storage_core.models import StreamEvent, utcnow_iso
 from aragora_storage_core.registry import Registry
@@ -151,21 +150,7 @@ async def tasks_run(unit: Callable[[int], tuple[Any, ...]], workers: int,
 
 def threads_run(backend: RedisBackend, workers: int, per_worker: int) -> float:
     """Seconds for ``workers`` threads doing ``per_worker`` units each on the sync API."""
-    barrier = threading.Barrier(workers + 1)
-
-    def worker(w: int) -> None:
-        barrier.wait()
-        for i in range(per_worker):
-            mixed(backend.store, w * per_worker + i)
-
-    threads = [threading.Thread(target=worker, args=(w,)) for w in range(workers)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    return time.perf_counter() - start
+    return threads_seconds(workers, per_worker, lambda n: mixed(backend.store, n))
 
 
 async def tasks_vs_threads(backend: RedisBackend, raw: RawAsync, workers: int, rounds: int,

@@ -24,7 +24,6 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -43,7 +42,7 @@ from bench_sqlite import (
     dumps,
     now_iso,
 )
-from timing import user
+from timing import threads_seconds, user
 
 from aragora_storage_core.models import UsageEvent, User, to_iso
 from aragora_storage_core.stores import TokenBlacklistStore, UsageStore, UserStore
@@ -190,21 +189,7 @@ async def tasks_ops_per_second(ours: Stores, name: str, ids: Sequence[str],
 def threads_ops_per_second(sync: Stores, name: str, ids: Sequence[str], each: int) -> float:
     """Operations per second of 64 threads, each making ``each`` sync calls."""
     op = operations(f"threads{time.perf_counter_ns()}", ids)[name]
-    release = threading.Barrier(WORKERS + 1)
-
-    def worker(w: int) -> None:
-        release.wait()
-        for i in range(each):
-            op(sync, w * each + i)
-
-    threads = [threading.Thread(target=worker, args=(w,)) for w in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    release.wait()
-    start = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    return WORKERS * each / (time.perf_counter() - start)
+    return WORKERS * each / threads_seconds(WORKERS, each, lambda n: op(sync, n))
 
 
 async def compare_concurrency(ours: Stores, sync: Stores, ids: Sequence[str], rounds: int,

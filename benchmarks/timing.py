@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -82,3 +83,23 @@ def print_table(rows: list[dict[str, Any]], raw_name: str, pairs: int, target: f
         print(f"| {row['operation']} | {row['store_ms']:.3f} | {row['raw_ms']:.3f} | "
               f"{row['ratio']:.3f}{flag} |")
     return 0 if all(row["ratio"] <= target for row in rows) else 1
+
+
+def threads_seconds(workers: int, each: int, unit: Callable[[int], Any]) -> float:
+    """Seconds for ``workers`` threads, released together, each running ``unit(n)`` for
+    its ``each`` numbers ``n`` (worker ``w`` takes ``w * each`` to ``w * each + each - 1``)."""
+    release = threading.Barrier(workers + 1)
+
+    def worker(w: int) -> None:
+        release.wait()
+        for i in range(each):
+            unit(w * each + i)
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(workers)]
+    for thread in threads:
+        thread.start()
+    release.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - start
