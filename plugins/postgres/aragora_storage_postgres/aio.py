@@ -12,7 +12,8 @@ literal ``%``): it is rewritten once per text to asyncpg's ``$1, $2, ...``
 
 Like the synchronous :class:`~aragora_storage_postgres.database.PostgresDatabase`:
 reads run outside a transaction (a read whose connection the server had closed is
-retried once on a fresh one) and may go to a replica chosen by the same
+retried once on a fresh one; each is keyed for the bridge, which then runs a read-only
+store call without a greenlet) and may go to a replica chosen by the same
 :class:`ReplicaSet` (the same freshness rules, ``registry.primary()``,
 read-your-writes); writes run between ``BEGIN`` and ``COMMIT`` on one connection (the
 checkout, ``BEGIN`` and the first statement are one coroutine), never retried once a
@@ -113,29 +114,28 @@ class AsyncPostgresDatabase(SQLDatabase):
         return rows
 
     def _read(self, sql: str, params: Params, label: str, every: bool) -> Any:
-        start = perf_counter()
         open_tx = self._open.get()
         if open_tx is not None:  # inside this call's transaction: on its connection
+            start = perf_counter()
             open_tx.execute(sql, params)
             result: Any = open_tx.fetchall() if every else open_tx.fetchone()
-        else:
-            replica = None if self.replicas is None else self.replicas.choose()
-            result = _MISSED if replica is None else self._on_replica(replica, sql, params,
-                                                                      every)
-            if result is _MISSED:
-                result = self._on_primary(sql, params, every)
-        self.timed(label, start)
+            self.timed(label, start)
+            return result
+        replica = None if self.replicas is None else self.replicas.choose()
+        result = _MISSED if replica is None else self._on_replica(replica, sql, params,
+                                                                  label, every)
+        if result is _MISSED:
+            result = self._on_primary(sql, params, label, every)
         return result
 
-    def _on_primary(self, sql: str, params: Params, every: bool) -> Any:
-        pool = self.pools.get(PRIMARY)
+    def _on_primary(self, sql: str, params: Params, label: str, every: bool) -> Any:
         for attempt in (1, 2):
             try:
-                return await_(_query(self.pools, PRIMARY, pool, sql, params, every))
-            except _Closed:  # a restart closes them all: replace every pooled one
+                return await_(_query(self, PRIMARY, sql, params, label, every),
+                              key=(PRIMARY, sql, params, every))
+            except _Closed:  # the pool's other connections were expired: try once more
                 if attempt == 2:
                     raise lost_twice(self._target) from None
-                await_(pool.expire_connections())
             except asyncpg.PostgresError as exc:
                 refused = refusal(exc)
                 if refused is not None:
@@ -143,12 +143,13 @@ class AsyncPostgresDatabase(SQLDatabase):
                 raise
         raise AssertionError("unreachable")
 
-    def _on_replica(self, replica: Replica, sql: str, params: Params, every: bool) -> Any:
+    def _on_replica(self, replica: Replica, sql: str, params: Params, label: str,
+                    every: bool) -> Any:
         """The read on ``replica``; :data:`_MISSED` when the primary must answer instead."""
         replicas = cast(ReplicaSet, self.replicas)
         try:
-            return await_(_query(self.pools, replica.label, self.pools.get(replica.label),
-                                 sql, params, every))
+            return await_(_query(self, replica.label, sql, params, label, every),
+                          key=(replica.label, sql, params, every))
         except _Closed:
             replicas.lost(replica, f"{replica.label} stopped answering")
         except _Unreachable as exc:
@@ -214,9 +215,13 @@ async def _checkout(pools: LoopPools, target: str, pool: Pool) -> Connection:
         raise _Unreachable(error) from None
 
 
-async def _query(pools: LoopPools, target: str, pool: Pool, sql: str, params: Params,
-                 every: bool) -> Any:
-    """Checkout, run, fetch, return the connection: one read, one coroutine."""
+async def _query(database: AsyncPostgresDatabase, target: str, sql: str, params: Params,
+                 label: str, every: bool) -> Any:
+    """Checkout, run, fetch, return the connection: one read, one coroutine (timed here,
+    where the wait is: the bridge may hand its result to store code later)."""
+    start = perf_counter()
+    pools = database.pools
+    pool = pools.known(target) or await pools.pool(target)
     conn = await _checkout(pools, target, pool)
     try:
         if every:
@@ -224,11 +229,13 @@ async def _query(pools: LoopPools, target: str, pool: Pool, sql: str, params: Pa
         row = await conn.fetchrow(numbered(sql), *params)
         return None if row is None else tuple(row)
     except Exception:
-        if _closed(conn):
-            raise _Closed from None
-        raise
+        if not _closed(conn):
+            raise
     finally:
         await pool.release(conn)
+        database.timed(label, start)
+    await pool.expire_connections()  # a restart closes them all: replace every pooled one
+    raise _Closed
 
 
 class _TxCursor:
