@@ -40,7 +40,7 @@ import asyncpg
 
 from aragora_storage_core.aio.bridge import WriteTracker, await_, writes
 from aragora_storage_core.sql.database import Cursor, Params, Row, SQLDatabase, Transaction
-from aragora_storage_postgres.aio_pools import PRIMARY, Connection, LoopPools, Pool
+from aragora_storage_postgres.aio_pools import PRIMARY, Connection, LoopPools
 from aragora_storage_postgres.connection import where
 from aragora_storage_postgres.database import PostgresDatabase
 from aragora_storage_postgres.dialect import POSTGRES
@@ -205,16 +205,6 @@ class _Unreachable(Exception):
 _MISSED: Any = object()
 
 
-async def _checkout(pools: LoopPools, target: str, pool: Pool) -> Connection:
-    """A connection of ``pool``; our typed error when none came in time or it failed."""
-    try:
-        return await pools.acquire(target, pool)
-    except Exception as error:  # a StorageError from LoopPools
-        if target == PRIMARY:
-            raise
-        raise _Unreachable(error) from None
-
-
 async def _query(database: AsyncPostgresDatabase, target: str, sql: str, params: Params,
                  label: str, every: bool) -> Any:
     """Checkout, run, fetch, return the connection: one read, one coroutine (timed here,
@@ -222,7 +212,12 @@ async def _query(database: AsyncPostgresDatabase, target: str, sql: str, params:
     start = perf_counter()
     pools = database.pools
     pool = pools.known(target) or await pools.pool(target)
-    conn = await _checkout(pools, target, pool)
+    try:
+        conn = await pools.acquire(target, pool)
+    except Exception as error:  # a StorageError from LoopPools
+        if target == PRIMARY:
+            raise
+        raise _Unreachable(error) from None
     try:
         if every:
             return list(map(tuple, await conn.fetch(numbered(sql), *params)))
@@ -282,7 +277,7 @@ class _TxCursor:
         """
         pool = self._pool
         for attempt in (1, 2):
-            self.conn = conn = await _checkout(self._database.pools, PRIMARY, pool)
+            self.conn = conn = await self._database.pools.acquire(PRIMARY, pool)
             try:
                 await conn.execute("BEGIN")
             except Exception:
