@@ -32,7 +32,7 @@ import asyncio
 import contextvars
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import greenlet
 
@@ -271,9 +271,10 @@ async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
             break
         finally:
             _per_thread.direct = None
-        read, direct.pending = direct.pending, None
+        read: Any = direct.pending
+        direct.pending = None
         try:
-            direct.answers.append((direct.key, True, await cast(Awaitable[Any], read)))
+            direct.answers.append((direct.key, True, await read))
         except asyncio.CancelledError as exc:
             mark(exc, WriteOutcome.NOT_APPLIED)  # only reads were sent
             raise
