@@ -166,8 +166,8 @@ class _Pass:
 
     __slots__ = ("answers", "key", "pending", "position")
 
-    def __init__(self) -> None:
-        self.answers: list[_Answer] = []
+    def __init__(self, answers: list[_Answer]) -> None:
+        self.answers = answers
         self.position = 0
         self.pending: Awaitable[Any] | None = None
         self.key: object = None
@@ -252,43 +252,39 @@ async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     else in a greenlet (see the module docs).
 
     The call sees the caller's context variables (``registry.primary()`` for one); what it
-    sets in them stays in the call.
+    sets in them stays in the call. (One coroutine for both ways: each layer more would
+    cost every call.)
     """
     function = getattr(fn, "__func__", fn)
-    if function in _BRIDGED:
-        return await _in_greenlet(fn, args, kwargs, [])
-    direct = _Pass()
-    while True:
-        direct.position = 0
-        _per_thread.direct = direct
-        try:
-            returned: T = contextvars.copy_context().run(fn, *args, **kwargs)
-            return returned
-        except _Deferred:
-            pass
-        except _NeedsGreenlet:
-            _BRIDGED.add(function)
-            break
-        finally:
-            _per_thread.direct = None
-        read: Any = direct.pending
-        direct.pending = None
-        try:
-            direct.answers.append((direct.key, True, await read))
-        except asyncio.CancelledError as exc:
-            mark(exc, WriteOutcome.NOT_APPLIED)  # only reads were sent
-            raise
-        except Exception as exc:  # the read's error, raised where the method reads it
-            direct.answers.append((direct.key, False, exc))
-        if len(direct.answers) == _MAX_ANSWERS:
-            _BRIDGED.add(function)
-            break
-    return await _in_greenlet(fn, args, kwargs, direct.answers)
-
-
-async def _in_greenlet(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any],
-                       answers: list[_Answer]) -> T:
-    """Await ``fn(*args, **kwargs)`` in a greenlet, its first reads answered by ``answers``."""
+    answers: list[_Answer] = []
+    if function not in _BRIDGED:
+        direct = _Pass(answers)
+        while True:
+            direct.position = 0
+            _per_thread.direct = direct
+            try:
+                returned: T = contextvars.copy_context().run(fn, *args, **kwargs)
+                return returned
+            except _Deferred:
+                pass
+            except _NeedsGreenlet:
+                _BRIDGED.add(function)
+                break
+            finally:
+                _per_thread.direct = None
+            read: Any = direct.pending
+            direct.pending = None
+            try:
+                answers.append((direct.key, True, await read))
+            except asyncio.CancelledError as exc:
+                mark(exc, WriteOutcome.NOT_APPLIED)  # only reads were sent
+                raise
+            except Exception as exc:  # the read's error, raised where the method reads it
+                answers.append((direct.key, False, exc))
+            if len(answers) == _MAX_ANSWERS:
+                _BRIDGED.add(function)
+                break
+    # in a greenlet, its first reads answered by ``answers``
     call = _take()
     call.writes = WriteTracker()
     call.gr_context = contextvars.copy_context()
@@ -309,8 +305,8 @@ async def _in_greenlet(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict
     _give_back(call)
     succeeded, result = finished
     if succeeded:
-        returned: T = result
-        return returned
+        done: T = result
+        return done
     if at_cancel is not None and isinstance(result, asyncio.CancelledError):
         mark(result, max(at_cancel, writes.outcome(), key=_severity))
     raise result
