@@ -16,6 +16,7 @@ import pytest
 
 from aragora_storage_core.aio import bridge
 from aragora_storage_core.aio.outcome import WriteOutcome, write_outcome
+from tests.aio.cancelling import cancellation_of
 
 flag: contextvars.ContextVar[str] = contextvars.ContextVar("flag", default="caller's")
 
@@ -154,17 +155,8 @@ def test_a_direct_read_cancelled_while_awaited_says_nothing_was_applied() -> Non
     def slow_read(server: Server, here: greenlet.greenlet) -> str:
         return bridge.await_(server.read("slow", delay=5), key=("slow",))
 
-    async def scenario() -> BaseException:
-        task = asyncio.ensure_future(bridge.run(slow_read, server, greenlet.getcurrent()))
-        await asyncio.sleep(0.05)
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError as exc:
-            return exc
-        raise AssertionError("not cancelled")
-
-    cancelled = asyncio.run(scenario())
+    cancelled = cancellation_of(
+        lambda: bridge.run(slow_read, server, greenlet.getcurrent()), after=0.05)
     assert write_outcome(cancelled) is WriteOutcome.NOT_APPLIED
     assert server.sent == {"slow": 1}
 
