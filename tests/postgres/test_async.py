@@ -297,3 +297,25 @@ def test_await_outside_a_store_call_is_an_error(pg_backend: PostgresBackend) -> 
     with pytest.raises(RuntimeError, match="outside an async store call"):
         run(outside())
     assert run(bridge.run(database.fetch_one, "SELECT 41 + 1")) == (42,)
+
+
+def test_a_point_read_runs_without_a_greenlet_and_a_write_in_one(
+        pg_backend: PostgresBackend) -> None:
+    # The shortcuts of the async read path: a read-only store call never enters the
+    # bridge's greenlet, and a free pooled connection is taken without arming a timer,
+    # read from asyncpg's queue of free holders (pinned here: without it every checkout
+    # would wait under the pool timeout, correct but slower).
+    users = pg_backend.astore("users")
+    store_class = type(pg_backend.store("users"))
+
+    async def scenario() -> tuple[Any, bool]:
+        await users.create(user("direct"))
+        found = await users.get_by_id("direct")
+        pool = pg_backend._async_database().pools.known("primary")
+        return found, isinstance(pool._queue, asyncio.Queue)
+
+    found, queue_seen = run(scenario())
+    assert found is not None and found.email == user("direct").email
+    assert queue_seen
+    assert store_class.get_by_id not in bridge._BRIDGED
+    assert store_class.create in bridge._BRIDGED

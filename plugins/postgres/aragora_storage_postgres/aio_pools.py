@@ -57,17 +57,6 @@ def driver_args(url: StorageURL) -> dict[str, Any]:
             "timeout": timeout, "server_settings": settings}
 
 
-def _free(pool: Pool) -> bool:
-    """Whether ``pool`` hands out a connection without waiting for one to be released.
-
-    asyncpg's queue of free connection holders is not public API (``get_idle_size``
-    counts every holder, which costs more than the timer it would save); an asyncpg
-    release without it reads as "maybe not free": checkouts then wait under the timeout.
-    """
-    queue = getattr(pool, "_queue", None)
-    return queue is not None and not queue.empty()
-
-
 async def _no_reset(conn: Connection) -> None:
     """No reset query on release (asyncpg itself rolls back an open transaction first)."""
 
@@ -93,7 +82,7 @@ class LoopPools:
         self._connections: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, weakref.WeakSet[Any]] = weakref.WeakKeyDictionary()
         #: The loop asked last and its pools (most programs run one loop).
-        self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], Pools] | None = None
+        self._last: tuple[asyncio.AbstractEventLoop, Pools] | None = None
 
     def get(self, target: str) -> Pool:
         """The running loop's pool of ``target`` (from bridged code; made on first use)."""
@@ -102,14 +91,13 @@ class LoopPools:
     def known(self, target: str) -> Pool | None:
         """The running loop's pool of ``target`` if it was made already."""
         loop = asyncio.get_running_loop()
-        last = self._last
-        if last is not None and last[0]() is loop:
-            return last[1].get(target)
-        pools = self._loops.get(loop)
-        if pools is None:
-            return None
-        self._last = (weakref.ref(loop), pools)
-        return pools.get(target)
+        last = self._last  # the loop's pools hold the loop anyway: no weak reference here
+        if last is None or last[0] is not loop:
+            pools = self._loops.get(loop)
+            if pools is None:
+                return None
+            self._last = last = (loop, pools)
+        return last[1].get(target)
 
     async def pool(self, target: str) -> Pool:
         """The running loop's pool of ``target``, made now if it has none."""
@@ -140,11 +128,15 @@ class LoopPools:
         at once (its first connect bounded by the connect timeout), and arming a timer
         for it cost as much as the rest of the checkout.
         """
-        wait = self.timeout if target == PRIMARY else min(self.timeout,
-                                                          REPLICA_CHECKOUT_SECONDS)
         try:
-            if _free(pool):
+            # A free connection holder waits in asyncpg's queue. The queue is not public
+            # API (get_idle_size counts every holder, which costs more than the timer it
+            # would save); an asyncpg without it reads as "none free": all wait under it.
+            queue = getattr(pool, "_queue", None)
+            if queue is not None and not queue.empty():
                 return await pool.acquire()
+            wait = self.timeout if target == PRIMARY else min(self.timeout,
+                                                              REPLICA_CHECKOUT_SECONDS)
             # asyncpg's own acquire(timeout=) runs it in a task on Python 3.11: a loop turn
             async with asyncio.timeout(wait):
                 return await pool.acquire()
