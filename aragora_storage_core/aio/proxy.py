@@ -19,13 +19,17 @@ class AsyncStore:
     coroutine function running the store's own method through ``runner``.
 
     The store logic (SQL, parameters, row mapping, errors) is the synchronous store's;
-    this object only changes how it waits.
+    this object only changes how it waits. With ``twins`` (a store whose database has
+    ``afetch_one``/``afetch_all``), a method that only reads runs as its coroutine twin
+    (:mod:`~aragora_storage_core.aio.twins`) instead of through ``runner``.
     """
 
-    def __init__(self, store: Any, kind: StoreKind | str, runner: Runner) -> None:
+    def __init__(self, store: Any, kind: StoreKind | str, runner: Runner,
+                 twins: bool = False) -> None:
         protocol = STORES[StoreKind(kind)].protocol
         self._store = store
         self._runner = runner
+        self._twins = twins
         self._methods = frozenset(name for name in vars(protocol) if not name.startswith("_"))
         self.protocol = protocol
 
@@ -33,14 +37,23 @@ class AsyncStore:
         if name.startswith("_") or name not in self._methods:
             raise AttributeError(f"{self.protocol.__name__} has no method {name!r}")
         method = getattr(self._store, name)
-        # the runner's own coroutine, with no coroutine of ours around it (one frame less
-        # per call); inspect.iscoroutinefunction still sees a coroutine function
-        call = partial(self._runner, method)
-        named: Any = call  # a partial takes attributes; typeshed does not say so
-        named.__name__ = named.__qualname__ = name
-        named.__doc__ = method.__doc__
+        call = self._twin(method)
+        if call is None:
+            # the runner's own coroutine, with no coroutine of ours around it (one frame
+            # less per call); inspect.iscoroutinefunction still sees a coroutine function
+            call = partial(self._runner, method)
+            named: Any = call  # a partial takes attributes; typeshed does not say so
+            named.__name__ = named.__qualname__ = name
+            named.__doc__ = method.__doc__
         self.__dict__[name] = call  # built once per method
         return call
+
+    def _twin(self, method: Callable[..., Any]) -> Callable[..., Awaitable[Any]] | None:
+        if not self._twins:
+            return None
+        from aragora_storage_core.aio.twins import read_twin
+
+        return read_twin(method)
 
     def __repr__(self) -> str:
         return f"<async {self.protocol.__name__} of {self._store!r}>"

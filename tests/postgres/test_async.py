@@ -10,6 +10,7 @@ import asyncio
 import subprocess
 import sys
 import time
+import types
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -299,12 +300,12 @@ def test_await_outside_a_store_call_is_an_error(pg_backend: PostgresBackend) -> 
     assert run(bridge.run(database.fetch_one, "SELECT 41 + 1")) == (42,)
 
 
-def test_a_point_read_runs_without_a_greenlet_and_a_write_in_one(
+def test_a_point_read_runs_as_its_twin_and_a_write_in_a_greenlet(
         pg_backend: PostgresBackend) -> None:
-    # The shortcuts of the async read path: a read-only store call never enters the
-    # bridge's greenlet, and a free pooled connection is taken without arming a timer,
-    # read from asyncpg's queue of free holders (pinned here: without it every checkout
-    # would wait under the pool timeout, correct but slower).
+    # The shortcuts of the async read path: a read-only store method runs as its
+    # coroutine twin, and a free pooled connection is taken without arming a timer, read
+    # from asyncpg's queue of free holders (pinned here: without it every checkout would
+    # wait under the pool timeout, correct but slower).
     users = pg_backend.astore("users")
     store_class = type(pg_backend.store("users"))
 
@@ -317,5 +318,34 @@ def test_a_point_read_runs_without_a_greenlet_and_a_write_in_one(
     found, queue_seen = run(scenario())
     assert found is not None and found.email == user("direct").email
     assert queue_seen
-    assert store_class.get_by_id not in bridge._BRIDGED
+    assert isinstance(users.get_by_id, types.MethodType)  # the twin, bound to the store
+    assert not isinstance(users.create, types.MethodType)  # the bridge's runner
     assert store_class.create in bridge._BRIDGED
+
+
+def test_a_twin_read_cancelled_while_blocked_applied_nothing_and_leaves_no_session(
+        pg_backend: PostgresBackend, pg_admin: Any, dbname: str) -> None:
+    users = pg_backend.astore("users")
+    run(users.create(user("locked")))
+    holder = connect(dbname)
+    try:
+        with holder.cursor() as cursor:  # reads wait behind an exclusive table lock
+            cursor.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+
+        async def scenario() -> tuple[BaseException, Any]:
+            task = asyncio.ensure_future(users.get_by_id("locked"))
+            await asyncio.sleep(0.3)
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError as exc:
+                cancelled = exc
+            holder.rollback()
+            return cancelled, await users.get_by_id("locked")
+
+        cancelled, found = run(scenario())
+    finally:
+        holder.close()
+    assert write_outcome(cancelled) is WriteOutcome.NOT_APPLIED
+    assert found is not None
+    assert activity(pg_admin, dbname, "state LIKE 'idle in transaction%%'") == []

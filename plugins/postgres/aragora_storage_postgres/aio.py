@@ -12,8 +12,9 @@ literal ``%``): it is rewritten once per text to asyncpg's ``$1, $2, ...``
 
 Like the synchronous :class:`~aragora_storage_postgres.database.PostgresDatabase`:
 reads run outside a transaction (a read whose connection the server had closed is
-retried once on a fresh one; each is keyed for the bridge, which then runs a read-only
-store call without a greenlet) and may go to a replica chosen by the same
+retried once on a fresh one: all of it one coroutine, :meth:`read`, keyed for the
+bridge, which then runs a read-only store call without a greenlet) and may go to a
+replica chosen by the same
 :class:`ReplicaSet` (the same freshness rules, ``registry.primary()``,
 read-your-writes); writes run between ``BEGIN`` and ``COMMIT`` on one connection (the
 checkout, ``BEGIN`` and the first statement are one coroutine), never retried once a
@@ -30,7 +31,7 @@ outcome.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from contextvars import ContextVar
 from time import perf_counter
 from types import TracebackType
@@ -113,24 +114,38 @@ class AsyncPostgresDatabase(SQLDatabase):
         rows: list[Row] = self._read(sql, params, label, True)
         return rows
 
+    def afetch_one(self, sql: str, params: Params = (),
+                   label: str = "fetch") -> Coroutine[Any, Any, Row | None]:
+        """:meth:`fetch_one` to await (for coroutine twins of read methods,
+        :mod:`aragora_storage_core.aio.twins`)."""
+        return self.read(sql, params, label, False)
+
+    def afetch_all(self, sql: str, params: Params = (),
+                   label: str = "fetch") -> Coroutine[Any, Any, list[Row]]:
+        """:meth:`fetch_all` to await (see :meth:`afetch_one`)."""
+        return self.read(sql, params, label, True)
+
     def _read(self, sql: str, params: Params, label: str, every: bool) -> Any:
         open_tx = self._open.get()
-        if open_tx is not None:  # inside this call's transaction: on its connection
-            start = perf_counter()
-            open_tx.execute(sql, params)
-            result: Any = open_tx.fetchall() if every else open_tx.fetchone()
-            self.timed(label, start)
-            return result
+        if open_tx is None:
+            return await_(self.read(sql, params, label, every), key=(sql, params, every))
+        start = perf_counter()  # inside this call's transaction: on its connection
+        open_tx.execute(sql, params)
+        result: Any = open_tx.fetchall() if every else open_tx.fetchone()
+        self.timed(label, start)
+        return result
+
+    async def read(self, sql: str, params: Params, label: str, every: bool) -> Any:
+        """A read outside any transaction: every row (``every``) or the first one."""
         if self.replicas is not None:
             replica = self.replicas.choose()
             if replica is not None:
-                result = self._on_replica(replica, sql, params, label, every)
+                result = await self._on_replica(replica, sql, params, label, every)
                 if result is not _MISSED:
                     return result
         for attempt in (1, 2):  # on the primary
             try:
-                return await_(_query(self, PRIMARY, sql, params, label, every),
-                              key=(PRIMARY, sql, params, every))
+                return await _query(self, PRIMARY, sql, params, label, every)
             except _Closed:  # the pool's other connections were expired: try once more
                 if attempt == 2:
                     raise lost_twice(self._target) from None
@@ -141,13 +156,12 @@ class AsyncPostgresDatabase(SQLDatabase):
                 raise
         raise AssertionError("unreachable")
 
-    def _on_replica(self, replica: Replica, sql: str, params: Params, label: str,
-                    every: bool) -> Any:
+    async def _on_replica(self, replica: Replica, sql: str, params: Params, label: str,
+                          every: bool) -> Any:
         """The read on ``replica``; :data:`_MISSED` when the primary must answer instead."""
         replicas = cast(ReplicaSet, self.replicas)
         try:
-            return await_(_query(self, replica.label, sql, params, label, every),
-                          key=(replica.label, sql, params, every))
+            return await _query(self, replica.label, sql, params, label, every)
         except _Closed:
             replicas.lost(replica, f"{replica.label} stopped answering")
         except _Unreachable as exc:

@@ -56,7 +56,9 @@ class PostgresBackend(SQLBackend):
 
         database = self._async_database()
         runner = _runner(database.replicas)
-        return AsyncStore(self.build_sql_store(kind, database), kind, runner)
+        # read-only methods as coroutine twins, unless replicas need the runner's clock
+        return AsyncStore(self.build_sql_store(kind, database), kind, runner,
+                          twins=database.replicas is None)
 
     def _async_database(self) -> Any:
         """The async adapter of :attr:`database`, made once (its pools open per loop)."""
