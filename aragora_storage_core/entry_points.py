@@ -18,6 +18,9 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 _SUFFIXES = (".dist-info", ".egg-info")
+#: The group whose entries name folders of migrations
+#: (:mod:`aragora_storage_core.migrations.files`); a registry reads it with the plugins.
+MIGRATIONS_GROUP = "aragora_storage.migrations"
 _SEPARATORS = re.compile(r"[-_.]+")
 
 
