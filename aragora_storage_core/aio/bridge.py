@@ -11,6 +11,19 @@ the driver call it interrupted: the store's ``with transaction()`` block sees it
 rolls back through the same adapter, then the ``CancelledError`` leaves :func:`run`
 carrying the :class:`~aragora_storage_core.aio.outcome.WriteOutcome` the adapter's
 :class:`WriteTracker` calls decided.
+
+**Reads without a greenlet.** Most calls are one read, and a greenlet's switches cost
+more than the rest of the framework together. An adapter passes ``key`` to
+:func:`await_` for a read: an awaitable that changes nothing on the server and whose
+result ``key`` (target, statement, parameters) determines. :func:`run` first calls the
+store method directly, in a copy of the caller's context; the first keyed read raises out
+of it carrying its awaitable, :func:`run` awaits that, and calls the method again, where
+the same read (same ``key``) now returns the answer at once. A method done after at most
+:data:`_MAX_ANSWERS` reads never needs a greenlet. Anything else (an unkeyed awaitable,
+which is every write, or a read whose ``key`` differs on the next pass) falls back to a
+greenlet that runs the method once more, from the start, handed the answers so far: a
+write is only ever sent from the greenlet, once. A method that needed the greenlet once
+goes straight to it from then on.
 """
 
 from __future__ import annotations
@@ -78,6 +91,7 @@ class _Call(greenlet.greenlet):  # type: ignore[misc]
         super().__init__(self._serve)
         self.writes = WriteTracker()
         self.finished: tuple[bool, Any] | None = None
+        self.answers: list[_Answer] = []
 
     def _serve(self, job: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]) -> None:
         while True:
@@ -98,18 +112,19 @@ def _call(fn: Callable[..., Any], args: tuple[Any, ...],
 _FINISHED = object()
 #: Idle greenlets kept per thread; more than this many calls at once make new ones.
 _IDLE_KEPT = 256
-_idle = threading.local()
+#: Per thread: its idle greenlets (``calls``) and the direct pass running now (``direct``).
+_per_thread = threading.local()
 
 
 def _take() -> _Call:
     """An idle :class:`_Call` of this thread (a new one if there is none)."""
-    stack: list[_Call] | None = getattr(_idle, "calls", None)
+    stack: list[_Call] | None = getattr(_per_thread, "calls", None)
     if stack:
         call = stack.pop()
         call.parent = greenlet.getcurrent()
         return call
     if stack is None:
-        _idle.calls = []
+        _per_thread.calls = []
     return _Call()
 
 
@@ -117,7 +132,8 @@ def _give_back(call: _Call) -> None:
     """Keep ``call`` for a later one (it waits in its ``_serve`` loop)."""
     call.finished = None
     call.gr_context = None
-    stack: list[_Call] = _idle.calls
+    call.answers = []
+    stack: list[_Call] = _per_thread.calls
     if len(stack) < _IDLE_KEPT:
         stack.append(call)
 
@@ -136,37 +152,143 @@ class _Outside:
 _OUTSIDE = _Outside()
 
 
+#: An awaited read: ``(key, succeeded, result or exception)``.
+_Answer = tuple[Any, bool, Any]
+#: Reads :func:`run` awaits for one call before it hands the call to a greenlet.
+_MAX_ANSWERS = 4
+#: Store functions whose calls go straight to a greenlet (see the module docs).
+_BRIDGED: set[Any] = set()
+
+
+class _Pass:
+    """The direct (greenlet-free) passes of one store call: the reads answered so far,
+    and where the pass that stopped left off."""
+
+    __slots__ = ("answers", "key", "pending", "position")
+
+    def __init__(self, answers: list[_Answer]) -> None:
+        self.answers = answers
+        self.position = 0
+        self.pending: Awaitable[Any] | None = None
+        self.key: object = None
+
+
+class _Deferred(BaseException):
+    """Leaves a direct pass at a read not answered yet (``pending`` on its :class:`_Pass`).
+
+    A ``BaseException``, like ``GeneratorExit``: store code's ``except Exception`` lets it
+    through.
+    """
+
+
+class _NeedsGreenlet(BaseException):
+    """Leaves a direct pass that cannot go on without a greenlet (see the module docs)."""
+
+
 def writes() -> WriteTracker | _Outside:
     """The write tracker of the store call running in this greenlet."""
     current = greenlet.getcurrent()
     return current.writes if isinstance(current, _Call) else _OUTSIDE
 
 
-def await_(awaitable: Awaitable[T]) -> T:
+def await_(awaitable: Awaitable[T], key: object = None) -> T:
     """From store code running under :func:`run`: the result of ``awaitable``.
 
-    Outside :func:`run` this is a programming error (an async adapter used from
-    synchronous code) and raises ``RuntimeError`` instead of blocking.
+    ``key``: only for a read (``awaitable`` changes nothing on the server), the values
+    that determine its result, e.g. ``(target, sql, params)``; it lets :func:`run` answer
+    the read without a greenlet (see the module docs). Outside :func:`run` this is a
+    programming error (an async adapter used from synchronous code) and raises
+    ``RuntimeError`` instead of blocking.
     """
     current = greenlet.getcurrent()
-    if not isinstance(current, _Call):
-        close = getattr(awaitable, "close", None)
-        if close is not None:
-            close()  # no "coroutine was never awaited" warning on top of the error
+    if isinstance(current, _Call):
+        if key is not None and current.answers:
+            answer = current.answers.pop(0)
+            if answer[0] == key:
+                return _answered(awaitable, answer)
+            current.answers.clear()  # this pass went another way: ask afresh from here
+        result: T = current.parent.switch(awaitable)
+        return result
+    direct: _Pass | None = getattr(_per_thread, "direct", None)
+    if direct is None:
+        _close(awaitable)
         raise RuntimeError("an async store adapter was called outside an async store call; "
                            "use registry.astore(...) from a coroutine")
-    result: T = current.parent.switch(awaitable)
-    return result
+    position = direct.position
+    if key is None:
+        _close(awaitable)
+        raise _NeedsGreenlet
+    if position == len(direct.answers):
+        direct.pending, direct.key = awaitable, key
+        raise _Deferred
+    answer = direct.answers[position]
+    direct.position = position + 1
+    if answer[0] != key:
+        _close(awaitable)
+        raise _NeedsGreenlet
+    return _answered(awaitable, answer)
+
+
+def _answered(awaitable: Awaitable[T], answer: _Answer) -> T:
+    """The result of an awaited read, for a pass that asks for it again (``awaitable``,
+    its new twin, is dropped unawaited)."""
+    _close(awaitable)
+    succeeded, value = answer[1], answer[2]
+    if succeeded:
+        returned: T = value
+        return returned
+    raise value
+
+
+def _close(awaitable: Awaitable[Any]) -> None:
+    """Drop an awaitable that will never be awaited (no "never awaited" warning)."""
+    close = getattr(awaitable, "close", None)
+    if close is not None:
+        close()
 
 
 async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Await ``fn(*args, **kwargs)``, running it in a greenlet (see the module docs).
+    """Await ``fn(*args, **kwargs)``: directly when its driver calls are keyed reads,
+    else in a greenlet (see the module docs).
 
-    The call sees the caller's context variables (``registry.primary()`` for one).
+    The call sees the caller's context variables (``registry.primary()`` for one); what it
+    sets in them stays in the call. (One coroutine for both ways: each layer more would
+    cost every call.)
     """
+    function = getattr(fn, "__func__", fn)
+    answers: list[_Answer] = []
+    if function not in _BRIDGED:
+        direct = _Pass(answers)
+        while True:
+            direct.position = 0
+            _per_thread.direct = direct
+            try:
+                returned: T = contextvars.copy_context().run(fn, *args, **kwargs)
+                return returned
+            except _Deferred:
+                pass
+            except _NeedsGreenlet:
+                _BRIDGED.add(function)
+                break
+            finally:
+                _per_thread.direct = None
+            read: Any = direct.pending
+            direct.pending = None
+            try:
+                answers.append((direct.key, True, await read))
+            except asyncio.CancelledError as exc:
+                mark(exc, WriteOutcome.NOT_APPLIED)  # only reads were sent
+                raise
+            except Exception as exc:  # the read's error, raised where the method reads it
+                answers.append((direct.key, False, exc))
+            if len(answers) == _MAX_ANSWERS:
+                _BRIDGED.add(function)
+                break
+    # in a greenlet, its first reads answered by ``answers``
     call = _take()
     call.writes = WriteTracker()
     call.gr_context = contextvars.copy_context()
+    call.answers = answers
     at_cancel: WriteOutcome | None = None
     pending: Any = call.switch((fn, args, kwargs))
     while pending is not _FINISHED:
@@ -183,8 +305,8 @@ async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     _give_back(call)
     succeeded, result = finished
     if succeeded:
-        returned: T = result
-        return returned
+        done: T = result
+        return done
     if at_cancel is not None and isinstance(result, asyncio.CancelledError):
         mark(result, max(at_cancel, writes.outcome(), key=_severity))
     raise result

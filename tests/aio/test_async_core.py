@@ -19,6 +19,7 @@ from aragora_storage_core.errors import DuplicateError
 from aragora_storage_core.models import User
 from aragora_storage_core.registry import Registry
 from aragora_storage_core.stores import TokenBlacklistStore, UserStore
+from tests.aio.cancelling import cancellation_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -175,18 +176,7 @@ def test_the_bridge_returns_the_result_and_runs_each_await_on_the_loop() -> None
 def test_a_cancellation_rolls_back_through_the_bridge_and_says_what_it_did(
         cancel_after: float, expected: WriteOutcome) -> None:
     log: list[str] = []
-
-    async def scenario() -> BaseException:
-        task = asyncio.ensure_future(bridge.run(_transaction, log))
-        await asyncio.sleep(cancel_after)
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError as exc:
-            return exc
-        raise AssertionError("not cancelled")
-
-    cancelled = asyncio.run(scenario())
+    cancelled = cancellation_of(lambda: bridge.run(_transaction, log), after=cancel_after)
     assert log[-1] == "rolled back"
     assert write_outcome(cancelled) is expected
 

@@ -275,6 +275,28 @@ def test_more_tasks_than_connections_wait_for_one_instead_of_failing(redis_url: 
     assert stored == 200 and len(set(ids)) == 200
 
 
+def test_a_burst_of_reads_waits_for_connections_too(redis_url: str) -> None:
+    """Reads run without a greenlet (keyed): each takes its connection slot inside the
+    awaited read, so 200 reads on 4 connections all answer."""
+    backend = connect_redis(f"{redis_url}&max_connections=4")
+    cache = backend.astore("cache")
+
+    async def scenario() -> list[Any]:
+        try:
+            await cache.set("burst", b"value")
+            return list(await asyncio.gather(*(cache.get("burst") for _ in range(200)),
+                                             return_exceptions=True))
+        finally:
+            await backend.aclose()
+
+    try:
+        replies = asyncio.run(scenario())
+    finally:
+        backend.close()
+    assert [r for r in replies if isinstance(r, BaseException)] == []
+    assert replies == [b"value"] * 200
+
+
 def test_a_write_cancelled_while_waiting_for_a_connection_was_never_sent(
         throwaway: RedisServerProcess) -> None:
     backend = connect_redis(throwaway.url(query="max_connections=1&socket_timeout=10"))

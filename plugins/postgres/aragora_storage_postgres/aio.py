@@ -12,7 +12,8 @@ literal ``%``): it is rewritten once per text to asyncpg's ``$1, $2, ...``
 
 Like the synchronous :class:`~aragora_storage_postgres.database.PostgresDatabase`:
 reads run outside a transaction (a read whose connection the server had closed is
-retried once on a fresh one) and may go to a replica chosen by the same
+retried once on a fresh one; each is keyed for the bridge, which then runs a read-only
+store call without a greenlet) and may go to a replica chosen by the same
 :class:`ReplicaSet` (the same freshness rules, ``registry.primary()``,
 read-your-writes); writes run between ``BEGIN`` and ``COMMIT`` on one connection (the
 checkout, ``BEGIN`` and the first statement are one coroutine), never retried once a
@@ -29,17 +30,17 @@ outcome.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from contextvars import ContextVar
 from time import perf_counter
+from types import TracebackType
 from typing import Any, cast
 
 import asyncpg
 
 from aragora_storage_core.aio.bridge import WriteTracker, await_, writes
-from aragora_storage_core.sql.database import Cursor, Params, Row, SQLDatabase, Transaction
-from aragora_storage_postgres.aio_pools import PRIMARY, Connection, LoopPools, Pool
+from aragora_storage_core.sql.database import Params, Row, SQLDatabase, Transaction
+from aragora_storage_postgres.aio_pools import PRIMARY, Connection, LoopPools
 from aragora_storage_postgres.connection import where
 from aragora_storage_postgres.database import PostgresDatabase
 from aragora_storage_postgres.dialect import POSTGRES
@@ -113,29 +114,26 @@ class AsyncPostgresDatabase(SQLDatabase):
         return rows
 
     def _read(self, sql: str, params: Params, label: str, every: bool) -> Any:
-        start = perf_counter()
         open_tx = self._open.get()
         if open_tx is not None:  # inside this call's transaction: on its connection
+            start = perf_counter()
             open_tx.execute(sql, params)
             result: Any = open_tx.fetchall() if every else open_tx.fetchone()
-        else:
-            replica = None if self.replicas is None else self.replicas.choose()
-            result = _MISSED if replica is None else self._on_replica(replica, sql, params,
-                                                                      every)
-            if result is _MISSED:
-                result = self._on_primary(sql, params, every)
-        self.timed(label, start)
-        return result
-
-    def _on_primary(self, sql: str, params: Params, every: bool) -> Any:
-        pool = self.pools.get(PRIMARY)
-        for attempt in (1, 2):
+            self.timed(label, start)
+            return result
+        if self.replicas is not None:
+            replica = self.replicas.choose()
+            if replica is not None:
+                result = self._on_replica(replica, sql, params, label, every)
+                if result is not _MISSED:
+                    return result
+        for attempt in (1, 2):  # on the primary
             try:
-                return await_(_query(self.pools, PRIMARY, pool, sql, params, every))
-            except _Closed:  # a restart closes them all: replace every pooled one
+                return await_(_query(self, PRIMARY, sql, params, label, every),
+                              key=(PRIMARY, sql, params, every))
+            except _Closed:  # the pool's other connections were expired: try once more
                 if attempt == 2:
                     raise lost_twice(self._target) from None
-                await_(pool.expire_connections())
             except asyncpg.PostgresError as exc:
                 refused = refusal(exc)
                 if refused is not None:
@@ -143,12 +141,13 @@ class AsyncPostgresDatabase(SQLDatabase):
                 raise
         raise AssertionError("unreachable")
 
-    def _on_replica(self, replica: Replica, sql: str, params: Params, every: bool) -> Any:
+    def _on_replica(self, replica: Replica, sql: str, params: Params, label: str,
+                    every: bool) -> Any:
         """The read on ``replica``; :data:`_MISSED` when the primary must answer instead."""
         replicas = cast(ReplicaSet, self.replicas)
         try:
-            return await_(_query(self.pools, replica.label, self.pools.get(replica.label),
-                                 sql, params, every))
+            return await_(_query(self, replica.label, sql, params, label, every),
+                          key=(replica.label, sql, params, every))
         except _Closed:
             replicas.lost(replica, f"{replica.label} stopped answering")
         except _Unreachable as exc:
@@ -157,39 +156,61 @@ class AsyncPostgresDatabase(SQLDatabase):
             pass  # e.g. cancelled by a conflict with recovery: the primary answers instead
         return _MISSED
 
-    @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
+    def transaction(self) -> _Block:
         """``BEGIN`` ... ``COMMIT`` on one connection; ``ROLLBACK`` if the block raises.
 
         Inside another transaction of the same store call it joins that one.
         """
-        open_tx = self._open.get()
-        if open_tx is not None:
-            yield Transaction(cast(Cursor, open_tx), self)
-            return
-        cursor = _TxCursor(self, writes())
-        token = self._open.set(cursor)
-        try:
-            try:
-                yield Transaction(cast(Cursor, cursor), self)
-            except BaseException as exc:
-                lost = cursor.abandon(terminate=False)
-                raise self._mapped(exc, lost, committing=False) from None
-            try:
-                cursor.commit()
-            except BaseException as exc:
-                lost = cursor.abandon(terminate=True)
-                raise self._mapped(exc, lost, committing=True) from None
-        finally:
-            self._open.reset(token)
-            if cursor.begun and self.replicas is not None:
-                self.replicas.wrote()
+        return _Block(self)
 
     def _mapped(self, exc: BaseException, lost: bool, committing: bool) -> BaseException:
         """The error to raise for ``exc`` (the driver's, or ours for a lost connection)."""
         if lost and isinstance(exc, Exception):
             return connection_lost(self._target, committing)
         return refusal(exc) or exc
+
+
+class _Block:
+    """One ``with database.transaction()`` block (a class rather than a generator: it
+    wraps every write, and saves several calls each)."""
+
+    __slots__ = ("_cursor", "_database", "_token")
+
+    def __init__(self, database: AsyncPostgresDatabase) -> None:
+        self._database = database
+        self._cursor: _TxCursor | None = None
+        self._token: Any = None  # the ContextVar token of the transaction it opened
+
+    def __enter__(self) -> Transaction:
+        database = self._database
+        open_tx = database._open.get()
+        if open_tx is not None:  # joins it: the block that opened it ends it
+            return Transaction(open_tx, database)
+        cursor = self._cursor = _TxCursor(database, writes())
+        self._token = database._open.set(cursor)
+        return Transaction(cursor, database)
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        cursor, database = self._cursor, self._database
+        if cursor is None:
+            return
+        try:
+            if exc is not None:
+                mapped = database._mapped(exc, cursor.abandon(terminate=False),
+                                          committing=False)
+                if mapped is not exc:
+                    raise mapped from None
+                return  # the block's own exception goes on
+            try:
+                cursor.commit()
+            except BaseException as error:
+                raise database._mapped(error, cursor.abandon(terminate=True),
+                                       committing=True) from None
+        finally:
+            database._open.reset(self._token)
+            if cursor.begun and database.replicas is not None:
+                database.replicas.wrote()
 
 
 class _Unreachable(Exception):
@@ -204,31 +225,32 @@ class _Unreachable(Exception):
 _MISSED: Any = object()
 
 
-async def _checkout(pools: LoopPools, target: str, pool: Pool) -> Connection:
-    """A connection of ``pool``; our typed error when none came in time or it failed."""
+async def _query(database: AsyncPostgresDatabase, target: str, sql: str, params: Params,
+                 label: str, every: bool) -> Any:
+    """Checkout, run, fetch, return the connection: one read, one coroutine (timed here,
+    where the wait is: the bridge may hand its result to store code later)."""
+    start = perf_counter()
+    pools = database.pools
+    pool = pools.known(target) or await pools.pool(target)
     try:
-        return await pools.acquire(target, pool)
+        conn = await pools.acquire(target, pool)
     except Exception as error:  # a StorageError from LoopPools
         if target == PRIMARY:
             raise
         raise _Unreachable(error) from None
-
-
-async def _query(pools: LoopPools, target: str, pool: Pool, sql: str, params: Params,
-                 every: bool) -> Any:
-    """Checkout, run, fetch, return the connection: one read, one coroutine."""
-    conn = await _checkout(pools, target, pool)
     try:
         if every:
             return list(map(tuple, await conn.fetch(numbered(sql), *params)))
         row = await conn.fetchrow(numbered(sql), *params)
         return None if row is None else tuple(row)
     except Exception:
-        if _closed(conn):
-            raise _Closed from None
-        raise
+        if not _closed(conn):
+            raise
     finally:
         await pool.release(conn)
+        database.timed(label, start)
+    await pool.expire_connections()  # a restart closes them all: replace every pooled one
+    raise _Closed
 
 
 class _TxCursor:
@@ -275,7 +297,7 @@ class _TxCursor:
         """
         pool = self._pool
         for attempt in (1, 2):
-            self.conn = conn = await _checkout(self._database.pools, PRIMARY, pool)
+            self.conn = conn = await self._database.pools.acquire(PRIMARY, pool)
             try:
                 await conn.execute("BEGIN")
             except Exception:
@@ -291,10 +313,10 @@ class _TxCursor:
         raise AssertionError("unreachable")
 
     async def _run(self, sql: str, params: Params) -> None:
-        conn = self.conn if self.begun else await self._begin()
+        conn: Any = self.conn if self.begun else await self._begin()
         # asyncpg's fetch keeps the command tag internal: its _execute returns both
-        rows, status, _ = await cast(Any, conn)._execute(numbered(sql), params, 0, None,
-                                                         return_status=True)
+        rows, status, _ = await conn._execute(numbered(sql), params, 0, None,
+                                              return_status=True)
         self.rowcount = _status_count(status.decode())
         self._rows = list(map(tuple, rows))
 

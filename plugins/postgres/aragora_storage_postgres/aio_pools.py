@@ -57,6 +57,17 @@ def driver_args(url: StorageURL) -> dict[str, Any]:
             "timeout": timeout, "server_settings": settings}
 
 
+def _free(pool: Pool) -> bool:
+    """Whether ``pool`` hands out a connection without waiting for one to be released.
+
+    asyncpg's queue of free connection holders is not public API (``get_idle_size``
+    counts every holder, which costs more than the timer it would save); an asyncpg
+    release without it reads as "maybe not free": checkouts then wait under the timeout.
+    """
+    queue = getattr(pool, "_queue", None)
+    return queue is not None and not queue.empty()
+
+
 async def _no_reset(conn: Connection) -> None:
     """No reset query on release (asyncpg itself rolls back an open transaction first)."""
 
@@ -81,9 +92,27 @@ class LoopPools:
             weakref.WeakKeyDictionary())
         self._connections: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, weakref.WeakSet[Any]] = weakref.WeakKeyDictionary()
+        #: The loop asked last and its pools (most programs run one loop).
+        self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], Pools] | None = None
 
     def get(self, target: str) -> Pool:
-        """The running loop's pool of ``target``, made on first use (from bridged code)."""
+        """The running loop's pool of ``target`` (from bridged code; made on first use)."""
+        return self.known(target) or await_(self.pool(target))
+
+    def known(self, target: str) -> Pool | None:
+        """The running loop's pool of ``target`` if it was made already."""
+        loop = asyncio.get_running_loop()
+        last = self._last
+        if last is not None and last[0]() is loop:
+            return last[1].get(target)
+        pools = self._loops.get(loop)
+        if pools is None:
+            return None
+        self._last = (weakref.ref(loop), pools)
+        return pools.get(target)
+
+    async def pool(self, target: str) -> Pool:
+        """The running loop's pool of ``target``, made now if it has none."""
         loop = asyncio.get_running_loop()
         pools = self._loops.get(loop)
         if pools is None:
@@ -92,10 +121,10 @@ class LoopPools:
         pool = pools.get(target)
         if pool is not None:
             return pool
-        fresh = await_(self._new(target))
+        fresh = await self._new(target)
         pool = pools.setdefault(target, fresh)
         if pool is not fresh:  # another call made one meanwhile: keep that one
-            await_(fresh.close())
+            await fresh.close()
         return pool
 
     async def _new(self, target: str) -> Pool:
@@ -105,10 +134,18 @@ class LoopPools:
             init=self._opened, reset=_no_reset)
 
     async def acquire(self, target: str, pool: Pool) -> Connection:
-        """A connection of ``pool``, or our typed error (never the driver's text)."""
+        """A connection of ``pool``, or our typed error (never the driver's text).
+
+        The pool's timeout applies only when no connection is free: a free one is taken
+        at once (its first connect bounded by the connect timeout), and arming a timer
+        for it cost as much as the rest of the checkout.
+        """
         wait = self.timeout if target == PRIMARY else min(self.timeout,
                                                           REPLICA_CHECKOUT_SECONDS)
-        try:  # asyncpg's own acquire(timeout=) runs it in a task on Python 3.11: a loop turn
+        try:
+            if _free(pool):
+                return await pool.acquire()
+            # asyncpg's own acquire(timeout=) runs it in a task on Python 3.11: a loop turn
             async with asyncio.timeout(wait):
                 return await pool.acquire()
         except TimeoutError:
@@ -158,6 +195,7 @@ class LoopPools:
         loop = asyncio.get_running_loop()
         self._connections.pop(loop, None)
         self._loops.pop(loop, {})
+        self._last = None
         guard = self._guards.pop(loop, None)
         if guard is not None:
             guard.cancel()  # it ends the pools
@@ -170,6 +208,7 @@ class LoopPools:
         a loop that stopped are ended directly.
         """
         loops, self._loops = self._loops, weakref.WeakKeyDictionary()
+        self._last = None
         self._guards = weakref.WeakKeyDictionary()
         connections, self._connections = self._connections, weakref.WeakKeyDictionary()
         for loop, pools in list(loops.items()):
