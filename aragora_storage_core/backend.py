@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.columns import ColumnCipher, column_cipher
 from aragora_storage_core.errors import (
     AsyncNotSupportedError,
@@ -42,6 +41,7 @@ from aragora_storage_core.url import StorageURL
 
 if TYPE_CHECKING:
     from aragora_storage_core.backup.types import BackupManifest, BackupRequest, RestoreRequest
+    from aragora_storage_core.checks import Check
     from aragora_storage_core.encryption.types import EncryptionRequest, EncryptionStatus
 
 
@@ -282,8 +282,11 @@ class SQLBackend(Backend):
         from aragora_storage_core.migrations.engine import Migrator
         from aragora_storage_core.migrations.files import search_path
 
+        # The registry read the migration entry points with the plugins: no second pass
+        # over the installed distributions.
+        found = self.registry.host.migrations if self.registry is not None else None
         return Migrator(self.database_for(info.type), info.type.value,
-                        location or info.type.value, search_path(self.settings.env),
+                        location or info.type.value, search_path(self.settings.env, found),
                         info.names(self.naming))
 
     def table_name(self, info: DatabaseInfo, table: str) -> str:
@@ -323,6 +326,8 @@ class SQLBackend(Backend):
 
     def health(self) -> list[Check]:
         """Round-trip latency of every database that exists."""
+        from aragora_storage_core.checks import Check, Level
+
         checks: list[Check] = []
         for label, database, _ in self.databases():
             if not database.exists():

@@ -18,6 +18,9 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 _SUFFIXES = (".dist-info", ".egg-info")
+#: The group whose entries name folders of migrations
+#: (:mod:`aragora_storage_core.migrations.files`); a registry reads it with the plugins.
+MIGRATIONS_GROUP = "aragora_storage.migrations"
 _SEPARATORS = re.compile(r"[-_.]+")
 
 
@@ -71,9 +74,9 @@ def _metadata_dirs(entry: str) -> list[str]:
 
 def _declared(info: str, groups: frozenset[str]) -> list[tuple[str, str, str]]:
     """``(group, name, value)`` of the entry points in ``groups`` that ``info`` declares."""
-    try:
-        with open(os.path.join(info, "entry_points.txt"), encoding="utf-8") as file:
-            text = file.read()
+    try:  # bytes, decoded here: no text layer for the many files that declare none of ours
+        with open(os.path.join(info, "entry_points.txt"), "rb") as file:
+            text = file.read().decode("utf-8")
     except OSError:
         return []
     if not any(f"[{group}]" in text for group in groups):

@@ -14,8 +14,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-#: The version of this plugin API.
-VERSION = "1.0"
+import aragora_storage_core.plugin_versions
+
+#: The version of this plugin API (defined beside the range check, which needs no exports).
+VERSION = aragora_storage_core.plugin_versions.API_VERSION
 
 #: Module -> the names a plugin may import from it, by purpose.
 EXPORTS: dict[str, tuple[str, ...]] = {

@@ -14,16 +14,17 @@ import importlib
 import sys
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 
 from aragora_storage_core import entry_points, hookspecs
-from aragora_storage_core.checks import Check, Level
 from aragora_storage_core.hookspecs import PROJECT
-from aragora_storage_core.plugin_api import VERSION as API_VERSION
-from aragora_storage_core.plugin_versions import incompatibility
+from aragora_storage_core.plugin_versions import API_VERSION, incompatibility
 from aragora_storage_core.records import dataclass, field
+
+if TYPE_CHECKING:  # findings load with the first health check, not with the plugins
+    from aragora_storage_core.checks import Check
 
 BACKEND_GROUP = "aragora_storage.backends"
 PLUGIN_GROUP = "aragora_storage.plugins"
@@ -81,10 +82,13 @@ class PluginHost:
         from aragora_storage_core import builtin
 
         self.pm.register(builtin, name="aragora_storage_core.builtin")
-        found = entry_points.find((BACKEND_GROUP, PLUGIN_GROUP))
+        found = entry_points.find((BACKEND_GROUP, PLUGIN_GROUP, entry_points.MIGRATIONS_GROUP))
         self.records = [PluginRecord(ep.name, ep.group, ep.value, ep.distribution, ep.version)
                         for group in (BACKEND_GROUP, PLUGIN_GROUP)
                         for ep in found if ep.group == group]
+        #: The entry points naming migration folders (not imported until a migrator needs
+        #: them: ``files.search_path(env, host.migrations)``).
+        self.migrations = [ep for ep in found if ep.group == entry_points.MIGRATIONS_GROUP]
         for record in self.records:
             if record.group == PLUGIN_GROUP:
                 self._load(record)
@@ -172,6 +176,8 @@ class PluginHost:
 
 
 def _raised(what: str, exc: Exception) -> Check:
+    from aragora_storage_core.checks import Check, Level
+
     return Check(
         "storage.E020",
         Level.ERROR,
@@ -186,7 +192,7 @@ def _isolated_health(impls: list[Any], backend: Any) -> list[Check]:
     for impl in impls:
         try:
             found = impl.function(*[backend for _ in impl.argnames]) or []
-            checks.extend(cast(list[Check], found))
+            checks.extend(cast("list[Check]", found))
         except Exception as exc:  # isolate: one broken health check is one finding
             checks.append(_raised(f"health check of plugin {impl.plugin_name}", exc))
     return checks

@@ -12,7 +12,6 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from aragora_storage_core.backend import Backend
-from aragora_storage_core.consistency import primary_reads
 from aragora_storage_core.errors import (
     BackendNotInstalledError,
     BackendUnavailableError,
@@ -298,6 +297,8 @@ class Registry:
         For reads that must see the newest data when ``DATABASE_REPLICA_URLS`` is set (see
         docs/scaling.md); without replicas every read goes to the primary anyway.
         """
+        from aragora_storage_core.consistency import primary_reads  # contextvars on use
+
         return primary_reads()
 
     def close(self) -> None:

@@ -39,8 +39,10 @@ SHOWN_PARAMS = frozenset({
     "ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_check_hostname",
     "service_name", "master_name", "sentinel_check_interval",
 })
-_OPTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
-_QUERY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=[^&]*(&[A-Za-z_][A-Za-z0-9_]*=[^&]*)*$")
+#: An option name shown in an error, and a well-formed query: compiled on first use
+#: (``re.match`` caches them), as only an error or an ``@`` after a ``?`` needs them.
+_OPTION_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,40}$"
+_QUERY = r"^[A-Za-z_][A-Za-z0-9_]*=[^&]*(&[A-Za-z_][A-Za-z0-9_]*=[^&]*)*$"
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ class StorageURL:
         for key in self.params:
             if key in known:
                 continue
-            name = repr(key) if _OPTION_NAME.match(key) else "(a name that is not an option)"
+            name = repr(key) if re.match(_OPTION_NAME, key) else "(a name that is not an option)"
             hint = (hints or {}).get(key.lower()) or (
                 f"known options: {', '.join(sorted(known))}" if known
                 else f"remove the query part: the {where} takes no options")
@@ -231,7 +233,7 @@ def _userinfo_end(rest: str) -> int:
         return last
     first = rest.rfind("@", 0, question)
     authority = rest[first + 1:question]
-    if first >= 0 and "/" in authority and _QUERY.match(rest[question + 1:]):
+    if first >= 0 and "/" in authority and re.match(_QUERY, rest[question + 1:]):
         return first
     return last
 

@@ -16,15 +16,6 @@ from time import perf_counter
 from typing import TYPE_CHECKING
 
 from aragora_storage_core.errors import MigrationError
-from aragora_storage_core.migrations.adoption import (
-    Adoption,
-    Schema,
-    compare,
-    holds_tables,
-    refuse_partial,
-    schema_of,
-)
-from aragora_storage_core.migrations.failure import failed
 from aragora_storage_core.migrations.files import (
     discover,
     rename_tables,
@@ -41,7 +32,8 @@ from aragora_storage_core.models import utcnow_iso
 from aragora_storage_core.sql.database import SQLDatabase, Transaction
 from aragora_storage_core.sql.dialect import Dialect
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # adoption and failure reports load when a status or migration needs them
+    from aragora_storage_core.migrations.adoption import Adoption, Schema
     from aragora_storage_core.sql import ddl
 
 #: The bookkeeping table, in the portable spelling (rendered by each database's dialect).
@@ -137,6 +129,8 @@ class Migrator:
         """Applied, pending and changed migrations, and tables that exist unversioned."""
         status = DatabaseStatus.compare(self.db, self.location, self.applied(), self.files)
         if self.adopt and not status.applied and status.pending:
+            from aragora_storage_core.migrations.adoption import compare
+
             status.unversioned = list(
                 compare(self.database, self.db, self.files, self.names, self._replay).existing)
         return status
@@ -164,6 +158,12 @@ class Migrator:
         Nothing runs and no table changes; the status lists what stays pending. Raises
         :class:`MigrationError` when the tables match no first migration.
         """
+        from aragora_storage_core.migrations.adoption import (
+            compare,
+            holds_tables,
+            refuse_partial,
+        )
+
         status = self.status()
         if status.applied or not holds_tables(self.database, self.files, self.names):
             return status
@@ -274,6 +274,7 @@ class Migrator:
     def _run(self, tx: Transaction, session: SQLDatabase, migration: MigrationFile,
              up: bool) -> None:
         from aragora_storage_core.migrations.context import MigrationContext
+        from aragora_storage_core.migrations.failure import failed
         from aragora_storage_core.sql import ddl
 
         dialect = session.dialect
@@ -345,6 +346,7 @@ def ordered(names: Sequence[str], only: str | None) -> list[str]:
 
 def steps(db: str, files: Sequence[MigrationFile], names: dict[str, str]) -> list[Schema]:
     """The schema after each of ``files``, built in a scratch in-memory SQLite database."""
+    from aragora_storage_core.migrations.adoption import schema_of
     from aragora_storage_core.sqlite.database import SQLiteDatabase
 
     scratch = SQLiteDatabase(":memory:")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,7 +24,7 @@ ROOT = Path(__file__).parent
 _NAME = re.compile(r"^(\d{3,})_([a-z0-9_]+)\.(sql|py)$")
 DOWN_MARKER = "-- migrate:down"
 #: Entry-point group whose entries name a folder of migration folders.
-ENTRY_POINT_GROUP = "aragora_storage.migrations"
+ENTRY_POINT_GROUP = entry_points.MIGRATIONS_GROUP
 #: The application's migration folders, ``os.pathsep``-separated; the first gets ``--create``.
 PATH_VARIABLE = "ARAGORA_MIGRATIONS_PATH"
 
@@ -35,15 +35,19 @@ def application_folders(env: Mapping[str, str] | None = None) -> list[Path]:
     return [Path(part) for part in raw.split(os.pathsep) if part.strip()]
 
 
-def plugin_folders(disabled: frozenset[str] = frozenset()) -> list[Path]:
+def plugin_folders(disabled: frozenset[str] = frozenset(),
+                   found: Iterable[entry_points.EntryPoint] | None = None) -> list[Path]:
     """The folders the entry points of ``aragora_storage.migrations`` name.
 
     An entry's value is a package (its directory is the folder), or an object that is a
     path or returns one when called. Entries named in ``disabled`` (or whose distribution
-    is) are skipped, as for every plugin.
+    is) are skipped, as for every plugin. ``found`` are the group's entry points when the
+    caller has read them already (a registry reads every group once); default: read now.
     """
+    if found is None:
+        found = entry_points.find([ENTRY_POINT_GROUP])
     folders = []
-    for ep in sorted(entry_points.find([ENTRY_POINT_GROUP]), key=lambda e: e.name):
+    for ep in sorted(found, key=lambda e: e.name):
         dist = ep.distribution or ""
         if ep.name in disabled or dist in disabled:
             continue
@@ -71,12 +75,17 @@ def _folder_of(name: str, target: object) -> Path:
                              " a folder", "point it at a package of migration folders")
 
 
-def search_path(env: Mapping[str, str] | None = None) -> list[Path]:
-    """The core's folder, the entry points' folders, then ``ARAGORA_MIGRATIONS_PATH``."""
+def search_path(env: Mapping[str, str] | None = None,
+                found: Iterable[entry_points.EntryPoint] | None = None) -> list[Path]:
+    """The core's folder, the entry points' folders, then ``ARAGORA_MIGRATIONS_PATH``.
+
+    ``found``: the entry points of ``aragora_storage.migrations`` if already read (see
+    :func:`plugin_folders`).
+    """
     env = os.environ if env is None else env
     raw = env.get("ARAGORA_STORAGE_DISABLE_PLUGINS", "")
     disabled = frozenset(p.strip() for p in raw.split(",") if p.strip())
-    return [ROOT, *plugin_folders(disabled), *application_folders(env)]
+    return [ROOT, *plugin_folders(disabled, found), *application_folders(env)]
 
 
 def discover(db: str, roots: Path | Sequence[Path] = ROOT) -> list[MigrationFile]:

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from aragora_storage_core.backend import SQLBackend
 from aragora_storage_core.columns import ColumnCipher
-from aragora_storage_core.consistency import primary_reads
 from aragora_storage_core.errors import ConfigurationError, InvalidURLError
 from aragora_storage_core.layout import DATABASES, DatabaseType
 from aragora_storage_core.settings import Settings
@@ -106,6 +105,7 @@ class PostgresBackend(SQLBackend):
 
     def backup(self, request: BackupRequest) -> BackupManifest:
         """``pg_dump -Fc`` when a new enough ``pg_dump`` is on PATH, else a COPY dump."""
+        from aragora_storage_core.consistency import primary_reads
         from aragora_storage_postgres import backup
 
         with primary_reads():
@@ -113,6 +113,7 @@ class PostgresBackend(SQLBackend):
 
     def restore(self, request: RestoreRequest) -> BackupManifest:
         """Restore a backup made by :meth:`backup` into an empty database."""
+        from aragora_storage_core.consistency import primary_reads
         from aragora_storage_postgres import backup
 
         with primary_reads():
@@ -124,6 +125,7 @@ class PostgresBackend(SQLBackend):
 
         Pending migrations are reported for every backend by the core's schema check.
         """
+        from aragora_storage_core.consistency import primary_reads
         from aragora_storage_postgres.health import health
 
         with primary_reads():

@@ -35,8 +35,10 @@ DEFAULTS = {
     "keepalives_interval": "10",
     "keepalives_count": "3",
 }
-_OPTION = re.compile(r'invalid connection option "([A-Za-z_]+)"')
-_BAD_VALUES = (re.compile(r'for connection option "(\w+)"'), re.compile(r"invalid (\w+) value"))
+#: The driver's messages naming an option (compiled on first use by ``re.search``: only a
+#: failed connection reads them).
+_OPTION = r'invalid connection option "([A-Za-z_]+)"'
+_BAD_VALUES = (r'for connection option "(\w+)"', r"invalid (\w+) value")
 _PERCENT_HINT = (
     "percent-encode @ / % : ? # and spaces in the password (%40 %2F %25 %3A %3F %23 %20)"
 )
@@ -135,12 +137,12 @@ def connect_error(driver_text: str, url: StorageURL) -> StorageError:
     if tls is not None:
         return BackendUnavailableError(f"TLS connection to PostgreSQL at {target} failed: {tls}",
                                        "check sslmode, sslrootcert and the server's certificate")
-    option = _OPTION.search(driver_text)
+    option = re.search(_OPTION, driver_text)
     if option is not None:
         return ConfigurationError(
             f"unknown connection option {option.group(1)!r} in the PostgreSQL URL",
             "use libpq parameters only (sslmode, sslrootcert, connect_timeout, ...)")
-    bad_value = next(filter(None, (p.search(driver_text) for p in _BAD_VALUES)), None)
+    bad_value = next(filter(None, (re.search(p, driver_text) for p in _BAD_VALUES)), None)
     if bad_value is not None:
         name = bad_value.group(1)
         return ConfigurationError(

@@ -26,7 +26,6 @@ from aragora_storage_core.sql.database import Cursor, Params, Row, SQLDatabase, 
 from aragora_storage_core.sql.slowlog import report
 from aragora_storage_core.url import StorageURL
 from aragora_storage_postgres.connection import connect_kwargs, open_connection, where
-from aragora_storage_postgres.copy_guard import quiet_copy
 from aragora_storage_postgres.dialect import POSTGRES
 from aragora_storage_postgres.errors import (
     ConnectionLostError,
@@ -35,17 +34,20 @@ from aragora_storage_postgres.errors import (
     refusal,
 )
 from aragora_storage_postgres.pool import ConnectionPool, Lease
-from aragora_storage_postgres.replicas import Replica, ReplicaSet
 from aragora_storage_postgres.write_cursor import WriteCursor
 
 if TYPE_CHECKING:
     import psycopg2.extensions
 
+    from aragora_storage_postgres.replicas import ReplicaSet
+
 #: Rows per ``execute_values`` statement.
 BULK_PAGE_SIZE = 1000
-_COPY_TARGET = re.compile(r"^\s*INSERT\s+INTO\s+(\w+\s*\([\w\s,]+\))\s*VALUES\s*$", re.I)
+#: What ``bulk_execute`` rewrites (compiled on first use by ``re.match``: only bulk writes
+#: read them, not a store's first call).
+_COPY_TARGET = r"^\s*INSERT\s+INTO\s+(\w+\s*\([\w\s,]+\))\s*VALUES\s*$"
 _IDLE = 0  # psycopg2.extensions.TRANSACTION_STATUS_IDLE, without importing the driver
-_VALUES = re.compile(r"^(.*?\bVALUES\s*)(\((?:\s*%s\s*,)*\s*%s\s*\))(.*)$", re.S | re.I)
+_VALUES = r"^(.*?\bVALUES\s*)(\((?:\s*%s\s*,)*\s*%s\s*\))(.*)$"
 
 
 class _ThreadState(threading.local):
@@ -88,6 +90,8 @@ class PostgresDatabase(SQLDatabase):
 
         Each replica gets a pool as large as the primary's; the checker starts at once.
         """
+        from aragora_storage_postgres.replicas import Replica, ReplicaSet  # only with replicas
+
         pool = self.pool
         replicas = [Replica(u, self._pool_for(u, pool.size, pool.max_overflow, pool.timeout))
                     for u in urls]
@@ -244,15 +248,16 @@ class PostgresDatabase(SQLDatabase):
         ``RETURNING``) or odd values by ``execute_values``; anything else by ``executemany``.
         """
         rows = list(rows)
-        match = _VALUES.match(sql)
+        match = re.match(_VALUES, sql, re.S | re.I)
         if match is None or not rows:
             return super().bulk_execute(cursor, sql, rows)
         raw = cursor.started() if isinstance(cursor, WriteCursor) else cast(
             "psycopg2.extensions.cursor", cursor)
         head, template, tail = match.groups()
-        target = _COPY_TARGET.match(head)
+        target = re.match(_COPY_TARGET, head, re.I)
         if target is not None and not tail.strip():
-            from aragora_storage_postgres.copy_rows import copy_csv  # not on a store's path
+            from aragora_storage_postgres.copy_guard import quiet_copy  # not on a store's path
+            from aragora_storage_postgres.copy_rows import copy_csv
 
             try:
                 data = copy_csv(rows)

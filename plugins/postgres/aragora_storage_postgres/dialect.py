@@ -45,9 +45,19 @@ POSTGRES = PostgresDialect(
         "SELECT column_name FROM information_schema.columns"
         " WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position"
     ),
+    # information_schema.tables' BASE TABLEs of the current schema (the same rows: own
+    # temporary schema and other sessions' left out, only tables the user may use), read
+    # from the catalog: planning the view costs a new connection about 3 ms, this 1 ms.
     tables_sql=(
-        "SELECT table_name FROM information_schema.tables"
-        " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        "SELECT c.relname FROM pg_catalog.pg_class c"
+        " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')"
+        " AND n.oid <> pg_catalog.pg_my_temp_schema()"
+        " AND NOT pg_catalog.pg_is_other_temp_schema(n.oid)"
+        " AND (pg_catalog.pg_has_role(c.relowner, 'USAGE')"
+        " OR pg_catalog.has_table_privilege(c.oid,"
+        " 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')"
+        " OR pg_catalog.has_any_column_privilege(c.oid, 'SELECT, INSERT, UPDATE, REFERENCES'))"
     ),
     identity_reset_sql=("SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"
                         " COALESCE(max({column}), 0) + 1, false) FROM {table}"),
