@@ -276,8 +276,8 @@ def test_more_tasks_than_connections_wait_for_one_instead_of_failing(redis_url: 
 
 
 def test_a_burst_of_reads_waits_for_connections_too(redis_url: str) -> None:
-    """Reads run without a greenlet (keyed): each takes its connection slot inside the
-    awaited read, so 200 reads on 4 connections all answer."""
+    """Like the appends above: 200 concurrent reads on 4 connections wait for a slot and
+    all answer."""
     backend = connect_redis(f"{redis_url}&max_connections=4")
     cache = backend.astore("cache")
 

@@ -6,8 +6,6 @@ returns an awaitable is awaited with ``bridge.await_``; a pipeline buffers its c
 and awaits ``execute()``; a registered Lua script awaits its call. Each write (or
 pipeline holding one) is wrapped in ``writes().committing()`` ... ``committed()``, so a
 cancelled write says whether it may have been applied; reads leave the tracker alone.
-A single read command is keyed by its name and arguments, so a store call of reads runs
-without a greenlet (``bridge.await_``).
 
 The ``redis.asyncio`` clients belong to one event loop each (:class:`LoopClients`).
 Imported only by ``RedisBackend.make_async_store``.
@@ -41,11 +39,6 @@ def sleep(seconds: float) -> None:
     await_(asyncio.sleep(seconds))
 
 
-def _awaitable(result: Any) -> bool:
-    """Whether a client method's result is to be awaited (most are coroutines)."""
-    return type(result) is CoroutineType or inspect.isawaitable(result)
-
-
 class Slots:
     """At most ``size`` commands of one loop in flight at once: redis-py's pools refuse a
     connection past ``max_connections`` ("Too many connections") instead of waiting, so
@@ -56,18 +49,21 @@ class Slots:
         self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
 
     def run(self, send: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-            write: bool, key: object = None) -> Any:
+            write: bool) -> Any:
         """``send(*args, **kwargs)``'s result, awaited through the bridge (a write tracked
-        as one), once a slot is free. A read with a ``key`` (what determines its reply)
-        takes and gives back its slot inside one awaitable, so that a call of such reads
-        runs without a greenlet (``bridge.await_``)."""
-        if key is not None:
-            return await_(self._read(send, args, kwargs), key=key)
-        if not self._claim():
+        as one), once a slot is free.
+
+        Reads are not keyed for the bridge's direct passes: the Redis stores' code around a
+        command (error translation, retries) is long enough that running it twice costs
+        more than the greenlet's switches (counted with callgrind, benchmarks/README.md).
+        """
+        if self.free > 0 and not self._waiting:
+            self.free -= 1
+        else:
             await_(self._turn())
         try:
             result = send(*args, **kwargs)
-            if not _awaitable(result):
+            if type(result) is not CoroutineType and not inspect.isawaitable(result):
                 return result
             if not write:
                 return await_(result)
@@ -78,23 +74,6 @@ class Slots:
             return result
         finally:
             self._give()
-
-    async def _read(self, send: Callable[..., Any], args: tuple[Any, ...],
-                    kwargs: dict[str, Any]) -> Any:
-        if not self._claim():
-            await self._turn()
-        try:
-            result = send(*args, **kwargs)
-            return await result if _awaitable(result) else result
-        finally:
-            self._give()
-
-    def _claim(self) -> bool:
-        """Take a free slot now; ``False`` when the caller must wait for its turn."""
-        if self.free > 0 and not self._waiting:
-            self.free -= 1
-            return True
-        return False
 
     async def _turn(self) -> None:
         turn = asyncio.get_running_loop().create_future()
@@ -188,8 +167,7 @@ class BridgedClient:
 
         def command(*args: Any, **kwargs: Any) -> Any:
             here = clients.here()
-            return here.slots.run(getattr(here.client, name), args, kwargs, write,
-                                  None if write else (name, args, kwargs))
+            return here.slots.run(getattr(here.client, name), args, kwargs, write)
 
         command.__name__ = name
         self.__dict__[name] = command  # built once per command name
