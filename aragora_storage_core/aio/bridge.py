@@ -94,48 +94,31 @@ class _Call(greenlet.greenlet):  # type: ignore[misc]
         self.answers: list[_Answer] = []
 
     def _serve(self, job: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]) -> None:
+        """Run each job as ``(True, result)`` or ``(False, what it raised)`` in
+        ``finished``, then idle until the next job."""
         while True:
-            self.finished = _call(*job)
-            job = self.parent.switch(_FINISHED)  # idle until the next call's job
-
-
-def _call(fn: Callable[..., Any], args: tuple[Any, ...],
-          kwargs: dict[str, Any]) -> tuple[bool, Any]:
-    """``(True, result)`` of ``fn(*args, **kwargs)``, or ``(False, what it raised)``."""
-    try:
-        return True, fn(*args, **kwargs)
-    except BaseException as exc:  # handed to the awaiting coroutine by run()
-        return False, exc
+            fn, args, kwargs = job
+            try:
+                self.finished = (True, fn(*args, **kwargs))
+            except BaseException as exc:  # handed to the awaiting coroutine by run()
+                self.finished = (False, exc)
+            job = self.parent.switch(_FINISHED)
 
 
 #: What a :class:`_Call` switches to its parent when a call ended (see ``finished``).
 _FINISHED = object()
 #: Idle greenlets kept per thread; more than this many calls at once make new ones.
 _IDLE_KEPT = 256
-#: Per thread: its idle greenlets (``calls``) and the direct pass running now (``direct``).
-_per_thread = threading.local()
+class _PerThread(threading.local):
+    """Per thread: its idle greenlets (``calls``, :func:`run` reuses them) and the direct
+    pass running now (``direct``)."""
+
+    def __init__(self) -> None:
+        self.calls: list[_Call] = []
+        self.direct: _Pass | None = None
 
 
-def _take() -> _Call:
-    """An idle :class:`_Call` of this thread (a new one if there is none)."""
-    stack: list[_Call] | None = getattr(_per_thread, "calls", None)
-    if stack:
-        call = stack.pop()
-        call.parent = greenlet.getcurrent()
-        return call
-    if stack is None:
-        _per_thread.calls = []
-    return _Call()
-
-
-def _give_back(call: _Call) -> None:
-    """Keep ``call`` for a later one (it waits in its ``_serve`` loop)."""
-    call.finished = None
-    call.gr_context = None
-    call.answers = []
-    stack: list[_Call] = _per_thread.calls
-    if len(stack) < _IDLE_KEPT:
-        stack.append(call)
+_per_thread = _PerThread()
 
 
 class _Outside:
@@ -209,7 +192,7 @@ def await_(awaitable: Awaitable[T], key: object = None) -> T:
             current.answers.clear()  # this pass went another way: ask afresh from here
         result: T = current.parent.switch(awaitable)
         return result
-    direct: _Pass | None = getattr(_per_thread, "direct", None)
+    direct = _per_thread.direct
     if direct is None:
         _close(awaitable)
         raise RuntimeError("an async store adapter was called outside an async store call; "
@@ -284,8 +267,13 @@ async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
             if len(answers) == _MAX_ANSWERS:
                 _BRIDGED.add(function)
                 break
-    # in a greenlet, its first reads answered by ``answers``
-    call = _take()
+    # in a greenlet (an idle one of this thread's), its first reads answered by ``answers``
+    idle = _per_thread.calls
+    if idle:
+        call = idle.pop()
+        call.parent = greenlet.getcurrent()
+    else:
+        call = _Call()
     call.writes = WriteTracker()
     call.gr_context = contextvars.copy_context()
     call.answers = answers
@@ -302,7 +290,10 @@ async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         pending = call.switch(value) if failure is None else call.throw(failure)
     finished, writes = call.finished, call.writes
     assert finished is not None
-    _give_back(call)
+    call.finished = call.gr_context = None
+    call.answers = []
+    if len(idle) < _IDLE_KEPT:
+        idle.append(call)  # kept for a later call: it waits in its _serve loop
     succeeded, result = finished
     if succeeded:
         done: T = result
