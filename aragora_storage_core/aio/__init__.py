@@ -7,7 +7,12 @@ coroutines. Two runners, chosen by the backend:
   thread per file (``BEGIN IMMEDIATE`` and the busy retries as in the sync API);
 * :mod:`~aragora_storage_core.aio.bridge`: a store of a network backend runs in a
   greenlet against the backend's async driver; each driver call is awaited on the event
-  loop, so the loop never blocks.
+  loop, so the loop never blocks (a call of keyed reads only runs in direct passes,
+  without a greenlet).
+
+:mod:`~aragora_storage_core.aio.twins` makes a read-only SQL store method into a
+coroutine compiled from its own source, where the database adapter allows it
+(PostgreSQL): no runner at all.
 
 Nothing here is imported until the async API is used; ``greenlet`` is the ``async``
 extra of the core.
