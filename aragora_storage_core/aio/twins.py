@@ -1,15 +1,17 @@
-"""Coroutine twins of simple read methods: the synchronous method's own code, compiled
-with its database reads awaited (docs/async.md).
+"""Coroutine twins of simple store methods: the synchronous method's own code, compiled
+with its database calls awaited (docs/async.md).
 
-A store method such as ``UserStore.get_by_id`` is one read and a row mapping. Run
-through the bridge, every call pays a second pass over the method; its twin is the same
+A store method such as ``UserStore.get_by_id`` is one read and a row mapping;
+``UserStore.create`` is one transaction around one statement. Run through the bridge,
+every call pays a greenlet (or a second pass over the method); its twin is the same
 source, parsed once, in which ``self._db.fetch_one(...)`` becomes
-``await self._db.afetch_one(...)`` (and ``fetch_all`` likewise): one coroutine, as if
-written by hand, with nothing copied. A twin is made only for a method that can do
-nothing but those reads: no ``with`` block (so no transaction), no call of another
-method of ``self``, ``self`` and its database never handed to anything, no nested
-function, no ``super()`` and no name mangling, no decorator; anything else keeps the
-bridge. A cancelled twin says it applied nothing, as the bridge does for reads.
+``await self._db.afetch_one(...)`` (``fetch_all`` likewise), and
+``with ..., self._db.transaction() as tx:`` becomes ``async with
+self._db.atransaction() as tx:`` with ``tx.execute(...)`` (``fetch_one``, ``fetch_all``,
+``execute_many``) awaited: one coroutine, as if written by hand, with nothing copied.
+The rules are in :mod:`~aragora_storage_core.aio.twin_rules`; a method they refuse keeps
+the bridge. A cancelled twin says what it applied: the transaction block marks its own
+outcome, and a twin cancelled outside one applied nothing.
 """
 
 from __future__ import annotations
@@ -22,18 +24,12 @@ import types
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aragora_storage_core.aio.outcome import WriteOutcome, mark
-
-#: The database reads a twin awaits, and the database's coroutine method for each.
-READS = {"fetch_one": "afetch_one", "fetch_all": "afetch_all"}
-#: The store attribute holding its database (``SQLStore._db``).
-DATABASE = "_db"
-_FORBIDDEN = (ast.With, ast.AsyncWith, ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef,
-              ast.ClassDef, ast.Yield, ast.YieldFrom, ast.Await, ast.Global, ast.Nonlocal)
+from aragora_storage_core.aio.outcome import WriteOutcome, mark, write_outcome
+from aragora_storage_core.aio.twin_rules import READS, STATEMENTS, Shape, shape_of
 
 
 def read_twin(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]] | None:
-    """The coroutine twin of the bound read ``method``, or ``None`` when it has none."""
+    """The coroutine twin of the bound store ``method``, or ``None`` when it has none."""
     function = getattr(method, "__func__", None)
     if function is None or getattr(function, "__wrapped__", None) or function.__closure__:
         return None
@@ -43,12 +39,15 @@ def read_twin(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]] | Non
     except (OSError, TypeError):  # no source (a frozen or compiled install): the bridge
         return None
     definition = ast.parse(textwrap.dedent("".join(lines))).body[0]
-    if not isinstance(definition, ast.FunctionDef) or not _reads_only(definition):
+    if not isinstance(definition, ast.FunctionDef):
         return None
-    factory = _factory(definition)
+    shape = shape_of(definition)
+    if shape is None:
+        return None
+    factory = _factory(definition, shape)
     ast.increment_lineno(factory, first - 1)
     namespace: dict[str, Any] = {}
-    # the method's own source, with its reads awaited: run in its module's globals
+    # the method's own source, with its database calls awaited, in its module's globals
     exec(compile(ast.Module([factory], []), filename, "exec"), function.__globals__, namespace)
     twin: types.FunctionType = namespace[factory.name](_cancelled)
     twin.__defaults__, twin.__kwdefaults__ = function.__defaults__, function.__kwdefaults__
@@ -56,79 +55,48 @@ def read_twin(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]] | Non
     return types.MethodType(twin, method.__self__)  # type: ignore[attr-defined]
 
 
-def _reads_only(definition: ast.FunctionDef) -> bool:
-    """Whether the method reaches its database only by the reads a twin awaits: ``self``
-    is only ever the base of an attribute, no call starts from ``self`` but
-    ``self._db.fetch_one``/``fetch_all``, and ``self._db`` is used for nothing else."""
-    if definition.decorator_list or not definition.args.args:
-        return False
-    owner = definition.args.args[0].arg
-    parents = {child: parent for parent in ast.walk(definition)
-               for child in ast.iter_child_nodes(parent)}
-    reads = 0
-    for node in ast.walk(ast.Module(definition.body, [])):
-        if isinstance(node, _FORBIDDEN):
-            return False
-        if isinstance(node, ast.Name) and (node.id == "super" or node.id.startswith("__")):
-            return False
-        if isinstance(node, ast.Attribute) and node.attr.startswith("__"):
-            return False
-        if isinstance(node, ast.Call) and _rooted_at(node.func, owner):
-            if not _is_read(node, owner):
-                return False  # another method of the store, or of its database
-            reads += 1
-        if _is_owner(node, owner) and not isinstance(parents.get(node), ast.Attribute):
-            return False  # self stored or handed on
-        if _is_database(node, owner):
-            call = parents.get(parents.get(node))  # type: ignore[arg-type]
-            if not (isinstance(call, ast.Call) and _is_read(call, owner)):
-                return False  # the database stored or handed on
-    return reads > 0
-
-
-def _rooted_at(node: ast.expr, owner: str) -> bool:
-    """Whether ``node`` is ``self`` or an attribute chain starting at ``self``."""
-    while isinstance(node, ast.Attribute):
-        node = node.value
-    return _is_owner(node, owner)
-
-
-def _is_read(call: ast.Call, owner: str) -> bool:
-    func = call.func
-    return (isinstance(func, ast.Attribute) and func.attr in READS
-            and _is_database(func.value, owner))
-
-
-def _is_owner(node: ast.AST, owner: str) -> bool:
-    return isinstance(node, ast.Name) and node.id == owner
-
-
-def _is_database(node: ast.AST, owner: str) -> bool:
-    return (isinstance(node, ast.Attribute) and node.attr == DATABASE
-            and _is_owner(node.value, owner))
-
-
 class _Awaited(ast.NodeTransformer):
-    """``self._db.fetch_one(...)`` -> ``await self._db.afetch_one(...)``."""
+    """The rewriting: reads and statements awaited, the transaction ``async with``."""
 
-    def __init__(self, owner: str) -> None:
-        self.owner = owner
+    def __init__(self, shape: Shape) -> None:
+        self.shape = shape
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
-        if not _is_read(node, self.owner):
-            return node
         func = node.func
-        assert isinstance(func, ast.Attribute)
-        renamed = ast.Attribute(func.value, READS[func.attr], ast.Load())
-        return ast.copy_location(ast.Await(ast.Call(renamed, node.args, node.keywords)), node)
+        renamed = None
+        if node in self.shape.reads:
+            renamed = READS[func.attr]  # type: ignore[attr-defined]
+        elif node in self.shape.statements:
+            renamed = STATEMENTS[func.attr]  # type: ignore[attr-defined]
+        if renamed is None:
+            return node
+        target = ast.Attribute(func.value, renamed, ast.Load())  # type: ignore[attr-defined]
+        return ast.copy_location(ast.Await(ast.Call(target, node.args, node.keywords)), node)
+
+    def visit_With(self, node: ast.With) -> ast.AST:
+        if node is not self.shape.block:
+            return self.generic_visit(node)
+        body: list[ast.stmt] = [self.visit(statement) for statement in node.body]
+        for item in reversed(node.items):
+            if item is self.shape.transaction:
+                call = item.context_expr
+                assert isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                opened = ast.Call(ast.Attribute(call.func.value, "atransaction", ast.Load()),
+                                  [], [])
+                wrapped: ast.stmt = ast.AsyncWith([ast.withitem(opened, item.optional_vars)],
+                                                  body)
+            else:
+                wrapped = ast.With([item], body)
+            body = [ast.copy_location(wrapped, node)]
+        return body[0]
 
 
-def _factory(definition: ast.FunctionDef) -> ast.FunctionDef:
+def _factory(definition: ast.FunctionDef, shape: Shape) -> ast.FunctionDef:
     """``def _twin_of_<name>(_twin_cancelled): async def <name>(...): try: <body> except
     CancelledError as e: _twin_cancelled(e); raise``, located like the method."""
-    owner = definition.args.args[0].arg
-    body = [_Awaited(owner).visit(statement) for statement in definition.body]
+    awaited = _Awaited(shape)
+    body = [awaited.visit(statement) for statement in definition.body]
     handler = ast.ExceptHandler(
         ast.Attribute(ast.Name("_twin_asyncio", ast.Load()), "CancelledError", ast.Load()),
         "_twin_error",
@@ -150,6 +118,7 @@ def _factory(definition: ast.FunctionDef) -> ast.FunctionDef:
 
 
 def _cancelled(error: asyncio.CancelledError) -> None:
-    """A cancelled read applied nothing (as :func:`~aragora_storage_core.aio.bridge.run`
-    says of its reads)."""
-    mark(error, WriteOutcome.NOT_APPLIED)
+    """A twin cancelled outside its transaction block applied nothing (the block marks a
+    cancellation inside it with its own outcome)."""
+    if write_outcome(error) is None:
+        mark(error, WriteOutcome.NOT_APPLIED)

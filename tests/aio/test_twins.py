@@ -44,6 +44,52 @@ class Reads:
         await asyncio.sleep(0)
         return list(self.rows)
 
+    def atransaction(self) -> Statements:
+        return Statements(self.log)
+
+    log: list[str]
+
+
+class Statements:
+    """An async transaction as a twin uses it, recording its statements."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    async def __aenter__(self) -> Statements:
+        self.log.append("begin")
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.log.append("rollback" if exc[0] else "commit")
+
+    async def aexecute(self, sql: str, params: tuple[Any, ...] = (), label: str = "") -> int:
+        self.log.append(sql)
+        await asyncio.sleep(0)
+        return 2
+
+    async def afetch_one(self, sql: str, params: tuple[Any, ...] = (),
+                         label: str = "") -> tuple[Any, ...]:
+        await self.aexecute(sql, params)
+        return (7,)
+
+    def next_row(self) -> tuple[Any, ...]:
+        return (7,)
+
+
+class Unique:
+    """``Store.unique``: maps one error on the way out, as ``SQLStore.unique`` does."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    def __enter__(self) -> None:
+        self.log.append("unique")
+
+    def __exit__(self, *exc: Any) -> None:
+        if isinstance(exc[1], KeyError):
+            raise ValueError("duplicate") from None
+
 
 class Store:
     """Methods a twin may and may not be made of."""
@@ -51,6 +97,10 @@ class Store:
     def __init__(self, db: Any) -> None:
         self._db = db
         self._by_name = "SELECT name FROM t WHERE name = ?"
+        self.log: list[str] = []
+
+    def unique(self, what: str) -> Unique:
+        return Unique(self.log)
 
     def get(self, name: str, default: str = "none") -> dict[str, str] | str:
         row = self._db.fetch_one(self._by_name, (name,), "t.get")
@@ -64,9 +114,42 @@ class Store:
         row = self._db.fetch_one(self._by_name, (name,))
         raise LookupError(f"no {name}: {row}")
 
-    def in_a_transaction(self, name: str) -> Any:
+    def read_in_a_transaction(self, name: str) -> Any:
         with self._db.transaction() as tx:
-            return tx.fetch_one(self._by_name, (name,))
+            tx.execute("DELETE FROM t WHERE name = ?", (name,))
+            return self._db.fetch_one(self._by_name, (name,))
+
+    def read_after_a_transaction(self, name: str) -> Any:
+        with self._db.transaction() as tx:
+            tx.execute("DELETE FROM t WHERE name = ?", (name,))
+        return self._db.fetch_one(self._by_name, (name,))
+
+    def two_transactions(self, name: str) -> None:
+        with self._db.transaction() as tx:
+            tx.execute("DELETE FROM t WHERE name = ?", (name,))
+        with self._db.transaction() as tx:
+            tx.execute("DELETE FROM u WHERE name = ?", (name,))
+
+    def transaction_in_a_loop(self, names: list[str]) -> None:
+        for name in names:
+            with self._db.transaction() as tx:
+                tx.execute("DELETE FROM t WHERE name = ?", (name,))
+
+    def hands_the_transaction_on(self, name: str) -> Any:
+        with self._db.transaction() as tx:
+            return helper(tx)
+
+    def other_context(self, name: str) -> None:
+        with self.unknown_helper(), self._db.transaction() as tx:
+            tx.execute("DELETE FROM t WHERE name = ?", (name,))
+
+    def renames(self, name: str) -> int:
+        """A transaction a twin may await: the statements, then a row of the last."""
+        with self.unique("name"), self._db.transaction() as tx:
+            changed = tx.execute("UPDATE t SET name = ? WHERE name = ?", (name.upper(), name))
+            tx.fetch_one("SELECT count(*) FROM t", ())
+            count = tx.next_row()
+        return changed + (0 if count is None else 1)
 
     def through_another_method(self, name: str) -> Any:
         return self.get(name)
@@ -95,8 +178,10 @@ class Store:
 
 
 @pytest.mark.parametrize("name", [
-    "in_a_transaction", "through_another_method", "hands_itself_on", "keeps_the_database",
-    "other_database_call", "decorated_read", "with_a_lambda", "no_read",
+    "through_another_method", "hands_itself_on", "keeps_the_database", "other_database_call",
+    "decorated_read", "with_a_lambda", "no_read", "read_in_a_transaction",
+    "read_after_a_transaction", "two_transactions", "transaction_in_a_loop",
+    "hands_the_transaction_on", "other_context",
 ])
 def test_no_twin_for_a_method_that_may_reach_the_database_otherwise(name: str) -> None:
     assert read_twin(getattr(Store(Reads([])), name)) is None
@@ -118,6 +203,17 @@ def test_a_twin_returns_what_its_method_would_with_its_reads_awaited() -> None:
     assert get.__doc__ == Store.get.__doc__ and get.__qualname__ == "Store.get"
 
 
+def test_a_write_twin_awaits_its_transaction_and_statements_in_the_methods_order() -> None:
+    reads = Reads([])
+    store = Store(reads)
+    reads.log = store.log
+    renames = read_twin(store.renames)
+    assert renames is not None
+    assert asyncio.run(renames("ada")) == 3
+    assert store.log == ["unique", "begin", "UPDATE t SET name = ? WHERE name = ?",
+                         "SELECT count(*) FROM t", "commit"]
+
+
 def test_an_error_in_a_twin_points_at_the_methods_own_source_line() -> None:
     twin = read_twin(Store(Reads([("row",)])).fails_on_the_row)
     assert twin is not None
@@ -128,9 +224,8 @@ def test_an_error_in_a_twin_points_at_the_methods_own_source_line() -> None:
     assert frame.line == 'raise LookupError(f"no {name}: {row}")'
 
 
-def test_the_shared_user_store_has_twins_for_its_reads_and_none_for_its_writes() -> None:
+def test_the_shared_user_store_has_twins_for_reads_and_one_transaction_writes() -> None:
     store = SQLUserStore.__new__(SQLUserStore)
-    assert read_twin(store.get_by_id) is not None
-    assert read_twin(store.list_by_org) is not None
-    assert read_twin(store.create) is None
-    assert read_twin(store.record_login) is None
+    for twinned in (store.get_by_id, store.list_by_org, store.create, store.record_login):
+        assert read_twin(twinned) is not None, twinned.__name__
+    assert read_twin(store.update) is None  # goes through update_fields, another method

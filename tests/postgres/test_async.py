@@ -136,10 +136,24 @@ def test_aclose_closes_the_running_loops_connections(pg_backend: PostgresBackend
     assert run(scenario()) >= 1
 
 
+#: A write through the bridge's greenlet (``update`` calls another store method) and one
+#: run as its coroutine twin (``record_login``: one transaction, one statement).
+WRITES: dict[str, Callable[[Any, str], Coroutine[Any, Any, Any]]] = {
+    "bridged": lambda users, user_id: users.update(user_id, name="after"),
+    "twin": lambda users, user_id: users.record_login(user_id),
+}
+
+
+def unchanged(backend: PostgresBackend, user_id: str) -> bool:
+    """Whether neither write of :data:`WRITES` reached the user."""
+    stored = backend.store("users").get_by_id(user_id)
+    return stored is not None and stored.name == "before" and stored.last_login_at is None
+
+
 def _blocked_update(dbname: str, admin: Any, cancel: Callable[[asyncio.Task[Any]], Any],
-                    backend: PostgresBackend) -> BaseException:
-    """Cancel (via ``cancel``) ``users.update`` while another client holds the row lock;
-    return the error the task ended with."""
+                    backend: PostgresBackend, path: str) -> BaseException:
+    """Cancel (via ``cancel``) a write of :data:`WRITES` while another client holds the
+    row lock; return the error the task ended with."""
     backend.store("users").create(user("locked", name="before"))
     holder = connect(dbname)
     holder.cursor().execute("SELECT 1 FROM users WHERE id = 'locked' FOR UPDATE")
@@ -147,7 +161,7 @@ def _blocked_update(dbname: str, admin: Any, cancel: Callable[[asyncio.Task[Any]
 
     async def scenario() -> BaseException:
         users = backend.astore("users")
-        task = asyncio.create_task(users.update("locked", name="after"))
+        task = asyncio.create_task(WRITES[path](users, "locked"))
         await until(lambda: bool(activity(admin, dbname, "wait_event_type = 'Lock'")))
         caught = await cancel(task)
         # Only the lock holder is idle in a transaction: our connection went back clean.
@@ -174,17 +188,18 @@ async def _cancelled(task: asyncio.Task[Any]) -> BaseException:
     raise AssertionError("the task was not cancelled")
 
 
+@pytest.mark.parametrize("path", sorted(WRITES))
 def test_a_write_cancelled_while_blocked_rolls_back_and_says_not_applied(
-        pg_backend: PostgresBackend, pg_admin: Any, dbname: str) -> None:
-    caught = _blocked_update(dbname, pg_admin, _cancelled, pg_backend)
+        pg_backend: PostgresBackend, pg_admin: Any, dbname: str, path: str) -> None:
+    caught = _blocked_update(dbname, pg_admin, _cancelled, pg_backend, path)
     assert isinstance(caught, asyncio.CancelledError)
     assert write_outcome(caught) is WriteOutcome.NOT_APPLIED
-    stored = pg_backend.store("users").get_by_id("locked")
-    assert stored is not None and stored.name == "before"
+    assert unchanged(pg_backend, "locked")
 
 
+@pytest.mark.parametrize("path", sorted(WRITES))
 def test_a_write_timed_out_by_asyncio_timeout_behaves_the_same(
-        pg_backend: PostgresBackend, pg_admin: Any, dbname: str) -> None:
+        pg_backend: PostgresBackend, pg_admin: Any, dbname: str, path: str) -> None:
     async def time_out(task: asyncio.Task[Any]) -> BaseException:
         try:
             async with asyncio.timeout(0.05):
@@ -196,12 +211,12 @@ def test_a_write_timed_out_by_asyncio_timeout_behaves_the_same(
     async def with_timeout_inside(users: Any) -> BaseException:
         try:
             async with asyncio.timeout(0.3):
-                await users.update("locked", name="after")
+                await WRITES[path](users, "locked")
         except TimeoutError as exc:
             return exc
         raise AssertionError("no timeout")
 
-    caught = _blocked_update(dbname, pg_admin, time_out, pg_backend)
+    caught = _blocked_update(dbname, pg_admin, time_out, pg_backend, path)
     assert write_outcome(caught) is WriteOutcome.NOT_APPLIED
     holder = connect(dbname)
     holder.cursor().execute("SELECT 1 FROM users WHERE id = 'locked' FOR UPDATE")
@@ -212,13 +227,13 @@ def test_a_write_timed_out_by_asyncio_timeout_behaves_the_same(
         holder.close()
     assert isinstance(timed_out, TimeoutError)
     assert write_outcome(timed_out) is WriteOutcome.NOT_APPLIED
-    stored = pg_backend.store("users").get_by_id("locked")
-    assert stored is not None and stored.name == "before"
+    assert unchanged(pg_backend, "locked")
     assert activity(pg_admin, dbname, "state LIKE 'idle in transaction%%'") == []
 
 
+@pytest.mark.parametrize("path", sorted(WRITES))
 def test_a_write_cancelled_during_commit_is_unknown_and_its_connection_closed(
-        pg_backend: PostgresBackend, pg_admin: Any, dbname: str) -> None:
+        pg_backend: PostgresBackend, pg_admin: Any, dbname: str, path: str) -> None:
     # A deferred constraint trigger runs at COMMIT and waits for an advisory lock that
     # another client holds: the COMMIT is in flight when the task is cancelled.
     pg_backend.store("users").create(user("c1", name="before"))
@@ -233,7 +248,7 @@ def test_a_write_cancelled_during_commit_is_unknown_and_its_connection_closed(
 
     async def scenario() -> tuple[BaseException, int]:
         users = pg_backend.astore("users")
-        task = asyncio.create_task(users.update("c1", name="after"))
+        task = asyncio.create_task(WRITES[path](users, "c1"))
         waiting: list[tuple[Any, ...]] = []
 
         def committing() -> bool:
@@ -300,27 +315,31 @@ def test_await_outside_a_store_call_is_an_error(pg_backend: PostgresBackend) -> 
     assert run(bridge.run(database.fetch_one, "SELECT 41 + 1")) == (42,)
 
 
-def test_a_point_read_runs_as_its_twin_and_a_write_in_a_greenlet(
+def test_simple_reads_and_writes_run_as_twins_and_others_in_a_greenlet(
         pg_backend: PostgresBackend) -> None:
-    # The shortcuts of the async read path: a read-only store method runs as its
-    # coroutine twin, and a free pooled connection is taken without arming a timer, read
-    # from asyncpg's queue of free holders (pinned here: without it every checkout would
+    # The shortcuts of the async path: a store method of reads or one transaction runs
+    # as its coroutine twin; one calling other methods (update) through the bridge's
+    # greenlet. A free pooled connection is taken without arming a timer, read from
+    # asyncpg's queue of free holders (pinned here: without it every checkout would
     # wait under the pool timeout, correct but slower).
     users = pg_backend.astore("users")
     store_class = type(pg_backend.store("users"))
 
-    async def scenario() -> tuple[Any, bool]:
+    async def scenario() -> tuple[Any, Any, bool]:
         await users.create(user("direct"))
         found = await users.get_by_id("direct")
+        updated = await users.update("direct", name="Renamed")
         pool = pg_backend._async_database().pools.known("primary")
-        return found, isinstance(pool._queue, asyncio.Queue)
+        return found, updated, isinstance(pool._queue, asyncio.Queue)
 
-    found, queue_seen = run(scenario())
+    found, updated, queue_seen = run(scenario())
     assert found is not None and found.email == user("direct").email
+    assert updated.name == "Renamed"
     assert queue_seen
-    assert isinstance(users.get_by_id, types.MethodType)  # the twin, bound to the store
-    assert not isinstance(users.create, types.MethodType)  # the bridge's runner
-    assert store_class.create in bridge._BRIDGED
+    for twin in (users.get_by_id, users.create):
+        assert isinstance(twin, types.MethodType)  # the twin, bound to the store
+    assert not isinstance(users.update, types.MethodType)  # the bridge's runner
+    assert store_class.update in bridge._BRIDGED
 
 
 def test_a_twin_read_cancelled_while_blocked_applied_nothing_and_leaves_no_session(
