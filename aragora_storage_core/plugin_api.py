@@ -111,7 +111,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "aragora_storage_core.aio.proxy": ("AsyncStore", "Runner"),
     "aragora_storage_core.aio.bridge": ("WriteTracker", "await_", "run", "writes"),
     "aragora_storage_core.aio.worker": ("FileWorker",),
-    "aragora_storage_core.aio.outcome": ("WriteOutcome",),
+    "aragora_storage_core.aio.outcome": ("WriteOutcome", "mark"),
 }
 
 if TYPE_CHECKING:
@@ -129,6 +129,9 @@ if TYPE_CHECKING:
     )
     from aragora_storage_core.aio.outcome import (
         WriteOutcome as WriteOutcome,
+    )
+    from aragora_storage_core.aio.outcome import (
+        mark as mark,
     )
     from aragora_storage_core.aio.proxy import (
         AsyncStore as AsyncStore,

@@ -20,8 +20,9 @@ class AsyncStore:
 
     The store logic (SQL, parameters, row mapping, errors) is the synchronous store's;
     this object only changes how it waits. With ``twins`` (a store whose database has
-    ``afetch_one``/``afetch_all``), a method that only reads runs as its coroutine twin
-    (:mod:`~aragora_storage_core.aio.twins`) instead of through ``runner``.
+    ``afetch_one``, ``afetch_all`` and ``atransaction``), a method of simple reads or one
+    transaction runs as its coroutine twin (:mod:`~aragora_storage_core.aio.twins`)
+    instead of through ``runner``.
     """
 
     def __init__(self, store: Any, kind: StoreKind | str, runner: Runner,

@@ -55,7 +55,7 @@ class PostgresBackend(SQLBackend):
 
         database = self._async_database()
         runner = _runner(database.replicas)
-        # read-only methods as coroutine twins, unless replicas need the runner's clock
+        # simple methods as coroutine twins, unless replicas need the runner's clock
         return AsyncStore(self.build_sql_store(kind, database), kind, runner,
                           twins=database.replicas is None)
 
