@@ -15,6 +15,7 @@ outcome, and a twin cancelled outside one applied nothing.
 """
 
 from __future__ import annotations
+import __future__
 
 import ast
 import asyncio
@@ -47,8 +48,11 @@ def read_twin(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]] | Non
     factory = _factory(definition, shape)
     ast.increment_lineno(factory, first - 1)
     namespace: dict[str, Any] = {}
-    # the method's own source, with its database calls awaited, in its module's globals
-    exec(compile(ast.Module([factory], []), filename, "exec"), function.__globals__, namespace)
+    # the method's own source, with its database calls awaited, in its module's globals;
+    # annotations stay text (a name imported for type checking only is fine)
+    code = compile(ast.Module([factory], []), filename, "exec",
+                   flags=__future__.annotations.compiler_flag, dont_inherit=True)
+    exec(code, function.__globals__, namespace)
     twin: types.FunctionType = namespace[factory.name](_cancelled)
     twin.__defaults__, twin.__kwdefaults__ = function.__defaults__, function.__kwdefaults__
     twin.__doc__, twin.__qualname__ = function.__doc__, function.__qualname__
@@ -97,6 +101,12 @@ def _factory(definition: ast.FunctionDef, shape: Shape) -> ast.FunctionDef:
     CancelledError as e: _twin_cancelled(e); raise``, located like the method."""
     awaited = _Awaited(shape)
     body = [awaited.visit(statement) for statement in definition.body]
+    # defaults come from the method itself (read_twin copies them): the source's may name
+    # the class's own attributes, which the factory cannot see
+    arguments = definition.args
+    arguments.defaults = [ast.Constant(None) for _ in arguments.defaults]
+    arguments.kw_defaults = [None if d is None else ast.Constant(None)
+                             for d in arguments.kw_defaults]
     handler = ast.ExceptHandler(
         ast.Attribute(ast.Name("_twin_asyncio", ast.Load()), "CancelledError", ast.Load()),
         "_twin_error",
@@ -104,12 +114,12 @@ def _factory(definition: ast.FunctionDef, shape: Shape) -> ast.FunctionDef:
                            [ast.Name("_twin_error", ast.Load())], [])),
          ast.Raise()])
     twin = ast.AsyncFunctionDef(
-        name=definition.name, args=definition.args,
+        name=definition.name, args=arguments,
         body=[ast.Try(body, [handler], [], [])], decorator_list=[], returns=None,
         type_comment=None)
-    arguments = ast.arguments([], [ast.arg("_twin_cancelled")], None, [], [], None, [])
+    outer = ast.arguments([], [ast.arg("_twin_cancelled")], None, [], [], None, [])
     factory = ast.FunctionDef(
-        name=f"_twin_of_{definition.name}", args=arguments,
+        name=f"_twin_of_{definition.name}", args=outer,
         body=[ast.Import([ast.alias("asyncio", "_twin_asyncio")]), twin,
               ast.Return(ast.Name(definition.name, ast.Load()))],
         decorator_list=[], returns=None, type_comment=None)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from aragora_storage_core.aio.twins import read_twin
+
+if TYPE_CHECKING:
+    OnlyForTypeChecking = list[str]
 from aragora_storage_core.sql.stores.accounts import SQLUserStore
 
 
@@ -94,6 +97,8 @@ class Unique:
 class Store:
     """Methods a twin may and may not be made of."""
 
+    LIMIT = 2
+
     def __init__(self, db: Any) -> None:
         self._db = db
         self._by_name = "SELECT name FROM t WHERE name = ?"
@@ -176,6 +181,11 @@ class Store:
     def no_read(self, name: str) -> str:
         return name.upper()
 
+    def first(self, limit: int = LIMIT, *, prefix: str = "") -> OnlyForTypeChecking:
+        """A default from the class body, an annotation only a type checker can see."""
+        rows = self._db.fetch_all("SELECT name FROM t", (prefix,))
+        return [row[0] for row in rows][:limit]
+
 
 @pytest.mark.parametrize("name", [
     "through_another_method", "hands_itself_on", "keeps_the_database", "other_database_call",
@@ -212,6 +222,13 @@ def test_a_write_twin_awaits_its_transaction_and_statements_in_the_methods_order
     assert asyncio.run(renames("ada")) == 3
     assert store.log == ["unique", "begin", "UPDATE t SET name = ? WHERE name = ?",
                          "SELECT count(*) FROM t", "commit"]
+
+
+def test_a_twin_keeps_the_methods_defaults_and_leaves_its_annotations_unevaluated() -> None:
+    first = read_twin(Store(Reads([("a",), ("b",), ("c",)])).first)
+    assert first is not None
+    assert asyncio.run(first()) == ["a", "b"]
+    assert asyncio.run(first(1, prefix="x")) == ["a"]
 
 
 def test_an_error_in_a_twin_points_at_the_methods_own_source_line() -> None:
