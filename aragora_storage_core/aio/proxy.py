@@ -52,9 +52,9 @@ class AsyncStore:
     def _twin(self, method: Callable[..., Any]) -> Callable[..., Awaitable[Any]] | None:
         if not self._twins:
             return None
-        from aragora_storage_core.aio.twins import read_twin
+        from aragora_storage_core.aio.twins import coroutine_twin
 
-        return read_twin(method)
+        return coroutine_twin(method)
 
     def __repr__(self) -> str:
         return f"<async {self.protocol.__name__} of {self._store!r}>"

@@ -29,7 +29,7 @@ from aragora_storage_core.aio.outcome import WriteOutcome, mark, write_outcome
 from aragora_storage_core.aio.twin_rules import READS, STATEMENTS, Shape, shape_of
 
 
-def read_twin(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]] | None:
+def coroutine_twin(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]] | None:
     """The coroutine twin of the bound store ``method``, or ``None`` when it has none."""
     function = getattr(method, "__func__", None)
     if function is None or getattr(function, "__wrapped__", None) or function.__closure__:
@@ -101,7 +101,7 @@ def _factory(definition: ast.FunctionDef, shape: Shape) -> ast.FunctionDef:
     CancelledError as e: _twin_cancelled(e); raise``, located like the method."""
     awaited = _Awaited(shape)
     body = [awaited.visit(statement) for statement in definition.body]
-    # defaults come from the method itself (read_twin copies them): the source's may name
+    # defaults come from the method itself (coroutine_twin copies them): the source's may name
     # the class's own attributes, which the factory cannot see
     arguments = definition.args
     arguments.defaults = [ast.Constant(None) for _ in arguments.defaults]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from aragora_storage_core.aio.twins import read_twin
+from aragora_storage_core.aio.twins import coroutine_twin
 
 if TYPE_CHECKING:
     OnlyForTypeChecking = list[str]
@@ -194,13 +194,13 @@ class Store:
     "hands_the_transaction_on", "other_context",
 ])
 def test_no_twin_for_a_method_that_may_reach_the_database_otherwise(name: str) -> None:
-    assert read_twin(getattr(Store(Reads([])), name)) is None
+    assert coroutine_twin(getattr(Store(Reads([])), name)) is None
 
 
 def test_a_twin_returns_what_its_method_would_with_its_reads_awaited() -> None:
     reads = Reads([("ada",), ("bob",)])
     store = Store(reads)
-    get, names = read_twin(store.get), read_twin(store.names)
+    get, names = coroutine_twin(store.get), coroutine_twin(store.names)
     assert get is not None and names is not None
     assert asyncio.iscoroutinefunction(get)
 
@@ -217,7 +217,7 @@ def test_a_write_twin_awaits_its_transaction_and_statements_in_the_methods_order
     reads = Reads([])
     store = Store(reads)
     reads.log = store.log
-    renames = read_twin(store.renames)
+    renames = coroutine_twin(store.renames)
     assert renames is not None
     assert asyncio.run(renames("ada")) == 3
     assert store.log == ["unique", "begin", "UPDATE t SET name = ? WHERE name = ?",
@@ -225,14 +225,14 @@ def test_a_write_twin_awaits_its_transaction_and_statements_in_the_methods_order
 
 
 def test_a_twin_keeps_the_methods_defaults_and_leaves_its_annotations_unevaluated() -> None:
-    first = read_twin(Store(Reads([("a",), ("b",), ("c",)])).first)
+    first = coroutine_twin(Store(Reads([("a",), ("b",), ("c",)])).first)
     assert first is not None
     assert asyncio.run(first()) == ["a", "b"]
     assert asyncio.run(first(1, prefix="x")) == ["a"]
 
 
 def test_an_error_in_a_twin_points_at_the_methods_own_source_line() -> None:
-    twin = read_twin(Store(Reads([("row",)])).fails_on_the_row)
+    twin = coroutine_twin(Store(Reads([("row",)])).fails_on_the_row)
     assert twin is not None
     with pytest.raises(LookupError, match="no ada") as raised:
         asyncio.run(twin("ada"))
@@ -244,5 +244,5 @@ def test_an_error_in_a_twin_points_at_the_methods_own_source_line() -> None:
 def test_the_shared_user_store_has_twins_for_reads_and_one_transaction_writes() -> None:
     store = SQLUserStore.__new__(SQLUserStore)
     for twinned in (store.get_by_id, store.list_by_org, store.create, store.record_login):
-        assert read_twin(twinned) is not None, twinned.__name__
-    assert read_twin(store.update) is None  # goes through update_fields, another method
+        assert coroutine_twin(twinned) is not None, twinned.__name__
+    assert coroutine_twin(store.update) is None  # goes through update_fields, another method
