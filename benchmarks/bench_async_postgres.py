@@ -37,7 +37,6 @@ import psycopg2
 from aragora_storage_postgres.backend import PostgresBackend
 from timing import user
 
-from aragora_storage_core.aio import bridge
 from aragora_storage_core.migrations.types import MigrationAction, MigrationRequest
 from aragora_storage_core.models import Organization, UsageEvent, utcnow_iso
 from aragora_storage_core.registry import Registry
@@ -116,7 +115,7 @@ async def per_call(registry: Registry, rounds: int, batch: int) -> list[dict[str
     burst of load landing on one side's calls moves: reported beside it)."""
     backend = registry.active()
     assert isinstance(backend, PostgresBackend)
-    pool = await bridge.run(backend._async_database().pools.get, "primary")
+    pool = await backend._async_database().pools.pool("primary")
     raw = Raw(pool)
     results = []
     for name in sides(registry, raw, "warm"):

@@ -24,7 +24,6 @@ from urllib.parse import urlencode
 
 import asyncpg
 
-from aragora_storage_core.aio.bridge import await_
 from aragora_storage_core.errors import StorageError
 from aragora_storage_core.url import StorageURL
 from aragora_storage_postgres.connection import connect_error, connect_kwargs, where
@@ -83,10 +82,6 @@ class LoopPools:
             asyncio.AbstractEventLoop, weakref.WeakSet[Any]] = weakref.WeakKeyDictionary()
         #: The loop asked last and its pools (most programs run one loop).
         self._last: tuple[asyncio.AbstractEventLoop, Pools] | None = None
-
-    def get(self, target: str) -> Pool:
-        """The running loop's pool of ``target`` (from bridged code; made on first use)."""
-        return self.known(target) or await_(self.pool(target))
 
     def known(self, target: str) -> Pool | None:
         """The running loop's pool of ``target`` if it was made already."""
