@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aragora_storage_core.stores.protocols import StoreKind
 from aragora_storage_core.stores.table import STORES
+
+if TYPE_CHECKING:
+    from aragora_storage_core.aio.twin_rules import Vocabulary
 
 #: How a backend runs one synchronous store call for a coroutine
 #: (:func:`~aragora_storage_core.aio.bridge.run` or ``FileWorker.run``).
@@ -19,14 +22,15 @@ class AsyncStore:
     coroutine function running the store's own method through ``runner``.
 
     The store logic (SQL, parameters, row mapping, errors) is the synchronous store's;
-    this object only changes how it waits. With ``twins`` (a store whose database has
-    ``afetch_one``, ``afetch_all`` and ``atransaction``), a method of simple reads or one
-    transaction runs as its coroutine twin (:mod:`~aragora_storage_core.aio.twins`)
-    instead of through ``runner``.
+    this object only changes how it waits. With ``twins``, the vocabulary of a store whose
+    database has the coroutine methods it names (``twin_rules.SQL``: ``afetch_one``,
+    ``afetch_all`` and ``atransaction``), a method of simple reads or one transaction runs
+    as its coroutine twin (:mod:`~aragora_storage_core.aio.twins`) instead of through
+    ``runner``.
     """
 
     def __init__(self, store: Any, kind: StoreKind | str, runner: Runner,
-                 twins: bool = False) -> None:
+                 twins: Vocabulary | None = None) -> None:
         protocol = STORES[StoreKind(kind)].protocol
         self._store = store
         self._runner = runner
@@ -50,11 +54,11 @@ class AsyncStore:
         return call
 
     def _twin(self, method: Callable[..., Any]) -> Callable[..., Awaitable[Any]] | None:
-        if not self._twins:
+        if self._twins is None:
             return None
         from aragora_storage_core.aio.twins import coroutine_twin
 
-        return coroutine_twin(method)
+        return coroutine_twin(method, self._twins)
 
     def __repr__(self) -> str:
         return f"<async {self.protocol.__name__} of {self._store!r}>"

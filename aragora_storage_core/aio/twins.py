@@ -9,9 +9,12 @@ source, parsed once, in which ``self._db.fetch_one(...)`` becomes
 ``with ..., self._db.transaction() as tx:`` becomes ``async with
 self._db.atransaction() as tx:`` with ``tx.execute(...)`` (``fetch_one``, ``fetch_all``,
 ``execute_many``) awaited: one coroutine, as if written by hand, with nothing copied.
-The rules are in :mod:`~aragora_storage_core.aio.twin_rules`; a method they refuse keeps
-the bridge. A cancelled twin says what it applied: the transaction block marks its own
-outcome, and a twin cancelled outside one applied nothing.
+Another backend names its own calls in a
+:class:`~aragora_storage_core.aio.twin_rules.Vocabulary` (Redis: ``self._redis.read(...)``
+becomes ``await self._redis.aread(...)``). The rules are in
+:mod:`~aragora_storage_core.aio.twin_rules`; a method they refuse keeps the bridge. A
+cancelled twin says what it applied: a transaction block, or a write that applies on
+arrival, marks its own outcome, and a twin cancelled anywhere else applied nothing.
 """
 
 from __future__ import annotations
@@ -26,11 +29,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aragora_storage_core.aio.outcome import WriteOutcome, mark, write_outcome
-from aragora_storage_core.aio.twin_rules import READS, STATEMENTS, Shape, shape_of
+from aragora_storage_core.aio.twin_rules import Shape, Vocabulary, shape_of
 
 
-def coroutine_twin(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]] | None:
-    """The coroutine twin of the bound store ``method``, or ``None`` when it has none."""
+def coroutine_twin(method: Callable[..., Any],
+                   words: Vocabulary) -> Callable[..., Awaitable[Any]] | None:
+    """The coroutine twin of the bound store ``method``, awaiting the calls of ``words``
+    (:data:`~aragora_storage_core.aio.twin_rules.SQL` for the SQL stores), or ``None``
+    when it has none."""
     function = getattr(method, "__func__", None)
     if function is None or getattr(function, "__wrapped__", None) or function.__closure__:
         return None
@@ -42,10 +48,10 @@ def coroutine_twin(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]] 
     definition = ast.parse(textwrap.dedent("".join(lines))).body[0]
     if not isinstance(definition, ast.FunctionDef):
         return None
-    shape = shape_of(definition)
+    shape = shape_of(definition, words)
     if shape is None:
         return None
-    factory = _factory(definition, shape)
+    factory = _factory(definition, _Awaited(shape, words))
     ast.increment_lineno(factory, first - 1)
     namespace: dict[str, Any] = {}
     # the method's own source, with its database calls awaited, in its module's globals;
@@ -60,19 +66,20 @@ def coroutine_twin(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]] 
 
 
 class _Awaited(ast.NodeTransformer):
-    """The rewriting: reads and statements awaited, the transaction ``async with``."""
+    """The rewriting: database calls and statements awaited, the transaction ``async with``."""
 
-    def __init__(self, shape: Shape) -> None:
+    def __init__(self, shape: Shape, words: Vocabulary) -> None:
         self.shape = shape
+        self.words = words
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
         func = node.func
         renamed = None
-        if node in self.shape.reads:
-            renamed = READS[func.attr]  # type: ignore[attr-defined]
+        if node in self.shape.calls:
+            renamed = self.words.calls[func.attr]  # type: ignore[attr-defined]
         elif node in self.shape.statements:
-            renamed = STATEMENTS[func.attr]  # type: ignore[attr-defined]
+            renamed = self.words.statements[func.attr]  # type: ignore[attr-defined]
         if renamed is None:
             return node
         target = ast.Attribute(func.value, renamed, ast.Load())  # type: ignore[attr-defined]
@@ -86,8 +93,9 @@ class _Awaited(ast.NodeTransformer):
             if item is self.shape.transaction:
                 call = item.context_expr
                 assert isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-                opened = ast.Call(ast.Attribute(call.func.value, "atransaction", ast.Load()),
-                                  [], [])
+                assert self.words.transaction is not None
+                opened = ast.Call(ast.Attribute(call.func.value, self.words.transaction[1],
+                                                ast.Load()), [], [])
                 wrapped: ast.stmt = ast.AsyncWith([ast.withitem(opened, item.optional_vars)],
                                                   body)
             else:
@@ -96,10 +104,9 @@ class _Awaited(ast.NodeTransformer):
         return body[0]
 
 
-def _factory(definition: ast.FunctionDef, shape: Shape) -> ast.FunctionDef:
+def _factory(definition: ast.FunctionDef, awaited: _Awaited) -> ast.FunctionDef:
     """``def _twin_of_<name>(_twin_cancelled): async def <name>(...): try: <body> except
     CancelledError as e: _twin_cancelled(e); raise``, located like the method."""
-    awaited = _Awaited(shape)
     body = [awaited.visit(statement) for statement in definition.body]
     # defaults come from the method itself (coroutine_twin copies them): the source's may name
     # the class's own attributes, which the factory cannot see
@@ -128,7 +135,7 @@ def _factory(definition: ast.FunctionDef, shape: Shape) -> ast.FunctionDef:
 
 
 def _cancelled(error: asyncio.CancelledError) -> None:
-    """A twin cancelled outside its transaction block applied nothing (the block marks a
-    cancellation inside it with its own outcome)."""
+    """A twin cancelled outside its transaction block and its write applied nothing (they
+    mark a cancellation inside them with their own outcome)."""
     if write_outcome(error) is None:
         mark(error, WriteOutcome.NOT_APPLIED)

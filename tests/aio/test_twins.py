@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from aragora_storage_core.aio.twin_rules import SQL, Vocabulary
 from aragora_storage_core.aio.twins import coroutine_twin
 
 if TYPE_CHECKING:
@@ -181,6 +182,9 @@ class Store:
     def no_read(self, name: str) -> str:
         return name.upper()
 
+    def read_in_a_generator(self, names: list[str]) -> bool:
+        return any(self._db.fetch_one(self._by_name, (name,)) for name in names)
+
     def first(self, limit: int = LIMIT, *, prefix: str = "") -> OnlyForTypeChecking:
         """A default from the class body, an annotation only a type checker can see."""
         rows = self._db.fetch_all("SELECT name FROM t", (prefix,))
@@ -191,16 +195,16 @@ class Store:
     "through_another_method", "hands_itself_on", "keeps_the_database", "other_database_call",
     "decorated_read", "with_a_lambda", "no_read", "read_in_a_transaction",
     "read_after_a_transaction", "two_transactions", "transaction_in_a_loop",
-    "hands_the_transaction_on", "other_context",
+    "hands_the_transaction_on", "other_context", "read_in_a_generator",
 ])
 def test_no_twin_for_a_method_that_may_reach_the_database_otherwise(name: str) -> None:
-    assert coroutine_twin(getattr(Store(Reads([])), name)) is None
+    assert coroutine_twin(getattr(Store(Reads([])), name), SQL) is None
 
 
 def test_a_twin_returns_what_its_method_would_with_its_reads_awaited() -> None:
     reads = Reads([("ada",), ("bob",)])
     store = Store(reads)
-    get, names = coroutine_twin(store.get), coroutine_twin(store.names)
+    get, names = coroutine_twin(store.get, SQL), coroutine_twin(store.names, SQL)
     assert get is not None and names is not None
     assert asyncio.iscoroutinefunction(get)
 
@@ -217,7 +221,7 @@ def test_a_write_twin_awaits_its_transaction_and_statements_in_the_methods_order
     reads = Reads([])
     store = Store(reads)
     reads.log = store.log
-    renames = coroutine_twin(store.renames)
+    renames = coroutine_twin(store.renames, SQL)
     assert renames is not None
     assert asyncio.run(renames("ada")) == 3
     assert store.log == ["unique", "begin", "UPDATE t SET name = ? WHERE name = ?",
@@ -225,14 +229,14 @@ def test_a_write_twin_awaits_its_transaction_and_statements_in_the_methods_order
 
 
 def test_a_twin_keeps_the_methods_defaults_and_leaves_its_annotations_unevaluated() -> None:
-    first = coroutine_twin(Store(Reads([("a",), ("b",), ("c",)])).first)
+    first = coroutine_twin(Store(Reads([("a",), ("b",), ("c",)])).first, SQL)
     assert first is not None
     assert asyncio.run(first()) == ["a", "b"]
     assert asyncio.run(first(1, prefix="x")) == ["a"]
 
 
 def test_an_error_in_a_twin_points_at_the_methods_own_source_line() -> None:
-    twin = coroutine_twin(Store(Reads([("row",)])).fails_on_the_row)
+    twin = coroutine_twin(Store(Reads([("row",)])).fails_on_the_row, SQL)
     assert twin is not None
     with pytest.raises(LookupError, match="no ada") as raised:
         asyncio.run(twin("ada"))
@@ -244,5 +248,70 @@ def test_an_error_in_a_twin_points_at_the_methods_own_source_line() -> None:
 def test_the_shared_user_store_has_twins_for_reads_and_one_transaction_writes() -> None:
     store = SQLUserStore.__new__(SQLUserStore)
     for twinned in (store.get_by_id, store.list_by_org, store.create, store.record_login):
-        assert coroutine_twin(twinned) is not None, twinned.__name__
-    assert coroutine_twin(store.update) is None  # goes through update_fields, another method
+        assert coroutine_twin(twinned, SQL) is not None, twinned.__name__
+    assert coroutine_twin(store.update, SQL) is None  # goes through update_fields, another method
+
+
+#: A vocabulary like the Redis stores': a read, and a write that applies on arrival.
+COMMANDS = Vocabulary(database="_redis", calls={"read": "aread", "write": "awrite"},
+                      writes=frozenset({"write"}))
+
+
+class Commands:
+    """A Redis-like database: coroutine commands, recording what was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, ...]] = []
+
+    async def aread(self, command: str, key: str) -> str:
+        self.sent.append((command, key))
+        await asyncio.sleep(0)
+        return key.upper()
+
+    async def awrite(self, command: str, key: str) -> int:
+        self.sent.append((command, key))
+        await asyncio.sleep(0)
+        return 1
+
+
+class CommandStore:
+    def __init__(self) -> None:
+        self._redis = Commands()
+
+    def get(self, key: str) -> str:
+        return self._redis.read("GET", f"p:{key}")  # type: ignore[no-any-return, attr-defined]
+
+    def get_all(self, keys: list[str]) -> list[str]:
+        return [self._redis.read("GET", key) for key in keys]  # type: ignore[attr-defined]
+
+    def delete(self, key: str) -> bool:
+        return bool(self._redis.write("DEL", f"p:{key}"))  # type: ignore[attr-defined]
+
+    def delete_all(self, keys: list[str]) -> None:
+        for key in keys:
+            self._redis.write("DEL", key)  # type: ignore[attr-defined]
+
+    def read_then_write(self, key: str) -> None:
+        if self._redis.read("GET", key):  # type: ignore[attr-defined]
+            self._redis.write("DEL", key)  # type: ignore[attr-defined]
+
+
+def test_another_vocabulary_awaits_its_own_calls() -> None:
+    store = CommandStore()
+    get, get_all, delete = (coroutine_twin(method, COMMANDS)
+                            for method in (store.get, store.get_all, store.delete))
+    assert get is not None and get_all is not None and delete is not None
+
+    async def scenario() -> list[Any]:
+        return [await get("a"), await get_all(["b", "c"]), await delete("a")]
+
+    assert asyncio.run(scenario()) == ["P:A", ["B", "C"], True]
+    assert store._redis.sent == [("GET", "p:a"), ("GET", "b"), ("GET", "c"), ("DEL", "p:a")]
+    assert coroutine_twin(store.get, SQL) is None  # not the SQL stores' calls
+
+
+@pytest.mark.parametrize("name", ["delete_all", "read_then_write"])
+def test_a_write_that_applies_on_arrival_is_twinned_only_alone(name: str) -> None:
+    """A cancellation after it (in a loop, or in a later read) could not say whether the
+    write was applied."""
+    assert coroutine_twin(getattr(CommandStore(), name), COMMANDS) is None

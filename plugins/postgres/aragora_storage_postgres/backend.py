@@ -52,12 +52,13 @@ class PostgresBackend(SQLBackend):
         The first call probes for a transaction-mode pooler (blocking, once).
         """
         from aragora_storage_core.aio.proxy import AsyncStore
+        from aragora_storage_core.aio.twin_rules import SQL
 
         database = self._async_database()
         runner = _runner(database.replicas)
         # simple methods as coroutine twins, unless replicas need the runner's clock
         return AsyncStore(self.build_sql_store(kind, database), kind, runner,
-                          twins=database.replicas is None)
+                          twins=SQL if database.replicas is None else None)
 
     def _async_database(self) -> Any:
         """The async adapter of :attr:`database`, made once (its pools open per loop)."""
