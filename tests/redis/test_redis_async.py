@@ -8,13 +8,16 @@ Faults use a throwaway redis-server of their own, never the shared one.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
+import types
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
+from aragora_storage_redis.async_commands import TWINS
 from aragora_storage_redis.backend import RedisBackend
 from aragora_storage_redis.bridged import BridgedClient, LoopClients
 from redis_servers import HANG_GUARD_SECONDS, RedisServerProcess, assert_sent_once, stall
@@ -22,6 +25,7 @@ from redis_support import async_round_trip, connect_redis
 
 from aragora_storage_core.aio.bridge import run
 from aragora_storage_core.aio.outcome import WriteOutcome, write_outcome
+from aragora_storage_core.aio.twins import coroutine_twin
 from aragora_storage_core.errors import BackendUnavailableError
 from aragora_storage_core.models import StreamEvent, User
 from aragora_storage_core.registry import Registry
@@ -129,6 +133,54 @@ def test_the_adapter_refuses_to_run_outside_an_async_store_call(backend: RedisBa
 
     with pytest.raises(RuntimeError, match="outside an async store call"):
         asyncio.run(outside())
+
+
+#: The store methods of one command each, which run as coroutine twins; the pipelined
+#: ones run through the bridge.
+TWINNED = {"token_blacklist": ("revoke", "is_revoked"), "stream_events": ("append", "read"),
+           "cache": ("get", "set", "delete")}
+BRIDGED = {"token_blacklist": ("revoke_many",), "stream_events": ("append_many",)}
+
+
+def test_single_command_methods_are_coroutine_twins_and_pipelines_take_the_bridge(
+        backend: RedisBackend) -> None:
+    for kind, names in TWINNED.items():
+        for name in names:
+            assert coroutine_twin(getattr(backend.store(kind), name), TWINS) is not None, name
+            assert isinstance(getattr(backend.astore(kind), name), types.MethodType), name
+    for kind, names in BRIDGED.items():
+        for name in names:
+            assert coroutine_twin(getattr(backend.store(kind), name), TWINS) is None, name
+            assert isinstance(getattr(backend.astore(kind), name), functools.partial), name
+
+
+def test_a_write_cancelled_between_retries_may_have_been_applied(
+        throwaway: RedisServerProcess) -> None:
+    """A SET that timed out is retried after a pause; cancelled in that pause (or in the
+    retry), it says it may have been applied, and it was: the server ran the first one
+    when it woke up."""
+    backend = connect_redis(throwaway.url(query="socket_timeout=0.3&retries=3"))
+    cache = backend.astore("cache")
+
+    async def scenario() -> tuple[BaseException, bytes | None]:
+        await cache.set("warm", b"1")
+        awake = stall(throwaway, 1.5)
+        try:
+            async with asyncio.timeout(0.4):  # first attempt times out at 0.3 s, pause 0.2 s
+                await cache.set("c", b"C")
+        except TimeoutError as error:
+            cut = error
+        await asyncio.to_thread(awake)
+        found = await cache.get("c")
+        await backend.aclose()
+        return cut, found
+
+    try:
+        cut, found = asyncio.run(scenario())
+    finally:
+        backend.close()
+    assert write_outcome(cut) is WriteOutcome.UNKNOWN
+    assert found == b"C"
 
 
 def test_cancelled_write_and_read_report_their_outcome_and_the_next_calls_work(

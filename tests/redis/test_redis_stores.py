@@ -24,7 +24,8 @@ def test_every_store_implements_its_protocol_on_the_one_pool(backend: RedisBacke
     assert isinstance(backend.store("token_blacklist"), TokenBlacklistStore)
     assert isinstance(backend.store("stream_events"), StreamEventStore)
     assert isinstance(backend.store("cache"), CacheStore)
-    pools = {id(backend.store(kind)._client.connection_pool) for kind in backend.stores_served}
+    pools = {id(backend.store(kind)._redis._client.connection_pool)
+             for kind in backend.stores_served}
     assert pools == {id(backend.topology.pool)}
 
 

@@ -13,6 +13,7 @@ from aragora_storage_core.migrations.types import MigrationReport, MigrationRequ
 from aragora_storage_core.settings import Settings
 from aragora_storage_core.stores.protocols import StoreKind
 from aragora_storage_core.url import MASK, StorageURL
+from aragora_storage_redis.commands import Commands
 from aragora_storage_redis.faults import DRIVER_ERRORS, Retrier, translate
 from aragora_storage_redis.keys import Keyspace
 from aragora_storage_redis.nodes import location_of
@@ -50,6 +51,7 @@ class RedisBackend(Backend):
         except DRIVER_ERRORS as error:
             raise translate(error, self, "connect") from error
         self.client: Any = self.topology.client
+        self.commands = Commands(self.client, self.retrier, self)
         try:
             self.run_ids = self.retrier.idempotent(lambda: self.topology.run_ids(every_node=True))
         except DRIVER_ERRORS as error:
@@ -72,27 +74,19 @@ class RedisBackend(Backend):
 
     def marker(self) -> str | None:
         """The token under ``<prefix>meta:marker``, or ``None`` when it is gone."""
-        try:
-            value = self.retrier.idempotent(lambda: self.client.get(self.keys.marker))
-        except DRIVER_ERRORS as error:
-            raise translate(error, self, "GET marker") from error
+        value = self.commands.read("GET marker", "get", self.keys.marker)
         return value.decode() if isinstance(value, bytes) else value
 
     def renew_marker(self) -> str:
         """Store a fresh random token under ``<prefix>meta:marker``."""
         token = secrets.token_hex(16)
-        try:
-            self.retrier.idempotent(lambda: self.client.set(self.keys.marker, token))
-        except DRIVER_ERRORS as error:
-            raise translate(error, self, "SET marker") from error
+        self.commands.write("SET marker", "set", self.keys.marker, token)
         return token
 
     def server_info(self, section: str, operation: str | None = None) -> dict[str, Any]:
         """``INFO section`` as a dict; connection failures become typed errors."""
-        try:
-            info: dict[str, Any] = self.retrier.idempotent(lambda: self.client.info(section))
-        except DRIVER_ERRORS as error:
-            raise translate(error, self, operation or f"INFO {section}") from error
+        info: dict[str, Any] = self.commands.read(operation or f"INFO {section}", "info",
+                                                  section)
         return info
 
     def make_store(self, kind: StoreKind) -> Any:
@@ -105,19 +99,20 @@ class RedisBackend(Backend):
         return STORE_CLASSES[kind](self)
 
     def make_async_store(self, kind: StoreKind, store: Any) -> Any:
-        """The async twin of ``store``: the same store class on the running event loop's
-        ``redis.asyncio`` client (``bridged.py``), run through the greenlet bridge."""
+        """The async twin of ``store``: the same store class on commands sent by the running
+        event loop's ``redis.asyncio`` client (``async_commands.py``); a method of single
+        commands runs as its coroutine twin, the others through the greenlet bridge."""
         from aragora_storage_core.aio.bridge import run
         from aragora_storage_core.aio.proxy import AsyncStore
-        from aragora_storage_redis.bridged import BridgedClient, LoopClients, sleep
+        from aragora_storage_redis.async_commands import TWINS, AsyncCommands
+        from aragora_storage_redis.bridged import LoopClients
 
         with self._async_lock:
             if self.async_clients is None:
                 self.async_clients = LoopClients(self.topology.async_client,
                                                  self.options.max_connections)
-        bridged = type(store)(self, BridgedClient(self.async_clients),
-                              Retrier(self.options.retries, sleep))
-        return AsyncStore(bridged, kind, run)
+        commands = AsyncCommands(self.async_clients, self.options.retries, self)
+        return AsyncStore(type(store)(self, commands), kind, run, twins=TWINS)
 
     async def aclose(self) -> None:
         """Close the ``redis.asyncio`` client of the running event loop."""

@@ -57,10 +57,8 @@ class Slots:
         command (error translation, retries) is long enough that running it twice costs
         more than the greenlet's switches (counted with callgrind, benchmarks/README.md).
         """
-        if self.free > 0 and not self._waiting:
-            self.free -= 1
-        else:
-            await_(self._turn())
+        if not self.take():
+            await_(self.turn())
         try:
             result = send(*args, **kwargs)
             if type(result) is not CoroutineType and not inspect.isawaitable(result):
@@ -73,22 +71,31 @@ class Slots:
             tracker.committed()
             return result
         finally:
-            self._give()
+            self.give()
 
-    async def _turn(self) -> None:
+    def take(self) -> bool:
+        """Take a slot if one is free and nobody is waiting for it."""
+        if self.free > 0 and not self._waiting:
+            self.free -= 1
+            return True
+        return False
+
+    async def turn(self) -> None:
+        """Wait for a slot, in order (after :meth:`take` found none)."""
         turn = asyncio.get_running_loop().create_future()
         self._waiting.append(turn)
         try:
             await turn
         except BaseException:
             if turn.done() and not turn.cancelled():
-                self._give()  # handed a slot, but cancelled: pass it on
+                self.give()  # handed a slot, but cancelled: pass it on
             else:
                 with contextlib.suppress(ValueError):
                     self._waiting.remove(turn)
             raise
 
-    def _give(self) -> None:
+    def give(self) -> None:
+        """Hand the slot back: to the first still waiting, or to the free ones."""
         while self._waiting:
             turn = self._waiting.popleft()
             if not turn.done():

@@ -1,11 +1,12 @@
 """Redis failures as the project's typed errors, and which commands may be retried.
 
-redis-py's own retry is switched off (see ``options.connection_kwargs``). Reads and
-writes that give the same result when repeated (GET, EXISTS, SET, DEL) go through
-:meth:`Retrier.idempotent`; writes that would be applied twice (``XADD``) go through
-:meth:`Retrier.unsent`, which retries only errors that prove the command did not run (a
-cluster that is down or moving a slot, a pool with no free connection), and a timeout on
-one says its outcome is unknown.
+redis-py's own retry is switched off (see ``options.connection_kwargs``). Each command
+has a :class:`Kind`: reads (:data:`READ`) and writes that give the same result when
+repeated (:data:`WRITE`: SET, DEL) are sent again after a dropped connection or a
+timeout; writes that would be applied twice (:data:`WRITE_ONCE`: ``XADD``) only after
+errors that prove the command did not run (a cluster that is down or moving a slot, a
+pool with no free connection), and a timeout on one says its outcome is unknown.
+:class:`Retrier` runs them so.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from __future__ import annotations
 import ssl
 import time
 from collections.abc import Callable, Iterator
-from functools import wraps
-from typing import Concatenate, ParamSpec, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import (
@@ -38,7 +39,6 @@ from redis.sentinel import MasterNotFoundError
 from aragora_storage_core.errors import BackendUnavailableError, StorageError
 
 T = TypeVar("T")
-P = ParamSpec("P")
 
 _CREDENTIALS_HINT = "check the user name and password in REDIS_URL (or DATABASE_URL)"
 _TLS_HINT = ("give the CA certificate with ?ssl_ca_certs=/path/ca.pem; switching checks off "
@@ -59,6 +59,37 @@ RETRIED = (ConnectionError, TimeoutError, RedisClusterUnreachableError, *NOT_RUN
 BACKOFF_BASE, BACKOFF_CAP = 0.1, 1.5
 
 
+@dataclass(frozen=True)
+class Kind:
+    """How a command may be retried, and what a failure or cancellation of it means."""
+
+    #: The errors after which it may be sent again.
+    retried: tuple[type[Exception], ...]
+    #: Whether one of those errors still allows it (bad credentials never do).
+    retryable: Callable[[Exception], bool]
+    #: Whether sending it twice gives the result of sending it once.
+    idempotent: bool
+    #: Whether it changes the server (a cancellation in flight may have applied it).
+    write: bool
+
+
+def _always(error: Exception) -> bool:
+    return True
+
+
+def _retryable(error: Exception) -> bool:
+    return not isinstance(error, AuthenticationError | AuthorizationError) and not _tls_failure(
+        error)
+
+
+#: A read (GET, EXISTS, XRANGE): retried on connection errors, timeouts and failovers.
+READ = Kind(RETRIED, _retryable, idempotent=True, write=False)
+#: A write that gives the same result when repeated (SET, DEL): retried like a read.
+WRITE = Kind(RETRIED, _retryable, idempotent=True, write=True)
+#: A write that would be applied twice (XADD): retried only when provably not sent.
+WRITE_ONCE = Kind(UNSENT, _always, idempotent=False, write=True)
+
+
 class Retrier:
     """Runs commands again, with backoff, after errors that allow it.
 
@@ -74,33 +105,33 @@ class Retrier:
     def idempotent(self, command: Callable[[], T]) -> T:
         """Run ``command``; retry it on connection errors, timeouts and cluster failovers,
         never on bad credentials."""
-        return self._call(command, RETRIED, _retryable)
+        return self.call(command, WRITE)
 
     def unsent(self, command: Callable[[], T]) -> T:
         """Run the write ``command``; retry only when it was provably not sent (the cluster
     said it did not run it, or no pooled connection was free)."""
-        return self._call(command, UNSENT, _always)
+        return self.call(command, WRITE_ONCE)
 
-    def _call(self, command: Callable[[], T], errors: tuple[type[Exception], ...],
-              retryable: Callable[[Exception], bool]) -> T:
+    def call(self, command: Callable[[], T], kind: Kind) -> T:
+        """Run ``command``, sending it again as often as ``kind`` allows."""
         failures = 0
         while True:
             try:
                 return command()
-            except errors as error:  # redis-py dropped the connection; a retry takes a new one
+            except kind.retried as error:  # redis-py dropped the connection; a retry takes
+                # a new one
                 failures += 1
-                if failures > self._retries or not retryable(error):
+                pause = self.pause(kind, error, failures)
+                if pause is None:
                     raise
-                self._sleep(self._backoff.compute(failures))
+                self._sleep(pause)
 
-
-def _always(error: Exception) -> bool:
-    return True
-
-
-def _retryable(error: Exception) -> bool:
-    return not isinstance(error, AuthenticationError | AuthorizationError) and not _tls_failure(
-        error)
+    def pause(self, kind: Kind, error: Exception, failures: int) -> float | None:
+        """The wait before sending a command of ``kind`` again after its ``failures``-th
+        failure, ``error``; ``None`` when it must not be sent again."""
+        if failures > self._retries or not kind.retryable(error):
+            return None
+        return float(self._backoff.compute(failures))
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
@@ -177,29 +208,3 @@ def translate(error: RedisError | RedisClusterException, where: Located, operati
             "check that the server is running and that the URL's host and port are right")
     return StorageError(f"{where.location} refused {operation}: {reason}",
                         "see the Redis server log")
-
-
-class RedisStoreBase(Protocol):
-    """What :func:`translated` needs of a store."""
-
-    @property
-    def _where(self) -> Located: ...
-
-
-S = TypeVar("S", bound=RedisStoreBase)
-
-
-def translated(operation: str, *, idempotent: bool = True) -> Callable[
-        [Callable[Concatenate[S, P], T]], Callable[Concatenate[S, P], T]]:
-    """Decorate a store method so redis-py errors leave it as typed errors."""
-
-    def decorate(method: Callable[Concatenate[S, P], T]) -> Callable[Concatenate[S, P], T]:
-        @wraps(method)
-        def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
-            try:
-                return method(self, *args, **kwargs)
-            except DRIVER_ERRORS as error:
-                raise translate(error, self._where, operation, idempotent) from error
-        return wrapper
-
-    return decorate

@@ -1,7 +1,8 @@
 """The token blacklist, stream events and cache stores on Redis.
 
-Each store method is one command (or one pipeline) on the backend's pool. Reads and
-idempotent writes retry after a dropped connection; ``XADD`` never does.
+Each store method is one command (or one pipeline) sent through the store's
+:class:`~aragora_storage_redis.commands.Commands`, which retries reads and idempotent
+writes after a dropped connection, never ``XADD``, and turns failures into typed errors.
 """
 
 from __future__ import annotations
@@ -10,14 +11,13 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from redis.crc import key_slot
 
 from aragora_storage_core.models import StreamEvent, to_iso, utcnow_iso
 from aragora_storage_core.stores.protocols import StoreKind
-from aragora_storage_redis.faults import DRIVER_ERRORS, Retrier, translate, translated
+from aragora_storage_redis.commands import Command, Commands
 
 if TYPE_CHECKING:
     from aragora_storage_redis.backend import RedisBackend
@@ -27,26 +27,16 @@ _STREAM_ID = re.compile(r"^\d+(-\d+)?$")
 
 
 class RedisStore:
-    """Shared plumbing: the backend's client, keyspace and retry policy.
+    """Shared plumbing: the backend's keyspace and the store's way to the server.
 
-    The async path builds the same store on a client-like object of ``redis.asyncio``
-    (``bridged.BridgedClient``) and a retrier that sleeps through the bridge.
+    The async path builds the same store on commands that also run on ``redis.asyncio``
+    (``async_commands.AsyncCommands``).
     """
 
-    def __init__(self, backend: RedisBackend, client: Any = None,
-                 retrier: Retrier | None = None) -> None:
-        retrier = retrier or backend.retrier
-        self._backend = backend
-        # bytes replies: decode_responses is off
-        self._client: Any = backend.client if client is None else client
+    def __init__(self, backend: RedisBackend, commands: Commands | None = None) -> None:
+        self._redis = backend.commands if commands is None else commands
         self._keys = backend.keys
-        self._idempotent = retrier.idempotent
-        self._unsent = retrier.unsent
         self._slot = _cluster_slot if backend.topology.mode == "cluster" else _one_slot
-
-    @property
-    def _where(self) -> RedisBackend:
-        return self._backend
 
 
 def _one_slot(key: str) -> int:
@@ -75,33 +65,24 @@ def _epoch_ms(moment: datetime) -> int:
 class RedisTokenBlacklistStore(RedisStore):
     """Revoked JWTs: one key per ``jti`` that Redis deletes when the token expires."""
 
-    @translated("token_blacklist.revoke")
     def revoke(self, jti: str, expires_at: datetime, user_id: str | None = None) -> None:
         """Blacklist ``jti`` until ``expires_at`` (``PXAT``); revoking twice keeps the first."""
-        key, value, at = self._keys.token(jti), encode_token(user_id), _epoch_ms(expires_at)
-        self._idempotent(lambda: self._client.set(key, value, pxat=at, nx=True))
+        self._redis.write("token_blacklist.revoke", "set", self._keys.token(jti),
+                          encode_token(user_id), pxat=_epoch_ms(expires_at), nx=True)
 
-    @translated("token_blacklist.is_revoked")
     def is_revoked(self, jti: str) -> bool:
         """True while the key exists: Redis removes it when the token expires."""
-        key = self._keys.token(jti)
-        return bool(self._idempotent(lambda: self._client.exists(key)))
+        return bool(self._redis.read("token_blacklist.is_revoked", "exists",
+                                     self._keys.token(jti)))
 
-    @translated("token_blacklist.revoke_many")
     def revoke_many(self, tokens: Iterable[tuple[str, datetime]]) -> int:
         """Blacklist many ``(jti, expires_at)`` pairs, pipelined; return how many were given."""
         rows = [(self._keys.token(jti), _epoch_ms(expires)) for jti, expires in tokens]
         value = encode_token(None)
         for start in range(0, len(rows), PIPELINE_BATCH):
-            batch = rows[start:start + PIPELINE_BATCH]
-
-            def send(batch: list[tuple[str, int]] = batch) -> None:
-                pipe = self._client.pipeline(transaction=False)
-                for key, at in batch:
-                    pipe.set(key, value, pxat=at, nx=True)
-                pipe.execute()
-
-            self._idempotent(send)
+            self._redis.pipeline("token_blacklist.revoke_many", [
+                Command("set", key, value, pxat=at, nx=True)
+                for key, at in rows[start:start + PIPELINE_BATCH]], transaction=False)
         return len(rows)
 
     def cleanup_expired(self, *, dry_run: bool = False) -> int:
@@ -141,22 +122,19 @@ class RedisStreamEventStore(RedisStore):
     Ids are stream ids (``1700000000000-0``); they order events within a loop.
     """
 
-    def __init__(self, backend: RedisBackend, client: Any = None,
-                 retrier: Retrier | None = None) -> None:
-        super().__init__(backend, client, retrier)
+    def __init__(self, backend: RedisBackend, commands: Commands | None = None) -> None:
+        super().__init__(backend, commands)
         self._maxlen = backend.options.stream_maxlen
 
-    @translated("stream_events.append", idempotent=False)
     def append(self, event: StreamEvent) -> str:
         """``XADD`` one event (retried only when a cluster says it did not run it: a retry
         after a lost reply could append it twice)."""
-        key, fields = self._keys.stream(event.loop_id), _event_fields(event)
-        entry_id: bytes = self._unsent(
-            lambda: self._client.xadd(key, fields, maxlen=self._maxlen, approximate=True))
+        entry_id: bytes = self._redis.write_once(
+            "stream_events.append", "xadd", self._keys.stream(event.loop_id),
+            _event_fields(event), maxlen=self._maxlen, approximate=True)
         event.id = entry_id.decode()
         return event.id
 
-    @translated("stream_events.append_many", idempotent=False)
     def append_many(self, events: Sequence[StreamEvent]) -> list[str]:
         """Append events in order in one ``MULTI``/``EXEC`` pipeline: all or none.
 
@@ -170,30 +148,18 @@ class RedisStreamEventStore(RedisStore):
         ids: list[str] = [""] * len(events)
         done = 0
         for indexes in by_slot.values():
-            batch = [(self._keys.stream(events[i].loop_id), _event_fields(events[i]))
-                     for i in indexes]
-
-            def send(batch: list[tuple[str, dict[str, Any]]] = batch) -> list[bytes]:
-                pipe = self._client.pipeline(transaction=True)
-                for key, fields in batch:
-                    pipe.xadd(key, fields, maxlen=self._maxlen, approximate=True)
-                replies: list[bytes] = pipe.execute()
-                return replies
-
-            try:
-                replies = self._unsent(send)
-            except DRIVER_ERRORS as error:
-                if not done:
-                    raise
-                raise translate(error, self._where, f"stream_events.append_many after {done} "
-                                f"of {len(events)} events were appended (one transaction "
-                                "per hash slot)", idempotent=False) from error
+            operation = "stream_events.append_many" + (
+                f" after {done} of {len(events)} events were appended (one transaction per "
+                "hash slot)" if done else "")
+            replies = self._redis.pipeline(operation, [
+                Command("xadd", self._keys.stream(events[i].loop_id), _event_fields(events[i]),
+                        maxlen=self._maxlen, approximate=True) for i in indexes],
+                transaction=True, once=True)
             for index, entry_id in zip(indexes, replies, strict=True):
                 ids[index] = events[index].id = entry_id.decode()
             done += len(indexes)
         return ids
 
-    @translated("stream_events.read")
     def read(self, loop_id: str, *, cycle: int | None = None, after: str | None = None,
              limit: int = 100) -> list[StreamEvent]:
         """Events of a loop in id order, optionally of one cycle and after the id ``after``."""
@@ -206,8 +172,8 @@ class RedisStreamEventStore(RedisStore):
         page = limit if cycle is None else max(limit, 100)
         events: list[StreamEvent] = []
         while len(events) < limit:
-            entries: list[tuple[bytes, dict[bytes, bytes]]] = self._idempotent(
-                partial(self._client.xrange, key, start, "+", count=page))
+            entries: list[tuple[bytes, dict[bytes, bytes]]] = self._redis.read(
+                "stream_events.read", "xrange", key, start, "+", count=page)
             if cycle is None:
                 events.extend([_event(loop_id, entry_id, fields) for entry_id, fields in entries])
             else:
@@ -223,27 +189,21 @@ class RedisStreamEventStore(RedisStore):
 class RedisCacheStore(RedisStore):
     """Bytes under keys, with an optional time to live."""
 
-    @translated("cache.get")
     def get(self, key: str) -> bytes | None:
         """Return the cached value or ``None``."""
-        name = self._keys.cache(key)
-        value: bytes | None = self._idempotent(lambda: self._client.get(name))
+        value: bytes | None = self._redis.read("cache.get", "get", self._keys.cache(key))
         return value
 
-    @translated("cache.set")
     def set(self, key: str, value: bytes, ttl_seconds: float | None = None) -> None:
         """Store ``value``, expiring after ``ttl_seconds`` (milliseconds precision) if given."""
         if ttl_seconds is not None and ttl_seconds <= 0:
             raise ValueError("ttl_seconds must be positive (or None for no expiry)")
-        name = self._keys.cache(key)
         px = None if ttl_seconds is None else max(1, round(ttl_seconds * 1000))
-        self._idempotent(lambda: self._client.set(name, value, px=px))
+        self._redis.write("cache.set", "set", self._keys.cache(key), value, px=px)
 
-    @translated("cache.delete")
     def delete(self, key: str) -> bool:
         """Remove a key; ``False`` if it was absent."""
-        name = self._keys.cache(key)
-        return bool(self._idempotent(lambda: self._client.unlink(name)))
+        return bool(self._redis.write("cache.delete", "unlink", self._keys.cache(key)))
 
 
 STORE_CLASSES: dict[StoreKind, type[RedisStore]] = {
