@@ -112,6 +112,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "aragora_storage_core.aio.bridge": ("WriteTracker", "await_", "run", "writes"),
     "aragora_storage_core.aio.worker": ("FileWorker",),
     "aragora_storage_core.aio.outcome": ("WriteOutcome", "mark"),
+    "aragora_storage_core.aio.twin_rules": ("SQL", "Vocabulary"),
 }
 
 if TYPE_CHECKING:
@@ -138,6 +139,12 @@ if TYPE_CHECKING:
     )
     from aragora_storage_core.aio.proxy import (
         Runner as Runner,
+    )
+    from aragora_storage_core.aio.twin_rules import (
+        SQL as SQL,
+    )
+    from aragora_storage_core.aio.twin_rules import (
+        Vocabulary as Vocabulary,
     )
     from aragora_storage_core.aio.worker import (
         FileWorker as FileWorker,

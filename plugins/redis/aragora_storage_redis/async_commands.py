@@ -16,6 +16,8 @@ Imported only by ``RedisBackend.make_async_store``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from aragora_storage_core.aio.outcome import WriteOutcome, mark
@@ -47,25 +49,23 @@ class AsyncCommands(Commands):
     """A store's commands on the running loop's client of ``clients``: bridged as
     :class:`Commands`, or awaited (``aread``, ``awrite``, ``awrite_once``)."""
 
+    #: ``await aread(operation, command, *args, **kwargs)``: the reply of a read.
+    aread: Callable[..., Awaitable[Any]]
+    #: ``await awrite(...)``: the reply of a write that may be sent again.
+    awrite: Callable[..., Awaitable[Any]]
+    #: ``await awrite_once(...)``: the reply of a write sent again only if provably not run.
+    awrite_once: Callable[..., Awaitable[Any]]
+
     def __init__(self, clients: LoopClients, retries: int, where: Located) -> None:
         super().__init__(BridgedClient(clients), Retrier(retries, sleep), where)
         self._clients = clients
+        # partials: the twin's await reaches the coroutine with no call of ours between
+        self.aread = partial(self._asend, READ)
+        self.awrite = partial(self._asend, WRITE)
+        self.awrite_once = partial(self._asend, WRITE_ONCE)
 
-    def aread(self, operation: str, command: str, *args: Any, **kwargs: Any) -> Any:
-        """Awaitable: the reply of the read ``command``, for ``operation``."""
-        return self._asend(READ, operation, command, args, kwargs)
-
-    def awrite(self, operation: str, command: str, *args: Any, **kwargs: Any) -> Any:
-        """Awaitable: the reply of the write ``command``, which may be sent again."""
-        return self._asend(WRITE, operation, command, args, kwargs)
-
-    def awrite_once(self, operation: str, command: str, *args: Any, **kwargs: Any) -> Any:
-        """Awaitable: the reply of the write ``command``, sent again only if provably not
-        run."""
-        return self._asend(WRITE_ONCE, operation, command, args, kwargs)
-
-    async def _asend(self, kind: Kind, operation: str, command: str, args: tuple[Any, ...],
-                     kwargs: dict[str, Any]) -> Any:
+    async def _asend(self, kind: Kind, operation: str, command: str, *args: Any,
+                     **kwargs: Any) -> Any:
         failures = 0
         in_doubt = False  # whether a write was sent that may have been applied
         try:

@@ -107,11 +107,6 @@ class Retrier:
         never on bad credentials."""
         return self.call(command, WRITE)
 
-    def unsent(self, command: Callable[[], T]) -> T:
-        """Run the write ``command``; retry only when it was provably not sent (the cluster
-    said it did not run it, or no pooled connection was free)."""
-        return self.call(command, WRITE_ONCE)
-
     def call(self, command: Callable[[], T], kind: Kind) -> T:
         """Run ``command``, sending it again as often as ``kind`` allows."""
         failures = 0
