@@ -1,14 +1,16 @@
-"""The Redis stores' async path: the same store classes on a client-like object whose
-commands run on a ``redis.asyncio`` client, awaited through the bridge (docs/async.md).
+"""The Redis stores' async path for methods without a coroutine twin (the pipelined
+``revoke_many`` and ``append_many``): a client-like object whose commands run on a
+``redis.asyncio`` client, awaited through the bridge (docs/async.md). The twins await
+the same client through ``async_commands.AsyncCommands`` and share its :class:`Slots`.
 
-:class:`BridgedClient` stands where the stores expect redis-py's client: a command that
+:class:`BridgedClient` stands where ``Commands`` expects redis-py's client: a command that
 returns an awaitable is awaited with ``bridge.await_``; a pipeline buffers its commands
 and awaits ``execute()``; a registered Lua script awaits its call. Each write (or
 pipeline holding one) is wrapped in ``writes().committing()`` ... ``committed()``, so a
 cancelled write says whether it may have been applied; reads leave the tracker alone.
 
 The ``redis.asyncio`` clients belong to one event loop each (:class:`LoopClients`).
-Imported only by ``RedisBackend.make_async_store``.
+Imported only by the async path (``RedisBackend.make_async_store``).
 """
 
 from __future__ import annotations
