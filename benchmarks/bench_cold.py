@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import resource
 import secrets
 import shutil
@@ -40,6 +39,7 @@ import time
 from pathlib import Path
 
 import psycopg2
+from callgrind import instructions
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL",
                            "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -118,16 +118,6 @@ def round_trip_seconds(url: str, count: int = 200) -> float:
         samples.append(time.perf_counter() - start)
     conn.close()
     return statistics.median(samples)
-
-
-def instructions(argv: list[str], env: dict[str, str], cwd: str) -> int:
-    """Instructions of one run of ``argv`` (valgrind's callgrind total)."""
-    result = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-                             *argv], env=env, cwd=cwd, capture_output=True, text=True,
-                            check=True)
-    match = re.search(r"Collected : (\d+)", result.stderr)
-    assert match is not None, result.stderr[-500:]
-    return int(match.group(1))
 
 
 def main() -> int:

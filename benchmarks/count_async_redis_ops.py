@@ -18,11 +18,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
-import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from typing import Any
+
+from callgrind import print_ratios
 
 from aragora_storage_core.registry import Registry
 
@@ -66,15 +67,10 @@ def child(side: str, op: str, count: int, url: str) -> None:
         registry.close()
 
 
-def instructions(side: str, op: str, count: int, url: str) -> int:
-    """Instructions of a whole child process (callgrind's total)."""
-    result = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
-         os.path.abspath(__file__), "--run", side, op, str(count), "--url", url],
-        capture_output=True, text=True, check=True)
-    match = re.search(r"Collected : (\d+)", result.stderr)
-    assert match is not None, result.stderr[-500:]
-    return int(match.group(1))
+def argv(side: str, op: str, url: str) -> Callable[[int], list[str]]:
+    """The command line of the child making ``N`` calls of ``op`` on ``side``."""
+    here = os.path.abspath(__file__)
+    return lambda count: [sys.executable, here, "--run", side, op, str(count), "--url", url]
 
 
 def main() -> None:
@@ -87,16 +83,9 @@ def main() -> None:
     if args.run:
         child(args.run[0], args.run[1], int(args.run[2]), args.url)
         return
-    print(f"| operation ({args.ops} calls) | async store instructions/call | "
-          "redis.asyncio instructions/call | ratio |")
-    print("| --- | ---: | ---: | ---: |")
-    for op in OPS:
-        per_call = {side: (instructions(side, op, args.ops, args.url)
-                           - instructions(side, op, 0, args.url)) / args.ops
-                    for side in ("store", "raw")}
-        print(f"| {op} | {per_call['store']:.0f} | {per_call['raw']:.0f} | "
-              f"{per_call['store'] / per_call['raw']:.3f} |")
-
+    print_ratios(OPS, ("store", "raw"),
+                 ("async store instructions/call", "redis.asyncio instructions/call"),
+                 lambda side, op: argv(side, op, args.url), args.ops)
 
 if __name__ == "__main__":
     main()

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
+
+from callgrind import print_ratios
 
 OPS = ("get_by_id", "UserStore.create", "AuditStore.log", "TokenBlacklist.revoke",
        "UsageStore.record")
@@ -35,16 +36,11 @@ def child(side: str, op: str, count: int, directory: str) -> None:
         sides.close()
 
 
-def instructions(side: str, op: str, count: int, directory: str) -> int:
-    """Instructions of a whole child process (callgrind's total)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    result = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
-         os.path.join(here, "count_sqlite_ops.py"), "--run", side, op, str(count),
-         "--dir", directory], capture_output=True, text=True, check=True)
-    match = re.search(r"Collected : (\d+)", result.stderr)
-    assert match is not None, result.stderr[-500:]
-    return int(match.group(1))
+def argv(side: str, op: str, directory: str) -> Callable[[int], list[str]]:
+    """The command line of the child making ``N`` calls of ``op`` on ``side``."""
+    here = os.path.abspath(__file__)
+    return lambda count: [sys.executable, here, "--run", side, op, str(count),
+                          "--dir", directory]
 
 
 def main() -> None:
@@ -58,16 +54,9 @@ def main() -> None:
     if args.run:
         child(args.run[0], args.run[1], int(args.run[2]), args.dir)
         return
-    print(f"| operation ({args.ops} calls) | store instructions/op | sqlite3 instructions/op"
-          " | ratio |")
-    print("| --- | ---: | ---: | ---: |")
-    for op in args.op or OPS:
-        per_op = {side: (instructions(side, op, args.ops, args.dir)
-                         - instructions(side, op, 0, args.dir)) / args.ops
-                  for side in ("registry", "raw")}
-        print(f"| {op} | {per_op['registry']:.0f} | {per_op['raw']:.0f} | "
-              f"{per_op['registry'] / per_op['raw']:.3f} |")
-
+    print_ratios(args.op or OPS, ("registry", "raw"),
+                 ("store instructions/op", "sqlite3 instructions/op"),
+                 lambda side, op: argv(side, op, args.dir), args.ops)
 
 if __name__ == "__main__":
     main()
