@@ -112,6 +112,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     "aragora_storage_core.aio.bridge": ("WriteTracker", "await_", "run", "writes"),
     "aragora_storage_core.aio.worker": ("FileWorker",),
     "aragora_storage_core.aio.outcome": ("WriteOutcome", "mark"),
+    "aragora_storage_core.aio.per_loop": ("PerLoop",),
     "aragora_storage_core.aio.twin_rules": ("SQL", "Vocabulary"),
 }
 
@@ -133,6 +134,9 @@ if TYPE_CHECKING:
     )
     from aragora_storage_core.aio.outcome import (
         mark as mark,
+    )
+    from aragora_storage_core.aio.per_loop import (
+        PerLoop as PerLoop,
     )
     from aragora_storage_core.aio.proxy import (
         AsyncStore as AsyncStore,

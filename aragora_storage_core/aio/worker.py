@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from aragora_storage_core.aio.outcome import WriteOutcome, mark
+from aragora_storage_core.aio.per_loop import PerLoop
 
 T = TypeVar("T")
 
@@ -101,19 +102,15 @@ class FileWorker:
         self._lock = threading.Lock()
         self._connect = connect
         self._connection: Interruptible | None = None
-        self._outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Outbox] = (
-            weakref.WeakKeyDictionary())
+        self._outboxes = PerLoop(_Outbox)
         self._thread = threading.Thread(target=self._serve, name=f"aragora-sqlite {name}",
                                         daemon=True)
         self._thread.start()
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Await ``fn(*args, **kwargs)`` run on this file's thread."""
-        loop = asyncio.get_running_loop()
-        outbox = self._outboxes.get(loop)
-        if outbox is None:
-            outbox = self._outboxes.setdefault(loop, _Outbox(loop))
-        job = _Job(fn, args, kwargs, loop.create_future(), outbox)
+        job = _Job(fn, args, kwargs, asyncio.get_running_loop().create_future(),
+                   self._outboxes.here())
         self._jobs.put(job)
         try:
             result: T = await job.future

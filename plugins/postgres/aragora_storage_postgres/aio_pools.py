@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 
 import asyncpg
 
+from aragora_storage_core.aio.per_loop import PerLoop
 from aragora_storage_core.errors import StorageError
 from aragora_storage_core.url import StorageURL
 from aragora_storage_postgres.connection import connect_error, connect_kwargs, where
@@ -60,6 +61,31 @@ async def _no_reset(conn: Connection) -> None:
     """No reset query on release (asyncpg itself rolls back an open transaction first)."""
 
 
+class _LoopPools:
+    """One loop's pools, every connection they opened, and the task that ends them."""
+
+    __slots__ = ("connections", "guard", "pools")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.pools: Pools = {}
+        self.connections: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.guard = loop.create_task(_guard(self.pools), name="aragora pools")
+
+
+async def _guard(pools: Pools) -> None:
+    """Wait until cancelled, then end ``pools``' connections.
+
+    ``asyncio.run`` cancels every task of its loop when the main coroutine returns: this
+    one is cancelled with them and terminates the pools, so forgetting
+    :meth:`LoopPools.aclose` leaves no session open.
+    """
+    try:
+        await asyncio.Event().wait()
+    finally:
+        for pool in list(pools.values()):
+            pool.terminate()
+
+
 class LoopPools:
     """The pools of the primary and replicas of one backend, per event loop.
 
@@ -73,34 +99,15 @@ class LoopPools:
         self._kwargs = {name: dict(driver_args(url),
                                    **({} if prepared else {"statement_cache_size": 0}))
                         for name, url in urls.items()}
-        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Pools] = (
-            weakref.WeakKeyDictionary())
-        self._guards: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
-                                                asyncio.Task[None]] = (
-            weakref.WeakKeyDictionary())
-        self._connections: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, weakref.WeakSet[Any]] = weakref.WeakKeyDictionary()
-        #: The loop asked last and its pools (most programs run one loop).
-        self._last: tuple[asyncio.AbstractEventLoop, Pools] | None = None
+        self._loops = PerLoop(_LoopPools)
 
     def known(self, target: str) -> Pool | None:
         """The running loop's pool of ``target`` if it was made already."""
-        loop = asyncio.get_running_loop()
-        last = self._last  # the loop's pools hold the loop anyway: no weak reference here
-        if last is None or last[0] is not loop:
-            pools = self._loops.get(loop)
-            if pools is None:
-                return None
-            self._last = last = (loop, pools)
-        return last[1].get(target)
+        return self._loops.here().pools.get(target)
 
     async def pool(self, target: str) -> Pool:
         """The running loop's pool of ``target``, made now if it has none."""
-        loop = asyncio.get_running_loop()
-        pools = self._loops.get(loop)
-        if pools is None:
-            pools = self._loops.setdefault(loop, {})
-            self._guards[loop] = loop.create_task(self._guard(pools), name="aragora pools")
+        pools = self._loops.here().pools
         pool = pools.get(target)
         if pool is not None:
             return pool
@@ -140,24 +147,9 @@ class LoopPools:
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise connect_error(str(exc), self.urls[target]) from None
 
-    @staticmethod
-    async def _guard(pools: Pools) -> None:
-        """Wait until cancelled, then end ``pools``' connections.
-
-        ``asyncio.run`` cancels every task of its loop when the main coroutine returns:
-        this one is cancelled with them and terminates the pools, so forgetting
-        :meth:`aclose` leaves no session open.
-        """
-        try:
-            await asyncio.Event().wait()
-        finally:
-            for pool in list(pools.values()):
-                pool.terminate()
-
     async def _opened(self, conn: Connection) -> None:
         """Remember each new connection, so that :meth:`close` can end it without a loop."""
-        loop = asyncio.get_running_loop()
-        self._connections.setdefault(loop, weakref.WeakSet()).add(conn)
+        self._loops.here().connections.add(conn)
 
     async def unavailable(self, target: str) -> StorageError:
         """Why no connection to ``target`` came within the pool's timeout.
@@ -179,14 +171,10 @@ class LoopPools:
 
     async def aclose(self) -> None:
         """Close every pool of the running loop."""
-        loop = asyncio.get_running_loop()
-        self._connections.pop(loop, None)
-        self._loops.pop(loop, {})
-        self._last = None
-        guard = self._guards.pop(loop, None)
-        if guard is not None:
-            guard.cancel()  # it ends the pools
-            await asyncio.gather(guard, return_exceptions=True)
+        made = self._loops.pop()
+        if made is not None:
+            made.guard.cancel()  # it ends the pools
+            await asyncio.gather(made.guard, return_exceptions=True)
 
     def close(self) -> None:
         """End the pools of every loop without waiting on any of them.
@@ -194,16 +182,12 @@ class LoopPools:
         A loop that still runs ends its pools itself (scheduled there); the connections of
         a loop that stopped are ended directly.
         """
-        loops, self._loops = self._loops, weakref.WeakKeyDictionary()
-        self._last = None
-        self._guards = weakref.WeakKeyDictionary()
-        connections, self._connections = self._connections, weakref.WeakKeyDictionary()
-        for loop, pools in list(loops.items()):
+        for loop, made in self._loops.clear():
             if loop.is_running() and not loop.is_closed():
-                for pool in pools.values():
+                for pool in made.pools.values():
                     loop.call_soon_threadsafe(pool.terminate)
                 continue
-            for conn in list(connections.get(loop, ())):
+            for conn in list(made.connections):
                 _end(conn)
 
 

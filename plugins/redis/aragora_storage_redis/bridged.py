@@ -19,13 +19,13 @@ import asyncio
 import collections
 import contextlib
 import inspect
-import threading
 import weakref
 from collections.abc import Callable
 from types import CoroutineType
 from typing import Any
 
 from aragora_storage_core.aio.bridge import await_, writes
+from aragora_storage_core.aio.per_loop import PerLoop
 
 #: Commands that change nothing on the server: a cancelled one is "not applied". Every
 #: other command counts as a write (an unknown one may have been applied).
@@ -116,30 +116,13 @@ class LoopClient:
         self.slots = Slots(size)
 
 
-class LoopClients:
+class LoopClients(PerLoop[LoopClient]):
     """One ``redis.asyncio`` client per event loop, made by ``make`` on first use, with
-    at most ``size`` (the pool's ``max_connections``) commands in flight."""
+    at most ``size`` (the pool's ``max_connections``) commands in flight
+    (:meth:`~aragora_storage_core.aio.per_loop.PerLoop.here`: the running loop's)."""
 
     def __init__(self, make: Callable[[], Any], size: int) -> None:
-        self._make = make
-        self._size = size
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopClient] = (
-            weakref.WeakKeyDictionary())
-        self._lock = threading.Lock()
-        self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], LoopClient] | None = None
-
-    def here(self) -> LoopClient:
-        """The running loop's client and slots (made now if this loop has none)."""
-        loop = asyncio.get_running_loop()
-        last = self._last
-        if last is not None and last[0]() is loop:
-            return last[1]
-        with self._lock:
-            made = self._clients.get(loop)
-            if made is None:
-                made = self._clients[loop] = LoopClient(self._make(), self._size)
-            self._last = (weakref.ref(loop), made)
-        return made
+        super().__init__(lambda loop: LoopClient(make(), size))
 
     def current(self) -> Any:
         """The running loop's ``redis.asyncio`` client."""
@@ -147,19 +130,13 @@ class LoopClients:
 
     async def aclose(self) -> None:
         """Close the running loop's client, if it has one."""
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            made = self._clients.pop(loop, None)
-            if self._last is not None and self._last[0]() is loop:
-                self._last = None
+        made = self.pop()
         if made is not None:
             await made.client.aclose()
 
     def forget(self) -> None:
         """Drop every client without awaiting anything (their loops may be closed)."""
-        with self._lock:
-            self._clients.clear()
-            self._last = None
+        self.clear()
 
 
 class BridgedClient:

@@ -17,13 +17,11 @@ The clients belong to an event loop: each loop gets its own, created on first us
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import weakref
 from collections.abc import Callable
 from typing import Any
 
 from aragora_storage_core.aio.bridge import await_, writes
+from aragora_storage_core.aio.per_loop import PerLoop
 from aragora_storage_supabase.project import (
     GATEWAY_STATUSES,
     GatewayAnswer,
@@ -69,30 +67,18 @@ class BridgedTransport:
     """The running event loop's async ``supabase`` client, awaited through the bridge."""
 
     def __init__(self, base_url: str, key: str, timeout: float) -> None:
-        self._settings = (base_url, key, timeout)
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
-                                                 tuple[Any, Any]] = weakref.WeakKeyDictionary()
-        self._lock = threading.Lock()
-
-    def _of_this_loop(self) -> tuple[Any, Any]:
-        loop = asyncio.get_running_loop()
-        clients = self._clients.get(loop)
-        if clients is None:
-            with self._lock:
-                clients = self._clients.get(loop)
-                if clients is None:
-                    clients = self._clients[loop] = open_async_client(*self._settings)
-        return clients
+        self._clients: PerLoop[tuple[Any, Any]] = PerLoop(
+            lambda loop: open_async_client(base_url, key, timeout))
 
     @property
     def client(self) -> Any:
         """The async ``supabase`` client of the running loop."""
-        return self._of_this_loop()[0]
+        return self._clients.here()[0]
 
     @property
     def http(self) -> Any:
         """The ``httpx.AsyncClient`` of the running loop."""
-        return self._of_this_loop()[1]
+        return self._clients.here()[1]
 
     def send(self, request: Callable[[], Any], write: bool) -> Any:
         """Await the coroutine ``request()`` returns; a write is tracked (module docs)."""
@@ -112,12 +98,10 @@ class BridgedTransport:
     def close(self) -> None:
         """Forget every loop's clients (those of a closed loop cannot be awaited any more;
         their connections close with them). Use :meth:`aclose` inside a loop."""
-        with self._lock:
-            self._clients.clear()
+        self._clients.clear()
 
     async def aclose(self) -> None:
         """Close the running loop's HTTP connections."""
-        with self._lock:
-            clients = self._clients.pop(asyncio.get_running_loop(), None)
+        clients = self._clients.pop()
         if clients is not None:
             await clients[1].aclose()
