@@ -10,9 +10,9 @@ coroutines. Two runners, chosen by the backend:
   loop, so the loop never blocks (a call of keyed reads only runs in direct passes,
   without a greenlet).
 
-:mod:`~aragora_storage_core.aio.twins` makes a SQL store method of simple reads or one
-transaction into a coroutine compiled from its own source, where the database adapter
-allows it (PostgreSQL): no runner at all.
+:mod:`~aragora_storage_core.aio.twins` makes a store method of simple reads or one
+transaction (SQL), or of one command (Redis), into a coroutine compiled from its own
+source, where the backend names its calls' coroutine twins: no runner at all.
 
 Nothing here is imported until the async API is used; ``greenlet`` is the ``async``
 extra of the core.

@@ -109,6 +109,8 @@ class _Call(greenlet.greenlet):  # type: ignore[misc]
 _FINISHED = object()
 #: Idle greenlets kept per thread; more than this many calls at once make new ones.
 _IDLE_KEPT = 256
+
+
 class _PerThread(threading.local):
     """Per thread: its idle greenlets (``calls``, :func:`run` reuses them) and the direct
     pass running now (``direct``)."""

@@ -8,24 +8,20 @@ back.
 from __future__ import annotations
 
 import re
-from functools import cache
 
 SEALED_PREFIX = "fernet:"
 #: Marks a plain value that would otherwise read as sealed (or as marked).
 PLAIN_PREFIX = "plain:"
 
 
-@cache
-def _sealed() -> re.Pattern[str]:
-    """A sealed value: the prefix, a key id, and a Fernet token (url-safe base64 of at
-    least 73 bytes, the first the version byte 0x80). Compiled on first use, not at import.
-    """
-    return re.compile(r"fernet:([0-9a-f]{8}):(gA[A-Za-z0-9_-]{94,}={0,2})")
+#: A sealed value: the prefix, a key id, and a Fernet token (url-safe base64 of at least
+#: 73 bytes, the first the version byte 0x80); compiled on first use by ``re.fullmatch``.
+_SEALED = r"fernet:([0-9a-f]{8}):(gA[A-Za-z0-9_-]{94,}={0,2})"
 
 
 def sealed_key_id(stored: str) -> str | None:
     """The key id of a sealed value, or ``None`` for a value stored in plain."""
-    match = _sealed().fullmatch(stored)
+    match = re.fullmatch(_SEALED, stored)
     return match.group(1) if match else None
 
 

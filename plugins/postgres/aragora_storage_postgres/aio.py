@@ -143,9 +143,9 @@ class AsyncPostgresDatabase(SQLDatabase):
         """
         return TransactionBlock(self)
 
-    def atransaction(self) -> TransactionBlock:
-        """:meth:`transaction` for ``async with`` (coroutine twins of write methods)."""
-        return TransactionBlock(self)
+    #: :meth:`transaction` by the name coroutine twins use for ``async with``
+    #: (``twin_rules.SQL``): the block serves both.
+    atransaction = transaction
 
     def _mapped(self, exc: BaseException, lost: bool, committing: bool) -> BaseException:
         """The error to raise for ``exc`` (the driver's, or ours for a lost connection)."""
